@@ -1,0 +1,115 @@
+/* hw_encode.c -- float64 / float32 arrays to codes of a floating format. */
+#include "hw_internal.h"
+
+static int check_opts(const hw_format *f, const hw_opts *o)
+{
+    if (o->rounding < HW_ROUND_RNE || o->rounding > HW_ROUND_SR) return HW_E_MODE;
+    if (o->overflow < HW_OVF_SATURATE || o->overflow > HW_OVF_ERROR) return HW_E_MODE;
+    if (o->overflow == HW_OVF_SPECIAL && !f->has_inf && !f->has_nan) return HW_E_MODE;
+    if (o->tininess != HW_TININESS_AFTER && o->tininess != HW_TININESS_BEFORE) return HW_E_MODE;
+    if (o->rounding == HW_ROUND_SR && (o->sr_bits < 1 || o->sr_bits > 32)) return HW_E_MODE;
+    return HW_OK;
+}
+
+/* Special (non-finite, zero, negative-in-unsigned) inputs: returns 1 and
+ * sets *code when x is handled here. */
+static int encode_special(double x, int sign, int cls, const hw_format *f,
+                          const hw_opts *o, uint64_t *code, uint32_t *flags)
+{
+    uint64_t s = sign ? f->sign_bit : 0;
+    if (cls == 0) { /* NaN */
+        *code = hwi_nan_code(f, o, flags);
+        return 1;
+    }
+    if (sign && !f->is_signed && x != 0.0) {
+        if (o->overflow == HW_OVF_SATURATE) { *flags |= HW_FLAG_INEXACT; *code = 0; }
+        else if (f->has_nan) { *flags |= HW_FLAG_INVALID; *code = f->nan_code; }
+        else if (o->overflow == HW_OVF_ERROR) { *flags |= HWI_ERR_OVERFLOW; *code = 0; }
+        else { *flags |= HW_FLAG_INVALID; *code = 0; }
+        return 1;
+    }
+    if (cls == 1) { /* Inf */
+        if (o->overflow != HW_OVF_SATURATE && f->has_inf) {
+            *code = sign ? (f->inf_code | f->sign_bit) : f->inf_code;
+        } else if (o->overflow == HW_OVF_SPECIAL && f->has_nan) {
+            *flags |= HW_FLAG_INVALID;
+            *code = f->specials == HW_SPECIALS_FN ? (s | f->nan_code) : f->nan_code;
+        } else if (o->overflow == HW_OVF_ERROR) {
+            *flags |= HWI_ERR_OVERFLOW;
+            *code = 0;
+        } else {
+            *flags |= HW_FLAG_INVALID;
+            *code = s | f->max_code;
+        }
+        return 1;
+    }
+    if (cls == 2) { /* zero */
+        if (!f->has_zero) {
+            if (o->overflow == HW_OVF_SATURATE) { *flags |= HW_FLAG_INEXACT; *code = 0; }
+            else { *flags |= HW_FLAG_INVALID; *code = f->nan_code; }
+        } else {
+            *code = hwi_zero_code(sign, f);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static inline uint64_t encode_one(double x, const hw_format *f, const hw_opts *o,
+                                  uint32_t rnd, uint32_t *flags)
+{
+    uint64_t u = hwi_f64_bits(x), sig, code;
+    int sign = (int)(u >> 63);
+    int ex = (int)((u >> 52) & 0x7FF);
+    int cls = 3; /* 0 NaN, 1 Inf, 2 zero, 3 finite */
+    int32_t e2;
+    sig = u & 0xFFFFFFFFFFFFFull;
+    if (ex == 0x7FF) cls = sig ? 0 : 1;
+    else if (ex == 0 && (sig == 0 || o->daz)) cls = 2;
+    if (cls != 3 || (sign && !f->is_signed)) {
+        if (encode_special(x, sign, cls, f, o, &code, flags)) return code;
+    }
+    if (ex == 0) e2 = -1074;
+    else { sig |= 1ull << 52; e2 = ex - 1075; }
+    return hwi_round_pack(sign, sig, e2, 0, f, o, rnd, flags);
+}
+
+int hw_encode(void *out, int code_size, const void *in, int in_kind, size_t n,
+              const hw_format *f, const hw_opts *o, const uint32_t *rand,
+              uint8_t *elem_flags, hw_result *res)
+{
+    size_t i;
+    uint32_t all = 0, mask;
+    int st;
+    if (res) { res->flags = 0; res->err_index = -1; }
+    if (!f || !o || !res) return HW_E_SIZE;
+    if (!hwi_valid_code_size(code_size) || code_size * 8 < f->bits) return HW_E_SIZE;
+    if (in_kind != HW_IN_F64 && in_kind != HW_IN_F32) return HW_E_SIZE;
+    if (n && (!out || !in)) return HW_E_SIZE;
+    if ((st = check_opts(f, o)) != HW_OK) return st;
+    if (o->rounding == HW_ROUND_SR && o->sr_external && !rand && n) return HW_E_SIZE;
+    mask = o->sr_bits >= 32 ? 0xFFFFFFFFu : ((1u << (o->sr_bits > 0 ? o->sr_bits : 1)) - 1);
+    for (i = 0; i < n; i++) {
+        uint32_t fl = 0, rnd = 0;
+        double x = in_kind == HW_IN_F64 ? ((const double *)in)[i]
+                                        : (double)((const float *)in)[i];
+        uint64_t code;
+        if (in_kind == HW_IN_F32 && o->daz) {
+            uint32_t b = hwi_f32_bits(((const float *)in)[i]);
+            if ((b & 0x7F800000u) == 0) x = (b >> 31) ? -0.0 : 0.0;
+        }
+        if (o->rounding == HW_ROUND_SR)
+            rnd = (o->sr_external ? rand[i] : hwi_random32(o->seed, o->index0 + i)) & mask;
+        code = encode_one(x, f, o, rnd, &fl);
+        if (fl & HWI_ERR_MASK) {
+            res->flags = all;
+            res->err_index = (int64_t)i;
+            return (fl & HWI_ERR_NAN) ? HW_E_NAN : HW_E_OVERFLOW;
+        }
+        hwi_store_code(out, code_size, i, code);
+        if (elem_flags) elem_flags[i] = (uint8_t)fl;
+        all |= fl;
+    }
+    res->flags = all;
+    return HW_OK;
+}

@@ -1,0 +1,176 @@
+/*============================================================================
+ * hwsim.h -- public C API of the hwsim kernel library.
+ *
+ * C99, no global state, no Python.  Everything a kernel needs (format,
+ * rounding mode, policies, random seed) travels in its arguments; status
+ * flags come back through an hw_result.  Codes are raw bit patterns held in
+ * unsigned integers of 1, 2, 4 or 8 bytes ("code size").
+ *
+ * The block between HW_CDEF_BEGIN and HW_CDEF_END is fed verbatim to
+ * cffi's ffi.cdef(), so it contains only declarations cffi understands.
+ *==========================================================================*/
+#ifndef HWSIM_H
+#define HWSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* HW_CDEF_BEGIN */
+
+/* Status codes returned by every hw_* function. */
+enum {
+    HW_OK = 0,
+    HW_E_FORMAT = -1,    /* invalid hw_format parameters                   */
+    HW_E_MODE = -2,      /* unsupported rounding / policy combination      */
+    HW_E_SIZE = -3,      /* bad element size, length or shape              */
+    HW_E_OVERFLOW = -4,  /* overflow under HW_OVF_ERROR (see err_index)    */
+    HW_E_NAN = -5,       /* NaN into a format without NaN, HW_NAN_ERROR    */
+    HW_E_CODE = -6,      /* code out of range for the format (err_index)   */
+    HW_E_NOMEM = -7      /* allocation failed                              */
+};
+
+/* Rounding modes (values equal hwsim.modes.RoundingMode). */
+enum {
+    HW_ROUND_RNE = 0, HW_ROUND_RNA = 1, HW_ROUND_RTZ = 2, HW_ROUND_RUP = 3,
+    HW_ROUND_RDN = 4, HW_ROUND_RTO = 5, HW_ROUND_SR = 6
+};
+
+/* Overflow policies (values equal hwsim.modes.Overflow). */
+enum {
+    HW_OVF_SATURATE = 0, HW_OVF_SATURATE_KEEP_INF = 1, HW_OVF_SPECIAL = 2,
+    HW_OVF_ERROR = 3, HW_OVF_WRAP = 4
+};
+
+/* Tininess detection (values equal hwsim.modes.Tininess). */
+enum { HW_TININESS_AFTER = 0, HW_TININESS_BEFORE = 1 };
+
+/* NaN policy for formats that have no NaN code. */
+enum { HW_NAN_ERROR = 0, HW_NAN_CODE = 1 };
+
+/* Status flag bits (SoftFloat meanings; values equal hwsim.modes.Flags). */
+enum {
+    HW_FLAG_INEXACT = 1, HW_FLAG_UNDERFLOW = 2, HW_FLAG_OVERFLOW = 4,
+    HW_FLAG_INFINITE = 8, HW_FLAG_INVALID = 16
+};
+
+/* Which codes are special (values equal hwsim.formats.SPECIALS_CODE). */
+enum {
+    HW_SPECIALS_IEEE = 0,         /* exp all ones: Inf (man 0) / NaN          */
+    HW_SPECIALS_FN = 1,           /* no Inf; NaN = exp and man all ones       */
+    HW_SPECIALS_FNUZ = 2,         /* no Inf; NaN = sign-set zero; no -0       */
+    HW_SPECIALS_FINITE = 3,       /* every code finite                        */
+    HW_SPECIALS_P3109 = 4,        /* NaN 0x80.., +-Inf 0x7F../0xFF.., no -0   */
+    HW_SPECIALS_P3109_FINITE = 5, /* NaN 0x80.., no Inf, no -0               */
+    HW_SPECIALS_E8M0 = 6          /* unsigned, no zero, exp all ones = NaN   */
+};
+
+/* Input element kinds for encoders. */
+enum { HW_IN_F64 = 0, HW_IN_F32 = 1 };
+
+/* A floating-point format.  The caller fills the primary fields and calls
+ * hw_format_init(), which validates them and fills the derived ones. */
+typedef struct hw_format {
+    int32_t exp_bits;     /* exponent field width, 1..11                    */
+    int32_t man_bits;     /* trailing significand width, 0..52              */
+    int32_t bias;         /* exponent bias                                  */
+    int32_t specials;     /* HW_SPECIALS_*                                  */
+    int32_t subnormals;   /* 1: exp field 0 encodes subnormals              */
+    int32_t is_signed;    /* 1: sign bit present                            */
+    /* derived by hw_format_init */
+    int32_t bits;         /* total width                                    */
+    int32_t emin;         /* unbiased exponent of the smallest normal       */
+    int32_t emax;         /* unbiased exponent of the largest finite        */
+    int32_t has_inf, has_nan, has_negzero, has_zero;
+    uint64_t sign_bit;    /* 0 for unsigned formats                         */
+    uint64_t mag_mask;    /* all bits except the sign                       */
+    uint64_t max_code;    /* largest positive finite code                   */
+    uint64_t nan_code;    /* canonical NaN code (if has_nan)                */
+    uint64_t inf_code;    /* +Inf code (if has_inf)                         */
+} hw_format;
+
+/* Options of an encode (conversion into a format). */
+typedef struct hw_opts {
+    int32_t rounding;     /* HW_ROUND_*                                     */
+    int32_t overflow;     /* HW_OVF_*                                       */
+    int32_t tininess;     /* HW_TININESS_*                                  */
+    int32_t ftz;          /* 1: tiny results flush to signed zero           */
+    int32_t daz;          /* 1: subnormal inputs are read as zero           */
+    int32_t nan_policy;   /* HW_NAN_* (formats without NaN)                 */
+    uint64_t nan_code;    /* code written for NaN under HW_NAN_CODE         */
+    int32_t sr_bits;      /* stochastic rounding: random bits r, 1..32      */
+    int32_t sr_external;  /* 1: random integers from the caller's array     */
+    uint64_t seed;        /* counter-based generator key                    */
+    uint64_t index0;      /* global index of element 0 (slices match whole) */
+} hw_opts;
+
+/* What a call reports besides its status. */
+typedef struct hw_result {
+    uint32_t flags;       /* OR of HW_FLAG_* over all elements              */
+    int64_t err_index;    /* first offending element on error, else -1     */
+} hw_result;
+
+/*----------------------------------------------------------------------------
+ * hw_format_init: validate f's primary fields and compute the derived ones.
+ * Returns HW_OK or HW_E_FORMAT (nothing derived is written then).
+ *--------------------------------------------------------------------------*/
+int hw_format_init(hw_format *f);
+
+/*----------------------------------------------------------------------------
+ * hw_encode: convert n float64 (in_kind HW_IN_F64) or float32 (HW_IN_F32)
+ * values to codes of format f, written as code_size-byte unsigned integers.
+ * The conversion is exact-then-round-once in mode o->rounding; overflow,
+ * NaN, tininess, FTZ/DAZ follow o.  rand: n uint32 random integers when
+ * o->sr_external (else NULL).  elem_flags: optional per-element HW_FLAG_*.
+ * Returns HW_OK, HW_E_SIZE, HW_E_MODE, HW_E_OVERFLOW or HW_E_NAN (with
+ * res->err_index set; elements before it are written).
+ *--------------------------------------------------------------------------*/
+int hw_encode(void *out, int code_size, const void *in, int in_kind, size_t n,
+              const hw_format *f, const hw_opts *o, const uint32_t *rand,
+              uint8_t *elem_flags, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_decode: codes (code_size bytes each) to float64.  NaN codes give a
+ * quiet NaN, Inf codes +-inf.  o may be NULL; with o->daz, subnormal codes
+ * decode as signed zero.  Codes >= 2^bits: HW_E_CODE with res->err_index.
+ *--------------------------------------------------------------------------*/
+int hw_decode(double *out, const void *in, int code_size, size_t n,
+              const hw_format *f, const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_encode_fixed: round x * 2^frac_bits to an integer of `bits` bits
+ * (two's complement if is_signed) and write its bit pattern.  Overflow:
+ * HW_OVF_SATURATE, HW_OVF_WRAP or HW_OVF_ERROR.  Rounding as hw_encode.
+ * NaN: HW_NAN_CODE writes o->nan_code, else HW_E_NAN.  +-Inf saturate
+ * (HW_OVF_SATURATE) or error.
+ *--------------------------------------------------------------------------*/
+int hw_encode_fixed(void *out, int code_size, const void *in, int in_kind,
+                    size_t n, int32_t bits, int32_t frac_bits,
+                    int32_t is_signed, const hw_opts *o, const uint32_t *rand,
+                    uint8_t *elem_flags, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_decode_fixed: integer codes to float64 value code * 2^-frac_bits
+ * (exact whenever it fits in 53 bits; otherwise rounded to nearest even).
+ *--------------------------------------------------------------------------*/
+int hw_decode_fixed(double *out, const void *in, int code_size, size_t n,
+                    int32_t bits, int32_t frac_bits, int32_t is_signed,
+                    hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_random_bits: the counter-based generator used for stochastic rounding:
+ * out[i] = high 32 bits of splitmix64(seed + (index0 + i + 1) * golden);
+ * stochastic rounding with r bits uses the low r bits of out[i].
+ *--------------------------------------------------------------------------*/
+int hw_random_bits(uint32_t *out, size_t n, uint64_t seed, uint64_t index0);
+
+/* HW_CDEF_END */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HWSIM_H */

@@ -1,0 +1,52 @@
+"""cffi builder: compiles csrc/ into the extension module ``hwsim._hwsim_c``.
+
+Run by setuptools (``cffi_modules`` in setup.py) during ``pip install .``.
+Set ``HWSIM_SANITIZE=1`` to build with AddressSanitizer and UBSan.
+"""
+import glob
+import os
+import re
+
+from cffi import FFI
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(_HERE)
+_CSRC = os.path.join(_ROOT, "csrc")
+
+
+def _cdef_text() -> str:
+    with open(os.path.join(_CSRC, "include", "hwsim.h")) as fh:
+        text = fh.read()
+    m = re.search(r"/\* HW_CDEF_BEGIN \*/(.*)/\* HW_CDEF_END \*/", text, re.S)
+    if not m:
+        raise RuntimeError("hwsim.h lacks the HW_CDEF_BEGIN/END block")
+    return m.group(1)
+
+
+def _rel(p: str) -> str:
+    return os.path.relpath(p, os.getcwd())
+
+
+_flags = ["-O3", "-std=gnu99", "-fno-fast-math", "-ffp-contract=off", "-fno-strict-aliasing",
+          "-Wall", "-Wextra", "-Wno-unused-parameter"]
+_link: list = []
+if os.environ.get("HWSIM_SANITIZE"):
+    _flags = [f for f in _flags if f != "-O3"] + [
+        "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+        "-fno-omit-frame-pointer"]
+    _link = ["-fsanitize=address,undefined"]
+
+ffibuilder = FFI()
+ffibuilder.cdef(_cdef_text())
+ffibuilder.set_source(
+    "hwsim._hwsim_c",
+    '#include "hwsim.h"\n',
+    sources=sorted(_rel(p) for p in glob.glob(os.path.join(_CSRC, "*.c"))),
+    include_dirs=[_rel(os.path.join(_CSRC, "include")), _rel(_CSRC)],
+    extra_compile_args=_flags,
+    extra_link_args=_link,
+    libraries=["m"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

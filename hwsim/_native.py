@@ -1,0 +1,212 @@
+"""Bridge to the compiled C library ``hwsim._hwsim_c`` (the only importer of it).
+
+Turns format objects into cached ``hw_format`` structs, builds ``hw_opts``,
+maps status codes to exceptions and splits large arrays over threads (the
+C calls release the GIL; every element's result depends only on its own
+input, its global index and the options, so the thread count never changes
+a bit).
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import numpy as np
+
+from . import _hwsim_c
+from .errors import (BackendError, FormatError, NaNInputError, OverflowValueError,
+                     UnsupportedModeError)
+from .formats import SPECIALS_CODE, FloatFormat
+
+ffi = _hwsim_c.ffi
+lib = _hwsim_c.lib
+
+#: arrays shorter than this are converted on one thread
+PARALLEL_THRESHOLD = 1 << 16
+
+
+def default_threads() -> int:
+    env = os.environ.get("HWSIM_NUM_THREADS")
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"HWSIM_NUM_THREADS must be a positive integer, got {env!r}") from None
+        if n < 1:
+            raise ValueError(f"HWSIM_NUM_THREADS must be >= 1, got {n}")
+        return n
+    return os.cpu_count() or 1
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+    return _POOL
+
+
+@lru_cache(maxsize=None)
+def c_format(fmt: FloatFormat):
+    """The validated ``hw_format*`` of a FloatFormat (cached per format)."""
+    f = ffi.new("hw_format *")
+    f.exp_bits = fmt.exp_bits
+    f.man_bits = fmt.man_bits
+    f.bias = fmt.bias
+    f.specials = SPECIALS_CODE[fmt.specials]
+    f.subnormals = int(fmt.subnormals)
+    f.is_signed = int(fmt.signed)
+    rc = lib.hw_format_init(f)
+    if rc != lib.HW_OK:
+        raise FormatError(f"the C library rejected {fmt!r} (status {rc})")
+    return f
+
+
+def make_opts(rounding=0, overflow=0, tininess=0, ftz=False, daz=False, nan_code=None,
+              sr_bits=0, sr_external=False, seed=0, index0=0):
+    o = ffi.new("hw_opts *")
+    o.rounding = int(rounding)
+    o.overflow = int(overflow)
+    o.tininess = int(tininess)
+    o.ftz = int(bool(ftz))
+    o.daz = int(bool(daz))
+    o.nan_policy = lib.HW_NAN_ERROR if nan_code is None else lib.HW_NAN_CODE
+    o.nan_code = 0 if nan_code is None else int(nan_code)
+    o.sr_bits = int(sr_bits)
+    o.sr_external = int(bool(sr_external))
+    o.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+    o.index0 = int(index0) & 0xFFFFFFFFFFFFFFFF
+    return o
+
+
+def _raise(rc: int, err_index: int, what: str) -> None:
+    if rc == lib.HW_E_OVERFLOW:
+        raise OverflowValueError(
+            f"{what}: element {err_index} overflows the format (overflow='error')")
+    if rc == lib.HW_E_NAN:
+        raise NaNInputError(
+            f"{what}: element {err_index} is NaN and the format has no NaN code; pass "
+            f"nan=<code> to choose one")
+    if rc == lib.HW_E_CODE:
+        raise ValueError(f"{what}: codes[{err_index}] is out of range for the format")
+    if rc == lib.HW_E_MODE:
+        raise UnsupportedModeError(f"{what}: unsupported option combination (status {rc})")
+    if rc == lib.HW_E_FORMAT:
+        raise FormatError(f"{what}: invalid format (status {rc})")
+    raise BackendError(f"{what}: C kernel failed with status {rc}")
+
+
+def _chunks(n: int, threads: int):
+    if threads <= 1 or n < PARALLEL_THRESHOLD:
+        return [(0, n)]
+    k = min(threads, max(1, n // (PARALLEL_THRESHOLD // 4)))
+    step = -(-n // k)
+    step = (step + 63) // 64 * 64
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
+def _run_chunked(call, n: int, threads: int, what: str) -> int:
+    """call(start, stop) -> (rc, flags, err_index relative to start); returns OR of flags."""
+    chunks = _chunks(n, threads)
+    if len(chunks) == 1:
+        results = [call(0, n)]
+    else:
+        results = list(_pool().map(lambda c: call(*c), chunks))
+    flags = 0
+    for (start, _), (rc, fl, ei) in zip(chunks, results):
+        if rc != lib.HW_OK:
+            _raise(rc, start + ei, what)
+        flags |= fl
+    return flags
+
+
+def encode_float(x: np.ndarray, fmt: FloatFormat, opts_kw: dict, rand, elem_flags,
+                 threads: int) -> tuple[np.ndarray, int]:
+    """x: C-contiguous float32/float64 1-D; returns (codes, OR-ed flags)."""
+    f = c_format(fmt)
+    out = np.empty(x.shape, dtype=fmt.code_dtype)
+    in_kind = lib.HW_IN_F32 if x.dtype == np.float32 else lib.HW_IN_F64
+    csize = out.dtype.itemsize
+    isz = x.dtype.itemsize
+    index0 = opts_kw.get("index0", 0)
+
+    def call(a: int, b: int):
+        o = make_opts(**{**opts_kw, "index0": index0 + a})
+        res = ffi.new("hw_result *")
+        pin = ffi.from_buffer(x)
+        pout = ffi.from_buffer(out)
+        prand = ffi.NULL if rand is None else ffi.cast("uint32_t *", ffi.from_buffer(rand)) + a
+        pfl = ffi.NULL if elem_flags is None else ffi.cast("uint8_t *", ffi.from_buffer(elem_flags)) + a
+        rc = lib.hw_encode(ffi.cast("char *", pout) + a * csize, csize,
+                           ffi.cast("char *", pin) + a * isz, in_kind, b - a, f, o, prand, pfl, res)
+        return rc, res.flags, res.err_index
+
+    flags = _run_chunked(call, x.size, threads, f"encode to {fmt.name}")
+    return out, flags
+
+
+def encode_fixed(x: np.ndarray, bits: int, frac_bits: int, signed: bool, code_dtype,
+                 opts_kw: dict, rand, elem_flags, threads: int) -> tuple[np.ndarray, int]:
+    out = np.empty(x.shape, dtype=code_dtype)
+    in_kind = lib.HW_IN_F32 if x.dtype == np.float32 else lib.HW_IN_F64
+    csize = out.dtype.itemsize
+    isz = x.dtype.itemsize
+    index0 = opts_kw.get("index0", 0)
+
+    def call(a: int, b: int):
+        o = make_opts(**{**opts_kw, "index0": index0 + a})
+        res = ffi.new("hw_result *")
+        prand = ffi.NULL if rand is None else ffi.cast("uint32_t *", ffi.from_buffer(rand)) + a
+        pfl = ffi.NULL if elem_flags is None else ffi.cast("uint8_t *", ffi.from_buffer(elem_flags)) + a
+        rc = lib.hw_encode_fixed(ffi.cast("char *", ffi.from_buffer(out)) + a * csize, csize,
+                                 ffi.cast("char *", ffi.from_buffer(x)) + a * isz, in_kind,
+                                 b - a, bits, frac_bits, int(signed), o, prand, pfl, res)
+        return rc, res.flags, res.err_index
+
+    flags = _run_chunked(call, x.size, threads, f"encode to {'' if signed else 'u'}fixed{bits}.{frac_bits}")
+    return out, flags
+
+
+def decode_float(codes: np.ndarray, fmt: FloatFormat, daz: bool, threads: int) -> np.ndarray:
+    f = c_format(fmt)
+    out = np.empty(codes.shape, dtype=np.float64)
+    csize = codes.dtype.itemsize
+    o = make_opts(daz=daz)
+
+    def call(a: int, b: int):
+        res = ffi.new("hw_result *")
+        rc = lib.hw_decode(ffi.cast("double *", ffi.from_buffer(out)) + a,
+                           ffi.cast("char *", ffi.from_buffer(codes)) + a * csize, csize,
+                           b - a, f, o, res)
+        return rc, res.flags, res.err_index
+
+    _run_chunked(call, codes.size, threads, f"decode from {fmt.name}")
+    return out
+
+
+def decode_fixed(codes: np.ndarray, bits: int, frac_bits: int, signed: bool,
+                 threads: int) -> np.ndarray:
+    out = np.empty(codes.shape, dtype=np.float64)
+    csize = codes.dtype.itemsize
+
+    def call(a: int, b: int):
+        res = ffi.new("hw_result *")
+        rc = lib.hw_decode_fixed(ffi.cast("double *", ffi.from_buffer(out)) + a,
+                                 ffi.cast("char *", ffi.from_buffer(codes)) + a * csize, csize,
+                                 b - a, bits, frac_bits, int(signed), res)
+        return rc, res.flags, res.err_index
+
+    _run_chunked(call, codes.size, threads, "decode fixed point")
+    return out
+
+
+def random_bits(n: int, seed: int, index0: int = 0) -> np.ndarray:
+    out = np.empty(n, dtype=np.uint32)
+    rc = lib.hw_random_bits(ffi.cast("uint32_t *", ffi.from_buffer(out)), n,
+                            int(seed) & 0xFFFFFFFFFFFFFFFF, int(index0) & 0xFFFFFFFFFFFFFFFF)
+    if rc != lib.HW_OK:
+        _raise(rc, -1, "random_bits")
+    return out

@@ -1,0 +1,49 @@
+"""Exception hierarchy (leaf module: imports nothing from hwsim).
+
+Every error raised for bad user input is a subclass of ``ValueError`` or
+``TypeError`` and its message names the offending parameter, the allowed
+range and the value that was given.
+"""
+
+
+class HwsimError(Exception):
+    """Base class of every hwsim-specific error."""
+
+
+class FormatError(HwsimError, ValueError):
+    """Invalid number-format parameters or an unknown format name."""
+
+
+class UnsupportedModeError(HwsimError, ValueError):
+    """A mode / operation / backend combination that hwsim does not model."""
+
+
+class OverflowValueError(HwsimError, ValueError):
+    """A value overflowed under an ``overflow="error"`` policy."""
+
+
+class NaNInputError(HwsimError, ValueError):
+    """A NaN met a format with no NaN under ``nan="error"``."""
+
+
+class BackendError(HwsimError, RuntimeError):
+    """The compiled kernel library reported an internal failure."""
+
+
+def check_int(name: str, value, lo: int, hi: int) -> int:
+    """Validate that ``value`` is an int in [lo, hi]; raise a FormatError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            import numpy as np  # local: keep the leaf module light
+
+            if isinstance(value, np.integer):
+                value = int(value)
+            else:
+                raise TypeError
+        except TypeError:
+            raise FormatError(
+                f"{name} must be an integer in [{lo}, {hi}], got {value!r}"
+            ) from None
+    if not lo <= value <= hi:
+        raise FormatError(f"{name} must be in [{lo}, {hi}], got {value}")
+    return value

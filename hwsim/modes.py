@@ -1,0 +1,111 @@
+"""Rounding modes, overflow / NaN policies and status flags.
+
+The integer values of these enums equal the C enum values in
+``csrc/include/hwsim.h`` (checked by ``tests/test_modes_abi.py``).
+
+=======  ==============================  =====================  ============
+name     IEEE 754-2019 name              ac_types / HDL analog  ties go
+=======  ==============================  =====================  ============
+``rne``  roundTiesToEven                 ``AC_RND_CONV``        to even
+``rna``  roundTiesToAway                 ``AC_RND_INF``         away from 0
+``rtz``  roundTowardZero                 ``AC_TRN_ZERO``        (directed)
+``rup``  roundTowardPositive             ceil                   (directed)
+``rdn``  roundTowardNegative             ``AC_TRN`` (floor)     (directed)
+``rto``  round to odd (sticky jam)       jamming                (directed)
+``sr``   stochastic (P3109 StochasticA)  n/a                    random
+=======  ==============================  =====================  ============
+"""
+from __future__ import annotations
+
+import enum
+
+
+class RoundingMode(enum.IntEnum):
+    """How a real value is rounded into a format (``HW_ROUND_*`` in C)."""
+
+    RNE = 0  #: round to nearest, ties to even (IEEE roundTiesToEven)
+    RNA = 1  #: round to nearest, ties away from zero (IEEE roundTiesToAway)
+    RTZ = 2  #: round toward zero (truncate)
+    RUP = 3  #: round toward +infinity (ceiling)
+    RDN = 4  #: round toward -infinity (floor)
+    RTO = 5  #: round to odd: truncate, set the LSB if inexact
+    SR = 6  #: stochastic rounding: r random bits added below the LSB, then truncate
+
+    @property
+    def short(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value) -> "RoundingMode":
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls[value.upper()]
+            except KeyError:
+                pass
+        raise ValueError(
+            f"rounding must be one of {[m.short for m in cls]}, got {value!r}"
+        )
+
+
+class Overflow(enum.IntEnum):
+    """What happens to a finite value beyond the largest finite code (``HW_OVF_*``).
+
+    ``SATURATE``: clamp to +-max finite; +-Inf inputs clamp too.
+    ``SATURATE_FINITE_KEEP_INF``: finite overflow clamps, Inf stays Inf where the
+    format has one (P3109 SatPropagate).
+    ``SPECIAL``: overflow to Inf, or NaN if the format has no Inf (IEEE-style; a
+    mode that rounds toward zero for that sign still gives max finite).
+    ``ERROR``: raise :class:`~hwsim.errors.OverflowValueError`.
+    ``WRAP``: integers and fixed point only: two's complement wrap-around.
+    """
+
+    SATURATE = 0
+    SATURATE_FINITE_KEEP_INF = 1
+    SPECIAL = 2
+    ERROR = 3
+    WRAP = 4
+
+    @property
+    def short(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value) -> "Overflow":
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls[value.upper()]
+            except KeyError:
+                pass
+        raise ValueError(
+            f"overflow must be one of {[m.short for m in cls]}, got {value!r}"
+        )
+
+
+class Tininess(enum.IntEnum):
+    """When underflow is detected (IEEE 754 leaves it to the implementation)."""
+
+    AFTER = 0  #: after rounding (SoftFloat / TestFloat default, x86 SSE, ARM)
+    BEFORE = 1  #: before rounding
+
+    @classmethod
+    def parse(cls, value) -> "Tininess":
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str) and value.upper() in cls.__members__:
+            return cls[value.upper()]
+        raise ValueError(f"tininess must be 'after' or 'before', got {value!r}")
+
+
+class Flags(enum.IntFlag):
+    """IEEE status flags with SoftFloat's bit meanings (``HW_FLAG_*``)."""
+
+    NONE = 0
+    INEXACT = 1
+    UNDERFLOW = 2
+    OVERFLOW = 4
+    INFINITE = 8  #: division by zero in SoftFloat; unused by conversions
+    INVALID = 16
