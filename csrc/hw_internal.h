@@ -74,7 +74,7 @@ static inline int hwi_round_increment(int mode, int sign, int lsb, int g, int t)
     switch (mode) {
     case HW_ROUND_RNE: return g & (t | lsb);
     case HW_ROUND_RNA: return g;
-    case HW_ROUND_RUP: return !sign & (g | t);
+    case HW_ROUND_RUP: return (!sign) & (g | t);
     case HW_ROUND_RDN: return sign & (g | t);
     default: return 0; /* RTZ, RTO */
     }

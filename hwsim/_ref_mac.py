@@ -1,0 +1,2 @@
+"""Reference oracle part (to be written)."""
+__all__: list = []
