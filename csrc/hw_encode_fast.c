@@ -49,6 +49,8 @@ typedef struct fast_params {
     int32_t tiny_lim;   /* t < tiny_lim (with inexact) raises UNDERFLOW    */
     int32_t after;      /* tininess after rounding: t == -1 is undecided   */
     int32_t ovf_bad;    /* overflow must go to the general path (ERROR)    */
+    int32_t sub_bad;    /* bias == input bias: input subnormals lie below  */
+                        /* emin but get t = 0; the general path takes them */
     uint64_t ovf_pos;   /* code of a positive finite overflow              */
     uint64_t ovf_neg;   /* code of a negative finite overflow              */
 } fast_params;
@@ -86,7 +88,7 @@ static HWI_ALWAYS_INLINE uint32_t fast_one32(uint32_t u, const fast_params *p, c
 {
     const uint32_t maxc = (uint32_t)p->maxc, sbit = (uint32_t)p->sign_bit;
     const uint32_t opos = (uint32_t)p->ovf_pos, oneg = (uint32_t)p->ovf_neg;
-    const uint32_t ovf_bad = p->ovf_bad ? 1u : 0u;
+    const uint32_t ovf_bad = p->ovf_bad ? 1u : 0u, sub_bad = p->sub_bad ? 1u : 0u;
     const int32_t tb = (int32_t)p->tb, s0 = (int32_t)p->s0;
     const uint32_t unsig = p->is_signed ? 0u : 1u, negzero = p->negzero ? 1u : 0u;
     uint32_t a = u & 0x7FFFFFFFu, sign = u >> 31;
@@ -104,7 +106,8 @@ static HWI_ALWAYS_INLINE uint32_t fast_one32(uint32_t u, const fast_params *p, c
     o = (maxc - code) >> 31; /* code > maxc: overflow (for finite input) */
     /* Inf/NaN (a >= 0x7F800000), overflow under ERROR, negative into unsigned */
     b = ((a + 0x00800000u) >> 31) | (o & ovf_bad) |
-        (((0u - (sign & unsig)) & (a + 0x7FFFFFFFu)) >> 31);
+        (((0u - (sign & unsig)) & (a + 0x7FFFFFFFu)) >> 31) |
+        (sub_bad & (1u - exnz) & ((sig + 0x7FFFFFFFu) >> 31));
     z = (((sig & mask) + mask) >> s) & (b ^ 1u);
     *bad = b;
     *nz = z;
@@ -122,7 +125,7 @@ static HWI_ALWAYS_INLINE uint64_t fast_one64(uint64_t u, const fast_params *p, c
                                              uint64_t *bad, uint64_t *nz, uint64_t *ov,
                                              int64_t *t_out)
 {
-    const uint64_t ovf_bad = p->ovf_bad ? 1u : 0u;
+    const uint64_t ovf_bad = p->ovf_bad ? 1u : 0u, sub_bad = p->sub_bad ? 1u : 0u;
     const uint64_t unsig = p->is_signed ? 0u : 1u, negzero = p->negzero ? 1u : 0u;
     uint64_t a = u & 0x7FFFFFFFFFFFFFFFull, sign = u >> 63;
     uint64_t ex = a >> 52;
@@ -143,7 +146,8 @@ static HWI_ALWAYS_INLINE uint64_t fast_one64(uint64_t u, const fast_params *p, c
     code = ((uint64_t)eb << p->M) + K;
     o = (p->maxc - code) >> 63;
     b = ((a + 0x0010000000000000ull) >> 63) | (o & ovf_bad) |
-        (((0u - (sign & unsig)) & (a + 0x7FFFFFFFFFFFFFFFull)) >> 63);
+        (((0u - (sign & unsig)) & (a + 0x7FFFFFFFFFFFFFFFull)) >> 63) |
+        (sub_bad & (1u - exnz) & ((sig + 0x7FFFFFFFFFFFFFFFull) >> 63));
     z = (((sig & mask) + mask) >> s) & (b ^ 1u);
     *bad = b;
     *nz = z;
@@ -399,6 +403,7 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
     p.is_signed = f->is_signed;
     p.tiny_lim = o->tininess == HW_TININESS_BEFORE ? 0 : -1;
     p.after = o->tininess == HW_TININESS_AFTER;
+    p.sub_bad = f->bias == (is64 ? 1023 : 127);
     {
         /* the general routine decides what an overflow gives, once per sign */
         uint32_t fl = 0;
