@@ -35,6 +35,9 @@
 
 enum { FAST_BLOCK = 1024 };
 
+/* input kinds of the kernels */
+enum { KIND_F32 = 0, KIND_F64 = 1, KIND_F32_FLAT = 2 };
+
 /* per-call constants of the fast kernel; 64-bit fields for float64 input
  * (the float32 kernel narrows them to 32-bit lanes, which hold every
  * intermediate value there: codes < 2^31, shifts <= 25) */
@@ -120,6 +123,39 @@ static HWI_ALWAYS_INLINE uint32_t fast_one32(uint32_t u, const fast_params *p, c
     return (code & ~om) | ((opos ^ ((opos ^ oneg) & (0u - sign))) & om);
 }
 
+/* fast_one32 when the target's bias equals float32's (bfloat16, tf32...):
+ * then no result is subnormal (input subnormals go to the general path), the
+ * shift is s0 for every element and the code is the rounded a >> s0 itself
+ * (exponent and mantissa fields line up).  Same outputs as fast_one32. */
+static HWI_ALWAYS_INLINE uint32_t fast_flat32(uint32_t u, const fast_params *p, const int mode,
+                                              uint32_t *bad, uint32_t *nz, uint32_t *ov,
+                                              int32_t *t_out)
+{
+    const uint32_t maxc = (uint32_t)p->maxc, sbit = (uint32_t)p->sign_bit;
+    const uint32_t opos = (uint32_t)p->ovf_pos, oneg = (uint32_t)p->ovf_neg;
+    const uint32_t ovf_bad = p->ovf_bad ? 1u : 0u;
+    const uint32_t unsig = p->is_signed ? 0u : 1u, negzero = p->negzero ? 1u : 0u;
+    const uint32_t s = (uint32_t)p->s0, mask = (1u << s) - 1;
+    uint32_t a = u & 0x7FFFFFFFu, sign = u >> 31;
+    uint32_t K, code, b, z, o, om, nonzero;
+    FAST_ROUND(mode, K, a, s, mask, sign) /* a + mask < 2^32 */
+    code = K;
+    o = (maxc - code) >> 31;
+    /* Inf/NaN, overflow under ERROR, negative into unsigned, input subnormal */
+    b = ((a + 0x00800000u) >> 31) | (o & ovf_bad) |
+        (((0u - (sign & unsig)) & (a + 0x7FFFFFFFu)) >> 31) |
+        (((a - 1u) >> 31 ^ 1u) & ((a - 0x00800000u) >> 31));
+    z = (((a & mask) + mask) >> s) & (b ^ 1u);
+    *bad = b;
+    *nz = z;
+    *ov = o & (b ^ 1u);
+    *t_out = 0; /* never tiny */
+    nonzero = ((code + 0x7FFFFFFFu) >> 31) | negzero;
+    code |= sbit & (0u - (sign & nonzero));
+    om = 0u - o;
+    return (code & ~om) | ((opos ^ ((opos ^ oneg) & (0u - sign))) & om);
+}
+
 /* One float64 element (bits u), 64-bit arithmetic (quantities below 2^63). */
 static HWI_ALWAYS_INLINE uint64_t fast_one64(uint64_t u, const fast_params *p, const int mode,
                                              uint64_t *bad, uint64_t *nz, uint64_t *ov,
@@ -163,27 +199,30 @@ static HWI_ALWAYS_INLINE uint64_t fast_one64(uint64_t u, const fast_params *p, c
  * data-dependent branches so that the compiler can vectorise it. */
 static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i0, size_t i1,
                                              const fast_params *p, const int mode,
-                                             const int cs, const int is64)
+                                             const int cs, const int kind, uint8_t *mark)
 {
     fast_acc r;
     size_t i;
     const fast_params q = *p; /* private copy: stores to out cannot alias it */
-    if (!is64) {
+    if (kind != KIND_F64) {
         uint32_t bad = 0, nz = 0, uf = 0, edge = 0, ovf = 0;
         const int32_t lim = q.tiny_lim;
         for (i = i0; i < i1; i++) {
-            uint32_t u, b, z, c, v;
+            uint32_t u, b, z, c, v, e;
             int32_t t;
             u = hwi_f32_bits(((const float *)in)[i]);
-            c = fast_one32(u, &q, mode, &b, &z, &v, &t);
+            if (kind == KIND_F32_FLAT) c = fast_flat32(u, &q, mode, &b, &z, &v, &t);
+            else c = fast_one32(u, &q, mode, &b, &z, &v, &t);
             if (cs == 1) ((uint8_t *)out)[i] = (uint8_t)c;
             else if (cs == 2) ((uint16_t *)out)[i] = (uint16_t)c;
             else ((uint32_t *)out)[i] = c;
             bad |= b;
             nz |= z;
             ovf |= v;
-            uf |= z & ((uint32_t)(t - lim) >> 31);                 /* t < lim */
-            edge |= z & ((uint32_t)t >> 31) & ~((uint32_t)(t + 1) >> 31); /* t == -1 */
+            uf |= z & ((uint32_t)(t - lim) >> 31);               /* t < lim */
+            e = z & ((uint32_t)t >> 31) & ~((uint32_t)(t + 1) >> 31); /* t == -1 */
+            edge |= e;
+            mark[i - i0] = (uint8_t)(b | (e << 1));
         }
         r.bad = bad != 0; r.nz = nz != 0; r.uf = uf != 0; r.edge = edge != 0;
         r.ovf = ovf != 0;
@@ -191,7 +230,7 @@ static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i
         uint64_t bad = 0, nz = 0, uf = 0, edge = 0, ovf = 0;
         const int64_t lim = q.tiny_lim;
         for (i = i0; i < i1; i++) {
-            uint64_t u, b, z, c, v;
+            uint64_t u, b, z, c, v, e;
             int64_t t;
             u = hwi_f64_bits(((const double *)in)[i]);
             c = fast_one64(u, &q, mode, &b, &z, &v, &t);
@@ -203,7 +242,9 @@ static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i
             nz |= z;
             ovf |= v;
             uf |= z & ((uint64_t)(t - lim) >> 63);
-            edge |= z & ((uint64_t)t >> 63) & ~((uint64_t)(t + 1) >> 63);
+            e = z & ((uint64_t)t >> 63) & ~((uint64_t)(t + 1) >> 63);
+            edge |= e;
+            mark[i - i0] = (uint8_t)(b | (e << 1));
         }
         r.bad = bad != 0; r.nz = nz != 0; r.uf = uf != 0; r.edge = edge != 0;
         r.ovf = ovf != 0;
@@ -223,63 +264,38 @@ static int general_one(void *out, int cs, const void *in, int is64, size_t i,
     return st;
 }
 
-/* Classify element i again (bad? inexact? t?) in the given mode. */
-static void classify(const void *in, size_t i, const fast_params *p, int mode, int is64,
-                     int *bad, int *nz, int64_t *t)
-{
-    if (is64) {
-        uint64_t u, b, z, v;
-        memcpy(&u, (const char *)in + 8 * i, 8);
-        switch (mode) {
-        case HW_ROUND_RNE: fast_one64(u, p, HW_ROUND_RNE, &b, &z, &v, t); break;
-        case HW_ROUND_RNA: fast_one64(u, p, HW_ROUND_RNA, &b, &z, &v, t); break;
-        case HW_ROUND_RUP: fast_one64(u, p, HW_ROUND_RUP, &b, &z, &v, t); break;
-        case HW_ROUND_RDN: fast_one64(u, p, HW_ROUND_RDN, &b, &z, &v, t); break;
-        case HW_ROUND_RTO: fast_one64(u, p, HW_ROUND_RTO, &b, &z, &v, t); break;
-        default: fast_one64(u, p, HW_ROUND_RTZ, &b, &z, &v, t); break;
-        }
-        *bad = b != 0; *nz = z != 0;
-    } else {
-        uint32_t u, b, z, v;
-        int32_t t32;
-        memcpy(&u, (const char *)in + 4 * i, 4);
-        switch (mode) {
-        case HW_ROUND_RNE: fast_one32(u, p, HW_ROUND_RNE, &b, &z, &v, &t32); break;
-        case HW_ROUND_RNA: fast_one32(u, p, HW_ROUND_RNA, &b, &z, &v, &t32); break;
-        case HW_ROUND_RUP: fast_one32(u, p, HW_ROUND_RUP, &b, &z, &v, &t32); break;
-        case HW_ROUND_RDN: fast_one32(u, p, HW_ROUND_RDN, &b, &z, &v, &t32); break;
-        case HW_ROUND_RTO: fast_one32(u, p, HW_ROUND_RTO, &b, &z, &v, &t32); break;
-        default: fast_one32(u, p, HW_ROUND_RTZ, &b, &z, &v, &t32); break;
-        }
-        *bad = b != 0; *nz = z != 0; *t = t32;
-    }
-}
-
-/* The second pass over block [i0, i1): bad elements and undecided tininess.
- * *flags holds the OR over everything before i0 plus the block's first pass. */
+/* The second pass over block [i0, i1), guided by the first pass's marks (bit 0:
+ * bad, bit 1: inexact with t == -1): redo those elements with the general path
+ * (the t == -1 ones only while no element has raised UNDERFLOW).  *flags holds
+ * the OR over everything before i0 plus the block's first pass. */
 static int fixup_block(void *out, int cs, const void *in, int is64, size_t i0, size_t i1,
-                       const hw_format *f, const hw_opts *o, const fast_params *p,
+                       const hw_format *f, const hw_opts *o, const uint8_t *mark,
                        uint32_t before, uint32_t *flags, hw_result *res)
 {
-    size_t i;
-    for (i = i0; i < i1; i++) {
-        int bad, nz, st;
-        int64_t t;
-        classify(in, i, p, o->rounding, is64, &bad, &nz, &t);
-        if (!bad && !(nz && t == -1 && p->after && !(*flags & HW_FLAG_UNDERFLOW)))
-            continue;
-        st = general_one(out, cs, in, is64, i, f, o, flags);
-        if (st != HW_OK) {
-            /* flags of the elements before i only, as the general loop reports */
-            hw_result r;
-            r.flags = 0;
-            if (i > i0)
-                hw_encode_general((char *)out + i0 * (size_t)cs, cs,
-                                  (const char *)in + i0 * (is64 ? 8u : 4u),
-                                  is64 ? HW_IN_F64 : HW_IN_F32, i - i0, f, o, NULL, NULL, &r);
-            res->flags = before | r.flags;
-            res->err_index = (int64_t)i;
-            return st;
+    size_t j, k, m = i1 - i0;
+    for (j = 0; j < m; j += 8) {
+        uint64_t w = 0;
+        size_t kend = m - j < 8 ? m - j : 8;
+        memcpy(&w, mark + j, kend);
+        if (!w) continue;
+        for (k = 0; k < kend; k++) {
+            size_t i = i0 + j + k;
+            int st, mk = mark[j + k];
+            if (!(mk & 1) && !((mk & 2) && !(*flags & HW_FLAG_UNDERFLOW))) continue;
+            st = general_one(out, cs, in, is64, i, f, o, flags);
+            if (st != HW_OK) {
+                /* flags of the elements before i only, as the general loop reports */
+                hw_result r;
+                r.flags = 0;
+                if (i > i0)
+                    hw_encode_general((char *)out + i0 * (size_t)cs, cs,
+                                      (const char *)in + i0 * (is64 ? 8u : 4u),
+                                      is64 ? HW_IN_F64 : HW_IN_F32, i - i0, f, o, NULL, NULL,
+                                      &r);
+                res->flags = before | r.flags;
+                res->err_index = (int64_t)i;
+                return st;
+            }
         }
     }
     return HW_OK;
@@ -287,20 +303,21 @@ static int fixup_block(void *out, int cs, const void *in, int is64, size_t i0, s
 
 static HWI_ALWAYS_INLINE int run_blocks(void *out, const void *in, size_t n, const hw_format *f,
                                         const hw_opts *o, const fast_params *p,
-                                        const int mode, const int cs, const int is64,
+                                        const int mode, const int cs, const int kind,
                                         hw_result *res)
 {
+    const int is64 = kind == KIND_F64;
     size_t i0;
     uint32_t flags = 0;
-    const fast_params P = *p; /* a local copy: stores to out cannot alias it */
+    uint8_t mark[FAST_BLOCK];
     for (i0 = 0; i0 < n; i0 += FAST_BLOCK) {
         size_t i1 = n - i0 < FAST_BLOCK ? n : i0 + FAST_BLOCK;
         uint32_t before = flags;
-        fast_acc acc = first_pass(out, in, i0, i1, &P, mode, cs, is64);
+        fast_acc acc = first_pass(out, in, i0, i1, p, mode, cs, kind, mark);
         flags |= (acc.nz ? HW_FLAG_INEXACT : 0u) | (acc.uf ? HW_FLAG_UNDERFLOW : 0u) |
                  (acc.ovf ? HW_FLAG_OVERFLOW | HW_FLAG_INEXACT : 0u);
-        if (acc.bad || (acc.edge && P.after && !(flags & HW_FLAG_UNDERFLOW))) {
-            int st = fixup_block(out, cs, in, is64, i0, i1, f, o, &P, before, &flags, res);
+        if (acc.bad || (acc.edge && p->after && !(flags & HW_FLAG_UNDERFLOW))) {
+            int st = fixup_block(out, cs, in, is64, i0, i1, f, o, mark, before, &flags, res);
             if (st != HW_OK) return st;
         }
     }
@@ -311,15 +328,15 @@ static HWI_ALWAYS_INLINE int run_blocks(void *out, const void *in, size_t n, con
 /* one instance per rounding mode for a given (size, kind) */
 static HWI_ALWAYS_INLINE int run_modes(void *out, const void *in, size_t n, const hw_format *f,
                                        const hw_opts *o, const fast_params *p, const int cs,
-                                       const int is64, hw_result *res)
+                                       const int kind, hw_result *res)
 {
     switch (o->rounding) {
-    case HW_ROUND_RNE: return run_blocks(out, in, n, f, o, p, HW_ROUND_RNE, cs, is64, res);
-    case HW_ROUND_RNA: return run_blocks(out, in, n, f, o, p, HW_ROUND_RNA, cs, is64, res);
-    case HW_ROUND_RTZ: return run_blocks(out, in, n, f, o, p, HW_ROUND_RTZ, cs, is64, res);
-    case HW_ROUND_RUP: return run_blocks(out, in, n, f, o, p, HW_ROUND_RUP, cs, is64, res);
-    case HW_ROUND_RDN: return run_blocks(out, in, n, f, o, p, HW_ROUND_RDN, cs, is64, res);
-    default: return run_blocks(out, in, n, f, o, p, HW_ROUND_RTO, cs, is64, res);
+    case HW_ROUND_RNE: return run_blocks(out, in, n, f, o, p, HW_ROUND_RNE, cs, kind, res);
+    case HW_ROUND_RNA: return run_blocks(out, in, n, f, o, p, HW_ROUND_RNA, cs, kind, res);
+    case HW_ROUND_RTZ: return run_blocks(out, in, n, f, o, p, HW_ROUND_RTZ, cs, kind, res);
+    case HW_ROUND_RUP: return run_blocks(out, in, n, f, o, p, HW_ROUND_RUP, cs, kind, res);
+    case HW_ROUND_RDN: return run_blocks(out, in, n, f, o, p, HW_ROUND_RDN, cs, kind, res);
+    default: return run_blocks(out, in, n, f, o, p, HW_ROUND_RTO, cs, kind, res);
     }
 }
 
@@ -327,18 +344,25 @@ static HWI_ALWAYS_INLINE int run_all(void *out, int cs, const void *in, int is64
                                      const hw_format *f, const hw_opts *o,
                                      const fast_params *p, hw_result *res)
 {
+    if (!is64 && p->sub_bad) { /* bias 127: the flat float32 kernel */
+        switch (cs) {
+        case 1: return run_modes(out, in, n, f, o, p, 1, KIND_F32_FLAT, res);
+        case 2: return run_modes(out, in, n, f, o, p, 2, KIND_F32_FLAT, res);
+        default: return run_modes(out, in, n, f, o, p, 4, KIND_F32_FLAT, res);
+        }
+    }
     if (!is64) {
         switch (cs) {
-        case 1: return run_modes(out, in, n, f, o, p, 1, 0, res);
-        case 2: return run_modes(out, in, n, f, o, p, 2, 0, res);
-        default: return run_modes(out, in, n, f, o, p, 4, 0, res);
+        case 1: return run_modes(out, in, n, f, o, p, 1, KIND_F32, res);
+        case 2: return run_modes(out, in, n, f, o, p, 2, KIND_F32, res);
+        default: return run_modes(out, in, n, f, o, p, 4, KIND_F32, res);
         }
     }
     switch (cs) {
-    case 1: return run_modes(out, in, n, f, o, p, 1, 1, res);
-    case 2: return run_modes(out, in, n, f, o, p, 2, 1, res);
-    case 4: return run_modes(out, in, n, f, o, p, 4, 1, res);
-    default: return run_modes(out, in, n, f, o, p, 8, 1, res);
+    case 1: return run_modes(out, in, n, f, o, p, 1, KIND_F64, res);
+    case 2: return run_modes(out, in, n, f, o, p, 2, KIND_F64, res);
+    case 4: return run_modes(out, in, n, f, o, p, 4, KIND_F64, res);
+    default: return run_modes(out, in, n, f, o, p, 8, KIND_F64, res);
     }
 }
 
