@@ -191,8 +191,9 @@ def decode_lut(fmt: FloatFormat, daz: bool) -> np.ndarray:
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     lut = np.empty(codes.size, dtype=np.float64)
     res = ffi.new("hw_result *")
-    rc = lib.hw_decode(ffi.cast("double *", ffi.from_buffer(lut)), ffi.from_buffer(codes),
-                       codes.itemsize, codes.size, c_format(fmt), make_opts(daz=daz), res)
+    rc = lib.hw_decode_general(ffi.cast("double *", ffi.from_buffer(lut)),
+                               ffi.from_buffer(codes), codes.itemsize, codes.size,
+                               c_format(fmt), make_opts(daz=daz), res)
     if rc != lib.HW_OK:
         _raise(rc, res.err_index, f"decode table of {fmt.name}")
     lut.flags.writeable = False

@@ -268,14 +268,51 @@ def test_threads_do_not_change_results(big, name, kw):
 
 
 # ------------------------------------------------------------------------ decode
-def _decode_general(codes, fmt, daz):
-    out = np.empty(codes.size, np.float64)
+def _decode_with(fn, codes, fmt, daz=False):
+    out = np.zeros(codes.size, np.float64)
     res = ffi.new("hw_result *")
-    rc = lib.hw_decode(ffi.cast("double *", ffi.from_buffer(out)), ffi.from_buffer(codes),
-                       codes.itemsize, codes.size, _native.c_format(fmt),
-                       _native.make_opts(daz=daz), res)
+    rc = fn(ffi.cast("double *", ffi.from_buffer(out)), ffi.from_buffer(codes), codes.itemsize,
+            codes.size, _native.c_format(fmt), _native.make_opts(daz=daz), res)
+    return rc, out, res.err_index
+
+
+def _decode_general(codes, fmt, daz):
+    rc, out, _ = _decode_with(lib.hw_decode_general, codes, fmt, daz)
     assert rc == lib.HW_OK
     return out
+
+
+@pytest.mark.parametrize("name", [n for n, f in PRESETS.items() if f.bits <= 32] + list(CUSTOM))
+def test_arithmetic_decode_equals_general_bit_for_bit(name):
+    """hw_decode_fast (integer-built float64 patterns, general path for subnormal,
+    Inf, NaN and invalid codes) against hw_decode_general: every code of formats up
+    to 16 bits, random codes of wider ones, and out-of-range codes."""
+    fmt = PRESETS.get(name) or CUSTOM[name]
+    rng = np.random.default_rng(29)
+    if fmt.bits <= 16:
+        codes = rng.permutation(np.arange(1 << fmt.bits, dtype=fmt.code_dtype))
+    else:
+        codes = rng.integers(0, 1 << fmt.bits, 200_000, dtype=np.uint64).astype(fmt.code_dtype)
+        codes[:64] = np.arange(64)  # zeros, subnormals, specials at both ends
+        codes[64:128] = (1 << fmt.bits) - 1 - np.arange(64)
+    rc, got, _ = _decode_with(lib.hw_decode_fast, codes, fmt)
+    if fmt.specials == "e8m0":
+        assert rc == lib.HW_E_MODE  # not claimed: hw_decode uses the general loop
+        return
+    assert rc == lib.HW_OK
+    want = _decode_general(codes, fmt, False)
+    assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+    for wide in (np.uint32, np.uint64):  # out-of-range codes, high bits set
+        if np.dtype(wide).itemsize < codes.itemsize or (1 << fmt.bits) > np.iinfo(wide).max:
+            continue
+        w = np.tile(codes.astype(wide), -(-3000 // codes.size))  # past one block
+        for pos, bad in ((3, 1 << fmt.bits), (1500, np.iinfo(wide).max)):
+            w2 = w.copy()
+            w2[pos] = bad
+            a = _decode_with(lib.hw_decode_fast, w2, fmt)
+            b = _decode_with(lib.hw_decode_general, w2, fmt)
+            assert a[0] == b[0] == lib.HW_E_CODE and a[2] == b[2] == pos
+            assert np.array_equal(a[1][:pos].view(np.uint64), b[1][:pos].view(np.uint64))
 
 
 @pytest.mark.parametrize("name", [n for n, f in PRESETS.items() if f.bits <= 16])

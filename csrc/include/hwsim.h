@@ -202,6 +202,23 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
 int hw_decode_lut(double *out, const void *in, int code_size, size_t n,
                   const double *lut, size_t lut_len, hw_result *res);
 
+/*----------------------------------------------------------------------------
+ * hw_decode_general: the reference element-by-element loop behind hw_decode
+ * (same arguments, results and status codes).
+ *--------------------------------------------------------------------------*/
+int hw_decode_general(double *out, const void *in, int code_size, size_t n,
+                      const hw_format *f, const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_decode_fast: hw_decode for formats with subnormals, not e8m0, bias <=
+ * 1023 and at most 63 bits, without DAZ: normal codes and zeros are built
+ * with integer operations, the other codes go through hw_decode_general.
+ * Results, status and err_index equal hw_decode_general's bit for bit.
+ * Returns HW_E_MODE, writing nothing, outside that scope.
+ *--------------------------------------------------------------------------*/
+int hw_decode_fast(double *out, const void *in, int code_size, size_t n,
+                   const hw_format *f, const hw_opts *o, hw_result *res);
+
 /* HW_CDEF_END */
 
 #ifdef __cplusplus
