@@ -33,7 +33,7 @@
 #define HWI_HAVE_AVX2_CLONE 1
 #endif
 
-enum { FAST_BLOCK = 1024 };
+enum { FAST_BLOCK = 512 };
 
 /* input kinds of the kernels */
 enum { KIND_F32 = 0, KIND_F64 = 1, KIND_F32_FLAT = 2 };
@@ -56,7 +56,16 @@ typedef struct fast_params {
                         /* emin but get t = 0; the general path takes them */
     uint64_t ovf_pos;   /* code of a positive finite overflow              */
     uint64_t ovf_neg;   /* code of a negative finite overflow              */
+    uint64_t one;       /* 1; GCC 12 vectorises "one << s" with 64-bit     */
+                        /* lanes, but not the constant "1ull << s"         */
 } fast_params;
+
+/* per-element marks of a block (bit 0: bad, bit 1: inexact with t == -1),
+ * full width: narrowing them to bytes would slow the SIMD loop */
+typedef union fast_marks {
+    uint32_t m32[FAST_BLOCK]; /* float32 kernels */
+    uint64_t m64[FAST_BLOCK]; /* float64 kernel  */
+} fast_marks;
 
 /* what the first pass learns about a block */
 typedef struct fast_acc {
@@ -177,7 +186,7 @@ static HWI_ALWAYS_INLINE uint64_t fast_one64(uint64_t u, const fast_params *p, c
     int64_t t = (int64_t)tu;
     uint64_t mask, K, code, b, z, o, om, nonzero;
     s = 54u + (d & (0u - (d >> 63))); /* sig < 2^53: any s >= 54 rounds like 54 */
-    mask = (1ull << s) - 1;
+    mask = (p->one << s) - 1;
     FAST_ROUND(mode, K, sig, s, mask, sign)
     code = ((uint64_t)eb << p->M) + K;
     o = (p->maxc - code) >> 63;
@@ -199,7 +208,8 @@ static HWI_ALWAYS_INLINE uint64_t fast_one64(uint64_t u, const fast_params *p, c
  * data-dependent branches so that the compiler can vectorise it. */
 static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i0, size_t i1,
                                              const fast_params *p, const int mode,
-                                             const int cs, const int kind, uint8_t *mark)
+                                             const int cs, const int kind, const int marks,
+                                             fast_marks *mk)
 {
     fast_acc r;
     size_t i;
@@ -216,16 +226,13 @@ static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i
             if (cs == 1) ((uint8_t *)out)[i] = (uint8_t)c;
             else if (cs == 2) ((uint16_t *)out)[i] = (uint16_t)c;
             else ((uint32_t *)out)[i] = c;
-            bad |= b;
-            nz |= z;
-            ovf |= v;
-            uf |= z & ((uint32_t)(t - lim) >> 31);               /* t < lim */
             e = z & ((uint32_t)t >> 31) & ~((uint32_t)(t + 1) >> 31); /* t == -1 */
-            edge |= e;
-            mark[i - i0] = (uint8_t)(b | (e << 1));
+            bad |= b; nz |= z; ovf |= v; edge |= e;
+            uf |= z & ((uint32_t)(t - lim) >> 31);
+            if (marks) mk->m32[i - i0] = b | (e << 1);
         }
-        r.bad = bad != 0; r.nz = nz != 0; r.uf = uf != 0; r.edge = edge != 0;
-        r.ovf = ovf != 0;
+        r.bad = bad != 0; r.nz = nz != 0; r.ovf = ovf != 0;
+        r.uf = uf != 0; r.edge = edge != 0;
     } else {
         uint64_t bad = 0, nz = 0, uf = 0, edge = 0, ovf = 0;
         const int64_t lim = q.tiny_lim;
@@ -238,16 +245,13 @@ static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i
             else if (cs == 2) ((uint16_t *)out)[i] = (uint16_t)c;
             else if (cs == 4) ((uint32_t *)out)[i] = (uint32_t)c;
             else ((uint64_t *)out)[i] = c;
-            bad |= b;
-            nz |= z;
-            ovf |= v;
+            e = z & ((uint64_t)t >> 63) & ~((uint64_t)(t + 1) >> 63); /* t == -1 */
+            bad |= b; nz |= z; ovf |= v; edge |= e;
             uf |= z & ((uint64_t)(t - lim) >> 63);
-            e = z & ((uint64_t)t >> 63) & ~((uint64_t)(t + 1) >> 63);
-            edge |= e;
-            mark[i - i0] = (uint8_t)(b | (e << 1));
+            if (marks) mk->m64[i - i0] = b | (e << 1);
         }
-        r.bad = bad != 0; r.nz = nz != 0; r.uf = uf != 0; r.edge = edge != 0;
-        r.ovf = ovf != 0;
+        r.bad = bad != 0; r.nz = nz != 0; r.ovf = ovf != 0;
+        r.uf = uf != 0; r.edge = edge != 0;
     }
     return r;
 }
@@ -269,33 +273,26 @@ static int general_one(void *out, int cs, const void *in, int is64, size_t i,
  * (the t == -1 ones only while no element has raised UNDERFLOW).  *flags holds
  * the OR over everything before i0 plus the block's first pass. */
 static int fixup_block(void *out, int cs, const void *in, int is64, size_t i0, size_t i1,
-                       const hw_format *f, const hw_opts *o, const uint8_t *mark,
+                       const hw_format *f, const hw_opts *o, const fast_marks *mk,
                        uint32_t before, uint32_t *flags, hw_result *res)
 {
-    size_t j, k, m = i1 - i0;
-    for (j = 0; j < m; j += 8) {
-        uint64_t w = 0;
-        size_t kend = m - j < 8 ? m - j : 8;
-        memcpy(&w, mark + j, kend);
-        if (!w) continue;
-        for (k = 0; k < kend; k++) {
-            size_t i = i0 + j + k;
-            int st, mk = mark[j + k];
-            if (!(mk & 1) && !((mk & 2) && !(*flags & HW_FLAG_UNDERFLOW))) continue;
-            st = general_one(out, cs, in, is64, i, f, o, flags);
-            if (st != HW_OK) {
-                /* flags of the elements before i only, as the general loop reports */
-                hw_result r;
-                r.flags = 0;
-                if (i > i0)
-                    hw_encode_general((char *)out + i0 * (size_t)cs, cs,
-                                      (const char *)in + i0 * (is64 ? 8u : 4u),
-                                      is64 ? HW_IN_F64 : HW_IN_F32, i - i0, f, o, NULL, NULL,
-                                      &r);
-                res->flags = before | r.flags;
-                res->err_index = (int64_t)i;
-                return st;
-            }
+    size_t j, m = i1 - i0;
+    for (j = 0; j < m; j++) {
+        size_t i = i0 + j;
+        int st, m = is64 ? (int)mk->m64[j] : (int)mk->m32[j];
+        if (!(m & 1) && !((m & 2) && !(*flags & HW_FLAG_UNDERFLOW))) continue;
+        st = general_one(out, cs, in, is64, i, f, o, flags);
+        if (st != HW_OK) {
+            /* flags of the elements before i only, as the general loop reports */
+            hw_result r;
+            r.flags = 0;
+            if (i > i0)
+                hw_encode_general((char *)out + i0 * (size_t)cs, cs,
+                                  (const char *)in + i0 * (is64 ? 8u : 4u),
+                                  is64 ? HW_IN_F64 : HW_IN_F32, i - i0, f, o, NULL, NULL, &r);
+            res->flags = before | r.flags;
+            res->err_index = (int64_t)i;
+            return st;
         }
     }
     return HW_OK;
@@ -309,15 +306,18 @@ static HWI_ALWAYS_INLINE int run_blocks(void *out, const void *in, size_t n, con
     const int is64 = kind == KIND_F64;
     size_t i0;
     uint32_t flags = 0;
-    uint8_t mark[FAST_BLOCK];
+    fast_marks mk;
     for (i0 = 0; i0 < n; i0 += FAST_BLOCK) {
         size_t i1 = n - i0 < FAST_BLOCK ? n : i0 + FAST_BLOCK;
         uint32_t before = flags;
-        fast_acc acc = first_pass(out, in, i0, i1, p, mode, cs, kind, mark);
+        fast_acc acc = first_pass(out, in, i0, i1, p, mode, cs, kind, 0, &mk);
         flags |= (acc.nz ? HW_FLAG_INEXACT : 0u) | (acc.uf ? HW_FLAG_UNDERFLOW : 0u) |
                  (acc.ovf ? HW_FLAG_OVERFLOW | HW_FLAG_INEXACT : 0u);
         if (acc.bad || (acc.edge && p->after && !(flags & HW_FLAG_UNDERFLOW))) {
-            int st = fixup_block(out, cs, in, is64, i0, i1, f, o, mark, before, &flags, res);
+            int st;
+            /* again, now marking the elements (cheap for a small block) */
+            first_pass(out, in, i0, i1, p, mode, cs, kind, 1, &mk);
+            st = fixup_block(out, cs, in, is64, i0, i1, f, o, &mk, before, &flags, res);
             if (st != HW_OK) return st;
         }
     }
@@ -340,49 +340,64 @@ static HWI_ALWAYS_INLINE int run_modes(void *out, const void *in, size_t n, cons
     }
 }
 
-static HWI_ALWAYS_INLINE int run_all(void *out, int cs, const void *in, int is64, size_t n,
-                                     const hw_format *f, const hw_opts *o,
-                                     const fast_params *p, hw_result *res)
-{
-    if (!is64 && p->sub_bad) { /* bias 127: the flat float32 kernel */
-        switch (cs) {
-        case 1: return run_modes(out, in, n, f, o, p, 1, KIND_F32_FLAT, res);
-        case 2: return run_modes(out, in, n, f, o, p, 2, KIND_F32_FLAT, res);
-        default: return run_modes(out, in, n, f, o, p, 4, KIND_F32_FLAT, res);
-        }
-    }
-    if (!is64) {
-        switch (cs) {
-        case 1: return run_modes(out, in, n, f, o, p, 1, KIND_F32, res);
-        case 2: return run_modes(out, in, n, f, o, p, 2, KIND_F32, res);
-        default: return run_modes(out, in, n, f, o, p, 4, KIND_F32, res);
-        }
-    }
-    switch (cs) {
-    case 1: return run_modes(out, in, n, f, o, p, 1, KIND_F64, res);
-    case 2: return run_modes(out, in, n, f, o, p, 2, KIND_F64, res);
-    case 4: return run_modes(out, in, n, f, o, p, 4, KIND_F64, res);
-    default: return run_modes(out, in, n, f, o, p, 8, KIND_F64, res);
-    }
-}
+/* One function per (input kind, code size) and instruction set: GCC 12
+ * allocates registers worse in one function holding every instance of the
+ * loop, so each instance set gets its own function.  The AVX2 copies are the
+ * same C compiled for AVX2 (integer SIMD only: both give the same bits). */
+typedef int (*fast_fn)(void *out, const void *in, size_t n, const hw_format *f,
+                       const hw_opts *o, const fast_params *p, hw_result *res);
 
-/* The same kernels compiled for the baseline ISA and, on x86, for AVX2
- * (picked at run time; integer SIMD only, so both give the same bits). */
-static int run_base(void *out, int cs, const void *in, int is64, size_t n, const hw_format *f,
-                    const hw_opts *o, const fast_params *p, hw_result *res)
-{
-    return run_all(out, cs, in, is64, n, f, o, p, res);
-}
-
+#define FAST_ARGS void *out, const void *in, size_t n, const hw_format *f, const hw_opts *o, \
+                  const fast_params *p, hw_result *res
+static int f32_1(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F32, res); }
+static int f32_2(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F32, res); }
+static int f32_4(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F32, res); }
+static int flat_1(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F32_FLAT, res); }
+static int flat_2(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F32_FLAT, res); }
+static int flat_4(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F32_FLAT, res); }
+static int f64_1(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F64, res); }
+static int f64_2(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F64, res); }
+static int f64_4(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F64, res); }
+static int f64_8(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 8, KIND_F64, res); }
 #ifdef HWI_HAVE_AVX2_CLONE
-__attribute__((target("avx2"))) static int run_avx2(void *out, int cs, const void *in,
-                                                    int is64, size_t n, const hw_format *f,
-                                                    const hw_opts *o, const fast_params *p,
-                                                    hw_result *res)
+#define HWI_AVX2 __attribute__((target("avx2")))
+HWI_AVX2 static int f32_1x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F32, res); }
+HWI_AVX2 static int f32_2x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F32, res); }
+HWI_AVX2 static int f32_4x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F32, res); }
+HWI_AVX2 static int flat_1x(FAST_ARGS)
 {
-    return run_all(out, cs, in, is64, n, f, o, p, res);
+    return run_modes(out, in, n, f, o, p, 1, KIND_F32_FLAT, res);
 }
+HWI_AVX2 static int flat_2x(FAST_ARGS)
+{
+    return run_modes(out, in, n, f, o, p, 2, KIND_F32_FLAT, res);
+}
+HWI_AVX2 static int flat_4x(FAST_ARGS)
+{
+    return run_modes(out, in, n, f, o, p, 4, KIND_F32_FLAT, res);
+}
+HWI_AVX2 static int f64_1x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F64, res); }
+HWI_AVX2 static int f64_2x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F64, res); }
+HWI_AVX2 static int f64_4x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F64, res); }
+HWI_AVX2 static int f64_8x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 8, KIND_F64, res); }
 #endif
+#undef FAST_ARGS
+
+/* The kernel for this call: kind (float32, float32 at bias 127, float64),
+ * code size, and AVX2 when the CPU has it. */
+static fast_fn pick_kernel(int is64, int flat, int cs)
+{
+#ifdef HWI_HAVE_AVX2_CLONE
+    if (__builtin_cpu_supports("avx2")) {
+        if (is64) return cs == 1 ? f64_1x : cs == 2 ? f64_2x : cs == 4 ? f64_4x : f64_8x;
+        if (flat) return cs == 1 ? flat_1x : cs == 2 ? flat_2x : flat_4x;
+        return cs == 1 ? f32_1x : cs == 2 ? f32_2x : f32_4x;
+    }
+#endif
+    if (is64) return cs == 1 ? f64_1 : cs == 2 ? f64_2 : cs == 4 ? f64_4 : f64_8;
+    if (flat) return cs == 1 ? flat_1 : cs == 2 ? flat_2 : flat_4;
+    return cs == 1 ? f32_1 : cs == 2 ? f32_2 : f32_4;
+}
 
 /* Whether the fast kernel covers this call (else hw_encode_general does). */
 static int fast_eligible(int code_size, int in_kind, size_t n, const void *out,
@@ -428,6 +443,7 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
     p.tiny_lim = o->tininess == HW_TININESS_BEFORE ? 0 : -1;
     p.after = o->tininess == HW_TININESS_AFTER;
     p.sub_bad = f->bias == (is64 ? 1023 : 127);
+    p.one = 1;
     {
         /* the general routine decides what an overflow gives, once per sign */
         uint32_t fl = 0;
@@ -435,9 +451,5 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
         p.ovf_neg = hwi_overflow_code(1, f, o, &fl);
         p.ovf_bad = (fl & HWI_ERR_MASK) != 0;
     }
-#ifdef HWI_HAVE_AVX2_CLONE
-    if (__builtin_cpu_supports("avx2"))
-        return run_avx2(out, code_size, in, is64, n, f, o, &p, res);
-#endif
-    return run_base(out, code_size, in, is64, n, f, o, &p, res);
+    return pick_kernel(is64, p.sub_bad, code_size)(out, in, n, f, o, &p, res);
 }
