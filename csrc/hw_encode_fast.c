@@ -36,7 +36,7 @@
 enum { FAST_BLOCK = 512 };
 
 /* input kinds of the kernels */
-enum { KIND_F32 = 0, KIND_F64 = 1, KIND_F32_FLAT = 2 };
+enum { KIND_F32 = 0, KIND_F64 = 1, KIND_F32_FLAT = 2, KIND_F32_FLAT_S = 3 };
 
 /* per-call constants of the fast kernel; 64-bit fields for float64 input
  * (the float32 kernel narrows them to 32-bit lanes, which hold every
@@ -56,6 +56,7 @@ typedef struct fast_params {
                         /* emin but get t = 0; the general path takes them */
     uint64_t ovf_pos;   /* code of a positive finite overflow              */
     uint64_t ovf_neg;   /* code of a negative finite overflow              */
+    uint64_t nan_code;  /* KIND_F32_FLAT_S: the format's NaN code          */
     uint64_t one;       /* 1; GCC 12 vectorises "one << s" with 64-bit     */
                         /* lanes, but not the constant "1ull << s"         */
 } fast_params;
@@ -135,34 +136,48 @@ static HWI_ALWAYS_INLINE uint32_t fast_one32(uint32_t u, const fast_params *p, c
 /* fast_one32 when the target's bias equals float32's (bfloat16, tf32...):
  * then no result is subnormal (input subnormals go to the general path), the
  * shift is s0 for every element and the code is the rounded a >> s0 itself
- * (exponent and mantissa fields line up).  Same outputs as fast_one32. */
+ * (exponent and mantissa fields line up).  Same outputs as fast_one32.
+ *
+ * KIND_F32_FLAT_S, the bfloat16 case: IEEE specials with Inf and NaN, signed,
+ * overflow 'special' or 'saturate_finite_keep_inf'.  Then the general path
+ * maps +-Inf to +-Inf and NaN to the NaN code, raising no flag: the rounded
+ * pattern of an Inf input is already the Inf code, a NaN input takes
+ * p->nan_code, and the other tests drop out at compile time. */
 static HWI_ALWAYS_INLINE uint32_t fast_flat32(uint32_t u, const fast_params *p, const int mode,
-                                              uint32_t *bad, uint32_t *nz, uint32_t *ov,
-                                              int32_t *t_out)
+                                              const int kind, uint32_t *bad, uint32_t *nz,
+                                              uint32_t *ov, int32_t *t_out)
 {
+    const int simple = kind == KIND_F32_FLAT_S;
     const uint32_t maxc = (uint32_t)p->maxc, sbit = (uint32_t)p->sign_bit;
     const uint32_t opos = (uint32_t)p->ovf_pos, oneg = (uint32_t)p->ovf_neg;
-    const uint32_t ovf_bad = p->ovf_bad ? 1u : 0u;
+    const uint32_t ovf_bad = p->ovf_bad ? 1u : 0u, nanc = (uint32_t)p->nan_code;
     const uint32_t unsig = p->is_signed ? 0u : 1u, negzero = p->negzero ? 1u : 0u;
     const uint32_t s = (uint32_t)p->s0, mask = (1u << s) - 1;
     uint32_t a = u & 0x7FFFFFFFu, sign = u >> 31;
-    uint32_t K, code, b, z, o, om, nonzero;
+    uint32_t K, code, b, z, o, om, nonzero, fin = 1u, nan = 0u;
     FAST_ROUND(mode, K, a, s, mask, sign) /* a + mask < 2^32 */
     code = K;
-    o = (maxc - code) >> 31;
-    /* Inf/NaN, overflow under ERROR, negative into unsigned, input subnormal */
-    b = ((a + 0x00800000u) >> 31) | (o & ovf_bad) |
-        (((0u - (sign & unsig)) & (a + 0x7FFFFFFFu)) >> 31) |
-        (((a - 1u) >> 31 ^ 1u) & ((a - 0x00800000u) >> 31));
-    z = (((a & mask) + mask) >> s) & (b ^ 1u);
+    /* input subnormal: a - 1 < 0x7FFFFF */
+    b = (((a - 1u) - 0x007FFFFFu) >> 31) & (((a - 1u) >> 31) ^ 1u);
+    if (simple) {
+        fin = ((a + 0x00800000u) >> 31) ^ 1u; /* not Inf / NaN */
+        nan = (0x7F800000u - a) >> 31;        /* a > 0x7F800000 */
+    } else {
+        /* Inf / NaN, negative into unsigned */
+        b |= ((a + 0x00800000u) >> 31) | (((0u - (sign & unsig)) & (a + 0x7FFFFFFFu)) >> 31);
+    }
+    o = ((maxc - code) >> 31) & fin;
+    if (!simple) b |= o & ovf_bad;
+    z = (((a & mask) + mask) >> s) & (b ^ 1u) & fin;
     *bad = b;
     *nz = z;
     *ov = o & (b ^ 1u);
     *t_out = 0; /* never tiny */
-    nonzero = ((code + 0x7FFFFFFFu) >> 31) | negzero;
+    nonzero = simple ? 1u : ((code + 0x7FFFFFFFu) >> 31) | negzero;
     code |= sbit & (0u - (sign & nonzero));
     om = 0u - o;
-    return (code & ~om) | ((opos ^ ((opos ^ oneg) & (0u - sign))) & om);
+    code = (code & ~om) | ((opos ^ ((opos ^ oneg) & (0u - sign))) & om);
+    return simple ? code ^ ((code ^ nanc) & (0u - nan)) : code;
 }
 
 /* One float64 element (bits u), 64-bit arithmetic (quantities below 2^63). */
@@ -221,7 +236,8 @@ static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i
             uint32_t u, b, z, c, v, e;
             int32_t t;
             u = hwi_f32_bits(((const float *)in)[i]);
-            if (kind == KIND_F32_FLAT) c = fast_flat32(u, &q, mode, &b, &z, &v, &t);
+            if (kind == KIND_F32_FLAT || kind == KIND_F32_FLAT_S)
+                c = fast_flat32(u, &q, mode, kind, &b, &z, &v, &t);
             else c = fast_one32(u, &q, mode, &b, &z, &v, &t);
             if (cs == 1) ((uint8_t *)out)[i] = (uint8_t)c;
             else if (cs == 2) ((uint16_t *)out)[i] = (uint16_t)c;
@@ -355,6 +371,7 @@ static int f32_4(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F32,
 static int flat_1(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F32_FLAT, res); }
 static int flat_2(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F32_FLAT, res); }
 static int flat_4(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F32_FLAT, res); }
+static int flats_2(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F32_FLAT_S, res); }
 static int f64_1(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F64, res); }
 static int f64_2(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F64, res); }
 static int f64_4(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F64, res); }
@@ -376,6 +393,10 @@ HWI_AVX2 static int flat_4x(FAST_ARGS)
 {
     return run_modes(out, in, n, f, o, p, 4, KIND_F32_FLAT, res);
 }
+HWI_AVX2 static int flats_2x(FAST_ARGS)
+{
+    return run_modes(out, in, n, f, o, p, 2, KIND_F32_FLAT_S, res);
+}
 HWI_AVX2 static int f64_1x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 1, KIND_F64, res); }
 HWI_AVX2 static int f64_2x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 2, KIND_F64, res); }
 HWI_AVX2 static int f64_4x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 4, KIND_F64, res); }
@@ -390,11 +411,13 @@ static fast_fn pick_kernel(int is64, int flat, int cs)
 #ifdef HWI_HAVE_AVX2_CLONE
     if (__builtin_cpu_supports("avx2")) {
         if (is64) return cs == 1 ? f64_1x : cs == 2 ? f64_2x : cs == 4 ? f64_4x : f64_8x;
+        if (flat == 2 && cs == 2) return flats_2x;
         if (flat) return cs == 1 ? flat_1x : cs == 2 ? flat_2x : flat_4x;
         return cs == 1 ? f32_1x : cs == 2 ? f32_2x : f32_4x;
     }
 #endif
     if (is64) return cs == 1 ? f64_1 : cs == 2 ? f64_2 : cs == 4 ? f64_4 : f64_8;
+    if (flat == 2 && cs == 2) return flats_2;
     if (flat) return cs == 1 ? flat_1 : cs == 2 ? flat_2 : flat_4;
     return cs == 1 ? f32_1 : cs == 2 ? f32_2 : f32_4;
 }
@@ -430,7 +453,7 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
                    uint8_t *elem_flags, hw_result *res)
 {
     fast_params p;
-    int is64 = in_kind == HW_IN_F64;
+    int is64 = in_kind == HW_IN_F64, flat;
     if (res) { res->flags = 0; res->err_index = -1; }
     if (!fast_eligible(code_size, in_kind, n, out, in, f, o, elem_flags, res)) return HW_E_MODE;
     p.maxc = f->max_code;
@@ -444,6 +467,7 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
     p.after = o->tininess == HW_TININESS_AFTER;
     p.sub_bad = f->bias == (is64 ? 1023 : 127);
     p.one = 1;
+    p.nan_code = f->nan_code;
     {
         /* the general routine decides what an overflow gives, once per sign */
         uint32_t fl = 0;
@@ -451,5 +475,10 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
         p.ovf_neg = hwi_overflow_code(1, f, o, &fl);
         p.ovf_bad = (fl & HWI_ERR_MASK) != 0;
     }
-    return pick_kernel(is64, p.sub_bad, code_size)(out, in, n, f, o, &p, res);
+    /* flat: 1 bias 127; 2 also the bfloat16 case of fast_flat32 */
+    flat = !is64 && p.sub_bad;
+    if (flat && f->specials == HW_SPECIALS_IEEE && f->has_inf && f->has_nan && f->is_signed &&
+        (o->overflow == HW_OVF_SPECIAL || o->overflow == HW_OVF_SATURATE_KEEP_INF))
+        flat = 2;
+    return pick_kernel(is64, flat, code_size)(out, in, n, f, o, &p, res);
 }
