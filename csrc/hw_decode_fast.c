@@ -62,6 +62,13 @@ int hw_decode_lut(double *out, const void *in, int code_size, size_t n,
 
 enum { DEC_BLOCK = 1024 };
 
+/* per-element marks of a block (nonzero: redo with the general path), full
+ * width so that the SIMD loops need not narrow them */
+typedef union dec_marks {
+    uint32_t m32[DEC_BLOCK]; /* flat (bfloat16 family) loop */
+    uint64_t m64[DEC_BLOCK]; /* generic loop                */
+} dec_marks;
+
 /* per-call constants of the arithmetic decoder */
 typedef struct dec_params {
     uint64_t maxc;     /* largest finite magnitude code                    */
@@ -109,20 +116,50 @@ static inline __attribute__((always_inline)) int dec_pass(double *out, const voi
     return bad != 0;
 }
 
+/* The bfloat16 family (IEEE, 8 exponent bits, bias 127, signed, M <= 23):
+ * code << (23 - M) is the float32 pattern of the value, and widening a
+ * float32 normal, zero or Inf to double is exact whatever the FPU's DAZ / FTZ
+ * mode.  Subnormal and NaN codes are marked for the general path. */
+static inline __attribute__((always_inline)) int dec_flat_pass(double *out, const void *in,
+                                                               const int cs, size_t i0,
+                                                               size_t i1, const dec_params *p,
+                                                               uint32_t *mark)
+{
+    const uint32_t shift = (uint32_t)(23 - p->M), top = (uint32_t)(p->bits - 1);
+    uint32_t bad = 0;
+    size_t i;
+    for (i = i0; i < i1; i++) {
+        uint32_t c = cs == 2 ? ((const uint16_t *)in)[i] : ((const uint32_t *)in)[i];
+        uint32_t u = c << shift, a = u & 0x7FFFFFFFu, b;
+        float x;
+        /* out of range; subnormal (a - 1 < 0x7FFFFF); NaN (a > 0x7F800000) */
+        b = ((c >> top >> 1) + 0x7FFFFFFFu) >> 31 |
+            ((((a - 1u) - 0x007FFFFFu) >> 31) & (((a - 1u) >> 31) ^ 1u)) |
+            ((0x7F800000u - a) >> 31);
+        memcpy(&x, &u, 4);
+        out[i] = (double)x;
+        mark[i - i0] = b;
+        bad |= b;
+    }
+    return bad != 0;
+}
+
 static inline __attribute__((always_inline)) int dec_run(double *out, const void *in,
-                                                         const int cs, size_t n,
+                                                         const int cs, const int flat, size_t n,
                                                          const hw_format *f,
                                                          const dec_params *p, hw_result *res)
 {
-    uint64_t mark[DEC_BLOCK]; /* full-width marks: no narrowing in the SIMD loop */
+    dec_marks mk;
     size_t i0, j;
     for (i0 = 0; i0 < n; i0 += DEC_BLOCK) {
         size_t i1 = n - i0 < DEC_BLOCK ? n : i0 + DEC_BLOCK;
-        if (!dec_pass(out, in, cs, i0, i1, p, mark)) continue;
+        if (flat ? !dec_flat_pass(out, in, cs, i0, i1, p, mk.m32)
+                 : !dec_pass(out, in, cs, i0, i1, p, mk.m64))
+            continue;
         for (j = 0; j < i1 - i0; j++) {
             hw_result r;
             int st;
-            if (!mark[j]) continue;
+            if (flat ? !mk.m32[j] : !mk.m64[j]) continue;
             st = hw_decode_general(out + i0 + j, (const char *)in + (i0 + j) * (size_t)cs, cs,
                                    1, f, NULL, &r);
             if (st != HW_OK) {
@@ -134,27 +171,31 @@ static inline __attribute__((always_inline)) int dec_run(double *out, const void
     return HW_OK;
 }
 
-static int dec_base(double *out, const void *in, int cs, size_t n, const hw_format *f,
+static int dec_base(double *out, const void *in, int cs, int flat, size_t n, const hw_format *f,
                     const dec_params *p, hw_result *res)
 {
+    if (flat) return cs == 2 ? dec_run(out, in, 2, 1, n, f, p, res)
+                             : dec_run(out, in, 4, 1, n, f, p, res);
     switch (cs) {
-    case 1: return dec_run(out, in, 1, n, f, p, res);
-    case 2: return dec_run(out, in, 2, n, f, p, res);
-    case 4: return dec_run(out, in, 4, n, f, p, res);
-    default: return dec_run(out, in, 8, n, f, p, res);
+    case 1: return dec_run(out, in, 1, 0, n, f, p, res);
+    case 2: return dec_run(out, in, 2, 0, n, f, p, res);
+    case 4: return dec_run(out, in, 4, 0, n, f, p, res);
+    default: return dec_run(out, in, 8, 0, n, f, p, res);
     }
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 __attribute__((target("avx2"))) static int dec_avx2(double *out, const void *in, int cs,
-                                                    size_t n, const hw_format *f,
+                                                    int flat, size_t n, const hw_format *f,
                                                     const dec_params *p, hw_result *res)
 {
+    if (flat) return cs == 2 ? dec_run(out, in, 2, 1, n, f, p, res)
+                             : dec_run(out, in, 4, 1, n, f, p, res);
     switch (cs) {
-    case 1: return dec_run(out, in, 1, n, f, p, res);
-    case 2: return dec_run(out, in, 2, n, f, p, res);
-    case 4: return dec_run(out, in, 4, n, f, p, res);
-    default: return dec_run(out, in, 8, n, f, p, res);
+    case 1: return dec_run(out, in, 1, 0, n, f, p, res);
+    case 2: return dec_run(out, in, 2, 0, n, f, p, res);
+    case 4: return dec_run(out, in, 4, 0, n, f, p, res);
+    default: return dec_run(out, in, 8, 0, n, f, p, res);
     }
 }
 #define HWI_HAVE_DEC_AVX2 1
@@ -164,6 +205,7 @@ int hw_decode_fast(double *out, const void *in, int code_size, size_t n, const h
                    const hw_opts *o, hw_result *res)
 {
     dec_params p;
+    int flat;
     if (res) { res->flags = 0; res->err_index = -1; }
     if (!f || !res || !hwi_valid_code_size(code_size)) return HW_E_MODE;
     if (n && (!out || !in)) return HW_E_MODE;
@@ -178,8 +220,11 @@ int hw_decode_fast(double *out, const void *in, int code_size, size_t n, const h
     p.sbit = f->is_signed ? f->bits - 1 : 0;
     p.mag_bits = f->exp_bits + f->man_bits;
     p.negzero = f->has_negzero || !f->is_signed;
+    flat = f->specials == HW_SPECIALS_IEEE && f->exp_bits == 8 && f->bias == 127 &&
+           f->is_signed && f->man_bits <= 23 && (code_size == 2 || code_size == 4);
 #ifdef HWI_HAVE_DEC_AVX2
-    if (__builtin_cpu_supports("avx2")) return dec_avx2(out, in, code_size, n, f, &p, res);
+    if (__builtin_cpu_supports("avx2"))
+        return dec_avx2(out, in, code_size, flat, n, f, &p, res);
 #endif
-    return dec_base(out, in, code_size, n, f, &p, res);
+    return dec_base(out, in, code_size, flat, n, f, &p, res);
 }

@@ -201,8 +201,14 @@ def decode_lut(fmt: FloatFormat, daz: bool) -> np.ndarray:
 
 
 def _use_lut(fmt: FloatFormat, n: int) -> bool:
-    # an 8-bit table costs nothing; a 16-bit one (512 KiB, built once) pays off
-    # only for arrays that are not tiny
+    """Whether decoding n codes of fmt goes through the cached table.
+
+    An 8-bit table costs nothing; a 16-bit one (512 KiB, built once) pays off
+    only for arrays that are not tiny.  The bfloat16 family (IEEE, 8 exponent
+    bits, bias 127) is widened faster by ``hw_decode``'s own float32 path.
+    """
+    if fmt.specials == "ieee" and fmt.exp_bits == 8 and fmt.bias == 127 and fmt.signed:
+        return False
     return fmt.bits <= 8 or (fmt.bits <= LUT_MAX_BITS and n >= 4096)
 
 

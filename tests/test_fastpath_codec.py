@@ -317,13 +317,21 @@ def test_arithmetic_decode_equals_general_bit_for_bit(name):
 
 @pytest.mark.parametrize("name", [n for n, f in PRESETS.items() if f.bits <= 16])
 def test_lut_decode_equals_general_bit_for_bit(name):
+    """The cached table through hw_decode_lut, and hwsim.decode (table or
+    hw_decode, 1 and 2 threads), against hw_decode_general on every code."""
     fmt = PRESETS[name]
     rng = np.random.default_rng(23)
     codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
     codes = rng.permutation(np.tile(codes, max(1, 8192 >> fmt.bits)))
-    assert _native._use_lut(fmt, codes.size)
     for daz in (False, True):
         want = _decode_general(codes, fmt, daz).view(np.uint64)
+        lut = _native.decode_lut(fmt, daz)
+        out = np.zeros(codes.size, np.float64)
+        res = ffi.new("hw_result *")
+        rc = lib.hw_decode_lut(ffi.cast("double *", ffi.from_buffer(out)), ffi.from_buffer(codes),
+                               codes.itemsize, codes.size,
+                               ffi.cast("double *", ffi.from_buffer(lut)), lut.size, res)
+        assert rc == lib.HW_OK and np.array_equal(out.view(np.uint64), want)
         for threads in (1, 2):
             got = hwsim.decode(codes, fmt, daz=daz, threads=threads)
             assert np.array_equal(got.view(np.uint64), want)
