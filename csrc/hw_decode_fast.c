@@ -6,17 +6,24 @@
  * patterns, so the output is hw_decode's bit for bit.  The range check is
  * folded into an OR; the first offending element is located only on error.
  *
- * hw_decode_fast(): for wider formats (bfloat16, float16, tf32...), builds the
- * float64 bit pattern of every normal code or zero with integer operations
- * (sign << 63 | (e - bias + 1023) << 52 | m << (52 - M)) in a loop free of
- * data-dependent branches; subnormal, Inf, NaN and out-of-range codes are
- * marked and redone one by one by hw_decode_general().
+ * hw_decode_fast(): builds the float64 bit pattern of every normal code or
+ * zero with integer operations (sign << 63 | (e - bias + 1023) << 52 |
+ * m << (52 - M)) in a loop free of data-dependent branches, or, for the
+ * bfloat16 family, widens the float32 pattern code << (23 - M); subnormal,
+ * Inf / NaN (generic loop) and out-of-range codes are marked and redone one
+ * by one by hw_decode_general().  Blocks of DEC_BLOCK elements, AVX2 copy of
+ * the loops picked at run time.
  */
 #include "hw_internal.h"
 
-static inline __attribute__((always_inline)) int lut_loop(double *out, const void *in,
-                                                          const int cs, size_t n,
-                                                          const double *lut, size_t len)
+#if defined(__GNUC__)
+#define HWI_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define HWI_ALWAYS_INLINE inline
+#endif
+
+static HWI_ALWAYS_INLINE int lut_loop(double *out, const void *in, const int cs, size_t n,
+                                      const double *lut, size_t len)
 {
     size_t i;
     int bad = 0;
@@ -81,9 +88,8 @@ typedef struct dec_params {
     int32_t negzero;   /* the sign-set zero code is -0 (not NaN)           */
 } dec_params;
 
-static inline __attribute__((always_inline)) int dec_pass(double *out, const void *in,
-                                                          const int cs, size_t i0, size_t i1,
-                                                          const dec_params *p, uint64_t *mark)
+static HWI_ALWAYS_INLINE int dec_pass(double *out, const void *in, const int cs, size_t i0,
+                                      size_t i1, const dec_params *p, uint64_t *mark)
 {
     const dec_params q = *p;
     const uint64_t magm = (q.mag_bits >= 64) ? ~0ull : ((1ull << q.mag_bits) - 1);
@@ -120,10 +126,9 @@ static inline __attribute__((always_inline)) int dec_pass(double *out, const voi
  * code << (23 - M) is the float32 pattern of the value, and widening a
  * float32 normal, zero or Inf to double is exact whatever the FPU's DAZ / FTZ
  * mode.  Subnormal and NaN codes are marked for the general path. */
-static inline __attribute__((always_inline)) int dec_flat_pass(double *out, const void *in,
-                                                               const int cs, size_t i0,
-                                                               size_t i1, const dec_params *p,
-                                                               uint32_t *mark)
+static HWI_ALWAYS_INLINE int dec_flat_pass(double *out, const void *in, const int cs,
+                                           size_t i0, size_t i1, const dec_params *p,
+                                           uint32_t *mark)
 {
     const uint32_t shift = (uint32_t)(23 - p->M), top = (uint32_t)(p->bits - 1);
     uint32_t bad = 0;
@@ -144,10 +149,9 @@ static inline __attribute__((always_inline)) int dec_flat_pass(double *out, cons
     return bad != 0;
 }
 
-static inline __attribute__((always_inline)) int dec_run(double *out, const void *in,
-                                                         const int cs, const int flat, size_t n,
-                                                         const hw_format *f,
-                                                         const dec_params *p, hw_result *res)
+static HWI_ALWAYS_INLINE int dec_run(double *out, const void *in, const int cs,
+                                     const int flat, size_t n, const hw_format *f,
+                                     const dec_params *p, hw_result *res)
 {
     dec_marks mk;
     size_t i0, j;

@@ -2,8 +2,9 @@
  * case, bit-identical to hw_encode_general().
  *
  * Scope: float32 / float64 input, a FloatFormat with subnormals (not e8m0)
- * and fewer mantissa bits than the input, rounding RNE RNA RTZ RUP RDN RTO,
- * any overflow policy and tininess, no FTZ / DAZ, no per-element flags.
+ * and fewer mantissa bits than the input, bias <= the input's, rounding RNE
+ * RNA RTZ RUP RDN RTO, any overflow policy and tininess, no FTZ / DAZ, no
+ * per-element flags.
  *
  * Idea.  For a finite input with biased exponent ex (ex1 = max(ex, 1)) and
  * significand sig (hidden bit included when ex > 0), let
@@ -12,22 +13,31 @@
  * the kept significand is K = round(sig >> s) with s = (W - M) + eb - t
  * (W: input mantissa width), and the code magnitude is (eb << M) + K: a carry
  * of K into the next binade (or from the subnormal into the normal range)
- * lands on the right code by itself.  A code above max_code, a NaN / Inf
- * input and a negative input into an unsigned format are "bad": those
- * elements are redone by hw_encode_general() one at a time.  Flags: INEXACT
- * when bits were dropped; UNDERFLOW when also tiny (t < 0 before rounding;
- * after rounding t < -1 is tiny, and t == -1 is asked of the general path
- * until some element has raised UNDERFLOW).
+ * lands on the right code by itself.  A code above max_code is an overflow:
+ * it takes the code hwi_overflow_code() gave at set-up for its sign (flags
+ * OVERFLOW | INEXACT).  "Bad" elements are redone by hw_encode_general() one
+ * at a time: NaN / Inf inputs (except in the bfloat16 kernel, see
+ * fast_flat32), overflow under 'error', negative inputs into an unsigned
+ * format, and input subnormals when the target's bias equals the input's.
+ * Flags: INEXACT when bits were dropped; UNDERFLOW when also tiny (t < 0
+ * before rounding; after rounding t < -1 is tiny, and t == -1 is asked of
+ * the general path until some element has raised UNDERFLOW).
  *
- * The array is processed in blocks: a first loop with no data-dependent
- * branch writes every code and ORs the block's flags; a second pass runs
- * only when the block had bad elements (or an undecided tininess case).
- * The rounding-mode, code-size and input-kind switches are resolved outside
- * the loops: each (kind, size, mode) gets its own inlined copy of the loop.
+ * Everything is written with adds, shifts and masks, without data-dependent
+ * branches, so that GCC vectorises the loop (AVX2 where the CPU has it).  The
+ * array is processed in blocks: the loop writes every code and ORs the
+ * block's summary; only a block with bad elements (or an undecided tininess
+ * case) is run again with per-element marks and then fixed up.  The
+ * rounding-mode, code-size and input-kind switches are resolved outside the
+ * loops: each (kind, size, mode) gets its own inlined copy of the loop.
  */
 #include "hw_internal.h"
 
+#if defined(__GNUC__)
 #define HWI_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define HWI_ALWAYS_INLINE inline
+#endif
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define HWI_HAVE_AVX2_CLONE 1
