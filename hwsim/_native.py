@@ -22,8 +22,10 @@ from .formats import SPECIALS_CODE, FloatFormat
 ffi = _hwsim_c.ffi
 lib = _hwsim_c.lib
 
-#: arrays shorter than this are converted on one thread
-PARALLEL_THRESHOLD = 1 << 16
+#: arrays shorter than this are converted on one thread.  The fast encode and
+#: decode kernels do about 1e9 elements/s per core (benchmarks/README.md), so
+#: 2**17 elements take ~130 us, well above the ~20 us a pool hand-off costs.
+PARALLEL_THRESHOLD = 1 << 17
 
 
 def default_threads() -> int:
@@ -102,7 +104,7 @@ def _raise(rc: int, err_index: int, what: str) -> None:
 def _chunks(n: int, threads: int):
     if threads <= 1 or n < PARALLEL_THRESHOLD:
         return [(0, n)]
-    k = min(threads, max(1, n // (PARALLEL_THRESHOLD // 4)))
+    k = min(threads, max(1, n // (PARALLEL_THRESHOLD // 2)))
     step = -(-n // k)
     step = (step + 63) // 64 * 64
     return [(s, min(n, s + step)) for s in range(0, n, step)]
