@@ -35,7 +35,7 @@ from .formats import format as _parse_format
 from .modes import Flags, Overflow, RoundingMode, Tininess
 
 __all__ = [
-    "decode", "decode_float", "encode", "round_to_integer", "random_word",
+    "decode", "decode_float", "encode", "encode_many", "round_to_integer", "random_word",
     "quantize_affine", "dequantize_affine", "all_values",
 ]
 
@@ -391,6 +391,21 @@ def _check_policies(f, mode, ovf, nan):
     return int(nan)
 
 
+def _prepare(fmt, rounding, overflow, tininess, nan):
+    f = _fmt(fmt)
+    mode = RoundingMode.parse(rounding)
+    ovf = Overflow.parse(overflow if overflow is not None else f.default_overflow)
+    tin = Tininess.parse(tininess)
+    return f, mode, ovf, tin, _check_policies(f, mode, ovf, nan)
+
+
+def _encode_one(f, x, mode, ovf, tin, ftz, daz, nan_code, r, R):
+    kind, neg, n, d = _read_input(x, bool(daz))
+    if isinstance(f, FloatFormat):
+        return _encode_float(_info(f), kind, neg, n, d, mode, ovf, tin, bool(ftz), nan_code, r, R)
+    return _encode_fixed(f, kind, neg, n, d, mode, ovf, nan_code, r, R)
+
+
 def encode(fmt, x, rounding="rne", overflow=None, *, tininess="after", ftz=False, daz=False,
            nan=None, sr_bits=None, rand=None, seed=0, index=0):
     """Encode one value into ``fmt``: the exact value, rounded once.
@@ -416,16 +431,39 @@ def encode(fmt, x, rounding="rne", overflow=None, *, tininess="after", ftz=False
     ------
     OverflowValueError, NaNInputError, UnsupportedModeError
     """
-    f = _fmt(fmt)
-    mode = RoundingMode.parse(rounding)
-    ovf = Overflow.parse(overflow if overflow is not None else f.default_overflow)
-    tin = Tininess.parse(tininess)
-    nan_code = _check_policies(f, mode, ovf, nan)
+    f, mode, ovf, tin, nan_code = _prepare(fmt, rounding, overflow, tininess, nan)
     r, R = _sr_params(mode, sr_bits, rand, seed, index)
-    kind, neg, n, d = _read_input(x, bool(daz))
-    if isinstance(f, FloatFormat):
-        return _encode_float(_info(f), kind, neg, n, d, mode, ovf, tin, bool(ftz), nan_code, r, R)
-    return _encode_fixed(f, kind, neg, n, d, mode, ovf, nan_code, r, R)
+    return _encode_one(f, x, mode, ovf, tin, ftz, daz, nan_code, r, R)
+
+
+def encode_many(fmt, xs, rounding="rne", overflow=None, *, tininess="after", ftz=False,
+                daz=False, nan=None, sr_bits=None, rand=None, seed=0, index0=0):
+    """:func:`encode` over a sequence; returns ``(codes, flags)`` as two lists.
+
+    ``rand`` is a sequence of uint32 words (one per element) or None; element
+    i then uses ``random_word(seed, index0 + i)``.  Like the C kernels, the
+    first element that raises stops the conversion, and the message names it.
+
+    >>> import hwsim
+    >>> encode_many(hwsim.format("float4_e2m1fn"), [0.25, 0.75, 5.0, 7.0])
+    ([0, 2, 6, 7], [3, 3, 1, 5])
+    """
+    f, mode, ovf, tin, nan_code = _prepare(fmt, rounding, overflow, tininess, nan)
+    _sr_params(mode, sr_bits, None if rand is None else 0, seed, index0)
+    if rand is not None and len(rand) != len(xs):
+        raise ValueError(f"rand must have one word per element ({len(xs)}), got {len(rand)}")
+    codes, flags = [], []
+    for i, x in enumerate(xs):
+        r, R = 0, 0
+        if mode == RoundingMode.SR:
+            r, R = _sr_params(mode, sr_bits, None if rand is None else rand[i], seed, index0 + i)
+        try:
+            c, fl = _encode_one(f, x, mode, ovf, tin, ftz, daz, nan_code, r, R)
+        except (OverflowValueError, NaNInputError) as e:
+            raise type(e)(f"element {i}: {e}") from None
+        codes.append(c)
+        flags.append(fl)
+    return codes, flags
 
 
 def _zero_code(inf: _Info, neg: bool) -> int:
@@ -481,10 +519,10 @@ def _pack(inf: _Info, neg: bool, K: int, q: int) -> int:
     if inf.sp == "e8m0":
         assert K & (K - 1) == 0
         code = E + inf.bias
-    elif E >= inf.emin:
-        s = q - (E - inf.M)  # express as K' 2^(E-M), K' in [2^M, 2^(M+1))
+    elif E >= inf.emin:  # normal: K 2^q = K' 2^(E-M) with K' in [2^M, 2^(M+1))
+        s = q - (E - inf.M)  # -1 after a carry into the next binade (K even then)
+        assert s >= 0 or K & ((1 << -s) - 1) == 0
         Kn = K << s if s >= 0 else K >> -s
-        assert (Kn << -s if s < 0 else Kn) == K or s >= 0
         code = ((E + inf.bias) << inf.M) | (Kn - (1 << inf.M))
     else:
         assert inf.subnormals
@@ -507,7 +545,7 @@ def _encode_float(inf: _Info, kind, neg, n, d, mode, ovf, tin, ftz, nan_code, r,
         q = emin  # grid {0, min_normal}
     K, inexact = _round_nd(*_scale(n, d, q), mode, neg, r, R)
     # tininess
-    if tin == Tininess.BEFORE:
+    if tin == Tininess.BEFORE or E >= emin:  # (|x| >= 2^emin: never tiny either way)
         tiny = E < emin
     else:  # rounded to precision M+1 with unbounded exponent range, below 2^emin?
         Ku, _ = _round_nd(*_scale(n, d, E - M), mode, neg, r, R)

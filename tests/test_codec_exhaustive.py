@@ -163,7 +163,7 @@ def _check_against_reference(f, xs, mode, ovf, extra):
     keep[[i for i, _ in raised]] = False
     sub = {} if rand is None else {"rand": np.ascontiguousarray(rand[keep])}
     codes, _, ef = _enc(xs[keep], f, mode, ovf, return_flags="elementwise", **kw, **sub)
-    _assert_same(xs[keep], codes, ef, np.array(rc)[keep], np.array(rf)[keep], ctx)
+    _assert_same(xs[keep], codes, ef, np.array(rc, dtype=np.uint64)[keep], np.array(rf)[keep], ctx)
     for i, exc in raised:
         one = {} if rand is None else {"rand": rand[i:i + 1].copy()}
         with pytest.raises(exc):
@@ -406,3 +406,34 @@ def test_wide_sample_vs_reference(f):
         for tin in ("after", "before"):
             _check_against_reference(f, xs, "rne", f.default_overflow, dict(tininess=tin, ftz=True))
             _check_against_reference(f, xs, "rdn", f.default_overflow, dict(tininess=tin, daz=True))
+
+
+# ------------------------------------------------------------------ regressions / wide ints
+def test_regression_daz_negative_subnormal_into_unsigned():
+    # DAZ reads a negative subnormal input as -0, and -0 into an unsigned format is +0
+    # with no flag (semantics.md).  The C kernel used to test the raw input against 0
+    # first and applied the x < 0 rule (NaN / INVALID) instead.
+    for f in (FF(4, 3, signed=False), FF(3, 2, specials="finite", signed=False),
+              hwsim.format("float8_e8m0fnu")):
+        for x in (np.array([-5e-324, -1e-310]), np.array([-1e-40], dtype=np.float32)):
+            codes, _, ef = _enc(x, f, daz=True, return_flags="elementwise")
+            want = [R.encode(f, v, daz=True) for v in x]
+            assert [(int(c), int(e)) for c, e in zip(codes, ef)] == want
+            if f.has_zero:
+                assert want == [(0, 0)] * len(x)
+
+
+@pytest.mark.parametrize("f", [hwsim.IntFormat(64), hwsim.IntFormat(64, signed=False),
+                               hwsim.IntFormat(63), hwsim.FixedFormat(64, 70),
+                               hwsim.FixedFormat(32, -40, signed=False)], ids=lambda f: f.name)
+def test_wide_int_edges(f):
+    """Values around 2^(bits-1), 2^bits and far beyond, every mode and policy."""
+    s = 2.0 ** -f.frac_bits
+    base = [2.0 ** k * s for k in range(f.bits - 3, f.bits + 3)] + [1e300, 2.0 ** 1000 + 2.0 ** 960]
+    base += [(2.0 ** f.bits - 2.0 ** (f.bits - 52)) * s, (2.0 ** 52 + 0.5) * s, 0.5 * s, 1.5 * s,
+             2.0 ** -1074, np.inf]
+    xs = np.array(base + [-b for b in base])
+    rng = np.random.default_rng(3)
+    for mode, extra in _mode_variants(xs.size, rng):
+        for ovf in _policies(f):
+            _check_against_reference(f, xs, mode, ovf, extra)
