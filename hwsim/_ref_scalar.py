@@ -381,9 +381,11 @@ def _check_policies(f, mode, ovf, nan):
         if ovf == Overflow.WRAP:
             raise UnsupportedModeError(f"overflow='wrap' applies to int/fixed formats only, not {f.name}")
         if ovf == Overflow.SPECIAL and not (inf.has_inf or inf.has_nan):
-            raise UnsupportedModeError(f"overflow='special' needs a format with Inf or NaN; {f.name} has neither")
+            raise UnsupportedModeError(
+                f"overflow='special' needs a format with Inf or NaN; {f.name} has neither")
     elif ovf not in (Overflow.SATURATE, Overflow.WRAP, Overflow.ERROR):
-        raise UnsupportedModeError(f"overflow for {f.name} must be saturate, wrap or error; got {ovf.short!r}")
+        raise UnsupportedModeError(
+            f"overflow for {f.name} must be saturate, wrap or error; got {ovf.short!r}")
     if nan is None or nan == "error":
         return None
     if isinstance(nan, bool) or not isinstance(nan, (int, np.integer)) or not 0 <= nan < (1 << f.bits):

@@ -440,7 +440,8 @@ def test_golden_vectors():
 _CROSS = [f for f in hwsim.PRESETS.values() if isinstance(f, hwsim.FloatFormat)] + [
     hwsim.p3109(8, p) for p in range(1, 8)] + [hwsim.p3109(8, 3, "finite"),
     hwsim.FloatFormat(4, 3, subnormals=False), hwsim.FloatFormat(4, 2, specials="fn", signed=False),
-    hwsim.FloatFormat(3, 0, specials="finite"), hwsim.FloatFormat(2, 0), hwsim.FloatFormat(1, 1, specials="fn"),
+    hwsim.FloatFormat(3, 0, specials="finite"), hwsim.FloatFormat(2, 0),
+    hwsim.FloatFormat(1, 1, specials="fn"),
     hwsim.FloatFormat(5, 0, signed=False, subnormals=False, specials="e8m0", bias=10)]
 
 
@@ -456,6 +457,6 @@ def test_oracle_constants_match_formats_py(f):
     if f.bits <= 16:
         vals = [v for v, _ in R.all_values(f) if v > 0]
         assert vals[0] == Fraction(f.min_subnormal) and vals[-1] == Fraction(f.max_finite)
-        for c in range(1 << f.bits):  # formats.py's own exact decode agrees
+        for c in range(0, 1 << f.bits, 1 if f.bits <= 12 else 7):  # formats.py's exact decode agrees
             a, b = R.decode(f, c), f.decode_exact(c)
             assert (a == b) or (a != a and b != b), (f.name, c)
