@@ -138,15 +138,30 @@ def float_formats(draw, max_bits: int = 16, specials=None, allow_unsigned: bool 
     else:
         sub = bool(subnormals)
     kw = dict(subnormals=sub, specials=sp, signed=signed)
+    drawn_bias = None
     if free_bias and draw(st.booleans()):
-        default = FloatFormat(E, M, **kw).bias
+        default = (1 << (E - 1)) - 1
         span = 1 << min(E, 10)
-        bias = draw(st.integers(default - span, default + span))
-        try:
-            return FloatFormat(E, M, bias=bias, **kw)
-        except FormatError:
-            pass  # bias pushes values out of float64: keep the default
-    return FloatFormat(E, M, **kw)
+        drawn_bias = draw(st.integers(default - span, default + span))
+    return _valid_float_format(E, M, drawn_bias, kw)
+
+
+def _valid_float_format(E: int, M: int, bias, kw: dict) -> FloatFormat:
+    """FloatFormat(E, M, bias) or, when that leaves float64, the nearest valid one.
+
+    A drawn bias that puts values outside float64 falls back to the default;
+    the default itself fails only for 11-bit exponents whose top exponent is
+    finite (fnuz, finite, p3109...), where one more bias fixes the top unless
+    the mantissa is too wide for the bottom, in which case M shrinks.
+    """
+    default = (1 << (E - 1)) - (0 if kw["specials"] in ("p3109", "p3109_finite") else 1)
+    for m in range(M, -1, -1):
+        for b in (bias, default, default + 1):
+            try:
+                return FloatFormat(E, m, bias=b, **kw)
+            except FormatError:
+                continue
+    raise AssertionError(f"no valid FloatFormat with exp_bits={E} and {kw}")  # unreachable
 
 
 @st.composite
@@ -217,24 +232,29 @@ def next_up_value(fmt) -> float:
     return float(_max_exact(fmt) + _quantum_top(fmt))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)
 def _positive_finite_values(fmt) -> tuple[Fraction, ...]:
-    """Sorted distinct non-negative finite values (float formats of <= 16 bits)."""
-    if fmt.bits > 16:
-        raise ValueError(f"enumerating values needs a format of <= 16 bits, got {fmt.bits}")
+    """Sorted distinct non-negative finite values (float formats of <= 16 bits).
+
+    Computed from the field layout (docs/semantics.md), with
+    ``FloatFormat.classify`` only to skip the NaN / Inf codes.
+    """
+    if fmt.kind != "float" or fmt.bits > 16:
+        raise ValueError(f"enumerating values needs a float format of <= 16 bits, got {fmt!r}")
+    M = fmt.man_bits
     vals = set()
-    top = 1 << (fmt.exp_bits + fmt.man_bits)
-    for c in range(top):
+    for c in range(1 << (fmt.exp_bits + fmt.man_bits)):
         if fmt.classify(c) in ("nan", "inf"):
             continue
-        vals.add(_decode_positive(fmt, c))
+        e, m = c >> M, c & ((1 << M) - 1)
+        if fmt.specials == "e8m0":
+            k, q = 1, e - fmt.bias
+        elif e == 0:
+            k, q = (m if fmt.subnormals else 0), fmt.emin - M
+        else:
+            k, q = (1 << M) + m, e - fmt.bias - M
+        vals.add(Fraction(k << q) if q >= 0 else Fraction(k, 1 << -q))
     return tuple(sorted(vals))
-
-
-def _decode_positive(fmt, c: int) -> Fraction:
-    # exact value of a non-negative finite code (sign bit clear)
-    v = fmt.decode_exact(c)
-    return Fraction(v)
 
 
 def representable_values(fmt) -> list[Fraction]:
