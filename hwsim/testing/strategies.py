@@ -65,6 +65,18 @@ ALL_MODES = DETERMINISTIC_MODES + ("sr",)
 _NEEDS_SIGN = ("fnuz", "p3109", "p3109_finite")
 
 
+def _feasible(sp: str, signed: bool, allow_unsigned: bool, min_bits: int, max_bits: int) -> bool:
+    """Whether some FloatFormat with these specials and sign fits [min_bits, max_bits]."""
+    if signed and sp == "e8m0" or not signed and (sp in _NEEDS_SIGN or not allow_unsigned):
+        return False
+    s = 1 if signed else 0
+    # ieee: E >= 2; fn: E + M >= 2 (NaN is all ones); p3109 with E + M = 1 would have no
+    # finite value but 0 (binary2p1se: 0, +-Inf, NaN), so it is not drawn either
+    narrowest = s + (1 if sp in ("finite", "e8m0", "fnuz", "p3109_finite") else 2)
+    widest = 10 if sp == "e8m0" else s + 11 + 52  # e8m0 values are float64 normals
+    return narrowest <= max_bits and min_bits <= widest
+
+
 # ---------------------------------------------------------------------------
 # formats
 # ---------------------------------------------------------------------------
@@ -107,30 +119,22 @@ def float_formats(draw, max_bits: int = 16, specials=None, allow_unsigned: bool 
         raise ValueError(f"max_bits must be in [2, 64], got {max_bits!r}")
     if not 2 <= min_bits <= max_bits:
         raise ValueError(f"min_bits must be in [2, max_bits={max_bits}], got {min_bits!r}")
-    allowed = [s for s in _as_tuple(specials) if allow_unsigned or s != "e8m0"]
-    if not allowed:
-        raise ValueError("no specials variant left to draw (e8m0 needs allow_unsigned=True)")
-    sp = draw(st.sampled_from(allowed))
-    if sp == "e8m0":
-        signed = False
-    elif sp in _NEEDS_SIGN or not allow_unsigned:
-        signed = True
-    else:
-        signed = draw(st.booleans())
+    combos = [(sp, signed) for sp in _as_tuple(specials) for signed in (True, False)
+              if _feasible(sp, signed, allow_unsigned, min_bits, max_bits)]
+    if not combos:
+        raise ValueError(f"no FloatFormat with specials in {_as_tuple(specials)} fits "
+                         f"min_bits={min_bits}, max_bits={max_bits}, allow_unsigned={allow_unsigned}")
+    sp, signed = draw(st.sampled_from(combos))
     s = 1 if signed else 0
-    e_lo = 2 if sp == "ieee" else 1
-    e_hi = min(11, max_bits - s)
     # exponent bits first, then the mantissa fills (part of) the remaining width
-    E = draw(st.integers(max(e_lo, min_bits - s - 52), e_hi))
+    m_max = 0 if sp == "e8m0" else 52
+    E = draw(st.integers(max(2 if sp == "ieee" else 1, min_bits - s - m_max),
+                         min(10 if sp == "e8m0" else 11, max_bits - s)))
     if sp == "e8m0":
         M = 0
-    else:
-        m_lo = max(0, min_bits - s - E, 2 - E if sp == "fn" else 0)
-        m_hi = min(52, max_bits - s - E)
-        if m_lo > m_hi:  # e.g. fn with E = 1 and max_bits too small: widen E instead
-            E, m_lo = max(E, 2), 0
-            m_hi = min(52, max_bits - s - E)
-        M = draw(st.integers(m_lo, m_hi))
+    else:  # fn and p3109 need exp_bits + man_bits >= 2 (see _feasible)
+        M = draw(st.integers(max(0, min_bits - s - E, 2 - E if sp in ("fn", "p3109") else 0),
+                             min(52, max_bits - s - E)))
     if sp == "e8m0":
         sub = False
     elif subnormals is None:
