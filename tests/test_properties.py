@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import hwsim
 from hwsim.formats import SPECIALS
+from hwsim.testing import edge_values as ht_edge_values
 from hwsim.testing import (arrays_of, float_formats, representable_values,
                            rounding_modes)
 
@@ -196,3 +197,25 @@ def test_thread_count_never_changes_results(name, mode):
     assert np.array_equal(c1, c2) and f1 == f2 and np.array_equal(e1, e2)
     assert np.array_equal(hwsim.decode(c1, fmt, threads=1), hwsim.decode(c1, fmt, threads=2),
                           equal_nan=True)
+
+
+def test_presets_on_edge_values(all_presets, all_modes):
+    """Every preset and mode on its edge values: monotonic, idempotent, symmetric."""
+    from hwsim.testing.strategies import overflow_threshold_list, subnormal_boundary_list
+
+    for fmt in all_presets:
+        if fmt.bits <= 16:
+            x = ht_edge_values(fmt)
+        else:
+            x = np.array(subnormal_boundary_list(fmt) + overflow_threshold_list(fmt))
+        x = x[~np.isnan(x)]
+        if fmt.specials == "e8m0":
+            x = x[x > 0]  # 0 and negatives are NaN there (no zero, unsigned)
+        x = np.sort(x)
+        for mode in all_modes:
+            q = hwsim.quantize(x, fmt, rounding=mode)
+            fin = np.abs(x) <= fmt.max_finite
+            assert np.all(np.diff(q[fin]) >= 0), (fmt.name, mode)
+            assert np.array_equal(hwsim.quantize(q, fmt, rounding=mode), q, equal_nan=True)
+            if fmt.signed and mode in ("rne", "rna", "rtz", "rto"):
+                assert np.array_equal(hwsim.quantize(-x, fmt, rounding=mode), -q, equal_nan=True)

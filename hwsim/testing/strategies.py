@@ -284,10 +284,11 @@ def _float_exact(v: Fraction) -> float | None:
 
 def _with_neighbours(values, dtype) -> list[float]:
     out = []
-    for v in values:
-        out.append(v)
-        out.append(float(np.nextafter(dtype(v), dtype(np.inf))))
-        out.append(float(np.nextafter(dtype(v), dtype(-np.inf))))
+    with np.errstate(over="ignore"):  # the neighbour of float64's max is inf
+        for v in values:
+            out.append(v)
+            out.append(float(np.nextafter(dtype(v), dtype(np.inf))))
+            out.append(float(np.nextafter(dtype(v), dtype(-np.inf))))
     return out
 
 
