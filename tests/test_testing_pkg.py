@@ -214,3 +214,16 @@ def test_c_kernel_matches_reference_on_strategy_values(fmt, data, mode, sr_bits,
            for i, v in enumerate(x)]
     ht.assert_codes_equal(got, np.array([c for c, _ in ref], dtype=fmt.code_dtype), fmt, x=x)
     assert [int(f) for f in eflags] == [fl for _, fl in ref]
+
+
+def test_values_at_the_top_of_float64():
+    # 11 exponent bits with a finite top binade: the grid continues past 2**1024,
+    # so the next value above max finite is not a float64 (regression: OverflowError)
+    f = FloatFormat(11, 1, bias=1024, subnormals=False, specials="finite", signed=False)
+    assert f.max_finite == 1.5 * 2.0**1023
+    big = np.finfo(np.float64).max  # what a gap point beyond float64 is drawn as
+    assert find(ht.values_near_ties(f), lambda v: v == big) == big
+    g = FloatFormat(11, 4, bias=1024, specials="finite", signed=False)
+    e = ht.edge_values(g)
+    assert g.max_finite in e and (g.max_finite + 2.0**1018) in e  # max and the last midpoint
+    assert ht.edge_values(g, np.float32).dtype == np.float32  # all beyond float32: inf

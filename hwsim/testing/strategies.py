@@ -36,6 +36,7 @@ Plain functions (no hypothesis): :func:`representable_values`,
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
 from functools import lru_cache
 
@@ -363,14 +364,25 @@ def values_near_ties(draw, fmt) -> float:
         negative = False
     pick = draw(st.sampled_from(("alpha", "mid", "mid_up", "mid_down")))
     if pick == "alpha":
-        v = float(v0 + draw(st.sampled_from(TIE_ALPHAS)) * (v1 - v0))
+        v = _nearest_finite(v0 + draw(st.sampled_from(TIE_ALPHAS)) * (v1 - v0))
     else:
-        v = float((v0 + v1) / 2)
-        if pick == "mid_up":
-            v = float(np.nextafter(v, np.inf))
-        elif pick == "mid_down":
-            v = float(np.nextafter(v, -np.inf))
+        v = _nearest_finite((v0 + v1) / 2)
+        with np.errstate(over="ignore"):
+            if pick == "mid_up":
+                v = float(np.nextafter(v, np.inf))
+            elif pick == "mid_down":
+                v = float(np.nextafter(v, -np.inf))
+        v = min(v, sys.float_info.max)
     return -v if negative else v
+
+
+def _nearest_finite(v: Fraction) -> float:
+    """float(v), or float64's largest value where v lies beyond it (top of an
+    11-bit-exponent format: the grid continues past 2**1024)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return sys.float_info.max
 
 
 def edge_values(fmt, dtype=np.float64) -> np.ndarray:
@@ -386,13 +398,14 @@ def edge_values(fmt, dtype=np.float64) -> np.ndarray:
     pos = _positive_finite_values(fmt)
     nxt = list(pos[1:]) + [pos[-1] + _quantum_top(fmt)]
     mids = [(a + b) / 2 for a, b in zip(pos, nxt)]
-    vals = np.array([float(v) for v in pos] + [float(m) for m in mids], dtype=np.float64)
-    vals = vals.astype(dtype)
-    up = np.nextafter(vals, dtype(np.inf))
-    dn = np.nextafter(vals, dtype(-np.inf))
+    vals = np.array([float(v) for v in pos] + [_nearest_finite(m) for m in mids],
+                    dtype=np.float64)
     extra = np.array(subnormal_boundary_list(fmt) + overflow_threshold_list(fmt),
                      dtype=np.float64)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # beyond float32 / float64: inf, an edge too
+        vals = vals.astype(dtype)
+        up = np.nextafter(vals, dtype(np.inf))
+        dn = np.nextafter(vals, dtype(-np.inf))
         extra = extra.astype(dtype)
     allv = np.concatenate([vals, up, dn, extra])
     allv = np.concatenate([allv, -allv, np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype)])
