@@ -22,8 +22,9 @@ from hwsim.testing import strategies as hst
 # ---------------------------------------------------------------------------
 @given(st.data(), st.integers(2, 64))
 def test_float_formats_are_valid(data, max_bits):
-    f = data.draw(ht.float_formats(max_bits=max_bits))
-    assert isinstance(f, FloatFormat) and 2 <= f.bits <= max_bits
+    min_bits = data.draw(st.integers(2, max_bits))
+    f = data.draw(ht.float_formats(max_bits=max_bits, min_bits=min_bits))
+    assert isinstance(f, FloatFormat) and min_bits - (f.bits >= 63) <= f.bits <= max_bits
     assert f == FloatFormat(**{k: v for k, v in f.to_dict().items() if k != "kind"})
     # (binary2p1se, whose only finite value is 0, is never drawn)
     assert 0 < f.min_subnormal <= f.min_normal and 0 < f.max_finite < math.inf

@@ -114,7 +114,8 @@ def float_formats(draw, max_bits: int = 16, specials=None, allow_unsigned: bool 
         Also draw biases other than the default (kept only when every value of
         the format stays exact in float64).
     min_bits : int
-        Smallest total width.
+        Smallest total width (one bit less for the 64-bit layouts with a finite
+        top exponent, which fit float64 with no bias and lose a mantissa bit).
     """
     if not 2 <= max_bits <= 64:
         raise ValueError(f"max_bits must be in [2, 64], got {max_bits!r}")
