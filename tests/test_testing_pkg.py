@@ -224,7 +224,6 @@ def test_values_at_the_top_of_float64():
     assert f.max_finite == 1.5 * 2.0**1023
     big = np.finfo(np.float64).max  # what a gap point beyond float64 is drawn as
     assert find(ht.values_near_ties(f), lambda v: v == big) == big
-    g = FloatFormat(11, 4, bias=1024, specials="finite", signed=False)
-    e = ht.edge_values(g)
-    assert g.max_finite in e and (g.max_finite + 2.0**1018) in e  # max and the last midpoint
-    assert ht.edge_values(g, np.float32).dtype == np.float32  # all beyond float32: inf
+    e = ht.edge_values(f)  # max 1.5 * 2**1023, spacing 2**1022 there: last midpoint 1.75 * 2**1023
+    assert f.max_finite in e and 1.75 * 2.0**1023 in e
+    assert ht.edge_values(f, np.float32).dtype == np.float32  # beyond float32: inf
