@@ -139,3 +139,34 @@ def acc_is_int(mac) -> bool:
         return True
     acc = getattr(mac, "accumulator", None)
     return type(acc).__name__ in ("IntAccumulator",)
+
+
+def mac_trace(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0):
+    """Every step of one dot product: rows ``(k, a_code, b_code, product, acc)``.
+
+    Row 0 (k = -1) is the initial value (bias).  Uses ``mac.trace`` of the real
+    MAC units when present.
+    """
+    a_codes = np.asarray(a_codes).ravel()
+    b_codes = np.asarray(b_codes).ravel()
+    if HAVE_MAC and not isinstance(mac, BridgeMacUnit) and hasattr(mac, "trace"):
+        tr = mac.trace(a_codes[None, :], b_codes[:, None], 0, 0)
+        rows = [(-1, "", "", "", bias if bias is not None else 0)]
+        for k, step in enumerate(getattr(tr, "steps", tr)):
+            get = (lambda key, s=step: s.get(key, "") if isinstance(s, dict) else getattr(s, key, ""))
+            rows.append((k, int(a_codes[k]), int(b_codes[k]), get("product"), get("acc")))
+        return rows
+    a = _ints(a_codes, mac.a_fmt, a_zp)
+    b = _ints(b_codes, mac.b_fmt, b_zp)
+    lo, hi = -(1 << (mac.acc_bits - 1)), (1 << (mac.acc_bits - 1)) - 1
+    s = 0 if bias is None else int(bias)
+    rows = [(-1, "", "", "", s)]
+    for k in range(a.size):
+        p = int(a[k]) * int(b[k])
+        s += p
+        if mac.overflow == "saturate":
+            s = max(lo, min(hi, s))
+        else:
+            s = ((s - lo) & ((1 << mac.acc_bits) - 1)) + lo
+        rows.append((k, int(a_codes[k]), int(b_codes[k]), p, s))
+    return rows

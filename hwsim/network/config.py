@@ -41,6 +41,7 @@ type (in file order), then every entry matching its name.  Keys of a layer entry
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 
 from ..formats import format as parse_format
@@ -69,6 +70,17 @@ MAC_PRESETS = {
     "fp16": "float16 accumulator, exact products, rne after every add",
     "bf16": "bfloat16 accumulator, exact products, rne after every add",
 }
+
+_INT_MAC = re.compile(r"^int(\d+)(_sat)?$")
+
+
+def is_mac_name(v) -> bool:
+    """A preset name or ``int<N>`` / ``int<N>_sat`` (N in 2..64)."""
+    if v in MAC_PRESETS:
+        return True
+    m = _INT_MAC.match(v)
+    return bool(m) and 2 <= int(m.group(1)) <= 64
+
 
 LAYER_KEYS = {
     "input": str, "weight": str, "bias": str, "output": str, "mac": (str, dict),
@@ -99,7 +111,8 @@ CONFIG_SCHEMA = {
             "name": {"type": "string"}, "op": {"type": "string"},
             "input": {"type": "string"}, "weight": {"type": "string"},
             "bias": {"type": "string"}, "output": {"type": "string"},
-            "mac": {"anyOf": [{"enum": list(MAC_PRESETS)}, {"type": "object"}]},
+            "mac": {"anyOf": [{"enum": list(MAC_PRESETS)}, {"type": "string", "pattern": "^int[0-9]+(_sat)?$"},
+                              {"type": "object"}]},
             "requant": {"enum": list(STYLES)},
             "shift_rounding": {"enum": list(SHIFT_ROUNDINGS)},
             "pool_rounding": {"enum": list(DIV_ROUNDINGS)},
@@ -188,8 +201,9 @@ def validate_layer_dict(d: dict, path: str, allow_match=False) -> None:
             raise ConfigError(f"{path}.{k} must be {t}, got {v!r}")
         if k in ("input", "weight", "bias", "output"):
             _check_fmt(f"{path}.{k}", v)
-        elif k == "mac" and isinstance(v, str) and v not in MAC_PRESETS:
-            raise ConfigError(f"{path}.mac must be one of {sorted(MAC_PRESETS)} or a MacUnit dict, got {v!r}")
+        elif k == "mac" and isinstance(v, str) and not is_mac_name(v):
+            raise ConfigError(f"{path}.mac must be one of {sorted(MAC_PRESETS)}, int<N>[_sat] "
+                              f"(N in 2..64) or a MacUnit dict, got {v!r}")
         elif k == "requant" and v not in STYLES:
             raise ConfigError(f"{path}.requant must be one of {STYLES}, got {v!r}")
         elif k == "shift_rounding" and v not in SHIFT_ROUNDINGS:
@@ -298,8 +312,8 @@ def make_mac(spec, a_fmt, b_fmt, order=None):
         d = dict(spec)
         d["a_fmt"], d["b_fmt"] = a_fmt.to_dict(), b_fmt.to_dict()
         return br._mac.MacUnit.from_dict(d)
-    if spec not in MAC_PRESETS:
-        raise ConfigError(f"mac must be one of {sorted(MAC_PRESETS)} or a MacUnit dict, got {spec!r}")
+    if not is_mac_name(spec):
+        raise ConfigError(f"mac must be one of {sorted(MAC_PRESETS)}, int<N>[_sat] or a MacUnit dict, got {spec!r}")
     if spec.startswith("int"):
         sat = spec.endswith("_sat")
         bits = int(spec[3:].split("_")[0])
