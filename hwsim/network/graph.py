@@ -324,7 +324,7 @@ class Network:
             if n.op in COMPUTE_OPS:
                 layers[n.name] = self._plan_compute(n, cfg, tq)
                 tq[out] = layers[n.name]["out_q"]
-            elif n.op in PASS_OPS or (n.op in ACT_OPS and n.op in ("Relu", "Clip")):
+            elif n.op in PASS_OPS or n.op in ("Relu", "Clip", "AveragePool", "GlobalAveragePool"):
                 tq[out] = self._tensor_q(out, "model", cfg, default_q=inq) if out in self.model_q else inq
             else:
                 default = inq if n.op != "Concat" else tq[n.inputs[0]]
@@ -489,9 +489,10 @@ class Network:
             if out_q.same(x):
                 y = div_round(s, cnt, cfg.pool_rounding) + zp
             else:
-                if np.any(cnt != cnt.flat[0]):
-                    raise ValueError(f"layer {n.name!r}: average pooling with varying window counts "
-                                     "needs the same input and output quantization")
+                if np.any(cnt != cnt.flat[0]):  # divide in input units, then cast (two roundings)
+                    y = div_round(s, cnt, cfg.pool_rounding) + zp
+                    y = np.clip(y, x.fmt.min_int, x.fmt.max_int)
+                    return _convert(x.with_codes(ints_to_codes(y, x.fmt.bits, x.fmt.code_dtype)), out_q)
                 rq = Requant.from_scales(cfg.requant if cfg.requant != "shift" else "onnx",
                                          float(x.scale), 1.0 / int(cnt.flat[0]), out_q.scale,
                                          out_q.zero_point, out_q.fmt.min_int, out_q.fmt.max_int)
