@@ -31,9 +31,15 @@ __all__ = ["QTensor", "codes_to_ints", "ints_to_codes"]
 
 def codes_to_ints(codes: np.ndarray, bits: int, signed: bool) -> np.ndarray:
     """Two's complement (or unsigned) integers of ``bits``-bit codes, as int64."""
-    c = np.asarray(codes).astype(np.int64)
+    c = np.asarray(codes)
+    if signed and bits == 8 and c.dtype == np.uint8:
+        return c.view(np.int8).astype(np.int64)
+    if signed and bits == 16 and c.dtype == np.uint16:
+        return c.view(np.int16).astype(np.int64)
+    c = c.astype(np.int64)
     if signed and bits < 64:
-        c = np.where(c >= (1 << (bits - 1)), c - (1 << bits), c)
+        h = np.int64(1 << (bits - 1))
+        c = (c ^ h) - h  # sign extension of the low `bits` bits
     return c
 
 

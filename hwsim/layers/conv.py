@@ -45,8 +45,7 @@ def reduction_index(cin_g, kh, kw, order="cin,kh,kw"):
     return got["cin"], got["kh"], got["kw"]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _im2col_nchw(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
+def _im2col_nchw_py(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
     N, C, H, W = x.shape
     K = kc.shape[0]
     for g in range(G):
@@ -64,8 +63,7 @@ def _im2col_nchw(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, o
                             out[g, row, k] = x[n, c, iy, ix]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _im2col_nhwc(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
+def _im2col_nhwc_py(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
     N, H, W, C = x.shape
     K = kc.shape[0]
     for g in range(G):
@@ -81,6 +79,21 @@ def _im2col_nhwc(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, o
                             out[g, row, k] = pad
                         else:
                             out[g, row, k] = x[n, iy, ix, c]
+
+
+def _dual(fn, arg=-1, min_size=1 << 21):
+    """Serial and parallel compilations of one kernel; the size of ``args[arg]`` picks one."""
+    ser = njit(cache=True, nogil=True)(fn)
+    par = njit(cache=True, nogil=True, parallel=True)(fn)
+
+    def pick(*args):
+        return (par if args[arg].size >= min_size else ser)(*args)
+
+    return pick
+
+
+_im2col_nchw = _dual(_im2col_nchw_py)
+_im2col_nhwc = _dual(_im2col_nhwc_py)
 
 
 def _pair(v, name):

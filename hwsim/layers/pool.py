@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .conv import _pads, _pair
+from .conv import _dual, _pads, _pair
 
 __all__ = ["maxpool2d", "sumpool2d", "div_round", "pool_out_size", "DIV_ROUNDINGS"]
 
@@ -29,8 +29,7 @@ def pool_out_size(n, k, s, p0, p1, d, ceil_mode):
     return o
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _maxpool(x, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo, out, nhwc):
+def _maxpool_py(x, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo, out, nhwc):
     if nhwc:
         N, H, W, C = x.shape
     else:
@@ -58,8 +57,7 @@ def _maxpool(x, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo, out, nhwc):
                     out[n, c, oy, ox] = m
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _sumpool(x, kh, kw, sh, sw, pt, pl, H_pad, W_pad, Ho, Wo, out, cnt_in, cnt_all, nhwc):
+def _sumpool_py(x, kh, kw, sh, sw, pt, pl, H_pad, W_pad, Ho, Wo, out, cnt_in, cnt_all, nhwc):
     if nhwc:
         N, H, W, C = x.shape
     else:
@@ -88,6 +86,10 @@ def _sumpool(x, kh, kw, sh, sw, pt, pl, H_pad, W_pad, Ho, Wo, out, cnt_in, cnt_a
                     out[n, c, oy, ox] = s
                 cnt_in[oy, ox] = ci
                 cnt_all[oy, ox] = ca
+
+
+_maxpool = _dual(_maxpool_py, arg=11)
+_sumpool = _dual(_sumpool_py, arg=11)
 
 
 def _geom(shape, kernel, stride, padding, dilation, layout, ceil_mode):

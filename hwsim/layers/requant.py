@@ -129,8 +129,7 @@ def rdbpot(x, exponent):
     return (x >> exponent) + (1 if rem > thr else 0)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _k_tflite(acc, mult, shift, zp, qmin, qmax, out):
+def _k_tflite_py(acc, mult, shift, zp, qmin, qmax, out):
     R, N = acc.shape
     for r in prange(R):
         for n in range(N):
@@ -143,8 +142,7 @@ def _k_tflite(acc, mult, shift, zp, qmin, qmax, out):
             out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _k_tflite_single(acc, mult, shift, zp, qmin, qmax, out):
+def _k_tflite_single_py(acc, mult, shift, zp, qmin, qmax, out):
     R, N = acc.shape
     for r in prange(R):
         for n in range(N):
@@ -155,8 +153,7 @@ def _k_tflite_single(acc, mult, shift, zp, qmin, qmax, out):
             out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _k_onnx(acc, scale32, zp, qmin, qmax, out):
+def _k_onnx_py(acc, scale32, zp, qmin, qmax, out):
     R, N = acc.shape
     for r in prange(R):
         for n in range(N):
@@ -165,16 +162,14 @@ def _k_onnx(acc, scale32, zp, qmin, qmax, out):
             out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _k_onnx_f(acc, scale32, out):
+def _k_onnx_f_py(acc, scale32, out):
     R, N = acc.shape
     for r in prange(R):
         for n in range(N):
             out[r, n] = np.float64(np.float32(acc[r, n]) * scale32[n])
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _k_shift(acc, shift, mode, zp, qmin, qmax, out):
+def _k_shift_py(acc, shift, mode, zp, qmin, qmax, out):
     # mode: 0 rne, 1 rna, 2 rtz, 3 rup, 4 rdn
     R, N = acc.shape
     for r in prange(R):
@@ -203,6 +198,28 @@ def _k_shift(acc, shift, mode, zp, qmin, qmax, out):
                 y = q + inc
             y = y + zp
             out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
+
+
+#: element count above which the parallel kernels are used (below, thread wake-up dominates)
+PARALLEL_MIN = 1 << 21
+
+
+def _dual(fn):
+    ser = njit(cache=True, nogil=True)(fn)
+    par = njit(cache=True, nogil=True, parallel=True)(fn)
+
+    def pick(*args):
+        return (par if args[0].size >= PARALLEL_MIN else ser)(*args)
+
+    pick.serial, pick.parallel = ser, par
+    return pick
+
+
+_k_tflite = _dual(_k_tflite_py)
+_k_tflite_single = _dual(_k_tflite_single_py)
+_k_onnx = _dual(_k_onnx_py)
+_k_onnx_f = _dual(_k_onnx_f_py)
+_k_shift = _dual(_k_shift_py)
 
 
 def _per_col(a, n, dtype, name):
