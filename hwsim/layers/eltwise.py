@@ -113,6 +113,55 @@ def _tflite_mul(x, m, shift):
     return out.reshape(x.shape)
 
 
+def _f32(x):
+    return np.float32(x)
+
+
+def _fma32(x, y, z):
+    """fl32(x * y + z) rounded once (x, y, z float32 arrays), exactly.
+
+    The float64 sum of the exact product and z is checked error-free with
+    TwoSum; the rare inexact entries are redone with Fractions.
+    """
+    from fractions import Fraction
+
+    x64, y64, z64 = (np.asarray(v, np.float64) for v in (x, y, z))
+    p = x64 * y64  # exact: 24 + 24 bits
+    s = p + z64
+    bp = s - z64
+    err = (p - bp) + (z64 - (s - bp))
+    out = s.astype(np.float32)
+    bad = np.nonzero(err != 0)
+    for idx in zip(*bad):
+        v = Fraction(float(x64[idx])) * Fraction(float(y64[idx])) + Fraction(float(z64[idx]))
+        out[idx] = _frac_to_f32(v)
+    return out
+
+
+def _frac_to_f32(v):
+    from fractions import Fraction
+
+    f = np.float32(float(v))  # float64 rounding first; fix up below if it was a double rounding
+    lo, hi = np.nextafter(f, np.float32(-np.inf)), np.nextafter(f, np.float32(np.inf))
+    best = min((lo, f, hi), key=lambda c: (abs(Fraction(float(c)) - v),
+                                           int(np.asarray(c).view(np.uint32)) & 1))
+    return best
+
+
+def _onnx_add(ia, ib, za, zb, sa, sb, so, zo):
+    """onnxruntime's QLinearAdd on AVX2 (MLAS): float32 ratios, two FMAs, round to even.
+
+    ra = fl32(sa / so), rb = fl32(sb / so); fixed = fl32(zo - fl32(fl32(ra * za) + fl32(rb * zb)));
+    y = rne(fma(a, ra, fma(b, rb, fixed))) with a, b the raw integers (zero points inside fixed).
+    """
+    ra, rb = _f32(_f32(sa) / _f32(so)), _f32(_f32(sb) / _f32(so))
+    fixed = _f32(_f32(zo) - _f32(_f32(ra * _f32(za)) + _f32(rb * _f32(zb))))
+    ia, ib = np.broadcast_arrays(ia, ib)
+    vb = _fma32(ib.astype(np.float32), np.full(ib.shape, rb), np.full(ib.shape, fixed))
+    v = _fma32(ia.astype(np.float32), np.full(ia.shape, ra), vb)
+    return np.rint(v).astype(np.int64)
+
+
 def add(a: QTensor, b: QTensor, *, out_fmt, out_scale=1.0, out_zp=0, style="onnx",
         rounding="rne"):
     """Residual add with rescaling; inputs broadcast as numpy does."""
@@ -133,10 +182,9 @@ def add(a: QTensor, b: QTensor, *, out_fmt, out_scale=1.0, out_zp=0, style="onnx
             yb = _tflite_mul(qb << left, mb, shb)
             y = _tflite_mul(ya + yb, mo, sho)
         elif style == "onnx":
-            ra = np.float32(np.float32(sa) / np.float32(so))
-            rb = np.float32(np.float32(sb) / np.float32(so))
-            y32 = qa.astype(np.float32) * ra + qb.astype(np.float32) * rb
-            y = np.rint(y32).astype(np.int64)
+            y = _onnx_add(a.ints(), b.ints(), int(np.asarray(a.zero_point)),
+                          int(np.asarray(b.zero_point)), sa, sb, so, int(out_zp))
+            y = np.broadcast_to(y, qa.shape) - int(out_zp)
         elif style == "shift":
             ea, eb = math.frexp(sa / so), math.frexp(sb / so)
             if ea[0] != 0.5 or eb[0] != 0.5:
