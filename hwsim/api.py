@@ -178,17 +178,34 @@ def decode(codes, fmt, *, daz=False, threads=None, **block_kw):
         raise TypeError(f"codes must be an integer array, got dtype {c.dtype}")
     if c.dtype.kind == "i":
         if c.size and int(c.min()) < 0:
-            raise ValueError(f"codes must be in [0, {(1 << fmt.bits) - 1}], got a negative code")
+            _bad_code(c.reshape(-1), fmt)
         c = c.astype(np.uint64)
     c = np.ascontiguousarray(c)
     shape = c.shape
     flat = c.reshape(-1)
     nt = _threads(threads)
-    if fmt.kind == "float":
-        out = _native.decode_float(flat, fmt, daz, nt)
-    else:
-        out = _native.decode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed, nt)
+    try:
+        if fmt.kind == "float":
+            out = _native.decode_float(flat, fmt, daz, nt)
+        else:
+            out = _native.decode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed, nt)
+    except ValueError:  # the kernel found a code >= 2**bits: say which, and the range
+        _bad_code(flat, fmt)
+        raise
     return out.reshape(shape)
+
+
+def _bad_code(flat: np.ndarray, fmt) -> None:
+    """Raise the ValueError naming the first code outside [0, 2**fmt.bits)."""
+    top = (1 << fmt.bits) - 1
+    if flat.dtype.kind == "i":
+        bad = np.flatnonzero((flat < 0) | (flat.astype(np.uint64) > np.uint64(top)))
+    else:
+        bad = np.flatnonzero(flat.astype(np.uint64) > np.uint64(top))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"codes must be in [0, {top}] for {fmt.name} ({fmt.bits} bits), "
+                         f"got codes[{i}] = {int(flat[i])}")
 
 
 def quantize(x, fmt, rounding="rne", overflow=None, **kw):

@@ -140,13 +140,20 @@ class FloatFormat:
             emin = -self.bias
         # every value must be exact in float64
         low_exp = emin - M  # LSB of the smallest binade
-        if low_exp < -1074 or emax > 1023:
+        # valid biases: emax = top_field - bias <= 1023 and emin - M >= -1074
+        # (e8m0: emin = -bias >= -1022, its values must be float64 normals)
+        b_lo = (max_code >> M) - 1023
+        b_hi = 1022 if sp == "e8m0" else 1075 - M
+        if low_exp < -1074 or emax > 1023 or (sp == "e8m0" and emin < -1022):
+            what = (f"bias must be in [{b_lo}, {b_hi}] for exp_bits={E}, man_bits={M}, "
+                    f"specials={sp!r}" if b_lo <= b_hi else
+                    f"no bias keeps exp_bits={E}, man_bits={M}, specials={sp!r} inside "
+                    f"float64 (use {'exp_bits <= 10' if sp == 'e8m0' else f'man_bits <= {M - (b_lo - b_hi)}'})")
             raise FormatError(
-                f"bias={self.bias} puts values outside float64 (smallest exponent "
-                f"{low_exp} must be >= -1074, largest {emax} must be <= 1023)"
+                f"{what}, got bias={self.bias}: every value must be exact in float64 "
+                f"(smallest exponent {low_exp} must be >= {-1022 if sp == 'e8m0' else -1074}, "
+                f"largest {emax} <= 1023)"
             )
-        if sp == "e8m0" and emin < -1022:
-            raise FormatError(f"bias={self.bias}: e8m0 values must be float64 normals")
         d = dict(
             bits=E + M + (1 if self.signed else 0),
             precision=M + 1,
