@@ -437,3 +437,34 @@ def test_wide_int_edges(f):
     for mode, extra in _mode_variants(xs.size, rng):
         for ovf in _policies(f):
             _check_against_reference(f, xs, mode, ovf, extra)
+
+
+# ------------------------------------------------------------------ affine quantization
+@pytest.mark.parametrize("fmt,narrow,compute", [
+    ("int8", False, "float64"), ("int8", True, "float64"), ("uint8", False, "float64"),
+    ("int4", False, "float64"), ("int8", False, "float32"), ("uint4", False, "float32")])
+def test_affine_vs_reference(fmt, narrow, compute):
+    """hwsim.quantize_affine (C rounding) == the oracle on ties, neighbours and clamps."""
+    f = hwsim.format(fmt)
+    rng = np.random.default_rng(17)
+    for scale in (0.1, 0.0173, 3.0):
+        for zp in sorted({0, f.max_int, (f.min_int + f.max_int) // 2 + 1}):
+            ks = np.arange(f.min_int - zp - 3, f.max_int - zp + 4, dtype=np.float64)
+            t = (ks + 0.5) * scale  # ties of x / scale (up to the division's rounding)
+            x = np.concatenate([t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf), ks * scale,
+                                rng.normal(0, scale * 2 ** (f.bits - 1), 64),
+                                [1e300, -1e300, np.inf, -np.inf, 0.0, -0.0, 5e-324]])
+            for mode in MODES:
+                got = hwsim.quantize_affine(x, scale, zp, f, rounding=mode, narrow_range=narrow,
+                                            compute=compute, threads=1)
+                want = [R.quantize_affine(v, scale, zp, f.bits, f.signed, mode, narrow,
+                                          compute=compute) & ((1 << f.bits) - 1) for v in x]
+                bad = np.nonzero(got.astype(np.int64) != np.array(want))[0]
+                assert bad.size == 0, (f"{fmt} scale={scale} zp={zp} {mode}: x={x[bad[:4]]} "
+                                       f"C={got[bad[:4]]} ref={np.array(want)[bad[:4]]}")
+            got = hwsim.quantize_affine(x, scale, zp, f, rounding="sr", sr_bits=6, seed=9,
+                                        narrow_range=narrow, compute=compute, threads=1)
+            want = [R.quantize_affine(v, scale, zp, f.bits, f.signed, "sr", narrow, compute=compute,
+                                      sr_bits=6, rand=R.random_word(9, i)) & ((1 << f.bits) - 1)
+                    for i, v in enumerate(x)]
+            assert np.array_equal(got.astype(np.int64), np.array(want)), f"{fmt} sr"
