@@ -176,9 +176,11 @@ def _rows(x, axis):
     return rows, xm.shape, ax, xa.shape
 
 
-def _back(rows_out, moved, ax, dtype):
+def _back(rows_out, moved, ax, dtype, shape=None):
     a = np.array(rows_out, dtype=dtype).reshape(moved)
-    return a if ax is None else np.moveaxis(a, -1, ax).copy()
+    if ax is None:
+        return a if shape is None else a.reshape(shape)
+    return np.moveaxis(a, -1, ax).copy()
 
 
 def _blocks(row, bs):
@@ -195,7 +197,7 @@ def _mode(rounding) -> str:
 def mx_quantize(x, fmt: MXFormat, axis=-1, rounding="rne", sr_bits=None, seed=0, index0=0):
     """OCP MX reference: (element codes, E8M0 scale codes)."""
     mode = _mode(rounding)
-    rows, moved, ax, _ = _rows(x, axis)
+    rows, moved, ax, shape = _rows(x, axis)
     n = moved[-1]
     codes_out, scales_out = [], []
     for ri, row in enumerate(rows):
@@ -220,7 +222,7 @@ def mx_quantize(x, fmt: MXFormat, axis=-1, rounding="rne", sr_bits=None, seed=0,
                 crow.append(_mx_elem(v / _pow2(se), _neg(xf), fmt, mode, rnd, sr_bits or 0))
         codes_out.append(crow)
         scales_out.append(srow)
-    return (_back(codes_out, moved, ax, fmt.code_dtype),
+    return (_back(codes_out, moved, ax, fmt.code_dtype, shape),
             _back(scales_out, moved[:-1] + (-(-n // fmt.block_size),), ax, np.uint8))
 
 
@@ -255,12 +257,12 @@ def _mx_value(c: int, s: int, fmt: MXFormat) -> float:
 
 
 def _decode_blocks(codes, scales, bs, axis, fn):
-    rows, moved, ax, _ = _rows(np.asarray(codes), axis)
+    rows, moved, ax, shape = _rows(np.asarray(codes), axis)
     srows, _, _, _ = _rows(np.asarray(scales), axis)
     out = []
     for row, srow in zip(rows, srows):
         out.append([fn(c, srow[i // bs]) for i, c in enumerate(row)])
-    return _back(out, moved, ax, np.float64)
+    return _back(out, moved, ax, np.float64, shape)
 
 
 # ---------------------------------------------------------------------------
@@ -297,7 +299,7 @@ def nvfp4_quantize(x, fmt, axis=-1, rounding="rne", tensor_scale=None, arithmeti
     mode = _mode(rounding)
     ts = nvfp4_tensor_scale(x, arithmetic) if tensor_scale is None else Fraction(float(tensor_scale))
     f32 = arithmetic == "float32"
-    rows, moved, ax, _ = _rows(x, axis)
+    rows, moved, ax, shape = _rows(x, axis)
     n = moved[-1]
     bs = fmt.block_size
     codes_out, scales_out = [], []
@@ -333,7 +335,7 @@ def nvfp4_quantize(x, fmt, axis=-1, rounding="rne", tensor_scale=None, arithmeti
                 crow.append(float_code(r, _neg(xf), E2M1))
         codes_out.append(crow)
         scales_out.append(srow)
-    return (_back(codes_out, moved, ax, np.uint8),
+    return (_back(codes_out, moved, ax, np.uint8, shape),
             _back(scales_out, moved[:-1] + (-(-n // bs),), ax, np.uint8), float(ts))
 
 
@@ -363,7 +365,7 @@ def bfp_quantize(x, fmt: BFPFormat, axis=-1, rounding="rne", sr_bits=None, seed=
     m = fmt.man_bits
     bias = fmt.exp_bias
     twos = fmt.mantissa == "twos_complement"
-    rows, moved, ax, _ = _rows(x, axis)
+    rows, moved, ax, shape = _rows(x, axis)
     n = moved[-1]
     bs = fmt.block_size
     codes_out, scales_out = [], []
@@ -394,7 +396,7 @@ def bfp_quantize(x, fmt: BFPFormat, axis=-1, rounding="rne", sr_bits=None, seed=
                     crow.append((int(neg) << m) | k)
         codes_out.append(crow)
         scales_out.append(srow)
-    return (_back(codes_out, moved, ax, fmt.code_dtype),
+    return (_back(codes_out, moved, ax, fmt.code_dtype, shape),
             _back(scales_out, moved[:-1] + (-(-n // bs),), ax, np.uint16))
 
 
@@ -422,7 +424,7 @@ def bfp_decode(codes, scales, fmt: BFPFormat, axis=-1):
 def codebook_quantize(x, fmt: CodebookFormat, axis=-1):
     """Codebook reference: (codes, float32 absmax per block)."""
     cb = [Fraction(v) for v in fmt.values]
-    rows, moved, ax, _ = _rows(x, axis)
+    rows, moved, ax, shape = _rows(x, axis)
     n = moved[-1]
     bs = fmt.block_size
     codes_out, scales_out = [], []
@@ -439,7 +441,7 @@ def codebook_quantize(x, fmt: CodebookFormat, axis=-1):
                 crow.append(dist.index(min(dist)))  # first minimum: ties to the lower index
         codes_out.append(crow)
         scales_out.append(srow)
-    return (_back(codes_out, moved, ax, np.uint8),
+    return (_back(codes_out, moved, ax, np.uint8, shape),
             _back(scales_out, moved[:-1] + (-(-n // bs),), ax, np.float32))
 
 

@@ -514,7 +514,11 @@ class BlockTensor:
 @lru_cache(maxsize=None)
 def _float_lut(fmt: FloatFormat) -> np.ndarray:
     """float64 value of every code of a small float format (read-only table)."""
-    t = np.array([float(fmt.decode_exact(c)) for c in range(1 << fmt.bits)], dtype=np.float64)
+    def val(c: int) -> float:
+        v = float(fmt.decode_exact(c))
+        return -0.0 if (v == 0 and fmt.signed and c & fmt.sign_bit) else v
+
+    t = np.array([val(c) for c in range(1 << fmt.bits)], dtype=np.float64)
     t.flags.writeable = False
     return t
 
