@@ -649,11 +649,17 @@ def _check_tensor_scale(ts) -> float:
     return v
 
 
+def index_str(flat: int, shape: tuple) -> str:
+    """'x[i, j]' for a flat C-order index into an array of ``shape``."""
+    idx = [int(i) for i in np.unravel_index(flat, shape)] if shape else []
+    return f"x[{', '.join(map(str, idx))}]"
+
+
 def _check_no_nan(xa: np.ndarray, fmt) -> None:
     bad = np.isnan(xa)
     if bad.any():
-        idx = np.unravel_index(int(np.argmax(bad)), xa.shape) if xa.ndim else ()
-        raise NaNInputError(f"x{list(idx)} is NaN; {fmt.name} has no NaN encoding")
+        raise NaNInputError(f"{index_str(int(np.argmax(bad)), xa.shape)} is NaN; {fmt.name} "
+                            f"has no NaN encoding")
 
 
 def encode(x, fmt, rounding="rne", *, axis="auto", sr_bits=None, seed=0, index0=0,

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from .blockformats import BlockTensor, _layout, _readonly, _restore
+from .blockformats import BlockTensor, _layout, _readonly, _restore, index_str
 from .errors import FormatError, NaNInputError, OverflowValueError, UnsupportedModeError, check_int
 from .modes import Flags
 
@@ -235,11 +235,11 @@ def _check_finite(xa: np.ndarray, fmt) -> None:
     bad = ~np.isfinite(xa)
     if bad.any():
         i = int(np.argmax(bad))
-        idx = list(np.unravel_index(i, xa.shape)) if xa.ndim else []
+        where = index_str(i, xa.shape)
         v = xa.reshape(-1)[i]
         if np.isnan(v):
-            raise NaNInputError(f"x{idx} is NaN; {fmt.name} has no NaN encoding")
-        raise OverflowValueError(f"x{idx} is {v}; {fmt.name} needs finite inputs")
+            raise NaNInputError(f"{where} is NaN; {fmt.name} has no NaN encoding")
+        raise OverflowValueError(f"{where} is {v}; {fmt.name} needs finite inputs")
 
 
 def _codebook_encode(x, fmt: CodebookFormat, axis) -> BlockTensor:
