@@ -5,7 +5,7 @@ table of values in [-1, 1] indexed by the code, used blockwise: per block of
 ``block_size`` values along ``axis`` (default -1; None flattens), ``absmax``
 = max|x| rounded to float32 (ties to even) is stored, every element becomes
 ``y = x / absmax`` computed in float64 (round to nearest even; y = 0 when
-absmax = 0), clamped to [-1, 1], and is encoded as the index of the nearest
+absmax is 0, including a tiny amax that rounds to 0 in float32), clamped to [-1, 1], and is encoded as the index of the nearest
 codebook value, the lower index on an exact tie.  Decoding gives
 ``value[code] * absmax`` as a float64 product (exact when the codebook
 values have at most 29 significant bits, as NF4's float32 values do).  The

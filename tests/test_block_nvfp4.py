@@ -105,6 +105,24 @@ def test_float32_double_rounding_differs_from_exact():
     check_vs_ref(x, tensor_scale=ts, arithmetic="exact")
 
 
+def test_exact_mode_keeps_the_remainder_of_the_division():
+    # ts = fl32(0.7) has a 24-bit significand, so V / ts has a remainder.  Block [6 ts, V]:
+    # amax / (6 ts) = 1 -> s = 1.0.  V = 2.5 ts + ulp(V) (float64) is above the E2M1 midpoint
+    # 2.5 by about 2^-52 relative: exact -> 3 (code 5), -V -> code 0xD; 6 ts / ts = 6 (code 7).
+    ts = float(np.float32(0.7))
+    v = 2.5 * ts
+    v = np.nextafter(v, np.inf)
+    bt = hwsim.encode(np.array([6 * ts, v, -v]), "nvfp4", tensor_scale=ts, arithmetic="exact")
+    assert bt.scales.tolist() == [0x38] and bt.codes.tolist() == [0x7, 0x5, 0xD]
+    # the same for the scale: amax = 6 ts * 1.0625 + ulp -> q just above the E4M3 midpoint of
+    # 1.0 and 1.125 -> 1.125 (0x39); exactly 6 ts * 1.0625 -> tie -> 1.0 (0x38).
+    a = 6 * ts * 1.0625
+    assert hwsim.encode(np.array([a]), "nvfp4", tensor_scale=ts,
+                        arithmetic="exact").scales.tolist() == [0x38]
+    assert hwsim.encode(np.array([np.nextafter(a, np.inf)]), "nvfp4", tensor_scale=ts,
+                        arithmetic="exact").scales.tolist() == [0x39]
+
+
 # ---------------------------------------------------------------------------
 # C vs reference
 # ---------------------------------------------------------------------------
