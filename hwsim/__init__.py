@@ -2,6 +2,7 @@
 
 The public API is re-exported here; see README.md for a tour.
 """
+from .affine import dequantize_affine, quantize_affine
 from .api import decode, encode, quantize, random_bits
 from .errors import (FormatError, HwsimError, NaNInputError, OverflowValueError,
                      UnsupportedModeError)
@@ -12,7 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FloatFormat", "IntFormat", "FixedFormat", "PRESETS", "format", "p3109",
-    "encode", "decode", "quantize", "random_bits",
+    "encode", "decode", "quantize", "random_bits", "quantize_affine", "dequantize_affine",
     "RoundingMode", "Overflow", "Tininess", "Flags",
     "HwsimError", "FormatError", "UnsupportedModeError", "OverflowValueError", "NaNInputError",
 ]
