@@ -565,8 +565,8 @@ def _layout(x, axis):
                          f"input, got {axis}")
     ax = int(axis) % xa.ndim
     xm = np.ascontiguousarray(np.moveaxis(xa, ax, -1))
-    n = xm.shape[-1]
-    return xa, ax, xm.reshape(-1, n), xm.shape
+    rows = int(np.prod(xm.shape[:-1], dtype=np.int64))
+    return xa, ax, xm.reshape(rows, xm.shape[-1]), xm.shape
 
 
 def _restore(arr2d: np.ndarray, moved_shape: tuple, ax, shape=None) -> np.ndarray:

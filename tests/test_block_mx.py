@@ -279,3 +279,16 @@ def test_api_dispatch_and_raw_decode():
         bf.encode(x, "mxfp4", tensor_scale=1.0)
     assert bt.codes.flags.writeable is False
     assert math.isclose(bt.values()[0], -3.0)
+
+
+@pytest.mark.parametrize("name", ["mxfp4", "mxint8", "nvfp4", "msfp12", "nf4", "pwlq4"])
+def test_every_family_through_the_public_api(name):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 40))
+    bt = hwsim.encode(x, name)
+    np.testing.assert_array_equal(hwsim.decode(bt, name), bt.values())
+    np.testing.assert_array_equal(hwsim.quantize(x, name), bt.values())
+    assert bt.codes.shape == x.shape and bt.codes.dtype == np.uint8
+    for shape, axis in [((3, 0), -1), ((0,), -1), ((0, 5), 0), ((2, 0, 3), None)]:
+        e = hwsim.encode(np.zeros(shape), name, **({} if name == "pwlq4" else dict(axis=axis)))
+        assert e.codes.shape == shape and e.values().shape == shape
