@@ -88,7 +88,10 @@ static uint64_t elem_code(double v, double s, double ts, int32_t arith, const hw
         float q = (float)v / d;
         cls = hwi_split((double)q, &sign, &sig, &e2);
         if (cls == HWI_ZERO) return hwi_zero_code(sign, e2m1);
-        if (cls == HWI_INF) { *flags |= HW_FLAG_OVERFLOW | HW_FLAG_INEXACT; return (sign ? e2m1->sign_bit : 0) | e2m1->max_code; }
+        if (cls == HWI_INF) { /* float32 quotient overflowed: saturate */
+            *flags |= HW_FLAG_OVERFLOW | HW_FLAG_INEXACT;
+            return (sign ? e2m1->sign_bit : 0) | e2m1->max_code;
+        }
         return hwi_round_pack(sign, sig, e2, 0, e2m1, os, rnd, flags);
     }
     cls = hwi_split(v, &sign, &sig, &e2);

@@ -297,7 +297,8 @@ def nvfp4_quantize(x, fmt, axis=-1, rounding="rne", tensor_scale=None, arithmeti
                    sr_bits=None, seed=0, index0=0):
     """NVFP4 reference: (E2M1 codes, E4M3 scale codes, tensor scale as float)."""
     mode = _mode(rounding)
-    ts = nvfp4_tensor_scale(x, arithmetic) if tensor_scale is None else Fraction(float(tensor_scale))
+    ts = nvfp4_tensor_scale(x, arithmetic) if tensor_scale is None \
+        else Fraction(float(tensor_scale))
     f32 = arithmetic == "float32"
     rows, moved, ax, shape = _rows(x, axis)
     n = moved[-1]

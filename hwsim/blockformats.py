@@ -34,7 +34,9 @@ scale is ``floor(log2(max|V|)) - emax_elem``, set to NaN above 127 and
 clamped to -127 below; elements are ``V / 2^shared_exp`` rounded at the
 element's own exponent (clipped to the element emin, so subnormals are kept)
 then clamped to +-max_norm; MXINT8 uses 2^6 scaling and clamps to +-127/64.
-Known differences: (1) its PyTorch path takes ``floor(torch.log2(amax))`` in
+``tests/test_block_mx.py`` re-states that algorithm in float32 numpy and
+checks bit equality with ``rounding="rna"`` for all six OCP element types,
+ties and saturation included.  Known differences: (1) its PyTorch path takes ``floor(torch.log2(amax))`` in
 float32, which returns k instead of k - 1 for amax within about 2^-22
 relative below a power of two 2^k (|k| >= 2); hwsim (and its C++ path, which
 reads the exponent bits) use the exact exponent; (2) an all-zero block gets

@@ -5,8 +5,8 @@ table of values in [-1, 1] indexed by the code, used blockwise: per block of
 ``block_size`` values along ``axis`` (default -1; None flattens), ``absmax``
 = max|x| rounded to float32 (ties to even) is stored, every element becomes
 ``y = x / absmax`` computed in float64 (round to nearest even; y = 0 when
-absmax is 0, including a tiny amax that rounds to 0 in float32), clamped to [-1, 1], and is encoded as the index of the nearest
-codebook value, the lower index on an exact tie.  Decoding gives
+absmax is 0, including a tiny amax that rounds to 0 in float32), clamped to
+[-1, 1], and is encoded as the index of the nearest codebook value, the lower index on an exact tie.  Decoding gives
 ``value[code] * absmax`` as a float64 product (exact when the codebook
 values have at most 29 significant bits, as NF4's float32 values do).  The
 partial last block is treated as padded with zeros (not stored), as for the
@@ -48,7 +48,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
@@ -255,8 +254,8 @@ def _codebook_encode(x, fmt: CodebookFormat, axis) -> BlockTensor:
     with np.errstate(over="ignore"):
         absmax = amax.astype(np.float32)
     if not np.all(np.isfinite(absmax)):
-        raise OverflowValueError(f"a block's absmax exceeds the float32 range "
-                                 f"(max |x| = {float(amax.max())}); {fmt.name} stores it as float32")
+        raise OverflowValueError(f"a block's absmax exceeds the float32 range (max |x| = "
+                                 f"{float(amax.max())}); {fmt.name} stores it as float32")
     den = np.repeat(absmax.astype(np.float64), bs, axis=1)[:, :n]
     with np.errstate(invalid="ignore", divide="ignore"):
         y = np.where(den > 0, x2 / np.where(den > 0, den, 1.0), 0.0)

@@ -37,7 +37,8 @@ def edge_tensor(fmt: bf.MXFormat, rng, rows: int, dtype=np.float32) -> np.ndarra
     for r in range(rows):
         k = int(rng.integers(-20, 20))
         vals = rng.choice(g, bs) * rng.choice([-1.0, 1.0], bs)
-        vals[0] = (fmt.elem.max_finite if not fmt.is_int else 127 / 64) * rng.choice([1.0, 1.5, 1.99])
+        top = fmt.elem.max_finite if not fmt.is_int else 127 / 64
+        vals[0] = top * rng.choice([1.0, 1.5, 1.99])
         if r % 5 == 1:
             vals[1:4] = [0.0, -0.0, 2.0 ** -30]
         out.append(np.ldexp(vals, k))
@@ -292,3 +293,49 @@ def test_every_family_through_the_public_api(name):
     for shape, axis in [((3, 0), -1), ((0,), -1), ((0, 5), 0), ((2, 0, 3), None)]:
         e = hwsim.encode(np.zeros(shape), name, **({} if name == "pwlq4" else dict(axis=axis)))
         assert e.codes.shape == shape and e.values().shape == shape
+
+
+# ---------------------------------------------------------------------------
+# microxcaling compatibility: its documented algorithm, re-stated in float32 numpy
+# (steps from microsoft/microxcaling mx/mx_ops.py _quantize_mx and mx/elemwise_ops.py
+# _quantize_elemwise_core, round="nearest"; parameters (ebits, mbits incl. sign and
+# implicit bit, emax, max_norm) from its mx/formats.py).
+# ---------------------------------------------------------------------------
+MICROXCALING_PARAMS = {
+    "mxfp8_e4m3": (4, 5, 8, 448.0), "mxfp8_e5m2": (5, 4, 15, 57344.0),
+    "mxfp6_e3m2": (3, 4, 4, 28.0), "mxfp6_e2m3": (2, 5, 2, 7.5),
+    "mxfp4": (2, 3, 2, 6.0), "mxint8": (0, 8, 0, 127 / 64),
+}
+
+
+def microxcaling_style(x: np.ndarray, name: str) -> np.ndarray:
+    ebits, mbits, emax, max_norm = MICROXCALING_PARAMS[name]
+    f32 = np.float32
+    a = x.reshape(-1, 32).astype(f32)
+    amax = np.abs(a).max(axis=1, keepdims=True)
+    se = np.floor(np.log2(amax + f32(2.0 ** -126) * (amax == 0))) - f32(emax)
+    se = np.where(se > 127, np.nan, np.maximum(se, f32(-127))).astype(f32)
+    a = a / np.exp2(se)
+    if ebits:
+        pexp = np.floor(np.log2(np.abs(a) + (a == 0).astype(f32)))
+        pexp = np.maximum(pexp, f32(2 - 2 ** (ebits - 1)))
+        out = a / np.exp2(pexp) * f32(2.0 ** (mbits - 2))
+    else:
+        out = a * f32(2.0 ** (mbits - 2))
+    out = np.sign(out) * np.floor(np.abs(out) + f32(0.5))  # round="nearest": ties away
+    out = out / f32(2.0 ** (mbits - 2))
+    if ebits:
+        out = out * np.exp2(pexp)
+    out = np.clip(out, -f32(max_norm), f32(max_norm))
+    return (out.astype(np.float64) * np.exp2(se.astype(np.float64))).reshape(x.shape)
+
+
+@pytest.mark.parametrize("name", MX_NAMES)
+def test_rna_matches_microxcaling_algorithm(name):
+    rng = np.random.default_rng(17)
+    x = (rng.standard_normal((64, 64)) * np.exp2(rng.integers(-20, 20, (64, 1)))).astype(np.float32)
+    ties = edge_tensor(hwsim.format(name), rng, 16)  # element-grid midpoints: ties
+    x = np.concatenate([x.reshape(-1, 32), ties])
+    got = bf.quantize(x, name, "rna")
+    np.testing.assert_array_equal(got, microxcaling_style(x, name))
+    assert not np.array_equal(bf.quantize(x, name, "rne"), got)  # the ties do matter

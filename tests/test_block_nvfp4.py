@@ -25,7 +25,8 @@ def check_vs_ref(x, axis=-1, rounding="rne", tensor_scale=None, arithmetic="floa
 
 
 def random_tensor(rng, shape, dtype=np.float32, spread=6):
-    return (rng.standard_normal(shape) * np.exp2(rng.integers(-spread, spread, shape))).astype(dtype)
+    x = rng.standard_normal(shape) * np.exp2(rng.integers(-spread, spread, shape))
+    return x.astype(dtype)
 
 
 # ---------------------------------------------------------------------------

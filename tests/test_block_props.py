@@ -28,7 +28,8 @@ def tensors(draw, finite=True, max_dims=3):
     span = draw(st.integers(0, 60))
     x = rng.standard_normal(shape) * np.exp2(rng.integers(-span, span + 1, shape))
     special = rng.random(shape)
-    x = np.where(special < 0.1, np.exp2(rng.integers(-10, 10, shape)) * rng.choice([-1, 1], shape), x)
+    pow2 = np.exp2(rng.integers(-10, 10, shape)) * rng.choice([-1, 1], shape)
+    x = np.where(special < 0.1, pow2, x)
     x = np.where((special >= 0.1) & (special < 0.15), 0.0, x)
     x = np.where((special >= 0.15) & (special < 0.18), -0.0, x)
     if not finite:
