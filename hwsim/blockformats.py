@@ -36,12 +36,14 @@ element's own exponent (clipped to the element emin, so subnormals are kept)
 then clamped to +-max_norm; MXINT8 uses 2^6 scaling and clamps to +-127/64.
 ``tests/test_block_mx.py`` re-states that algorithm in float32 numpy and
 checks bit equality with ``rounding="rna"`` for all six OCP element types,
-ties and saturation included.  Known differences: (1) its PyTorch path takes ``floor(torch.log2(amax))`` in
-float32, which returns k instead of k - 1 for amax within about 2^-22
-relative below a power of two 2^k (|k| >= 2); hwsim (and its C++ path, which
-reads the exponent bits) use the exact exponent; (2) an all-zero block gets
-shared_exp -126 - emax there (it adds FP32_MIN_NORMAL before log2; INT8:
--126) and -127 here; its elements are zero either way.
+ties and saturation included.  Known differences: (1) its PyTorch path
+takes ``floor(torch.log2(amax))`` in float32, and a float32 log2 rounds
+log2(amax) up to k for amax just below 2^k (numpy's float32 log2 of the largest float32 below 8 is 3.0), so its
+shared exponent can be one higher there; hwsim uses the exact exponent, as
+the spec's floor(log2) and its own C++ path (which reads the exponent bits)
+do; (2) an all-zero block gets shared_exp -126 - emax there (it adds
+FP32_MIN_NORMAL before the log2; INT8: -126) and -127 here; its elements are
+zero either way.
 
 **NVFP4** (NVIDIA).  E2M1 elements, blocks of 16, a float8_e4m3fn block
 scale (non-negative code) and one FP32 tensor scale ``ts``; value =
