@@ -23,8 +23,9 @@ from .blockformats import E2M1, E4M3, BFPFormat, MXFormat
 from .codebook import CodebookFormat, PWLQFormat
 from .formats import PRESETS, FloatFormat
 
+# the rounding primitives (round_to_float, round_to_int, float_code, splitmix_rand)
+# stay module-level helpers, not exported through hwsim.reference
 __all__ = [
-    "round_to_float", "round_to_int", "float_code", "splitmix_rand",
     "mx_quantize", "mx_decode",
     "nvfp4_tensor_scale", "nvfp4_quantize", "nvfp4_decode",
     "bfp_quantize", "bfp_decode",

@@ -62,7 +62,8 @@ Elements ``V / (s * ts)`` are rounded to E2M1 with the element mode
   TensorRT Model Optimizer's reference (``NVFP4QTensor``:
   ``per_block_amax / (6.0 * weights_scaling_factor_2)``, zero set to 1.0,
   clamp at 2^-9, cast to float8_e4m3fn; ``input / (scale.float() * wsf2)``,
-  then a ties-to-even E2M1 table);
+  then a ties-to-even E2M1 table).  The clamp at 448 is its static path's
+  (with the default ts, q never exceeds 448 by more than float32 rounding);
 * ``"exact"``: the quotients are exact rationals, each rounded once.
 
 A block holding NaN or Inf gets the E4M3 NaN scale 0x7F and element codes 0.
