@@ -490,9 +490,9 @@ class BlockTensor:
         if kind == "mx":
             return _mx_values(self)
         if kind == "nvfp4":
-            ev = _float_lut(E2M1)[self.codes.astype(np.intp)]
-            sv = _float_lut(E4M3)[self.expand_scales().astype(np.intp)]
-            return ev * sv * float(self.tensor_scale)
+            ev = _float_lut(E2M1)[self.codes]
+            factor = _float_lut(E4M3)[self.scales] * float(self.tensor_scale)  # exact
+            return self.times_block(ev, factor)
         if kind == "bfp":
             return _bfp_values(self)
         if kind == "codebook":
@@ -500,6 +500,18 @@ class BlockTensor:
 
             return codebook.codebook_values(self)
         raise FormatError(f"BlockTensor of unknown kind {kind!r}")
+
+    def times_block(self, elem: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        """``elem`` (shaped like the tensor) times the per-block ``factor``
+        (shaped like ``scales``), each element by its own block's entry."""
+        n, bs, nb = self.axis_length, self.block_size, self.nblocks
+        if n % bs:
+            return elem * self.expand_scales(factor)
+        if self.axis is None:
+            return (elem.reshape(nb, bs) * factor.reshape(nb, 1)).reshape(self.shape)
+        ax = self.axis
+        blocked = self.shape[:ax] + (nb, bs) + self.shape[ax + 1:]
+        return (elem.reshape(blocked) * np.expand_dims(factor, ax + 1)).reshape(self.shape)
 
     def packed(self, order: str = "high_first") -> np.ndarray:
         """Element codes two per byte (formats of at most 4 bits); see
@@ -528,16 +540,18 @@ def _float_lut(fmt: FloatFormat) -> np.ndarray:
     return t
 
 
+_E8M0_LUT = np.array([math.ldexp(1.0, s - 127) for s in range(255)] + [math.nan])
+
+
 def _mx_values(bt: BlockTensor) -> np.ndarray:
     fmt = bt.fmt
     if fmt.is_int:
         ev = bt.codes.view(np.int8).astype(np.float64) / 64.0
     else:
-        ev = _float_lut(fmt.elem)[bt.codes.astype(np.intp)]
-    sc = bt.expand_scales().astype(np.int64)
-    out = np.ldexp(ev, (sc - 127).astype(np.int32))
-    out[sc == 0xFF] = np.nan
-    return out
+        ev = _float_lut(fmt.elem)[bt.codes]
+    # 2^(s - 127) per block, NaN for 0xFF; the products are exact (powers of two, no
+    # float64 underflow: the smallest is 2^-16 * 2^-127)
+    return bt.times_block(ev, _E8M0_LUT[bt.scales])
 
 
 def _bfp_values(bt: BlockTensor) -> np.ndarray:
@@ -549,8 +563,8 @@ def _bfp_values(bt: BlockTensor) -> np.ndarray:
     else:
         mag = (c & ((1 << m) - 1)).astype(np.float64)
         k = np.where(c >> m, -mag, mag)
-    e = bt.expand_scales().astype(np.int64) - fmt.exp_bias - m + 1
-    return np.ldexp(k, e.astype(np.int32))
+    e = bt.scales.astype(np.int32) - (fmt.exp_bias + m - 1)
+    return bt.times_block(k, np.ldexp(1.0, e))  # k < 2^31 times a power of two: exact
 
 
 # ---------------------------------------------------------------------------

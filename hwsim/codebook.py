@@ -271,7 +271,7 @@ def codebook_values(bt: BlockTensor) -> np.ndarray:
     table = np.array(bt.fmt.values, dtype=np.float64)
     if bt.codes.size and int(bt.codes.max()) >= table.size:
         raise ValueError(f"codes must be below {table.size} for {bt.fmt.name}")
-    return table[bt.codes.astype(np.intp)] * bt.expand_scales().astype(np.float64)
+    return bt.times_block(table[bt.codes], bt.scales.astype(np.float64))
 
 
 @dataclass(frozen=True, eq=False)
