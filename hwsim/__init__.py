@@ -8,12 +8,15 @@ from .errors import (FormatError, HwsimError, NaNInputError, OverflowValueError,
                      UnsupportedModeError)
 from .formats import PRESETS, FixedFormat, FloatFormat, IntFormat, format, p3109
 from .modes import Flags, Overflow, RoundingMode, Tininess
+from .network import Network, NetworkConfig, load_onnx
+from .qtensor import QTensor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FloatFormat", "IntFormat", "FixedFormat", "PRESETS", "format", "p3109",
     "encode", "decode", "quantize", "random_bits", "quantize_affine", "dequantize_affine",
-    "RoundingMode", "Overflow", "Tininess", "Flags",
+    "RoundingMode", "Overflow", "Tininess", "Flags", "QTensor", "Network", "NetworkConfig",
+    "load_onnx",
     "HwsimError", "FormatError", "UnsupportedModeError", "OverflowValueError", "NaNInputError",
 ]
