@@ -7,7 +7,8 @@
  * mode (value = +-k * 2^(E - man_bits + 1)), saturating at 2^man_bits - 1
  * (and -2^man_bits for two's complement).  Codes: sign-magnitude
  * (sign << man_bits | k, the sign kept for k = 0) or the (man_bits + 1)-bit
- * two's complement pattern of +-k.  NaN: HW_E_NAN with err_index. */
+ * two's complement pattern of +-k.  NaN: HW_E_NAN with err_index.  With
+ * caller exponents (exps_in) those are used instead (NaN is still an error). */
 #include "hw_block_util.h"
 
 typedef struct bfp_spec {
@@ -61,8 +62,8 @@ static uint64_t bfp_elem_code(double v, int32_t E, const bfp_spec *bs, const hw_
     return ((uint64_t)sign << bs->man_bits) | k;
 }
 
-int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exp_out, const void *in,
-                    int in_kind, size_t nrows, size_t ncols, size_t block_size,
+int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exps, int32_t exps_in,
+                    const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
                     int32_t man_bits, int32_t exp_bits, int32_t twos_complement,
                     const hw_opts *o, hw_result *res)
 {
@@ -78,7 +79,7 @@ int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exp_out, const void
     if (man_bits < 1 || man_bits > 31 || exp_bits < 1 || exp_bits > 10) return HW_E_FORMAT;
     if (!hwi_valid_code_size(elem_size) || elem_size * 8 < man_bits + 1 || block_size == 0)
         return HW_E_SIZE;
-    if (nrows && ncols && (!elem_out || !exp_out || !in)) return HW_E_SIZE;
+    if (nrows && ncols && (!elem_out || !exps || !in)) return HW_E_SIZE;
     bias = (1 << (exp_bits - 1)) - 1;
     bs.man_bits = man_bits;
     bs.twos = twos_complement ? 1 : 0;
@@ -98,7 +99,15 @@ int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exp_out, const void
                 res->err_index = (int64_t)bad;
                 return HW_E_NAN;
             }
-            exp_out[r * nblocks + b] = (uint16_t)(E + bias);
+            if (exps_in) {
+                if (exps[r * nblocks + b] > 2 * bias + 1) {
+                    res->err_index = (int64_t)(r * nblocks + b);
+                    return HW_E_CODE;
+                }
+                E = (int32_t)exps[r * nblocks + b] - bias;
+            } else {
+                exps[r * nblocks + b] = (uint16_t)(E + bias);
+            }
             for (j = 0; j < len; j++) {
                 uint32_t fl = 0;
                 uint64_t code = bfp_elem_code(hwi_load_in(in, in_kind, start + j), E, &bs, o,

@@ -4,7 +4,9 @@
  * from the exponents of the inputs; > 127 (or a NaN / Inf in the block)
  * gives the NaN scale 0xFF with element codes 0; < -127 clamps to -127; a
  * block of zeros gets -127.  Elements: V / 2^shared_exp (exact: only the
- * exponent changes) rounded once into the element format, saturating. */
+ * exponent changes) rounded once into the element format, saturating.  With
+ * caller scales (scales_in), a NaN element of a non-NaN block is an error
+ * and +-Inf saturates. */
 #include "hw_block_util.h"
 
 typedef struct mx_elem {
@@ -39,7 +41,7 @@ static int mx_block_exp(const void *in, int in_kind, size_t start, size_t len,
     return 1;
 }
 
-/* Code of one element V / 2^se (V finite). */
+/* Code of one element V / 2^se. */
 static uint64_t mx_elem_code(double v, int32_t se, const mx_elem *el, const hw_opts *o,
                              uint32_t rnd, uint32_t *flags)
 {
@@ -47,6 +49,13 @@ static uint64_t mx_elem_code(double v, int32_t se, const mx_elem *el, const hw_o
     uint64_t sig = 0, k;
     int32_t e2 = 0;
     cls = hwi_split(v, &sign, &sig, &e2);
+    if (cls == HWI_NAN) { *flags |= HWI_ERR_NAN; return 0; }
+    if (cls == HWI_INF) { /* only with caller scales: saturate */
+        *flags |= HW_FLAG_INVALID;
+        if (el->f) return (sign ? el->f->sign_bit : 0) | el->f->max_code;
+        k = sign ? 0 - el->int_negmax : el->int_max;
+        return el->int_bits >= 64 ? k : k & ((1ull << el->int_bits) - 1);
+    }
     if (el->f) {
         if (cls == HWI_ZERO) return hwi_zero_code(sign, el->f);
         return hwi_round_pack(sign, sig, e2 - se, 0, el->f, o, rnd, flags);
@@ -62,8 +71,8 @@ static uint64_t mx_elem_code(double v, int32_t se, const mx_elem *el, const hw_o
     return el->int_bits >= 64 ? k : k & ((1ull << el->int_bits) - 1);
 }
 
-int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scale_out, const void *in,
-                   int in_kind, size_t nrows, size_t ncols, size_t block_size,
+int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
+                   const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
                    const hw_format *elem, int32_t emax_elem, int32_t int_bits,
                    int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hw_result *res)
 {
@@ -77,7 +86,7 @@ int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scale_out, const void
     if ((st = hwi_block_check_opts(o)) != HW_OK) return st;
     if (in_kind != HW_IN_F64 && in_kind != HW_IN_F32) return HW_E_SIZE;
     if (!hwi_valid_code_size(elem_size) || block_size == 0) return HW_E_SIZE;
-    if (nrows && ncols && (!elem_out || !scale_out || !in)) return HW_E_SIZE;
+    if (nrows && ncols && (!elem_out || !scales || !in)) return HW_E_SIZE;
     if (emax_elem < -1100 || emax_elem > 1100) return HW_E_FORMAT;
     memset(&el, 0, sizeof el);
     el.f = elem;
@@ -103,14 +112,25 @@ int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scale_out, const void
             size_t start = r * ncols + b * block_size;
             size_t len = ncols - b * block_size < block_size ? ncols - b * block_size : block_size;
             int32_t se = 0;
-            int ok = mx_block_exp(in, in_kind, start, len, emax_elem, &se);
-            scale_out[r * nblocks + b] = ok ? (uint8_t)(se + 127) : 0xFF;
+            int ok;
+            if (scales_in) {
+                ok = scales[r * nblocks + b] != 0xFF;
+                se = (int32_t)scales[r * nblocks + b] - 127;
+            } else {
+                ok = mx_block_exp(in, in_kind, start, len, emax_elem, &se);
+                scales[r * nblocks + b] = ok ? (uint8_t)(se + 127) : 0xFF;
+            }
             for (j = 0; j < len; j++) {
                 uint64_t code = 0;
                 if (ok) {
                     uint32_t fl = 0;
                     code = mx_elem_code(hwi_load_in(in, in_kind, start + j), se, &el, &os,
                                         hwi_block_rand(&os, start + j), &fl);
+                    if (fl & HWI_ERR_NAN) {
+                        res->flags = all;
+                        res->err_index = (int64_t)(start + j);
+                        return HW_E_NAN;
+                    }
                     all |= fl;
                 }
                 hwi_store_code(elem_out, elem_size, start + j, code);

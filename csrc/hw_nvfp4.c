@@ -6,7 +6,8 @@
  * the products in IEEE binary32 (round to nearest even at every step, inputs
  * first rounded to binary32), as NVIDIA's ModelOpt reference does;
  * HW_NVFP4_EXACT divides exactly and rounds once.  A NaN or Inf in a block
- * gives the NaN scale 0x7F and element codes 0. */
+ * gives the NaN scale 0x7F and element codes 0.  With caller scales
+ * (scales_in), a NaN element of a non-NaN block is an error, +-Inf saturates. */
 #include "hw_block_util.h"
 
 #define E4M3_ONE 0x38u /* code of 1.0 in float8_e4m3fn */
@@ -83,6 +84,7 @@ static uint64_t elem_code(double v, double s, double ts, int32_t arith, const hw
     int sign, cls, sticky, dsign;
     uint64_t sig = 0, dsig = 0;
     int32_t e2 = 0, de = 0, qe;
+    if (v != v) { *flags |= HWI_ERR_NAN; return 0; }
     if (arith == HW_NVFP4_FLOAT32) {
         float d = (float)s * (float)ts;
         float q = (float)v / d;
@@ -96,14 +98,19 @@ static uint64_t elem_code(double v, double s, double ts, int32_t arith, const hw
     }
     cls = hwi_split(v, &sign, &sig, &e2);
     if (cls == HWI_ZERO) return hwi_zero_code(sign, e2m1);
+    if (cls == HWI_INF) {
+        *flags |= HW_FLAG_INVALID;
+        return (sign ? e2m1->sign_bit : 0) | e2m1->max_code;
+    }
     hwi_split(s * ts, &dsign, &dsig, &de); /* exact: 4 x 24 significant bits */
     strip_zeros(&dsig, &de);
     sig = hwi_div_exact(sig, e2, dsig, de, &qe, &sticky);
     return hwi_round_pack(sign, sig, qe, sticky, e2m1, os, rnd, flags);
 }
 
-int hw_nvfp4_quantize(uint8_t *elem_out, uint8_t *scale_out, const void *in, int in_kind,
-                      size_t nrows, size_t ncols, size_t block_size, double tensor_scale,
+int hw_nvfp4_quantize(uint8_t *elem_out, uint8_t *scales, int32_t scales_in, const void *in,
+                      int in_kind, size_t nrows, size_t ncols, size_t block_size,
+                      double tensor_scale,
                       int32_t arith, const hw_opts *o, hw_result *res)
 {
     hw_format e2m1_f, e4m3_f;
@@ -118,7 +125,7 @@ int hw_nvfp4_quantize(uint8_t *elem_out, uint8_t *scale_out, const void *in, int
     if (in_kind != HW_IN_F64 && in_kind != HW_IN_F32) return HW_E_SIZE;
     if (arith != HW_NVFP4_FLOAT32 && arith != HW_NVFP4_EXACT) return HW_E_MODE;
     if (block_size == 0) return HW_E_SIZE;
-    if (nrows && ncols && (!elem_out || !scale_out || !in)) return HW_E_SIZE;
+    if (nrows && ncols && (!elem_out || !scales || !in)) return HW_E_SIZE;
     memset(&e2m1_f, 0, sizeof e2m1_f);
     memset(&e4m3_f, 0, sizeof e4m3_f);
     e2m1_f.exp_bits = 2; e2m1_f.man_bits = 1; e2m1_f.bias = 1;
@@ -141,15 +148,30 @@ int hw_nvfp4_quantize(uint8_t *elem_out, uint8_t *scale_out, const void *in, int
         for (b = 0; b < nblocks; b++) {
             size_t start = r * ncols + b * block_size;
             size_t len = ncols - b * block_size < block_size ? ncols - b * block_size : block_size;
-            uint64_t sc = block_scale(in, in_kind, start, len, tensor_scale, arith, e4m3, &rne_sat);
-            double s = e4m3_value(sc);
-            scale_out[r * nblocks + b] = (uint8_t)sc;
+            uint64_t sc;
+            double s;
+            if (scales_in) {
+                sc = scales[r * nblocks + b];
+                if (sc == 0 || sc > 0x7F) { /* zero or negative scale */
+                    res->err_index = (int64_t)(r * nblocks + b);
+                    return HW_E_CODE;
+                }
+            } else {
+                sc = block_scale(in, in_kind, start, len, tensor_scale, arith, e4m3, &rne_sat);
+                scales[r * nblocks + b] = (uint8_t)sc;
+            }
+            s = e4m3_value(sc);
             for (j = 0; j < len; j++) {
                 uint64_t code = 0;
                 if (sc != 0x7F) {
                     uint32_t fl = 0;
                     code = elem_code(hwi_load_in(in, in_kind, start + j), s, tensor_scale, arith,
                                      e2m1, &os, hwi_block_rand(&os, start + j), &fl);
+                    if (fl & HWI_ERR_NAN) {
+                        res->flags = all;
+                        res->err_index = (int64_t)(start + j);
+                        return HW_E_NAN;
+                    }
                     all |= fl;
                 }
                 elem_out[start + j] = (uint8_t)code;

@@ -195,31 +195,54 @@ def _mode(rounding) -> str:
 # ---------------------------------------------------------------------------
 # MX
 # ---------------------------------------------------------------------------
-def mx_quantize(x, fmt: MXFormat, axis=-1, rounding="rne", sr_bits=None, seed=0, index0=0):
-    """OCP MX reference: (element codes, E8M0 scale codes)."""
+def _given_rows(scales, axis):
+    """Caller scale codes as rows of ints (block axis last), or None."""
+    if scales is None:
+        return None
+    return [[int(s) for s in row] for row in _rows(np.asarray(scales), axis)[0]]
+
+
+def _mx_saturated(negative: bool, fmt: MXFormat) -> int:
+    if fmt.is_int:
+        return ((-(-fmt.int8_min)) & 0xFF) if negative else 127
+    top = float_code(Fraction(fmt.elem.max_finite), False, fmt.elem)
+    return top | fmt.elem.sign_bit if negative else top
+
+
+def mx_quantize(x, fmt: MXFormat, axis=-1, rounding="rne", sr_bits=None, seed=0, index0=0,
+                scales=None):
+    """OCP MX reference: (element codes, E8M0 scale codes).  ``scales``: the
+    caller's E8M0 codes (shaped like the result's) used instead of computed ones."""
     mode = _mode(rounding)
     rows, moved, ax, shape = _rows(x, axis)
+    given = _given_rows(scales, axis)
     n = moved[-1]
     codes_out, scales_out = [], []
     for ri, row in enumerate(rows):
         crow, srow = [], []
         for bi, blk in enumerate(_blocks(row, fmt.block_size)):
             vals = [_frac(v) for v in blk]
-            if any(v is None for v in vals):
+            if given is not None:
+                se = None if given[ri][bi] == 0xFF else given[ri][bi] - 127
+            elif any(v is None for v in vals):
+                se = None
+            else:
+                amax = max(abs(v) for v in vals)
+                se = -127 if amax == 0 else _floor_log2(amax) - fmt.emax_elem
+                se = None if se > 127 else max(se, -127)
+            if se is None:
                 srow.append(0xFF)
                 crow.extend([0] * len(blk))
                 continue
-            amax = max(abs(v) for v in vals)
-            se = -127 if amax == 0 else _floor_log2(amax) - fmt.emax_elem
-            if se > 127:
-                srow.append(0xFF)
-                crow.extend([0] * len(blk))
-                continue
-            se = max(se, -127)
             srow.append(se + 127)
             for j, (v, xf) in enumerate(zip(vals, blk)):
                 idx = index0 + ri * n + bi * fmt.block_size + j
                 rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
+                if v is None:  # only with caller scales
+                    if math.isnan(xf):
+                        raise ValueError("NaN element in a block with a non-NaN scale")
+                    crow.append(_mx_saturated(xf < 0, fmt))
+                    continue
                 crow.append(_mx_elem(v / _pow2(se), _neg(xf), fmt, mode, rnd, sr_bits or 0))
         codes_out.append(crow)
         scales_out.append(srow)
@@ -295,9 +318,11 @@ def nvfp4_tensor_scale(x, arithmetic="float32") -> Fraction:
 
 
 def nvfp4_quantize(x, fmt, axis=-1, rounding="rne", tensor_scale=None, arithmetic="float32",
-                   sr_bits=None, seed=0, index0=0):
-    """NVFP4 reference: (E2M1 codes, E4M3 scale codes, tensor scale as float)."""
+                   sr_bits=None, seed=0, index0=0, scales=None):
+    """NVFP4 reference: (E2M1 codes, E4M3 scale codes, tensor scale as float).
+    ``scales``: the caller's E4M3 codes used instead of computed ones."""
     mode = _mode(rounding)
+    given = _given_rows(scales, axis)
     ts = nvfp4_tensor_scale(x, arithmetic) if tensor_scale is None \
         else Fraction(float(tensor_scale))
     f32 = arithmetic == "float32"
@@ -312,21 +337,31 @@ def nvfp4_quantize(x, fmt, axis=-1, rounding="rne", tensor_scale=None, arithmeti
             if f32:
                 vals = [None if v is None else _fl32(v) for v in vals]
                 vals = [v if isinstance(v, Fraction) else None for v in vals]
-            if any(v is None for v in vals):
+            if given is not None:
+                s = None if given[ri][bi] == 0x7F else _decode_exact(E4M3, given[ri][bi])
+            elif any(v is None for v in vals):
+                s = None
+            else:
+                amax = max(abs(v) for v in vals)
+                q = _fl32(amax / _fl32(6 * ts)) if f32 else amax / (6 * ts)
+                if q == 0:
+                    s = Fraction(1)
+                else:
+                    q = min(max(q, Fraction(1, 512)), Fraction(448))
+                    s = round_to_float(q, E4M3, "rne")
+            if s is None:
                 srow.append(0x7F)
                 crow.extend([0] * len(blk))
                 continue
-            amax = max(abs(v) for v in vals)
-            q = _fl32(amax / _fl32(6 * ts)) if f32 else amax / (6 * ts)
-            if q == 0:
-                s = Fraction(1)
-            else:
-                q = min(max(q, Fraction(1, 512)), Fraction(448))
-                s = round_to_float(q, E4M3, "rne")
             srow.append(float_code(s, False, E4M3))
             for j, (v, xf) in enumerate(zip(vals, blk)):
                 idx = index0 + ri * n + bi * bs + j
                 rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
+                if v is None:  # only with caller scales: Inf (or float32 overflow) saturates
+                    if math.isnan(xf):
+                        raise ValueError("NaN element in a block with a non-NaN scale")
+                    crow.append(0xF if xf < 0 else 0x7)
+                    continue
                 if f32:
                     e = _fl32(v / _fl32(s * ts))
                     if not isinstance(e, Fraction):  # float32 overflow: saturate
@@ -361,9 +396,12 @@ def nvfp4_decode(codes, scales, tensor_scale, fmt, axis=-1):
 # ---------------------------------------------------------------------------
 # BFP
 # ---------------------------------------------------------------------------
-def bfp_quantize(x, fmt: BFPFormat, axis=-1, rounding="rne", sr_bits=None, seed=0, index0=0):
-    """BFP reference: (element codes, biased shared exponents)."""
+def bfp_quantize(x, fmt: BFPFormat, axis=-1, rounding="rne", sr_bits=None, seed=0, index0=0,
+                 scales=None):
+    """BFP reference: (element codes, biased shared exponents).  ``scales``: the
+    caller's biased exponents used instead of computed ones."""
     mode = _mode(rounding)
+    given = _given_rows(scales, axis)
     m = fmt.man_bits
     bias = fmt.exp_bias
     twos = fmt.mantissa == "twos_complement"
@@ -380,6 +418,8 @@ def bfp_quantize(x, fmt: BFPFormat, axis=-1, rounding="rne", sr_bits=None, seed=
                     for v in blk if v != 0]
             E = max(exps, default=-math.inf)
             E = int(min(max(E, -bias), bias + 1))
+            if given is not None:
+                E = given[ri][bi] - bias
             srow.append(E + bias)
             for j, v in enumerate(blk):
                 idx = index0 + ri * n + bi * bs + j

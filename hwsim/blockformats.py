@@ -681,8 +681,47 @@ def _check_no_nan(xa: np.ndarray, fmt) -> None:
                             f"has no NaN encoding")
 
 
+def _given_scales(scales, fmt, xa, ax, x2, moved) -> np.ndarray:
+    """Validate caller scale codes; return them in the kernel layout (rows, nblocks)."""
+    n = moved[-1]
+    nb = -(-n // fmt.block_size)
+    want = (nb,) if ax is None else xa.shape[:ax] + (nb,) + xa.shape[ax + 1:]
+    s = np.asarray(scales)
+    if s.shape != want:
+        raise ValueError(f"scales must have shape {want} (the input's with the block axis "
+                         f"length replaced by the {nb} blocks), got {s.shape}")
+    if s.dtype.kind not in "ui":
+        raise TypeError(f"scales must be integer codes, got dtype {s.dtype}")
+    if fmt.kind == "mx":
+        lo, hi, nan = 0, 255, 0xFF
+    elif fmt.kind == "nvfp4":
+        lo, hi, nan = 1, 0x7F, 0x7F
+    else:
+        lo, hi, nan = 0, (1 << fmt.exp_bits) - 1, None
+    if s.size and (int(s.min()) < lo or int(s.max()) > hi):
+        raise ValueError(f"scales for {fmt.name} must be codes in [{lo}, {hi}], got values in "
+                         f"[{int(s.min())}, {int(s.max())}]")
+    s2 = (s.reshape(1, -1) if ax is None else np.moveaxis(s, ax, -1).reshape(x2.shape[0], nb))
+    s2 = s2.astype(np.int64)
+    if nan is not None and x2.size:
+        per_elem = np.repeat(s2, fmt.block_size, axis=1)[:, :n]
+        bad = np.isnan(x2) & (per_elem != nan)
+        if bad.any():
+            flat = int(np.argmax(bad))
+            idx = list(np.unravel_index(flat, moved))
+            if ax is not None:
+                idx.insert(ax, idx.pop())
+                where = f"x[{', '.join(map(str, idx))}]"
+            else:
+                where = index_str(flat, xa.shape)
+            raise NaNInputError(f"{where} is NaN in a block whose given scale is not NaN; "
+                                f"{fmt.name} elements have no NaN")
+    return s2
+
+
 def encode(x, fmt, rounding="rne", *, axis="auto", sr_bits=None, seed=0, index0=0,
-           tensor_scale=None, arithmetic="float32", threads=None, **kw) -> BlockTensor:
+           tensor_scale=None, arithmetic="float32", scales=None, threads=None,
+           **kw) -> BlockTensor:
     """Quantize ``x`` into a block or codebook format.
 
     Parameters
@@ -701,6 +740,13 @@ def encode(x, fmt, rounding="rne", *, axis="auto", sr_bits=None, seed=0, index0=
         NVFP4 only: the FP32 tensor scale (default :func:`default_tensor_scale`).
     arithmetic : 'float32' | 'exact'
         NVFP4 only: how the scale and element divisions are done (module doc).
+    scales : array of int, optional
+        MX / NVFP4 / BFP: the caller's scale codes (shaped like the result's
+        ``scales``: E8M0 codes 0..255, E4M3 codes 0x01..0x7F, or biased
+        exponents 0..2^exp_bits - 1) used instead of the computed ones; the
+        elements are then rounded against them (saturating).  A NaN scale
+        (0xFF / 0x7F) gives element codes 0; otherwise a NaN element raises
+        NaNInputError and +-Inf saturates.
     threads : int, optional
         Worker threads (never changes the result).
 
@@ -714,8 +760,10 @@ def encode(x, fmt, rounding="rne", *, axis="auto", sr_bits=None, seed=0, index0=
     if fmt.kind in ("codebook", "pwlq"):
         from . import codebook
 
-        if sr_bits is not None or tensor_scale is not None or arithmetic != "float32":
-            raise TypeError(f"{fmt.name}: sr_bits, tensor_scale and arithmetic do not apply")
+        if sr_bits is not None or tensor_scale is not None or arithmetic != "float32" \
+                or scales is not None:
+            raise TypeError(f"{fmt.name}: sr_bits, tensor_scale, arithmetic and scales do not "
+                            f"apply")
         return codebook.encode(x, fmt, rounding=rounding, axis=axis, threads=threads, **kw)
     if kw:
         raise TypeError(f"encode() got unexpected keyword(s) {sorted(kw)} for {fmt.name}")
@@ -731,23 +779,27 @@ def encode(x, fmt, rounding="rne", *, axis="auto", sr_bits=None, seed=0, index0=
     xa, ax, x2, moved = _layout(x, -1 if axis == "auto" else axis)
     bs = fmt.block_size
     xr = _blocks_as_rows(x2, bs)
+    given = None
+    if scales is not None:
+        given = _given_scales(scales, fmt, xa, ax, x2, moved).reshape(xr.shape[0], -1)
     ts = None
     if fmt.kind == "mx":
         int_spec = (8, 6, fmt.int8_min) if fmt.is_int else None
         codes, scales, flags = _native.mx_quantize(
             xr, bs, None if fmt.is_int else fmt.elem, fmt.emax_elem, int_spec, fmt.code_dtype,
-            opts, nt)
+            opts, nt, given)
     elif fmt.kind == "nvfp4":
         if arithmetic not in ("float32", "exact"):
             raise ValueError(f"arithmetic must be 'float32' or 'exact', got {arithmetic!r}")
         ts = default_tensor_scale(xa, arithmetic) if tensor_scale is None \
             else _check_tensor_scale(tensor_scale)
-        codes, scales, flags = _native.nvfp4_quantize(xr, bs, ts, arithmetic == "exact", opts, nt)
+        codes, scales, flags = _native.nvfp4_quantize(xr, bs, ts, arithmetic == "exact", opts, nt,
+                                                      given)
     else:
         _check_no_nan(xa, fmt)
         codes, scales, flags = _native.bfp_quantize(
             xr, bs, fmt.man_bits, fmt.exp_bits, fmt.mantissa == "twos_complement",
-            fmt.code_dtype, opts, nt)
+            fmt.code_dtype, opts, nt, given)
         scales = scales.astype(_code_dtype(fmt.exp_bits))
     n = moved[-1]
     nb = -(-n // bs)

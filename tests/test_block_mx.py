@@ -339,3 +339,27 @@ def test_rna_matches_microxcaling_algorithm(name):
     got = bf.quantize(x, name, "rna")
     np.testing.assert_array_equal(got, microxcaling_style(x, name))
     assert not np.array_equal(bf.quantize(x, name, "rne"), got)  # the ties do matter
+
+
+def test_given_scales():
+    # MXFP4 with the caller's scale 127 (2^0): 7 saturates to 6 (code 7), 0.3 -> 0.5 (code 1),
+    # -Inf saturates to -6 (0xF); scale 0xFF: codes 0, values NaN.
+    x = np.array([7.0, 0.3, -np.inf, 1.0, 2.0, np.nan])
+    bt = hwsim.encode(x, bf.MXFormat("e2m1", block_size=3), scales=np.array([127, 0xFF]))
+    assert bt.codes.tolist() == [0x7, 0x1, 0xF, 0, 0, 0]
+    assert bt.values()[:3].tolist() == [6.0, 0.5, -6.0] and np.isnan(bt.values()[3:]).all()
+    # recomputing with the scales it chose gives the same codes
+    y = random_tensor(np.random.default_rng(0), (4, 50))
+    a = hwsim.encode(y, "mxfp8_e5m2", axis=0)
+    np.testing.assert_array_equal(hwsim.encode(y, "mxfp8_e5m2", axis=0, scales=a.scales).codes,
+                                  a.codes)
+    with pytest.raises(hwsim.NaNInputError, match=r"x\[0, 1\]"):
+        hwsim.encode(np.array([[1.0, np.nan]]), "mxfp4", scales=np.array([[127]]))
+    with pytest.raises(ValueError):
+        hwsim.encode(x, "mxfp4", scales=np.array([127, 127]))  # one block, not two
+    with pytest.raises(ValueError):
+        hwsim.encode(np.ones(4), "nvfp4", scales=np.array([0]))  # E4M3 scale 0
+    with pytest.raises(ValueError):
+        hwsim.encode(np.ones(4), bf.BFPFormat(3, exp_bits=4), scales=np.array([16]))
+    with pytest.raises(TypeError):
+        hwsim.encode(np.ones(4), "nf4", scales=np.array([1]))
