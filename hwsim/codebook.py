@@ -51,7 +51,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .blockformats import BlockTensor, _layout, _readonly, _restore, index_str
+from ._blocktensor import BlockTensor, _layout, _readonly, _restore, index_str
 from .errors import FormatError, NaNInputError, OverflowValueError, UnsupportedModeError, check_int
 from .modes import Flags
 
