@@ -136,7 +136,16 @@ def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False
     if fmt.kind not in _SCALAR_KINDS:
         from . import blockformats
 
-        return blockformats.encode(x, fmt, rounding=rounding, **block_kw)
+        scalar_only = dict(overflow=overflow, tininess=tininess, ftz=ftz, daz=daz, nan=nan,
+                           rand=rand, return_flags=return_flags)
+        given = [k for k, v in scalar_only.items()
+                 if v not in (None, False, "after")]
+        if given:
+            raise UnsupportedModeError(
+                f"{fmt.name} is a block/codebook format; {sorted(given)} apply to scalar "
+                "formats only (block elements saturate at the element max)")
+        return blockformats.encode(x, fmt, rounding=rounding, sr_bits=sr_bits, seed=seed,
+                                   index0=index0, threads=threads, **block_kw)
     if block_kw:
         raise TypeError(f"encode() got unexpected keyword(s) {sorted(block_kw)} for {fmt.name}")
     xa = as_float_array(x)
@@ -162,12 +171,19 @@ def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False
     return codes
 
 
-def decode(codes, fmt, *, daz=False, threads=None, **block_kw):
+def decode(codes, fmt=None, *, daz=False, threads=None, **block_kw):
     """Decode codes of ``fmt`` to float64 values (exact for every scalar format).
 
     Codes must be an unsigned (or non-negative signed) integer array with every
-    value below ``2**fmt.bits``.
+    value below ``2**fmt.bits``.  A :class:`~hwsim.blockformats.BlockTensor`
+    (what ``encode`` returns for block formats) decodes without ``fmt``.
     """
+    if fmt is None:
+        if hasattr(codes, "fmt") and callable(getattr(codes, "values", None)):
+            from . import blockformats
+
+            return blockformats.decode(codes, **block_kw)
+        raise TypeError("decode() needs fmt for a code array")
     fmt = parse_format(fmt)
     if fmt.kind not in _SCALAR_KINDS:
         from . import blockformats

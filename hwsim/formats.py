@@ -437,6 +437,9 @@ def p3109(k: int, p: int, domain: str = "extended") -> FloatFormat:
     """
     check_int("k", k, 2, 16)
     check_int("p", p, 1, k - 1)
+    if k == 2 and domain == "extended":
+        raise FormatError("k=2 with domain='extended' leaves no finite value but 0 "
+                          "(codes: 0, +Inf, NaN, -Inf); use k >= 3 or domain='finite'")
     if domain not in ("extended", "finite"):
         raise FormatError(f"domain must be 'extended' or 'finite', got {domain!r}")
     sp = "p3109" if domain == "extended" else "p3109_finite"
@@ -456,7 +459,7 @@ def format(spec) -> Any:  # noqa: A001 - public name from the spec: hwsim.format
     ``eXmY[fn|fnuz|u][_bN]`` (``e5m10``, ``e4m3fn``, ``e4m3_b11``),
     ``intN`` / ``uintN``, ``fixedN.F`` / ``ufixedN.F``, ``binaryKpP[se|sf]``
     (P3109), and the block / codebook names (``mxfp8_e4m3``, ``mxfp4``,
-    ``mxint8``, ``nvfp4``, ``nf4``, ``bfp16``...).
+    ``mxint8``, ``nvfp4``, ``nf4``, ``msfp12``, ``msfp16``, ``bfp7_b16``...).
 
     >>> format("int4")
     IntFormat(bits=4, signed=True, name='int4')

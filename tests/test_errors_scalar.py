@@ -188,3 +188,18 @@ def test_invalid_parameter_leaves_no_partial_result():
     with pytest.raises(ValueError):
         hwsim.encode(x, F16, rounding="sr", sr_bits=4, rand=np.zeros(3, np.uint32))
     assert np.array_equal(hwsim.quantize(x, F16), x)  # still works afterwards
+
+
+def test_issue_2_p3109_k2_extended_rejected():
+    # binary2p1se would have no finite value but 0: a saturated -overflow would be the NaN code
+    with pytest.raises(hwsim.FormatError, match="k >= 3"):
+        hwsim.p3109(2, 1)
+    assert hwsim.p3109(2, 1, "finite").bits == 2
+
+
+def test_block_format_rejects_scalar_only_options():
+    x = np.zeros(32)
+    with pytest.raises(hwsim.UnsupportedModeError, match="overflow"):
+        hwsim.encode(x, "mxfp4", overflow="saturate")
+    with pytest.raises(TypeError, match="needs fmt"):
+        hwsim.decode(np.zeros(3, np.uint8))

@@ -235,7 +235,11 @@ def next_up_value(fmt) -> float:
     place (OCP E4M3: 480); half-way between it and max finite is where
     round-to-nearest starts to overflow.  Int/fixed: ``max + 2**-frac_bits``.
     """
-    return float(_max_exact(fmt) + _quantum_top(fmt))
+    v = _max_exact(fmt) + _quantum_top(fmt)
+    try:
+        return float(v)
+    except OverflowError:  # the top of an 11-bit-exponent format: beyond float64
+        return math.inf
 
 
 @lru_cache(maxsize=1024)
