@@ -227,7 +227,7 @@ int hw_decode_fast(double *out, const void *in, int code_size, size_t n, const h
     flat = f->specials == HW_SPECIALS_IEEE && f->exp_bits == 8 && f->bias == 127 &&
            f->is_signed && f->man_bits <= 23 && (code_size == 2 || code_size == 4);
 #ifdef HWI_HAVE_DEC_AVX2
-    if (__builtin_cpu_supports("avx2"))
+    if ((__builtin_cpu_init(), __builtin_cpu_supports("avx2")))
         return dec_avx2(out, in, code_size, flat, n, f, &p, res);
 #endif
     return dec_base(out, in, code_size, flat, n, f, &p, res);

@@ -419,7 +419,7 @@ HWI_AVX2 static int f64_8x(FAST_ARGS) { return run_modes(out, in, n, f, o, p, 8,
 static fast_fn pick_kernel(int is64, int flat, int cs)
 {
 #ifdef HWI_HAVE_AVX2_CLONE
-    if (__builtin_cpu_supports("avx2")) {
+    if ((__builtin_cpu_init(), __builtin_cpu_supports("avx2"))) {
         if (is64) return cs == 1 ? f64_1x : cs == 2 ? f64_2x : cs == 4 ? f64_4x : f64_8x;
         if (flat == 2 && cs == 2) return flats_2x;
         if (flat) return cs == 1 ? flat_1x : cs == 2 ? flat_2x : flat_4x;
