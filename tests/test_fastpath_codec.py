@@ -355,3 +355,45 @@ def test_lut_decode_rejects_out_of_range_code_with_its_index():
     rc = lib.hw_decode_lut(ffi.cast("double *", ffi.from_buffer(out)), ffi.from_buffer(bad), 1, 4,
                            ffi.cast("double *", ffi.from_buffer(lut)), lut.size, res)
     assert (rc, res.err_index) == (lib.HW_E_CODE, 2)
+
+
+# ------------------------------------------------------------ random formats
+def _random_formats(count, seed):
+    """Valid FloatFormats with random widths, biases, specials and signedness."""
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        e, m = int(rng.integers(2, 9)), int(rng.integers(0, 13))
+        sp = str(rng.choice(["ieee", "fn", "fnuz", "finite", "p3109", "p3109_finite"]))
+        signed = bool(rng.integers(0, 2)) or sp in ("fnuz", "p3109", "p3109_finite")
+        bias = (1 << (e - 1)) - 1 + int(rng.integers(-6, 7))
+        sub = bool(rng.integers(0, 6))  # 1 in 6 without subnormals: not claimed
+        try:
+            out.append(FloatFormat(e, m, bias=bias, specials=sp, signed=signed, subnormals=sub))
+        except ValueError:
+            continue
+    return out
+
+
+@pytest.mark.parametrize("fmt", _random_formats(24, 31), ids=lambda f: f.name)
+def test_random_formats_all_modes(fmt):
+    """Odd biases (down to negative ones), unsigned formats, wide mantissas."""
+    rng = np.random.default_rng(37)
+    lo = fmt.emin - fmt.man_bits - 3
+    x = np.ldexp(rng.uniform(1, 2, 20_000), rng.integers(lo, fmt.emax + 3, 20_000))
+    x[::3] *= -1
+    x[::101] = np.inf
+    x[::103] = np.nan
+    for dtype in (np.float32, np.float64):
+        with np.errstate(over="ignore"):
+            xs = x.astype(dtype)
+        claimed = fmt.subnormals and fmt.bias <= (127 if dtype == np.float32 else 1023)
+        for mode in MODES:
+            if claimed:
+                _compare(xs, fmt, mode, fmt.default_overflow, int(rng.integers(0, 2)),
+                         sample=100, rng=rng)
+                continue
+            opts = _opts(fmt, mode, fmt.default_overflow, 0)
+            assert _encode(lib.hw_encode_fast, xs, fmt, opts)[0] == lib.HW_E_MODE
+            a, b = _encode(lib.hw_encode, xs, fmt, opts), _encode(lib.hw_encode_general, xs, fmt, opts)
+            assert a[0] == b[0] and a[2:] == b[2:] and np.array_equal(a[1], b[1])
