@@ -149,10 +149,12 @@ static HWI_ALWAYS_INLINE uint32_t fast_one32(uint32_t u, const fast_params *p, c
  * (exponent and mantissa fields line up).  Same outputs as fast_one32.
  *
  * KIND_F32_FLAT_S, the bfloat16 case: IEEE specials with Inf and NaN, signed,
- * overflow 'special' or 'saturate_finite_keep_inf'.  Then the general path
- * maps +-Inf to +-Inf and NaN to the NaN code, raising no flag: the rounded
- * pattern of an Inf input is already the Inf code, a NaN input takes
- * p->nan_code, and the other tests drop out at compile time. */
+ * overflow 'special'.  Then the general path maps +-Inf to +-Inf and NaN to
+ * the NaN code, raising no flag: the rounded pattern of an Inf input is
+ * already the Inf code, a NaN input takes p->nan_code.  A finite overflow
+ * rounds (in the modes that round away from zero: the others cannot leave
+ * the finite range from a float32 below 2^128) to exactly the Inf pattern,
+ * which is what 'special' gives.  The other tests drop out at compile time. */
 static HWI_ALWAYS_INLINE uint32_t fast_flat32(uint32_t u, const fast_params *p, const int mode,
                                               const int kind, uint32_t *bad, uint32_t *nz,
                                               uint32_t *ov, int32_t *t_out)
@@ -185,9 +187,10 @@ static HWI_ALWAYS_INLINE uint32_t fast_flat32(uint32_t u, const fast_params *p, 
     *t_out = 0; /* never tiny */
     nonzero = simple ? 1u : ((code + 0x7FFFFFFFu) >> 31) | negzero;
     code |= sbit & (0u - (sign & nonzero));
+    if (simple) /* overflow 'special': the rounded pattern is already +-Inf */
+        return code ^ ((code ^ nanc) & (0u - nan));
     om = 0u - o;
-    code = (code & ~om) | ((opos ^ ((opos ^ oneg) & (0u - sign))) & om);
-    return simple ? code ^ ((code ^ nanc) & (0u - nan)) : code;
+    return (code & ~om) | ((opos ^ ((opos ^ oneg) & (0u - sign))) & om);
 }
 
 /* One float64 element (bits u), 64-bit arithmetic (quantities below 2^63). */
@@ -252,9 +255,13 @@ static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i
             if (cs == 1) ((uint8_t *)out)[i] = (uint8_t)c;
             else if (cs == 2) ((uint16_t *)out)[i] = (uint16_t)c;
             else ((uint32_t *)out)[i] = c;
-            e = z & ((uint32_t)t >> 31) & ~((uint32_t)(t + 1) >> 31); /* t == -1 */
-            bad |= b; nz |= z; ovf |= v; edge |= e;
-            uf |= z & ((uint32_t)(t - lim) >> 31);
+            bad |= b; nz |= z; ovf |= v;
+            e = 0;
+            if (kind == KIND_F32) { /* the flat kernels never give tiny results */
+                e = z & ((uint32_t)t >> 31) & ~((uint32_t)(t + 1) >> 31); /* t == -1 */
+                edge |= e;
+                uf |= z & ((uint32_t)(t - lim) >> 31);
+            }
             if (marks) mk->m32[i - i0] = b | (e << 1);
         }
         r.bad = bad != 0; r.nz = nz != 0; r.ovf = ovf != 0;
@@ -488,7 +495,7 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
     /* flat: 1 bias 127; 2 also the bfloat16 case of fast_flat32 */
     flat = !is64 && p.sub_bad;
     if (flat && f->specials == HW_SPECIALS_IEEE && f->has_inf && f->has_nan && f->is_signed &&
-        (o->overflow == HW_OVF_SPECIAL || o->overflow == HW_OVF_SATURATE_KEEP_INF))
+        f->exp_bits == 8 && o->overflow == HW_OVF_SPECIAL)
         flat = 2;
     return pick_kernel(is64, flat, code_size)(out, in, n, f, o, &p, res);
 }
