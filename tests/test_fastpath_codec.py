@@ -338,7 +338,8 @@ def test_lut_decode_equals_general_bit_for_bit(name):
     for wide in (np.uint16, np.uint32, np.uint64):  # codes held in wider integers
         if np.dtype(wide).itemsize > codes.itemsize:
             got = hwsim.decode(codes.astype(wide), fmt)
-            assert np.array_equal(got.view(np.uint64), _decode_general(codes, fmt, False).view(np.uint64))
+            want = _decode_general(codes, fmt, False).view(np.uint64)
+            assert np.array_equal(got.view(np.uint64), want)
 
 
 def test_lut_decode_rejects_out_of_range_code_with_its_index():
@@ -395,5 +396,6 @@ def test_random_formats_all_modes(fmt):
                 continue
             opts = _opts(fmt, mode, fmt.default_overflow, 0)
             assert _encode(lib.hw_encode_fast, xs, fmt, opts)[0] == lib.HW_E_MODE
-            a, b = _encode(lib.hw_encode, xs, fmt, opts), _encode(lib.hw_encode_general, xs, fmt, opts)
+            a = _encode(lib.hw_encode, xs, fmt, opts)
+            b = _encode(lib.hw_encode_general, xs, fmt, opts)
             assert a[0] == b[0] and a[2:] == b[2:] and np.array_equal(a[1], b[1])
