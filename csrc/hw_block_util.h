@@ -132,4 +132,31 @@ int hwi_mx_block_elems(void *elem_out, int elem_size, const void *in, int in_kin
                        size_t start, size_t len, int ok, int32_t se, const hwi_mx_elem *el,
                        const hw_opts *os, uint32_t *all, int64_t *err_index);
 
+/* ---- NVFP4 (hw_nvfp4.c, hw_nvfp4_fast.c) ---- */
+
+/* The E2M1 element and E4M3 scale formats, the tensor-scale check (HW_E_MODE)
+ * and the element / scale options of hw_nvfp4_quantize. */
+int hwi_nvfp4_setup(hw_format *e2m1, hw_format *e4m3, double tensor_scale, const hw_opts *o,
+                    hw_opts *os, hw_opts *rne_sat);
+
+/* value of a finite, positive float8_e4m3fn scale code (exact) */
+double hwi_nvfp4_scale_value(uint64_t c);
+
+/* HW_NVFP4_FLOAT32 scale code of a block of finite values whose largest
+ * magnitude (after rounding to binary32) is amax */
+uint64_t hwi_nvfp4_scale32(float amax, double ts, const hw_format *e4m3,
+                           const hw_opts *rne_sat);
+
+/* E2M1 code of V / (s * ts); ORs HW_FLAG_* and HWI_ERR_NAN into *flags */
+uint64_t hwi_nvfp4_elem_code(double v, double s, double ts, int32_t arith,
+                             const hw_format *e2m1, const hw_opts *os, uint32_t rnd,
+                             uint32_t *flags);
+
+/* The elements [start, start + len) of one block with scale code sc (0x7F:
+ * codes 0), in order, as hwi_mx_block_elems. */
+int hwi_nvfp4_block_elems(uint8_t *elem_out, const void *in, int in_kind, size_t start,
+                          size_t len, uint64_t sc, double tensor_scale, int32_t arith,
+                          const hw_format *e2m1, const hw_opts *os, uint32_t *all,
+                          int64_t *err_index);
+
 #endif

@@ -184,7 +184,7 @@ def test_mx_fast_equals_general_all_modes(name, dtype):
         fmt = hwsim.format(name)
         elem, emax_elem = fmt.elem, fmt.emax_elem
     rng = np.random.default_rng(sum(map(ord, name)) * 8 + np.dtype(dtype).itemsize)
-    x2 = _mx_tensor(elem, emax_elem, 32, 48, 128, rng, dtype)  # 192 blocks, 6 chunks
+    x2 = _mx_tensor(elem, emax_elem, 32, 96, 256, rng, dtype)  # 768 blocks, 24 chunks
     for mode in MODES:
         for tininess in (0, 1):
             _compare_mx(x2, elem, emax_elem, 32, mode, tininess, groups=(tininess == 0))
@@ -438,3 +438,168 @@ def test_bfloat16_threads_do_not_change_results():
     assert f1 == f2 and np.array_equal(c1, c2)
     v1, v2 = hwsim.decode(c1, fmt, threads=1), hwsim.decode(c1, fmt, threads=2)
     assert np.array_equal(v1.view(np.uint64), v2.view(np.uint64))
+
+
+# ------------------------------------------------------------------------ NVFP4
+E2M1 = PRESETS["float4_e2m1fn"]
+FLOAT32, EXACT = 0, 1  # HW_NVFP4_*
+
+
+def _nv(fn, x2, bs, ts, opts, scales=None, arith=FLOAT32):
+    nrows, ncols = x2.shape
+    nb = -(-ncols // bs)
+    codes = np.zeros(x2.shape, np.uint8)
+    sc = np.zeros((nrows, nb), np.uint8) if scales is None else scales.copy()
+    res = ffi.new("hw_result *")
+    rc = fn(ffi.from_buffer(codes), ffi.from_buffer(sc), int(scales is not None),
+            ffi.from_buffer(x2), _kind(x2), nrows, ncols, bs, ts, arith, opts, res)
+    return rc, codes, sc, res.flags, res.err_index
+
+
+def _nv_elem_flags(x2, sc, bs, ts, kw):
+    """Expected per-element flags: the scalar encode of the binary32 quotient
+    q = fl32(fl32(x) / fl32(s * ts)) into E2M1 with saturation (-1, excluded: NaN-scale
+    blocks and non-finite q, which NVFP4 saturates with OVERFLOW instead of INVALID)."""
+    lut = hwsim.decode(np.arange(128, dtype=np.uint8), "float8_e4m3fn").astype(np.float32)
+    s = np.repeat(lut[sc], bs, axis=1)[:, :x2.shape[1]].reshape(-1)
+    with np.errstate(all="ignore"):
+        q = x2.reshape(-1).astype(np.float32) / (s * np.float32(ts))
+    ef = np.zeros(q.size, np.uint8)
+    out = np.zeros(q.size, np.uint8)
+    res = ffi.new("hw_result *")
+    rc = lib.hw_encode_general(ffi.from_buffer(out), 1, ffi.from_buffer(q), lib.HW_IN_F32,
+                               q.size, _native.c_format(E2M1),
+                               _native.make_opts(**kw, overflow=SATURATE, nan_code=0),
+                               ffi.NULL, ffi.from_buffer(ef), res)
+    assert rc == lib.HW_OK
+    flags = ef.astype(np.int64)
+    nan_block = np.repeat(sc == 0x7F, bs, axis=1)[:, :x2.shape[1]].reshape(-1)
+    flags[nan_block | ~np.isfinite(q)] = -1
+    return flags
+
+
+def _compare_nv(x2, bs, ts, mode, tininess, scales=None, groups=False):
+    kw = dict(rounding=MODE_CODE[mode], tininess=tininess)
+    opts = _native.make_opts(**kw)
+    g = _nv(lib.hw_nvfp4_quantize_general, x2, bs, ts, opts, scales)
+    f = _nv(lib.hw_nvfp4_quantize_fast, x2, bs, ts, opts, scales)
+    what = f"nvfp4 {x2.dtype} {x2.shape} bs={bs} ts={ts!r} {mode} tininess={tininess}"
+    assert f[0] != lib.HW_E_MODE, f"fast kernel does not claim {what}"
+    assert (f[0], f[3], f[4]) == (g[0], g[3], g[4]), what
+    n = g[4] if g[0] == lib.HW_E_NAN else (0 if g[0] != lib.HW_OK else x2.size)
+    assert np.array_equal(f[1].reshape(-1)[:n], g[1].reshape(-1)[:n]), f"{what}: codes differ"
+    if g[0] == lib.HW_OK:
+        assert np.array_equal(f[2], g[2]), f"{what}: scales differ"
+    if groups and g[0] == lib.HW_OK:
+        ef = _nv_elem_flags(x2, g[2], bs, ts, kw)
+        sc_el = np.repeat(g[2], bs, axis=1)[:, :x2.shape[1]].reshape(-1)
+        xs, codes = x2.reshape(-1), g[1].reshape(-1)
+        for fl in np.unique(ef[ef >= 0]):
+            sel = np.flatnonzero(ef == fl)
+            rc, c, _, got, _ = _nv(lib.hw_nvfp4_quantize_fast,
+                                   np.ascontiguousarray(xs[sel]).reshape(1, -1), 1, ts, opts,
+                                   np.ascontiguousarray(sc_el[sel]).reshape(1, -1))
+            assert (rc, got) == (lib.HW_OK, int(fl)), f"{what}: flag group {fl} reports {got}"
+            assert np.array_equal(c.reshape(-1), codes[sel]), f"{what}: flag group {fl} codes"
+    return g
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ts", [None, 2.0 ** -117, 1.0, float(np.float32(3.1e37))])
+def test_nvfp4_fast_equals_general_all_modes(dtype, ts):
+    """Tensor scales: the default (amax / 2688), the smallest allowed (quotients
+    overflow binary32), 1, and a huge one (s * ts overflows to Inf: q = 0)."""
+    rng = np.random.default_rng(79 + np.dtype(dtype).itemsize)
+    x2 = _mx_tensor(E2M1, 2, 16, 40, 96, rng, dtype)
+    if ts is None:
+        from hwsim.blockformats import default_tensor_scale
+        ts = default_tensor_scale(x2)
+    for mode in MODES:
+        for tininess in (0, 1):
+            _compare_nv(x2, 16, ts, mode, tininess, groups=(tininess == 0))
+
+
+def test_nvfp4_one_element_per_call_near_tininess_boundary():
+    """Each element alone with its own scale code, quotients spread over
+    [min_normal / 4, 2 min_normal] of E2M1 (tininess after rounding decided per
+    element): flags and code equal the scalar encode of the binary32 quotient."""
+    rng = np.random.default_rng(103)
+    sc = rng.integers(0x20, 0x50, 2000).astype(np.uint8)
+    lut = hwsim.decode(np.arange(128, dtype=np.uint8), "float8_e4m3fn")
+    q = rng.uniform(0.25, 2.0, 2000) * rng.choice([-1.0, 1.0], 2000)
+    x = (q * lut[sc]).astype(np.float32)
+    f = ffi.cast("float *", ffi.from_buffer(x))
+    psc = ffi.cast("uint8_t *", ffi.from_buffer(sc))
+    out = np.zeros(1, np.uint8)
+    pout, res = ffi.from_buffer(out), ffi.new("hw_result *")
+    for mode in MODES:
+        for tininess in (0, 1):
+            kw = dict(rounding=MODE_CODE[mode], tininess=tininess)
+            opts = _native.make_opts(**kw)
+            want = _nv_elem_flags(x.reshape(1, -1), sc.reshape(1, -1), 1, 1.0, kw)
+            g = _nv(lib.hw_nvfp4_quantize_general, x.reshape(1, -1), 1, 1.0, opts,
+                    sc.reshape(1, -1))
+            for i in range(x.size):
+                rc = lib.hw_nvfp4_quantize_fast(pout, psc + i, 1, f + i, lib.HW_IN_F32, 1, 1, 1,
+                                                1.0, FLOAT32, opts, res)
+                assert (rc, res.flags, out[0]) == (lib.HW_OK, want[i], g[1][0, i]), (
+                    f"{mode} tininess={tininess}: x={x[i]!r} scale {sc[i]:#x}")
+            assert {1, 3} <= set(want.tolist())
+
+
+@pytest.mark.parametrize("bs,ncols", [(1, 45), (7, 45), (16, 100), (1024, 2048)])
+def test_nvfp4_block_sizes_and_partial_blocks(bs, ncols):
+    rng = np.random.default_rng(83 + bs)
+    x2 = _mx_tensor(E2M1, 2, bs, 6, ncols, rng)
+    for mode in ("rne", "rdn"):
+        _compare_nv(x2, bs, 1.0, mode, 0, groups=True)
+
+
+def test_nvfp4_caller_scales_and_errors():
+    """Caller scale codes 0x01..0x7F (0x7F: NaN block) with +-Inf elements; an invalid
+    code (0 or 0x80) is HW_E_CODE at its block; a NaN element of a non-NaN block is
+    HW_E_NAN at its index with the flags of the elements before it."""
+    rng = np.random.default_rng(89)
+    x = _mx_tensor(E2M1, 2, 16, 50, 64, rng)
+    x[np.isnan(x)] = np.inf
+    scales = rng.integers(1, 128, (50, 4)).astype(np.uint8)
+    scales[::5, 2] = 0x7F
+    for mode in MODES:
+        g = _compare_nv(x, 16, 1.0, mode, 0, scales=scales, groups=True)
+        assert g[0] == lib.HW_OK
+    for bad_code, blk in ((0, 37), (0x80, 150)):
+        s2 = scales.copy()
+        s2.reshape(-1)[blk] = bad_code
+        g = _compare_nv(x, 16, 1.0, "rne", 0, scales=s2)
+        assert (g[0], g[4]) == (lib.HW_E_CODE, blk)
+    for pos in (3, 1030, 2 * 16 + 5, 50 * 64 - 1):  # 2*16+5: block (0, 2), a NaN block
+        x2 = x.copy()
+        x2.reshape(-1)[pos] = np.nan
+        g = _compare_nv(x2, 16, 1.0, "rne", 0, scales=scales)
+        assert (g[0], g[4]) == ((lib.HW_OK, -1) if pos == 37 else (lib.HW_E_NAN, pos))
+
+
+def test_nvfp4_outside_scope_is_refused_and_dispatcher_falls_back():
+    rng = np.random.default_rng(97)
+    x2 = _mx_tensor(E2M1, 2, 16, 4, 2100, rng)
+    x2[np.isnan(x2)] = 0.0
+    for arith, kw, bs in ((EXACT, {}, 16), (FLOAT32, dict(rounding=6, sr_bits=3), 16),
+                          (FLOAT32, {}, 1025)):
+        opts = _native.make_opts(**kw)
+        assert _nv(lib.hw_nvfp4_quantize_fast, x2, bs, 1.0, opts, arith=arith)[0] == \
+            lib.HW_E_MODE
+        a = _nv(lib.hw_nvfp4_quantize, x2, bs, 1.0, opts, arith=arith)
+        b = _nv(lib.hw_nvfp4_quantize_general, x2, bs, 1.0, opts, arith=arith)
+        assert a[0] == b[0] == lib.HW_OK and a[3:] == b[3:]
+        assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+
+
+def test_nvfp4_threads_do_not_change_results():
+    rng = np.random.default_rng(101)
+    x = _mx_tensor(E2M1, 2, 16, 256, 768, rng)  # 196 608 elements
+    x[np.isnan(x)] = 0.0
+    base = hwsim.encode(x, "nvfp4", threads=1)
+    for threads in (2, 3):
+        bt = hwsim.encode(x, "nvfp4", threads=threads)
+        assert np.array_equal(bt.codes, base.codes) and np.array_equal(bt.scales, base.scales)
+        assert bt.flags == base.flags and bt.tensor_scale == base.tensor_scale

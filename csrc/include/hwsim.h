@@ -285,7 +285,7 @@ int hw_decode_general(double *out, const void *in, int code_size, size_t n,
 int hw_decode_fast(double *out, const void *in, int code_size, size_t n,
                    const hw_format *f, const hw_opts *o, hw_result *res);
 
-/* ---- fast MX block quantization (perf2) ---- */
+/* ---- fast MX / NVFP4 block quantization (perf2) ---- */
 
 /*----------------------------------------------------------------------------
  * hw_mx_quantize_general: the reference block-by-block, element-by-element
@@ -312,6 +312,28 @@ int hw_mx_quantize_fast(void *elem_out, int elem_size, uint8_t *scales, int32_t 
                         size_t block_size, const hw_format *elem, int32_t emax_elem,
                         int32_t int_bits, int32_t int_frac_bits, int64_t int_min,
                         const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_nvfp4_quantize_general: the reference loop behind hw_nvfp4_quantize
+ * (same arguments, results, flags and status codes).
+ *--------------------------------------------------------------------------*/
+int hw_nvfp4_quantize_general(uint8_t *elem_out, uint8_t *scales, int32_t scales_in,
+                              const void *in, int in_kind, size_t nrows, size_t ncols,
+                              size_t block_size, double tensor_scale, int32_t arith,
+                              const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_nvfp4_quantize_fast: hw_nvfp4_quantize for HW_NVFP4_FLOAT32 arithmetic,
+ * float32 / float64 input, block_size <= 1024, rounding RNE, RNA, RTZ, RUP,
+ * RDN or RTO: each element's binary32 quotient V / (s * ts) is rounded to
+ * E2M1 by the branch-light kernel of hw_encode_fast.  Codes, scales, OR-ed
+ * flags, status and err_index equal hw_nvfp4_quantize_general's.  Returns
+ * HW_E_MODE, writing nothing, when the call is outside that scope.
+ *--------------------------------------------------------------------------*/
+int hw_nvfp4_quantize_fast(uint8_t *elem_out, uint8_t *scales, int32_t scales_in,
+                           const void *in, int in_kind, size_t nrows, size_t ncols,
+                           size_t block_size, double tensor_scale, int32_t arith,
+                           const hw_opts *o, hw_result *res);
 
 /* HW_CDEF_END */
 
