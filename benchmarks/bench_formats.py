@@ -19,10 +19,12 @@ ratio columns are hwsim / ml_dtypes measured in the same process moments apart.
 ``same bits`` says whether hwsim's codes equal ml_dtypes' bytes for that data (both
 use round-to-nearest-even and the format's default overflow behaviour).
 
-MXFP8 (``mxfp8_e4m3``, 32-element blocks with an E8M0 scale, on the same data
-shaped (n / 1024, 1024) so that rows can go to different threads) is measured if
-this tree has it; ml_dtypes has no block format, so its ratio is against the
-plain float8_e4m3fn ``astype`` of the same data (the element conversion alone).
+Block formats are measured if this tree has them, on the data of their element
+format shaped (n / 1024, 1024) so that rows can go to different threads: MXFP8
+(``mxfp8_e4m3``, 32-element blocks with an E8M0 scale) and NVFP4 (16-element
+blocks with an E4M3 scale and the default FP32 tensor scale, computed inside the
+call).  ml_dtypes has no block format, so their ratio is against the plain
+``astype`` to the element format (float8_e4m3fn, float4_e2m1fn) of the same data.
 
 This is a plain script, not a test: it asserts nothing.
 """
@@ -45,7 +47,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import hwsim  # noqa: E402  (the checkout's hwsim, built in place)
 
 FORMATS = ["float8_e4m3fn", "float8_e5m2", "float4_e2m1fn", "bfloat16"]
-MX_NAME = "mxfp8_e4m3"
+#: block formats and the element format whose ml_dtypes astype they are compared with
+BLOCK_FORMATS = [("mxfp8_e4m3", "float8_e4m3fn"), ("nvfp4", "float4_e2m1fn")]
 
 
 def best_rate(fn, n: int, repeat: int) -> float:
@@ -107,24 +110,27 @@ def bench_scalar(name: str, n: int, repeat: int) -> list[str]:
     return out
 
 
-def bench_mx(n: int, repeat: int) -> list[str]:
+def bench_block(name: str, ref_name: str, n: int, repeat: int) -> list[str]:
+    """A block format on the data of its element format, shaped (n / 1024, 1024);
+    the ratios are against ml_dtypes' astype to the element format."""
     try:
-        fmt = hwsim.format(MX_NAME)
-        x = make_data(hwsim.format("float8_e4m3fn"), n)
+        fmt = hwsim.format(name)
+        x = make_data(hwsim.format(ref_name), n)
         if n % 1024 == 0:  # a 2-D tensor: rows of blocks can be split over threads
             x = x.reshape(n // 1024, 1024)
         bt = hwsim.encode(x, fmt, threads=1)
         hwsim.decode(bt)
     except Exception:  # noqa: BLE001 - any failure means "not available here"
-        return [f"{MX_NAME:<16}{'both':<8}n/a (not in this tree)"]
-    ref = best_rate(lambda: x.astype(ml_dtypes.float8_e4m3fn), n, repeat)
-    out = [row(MX_NAME, "encode", ref,
+        return [f"{name:<16}{'both':<8}n/a (not in this tree)"]
+    mld = getattr(ml_dtypes, ref_name)
+    ref = best_rate(lambda: x.astype(mld), n, repeat)
+    out = [row(name, "encode", ref,
                best_rate(lambda: hwsim.encode(x, fmt, threads=1), n, repeat),
                best_rate(lambda: hwsim.encode(x, fmt, threads=2), n, repeat),
-               "(ratio vs e4m3fn astype)")]
-    y = x.astype(ml_dtypes.float8_e4m3fn)
+               f"(ratio vs {ref_name} astype)")]
+    y = x.astype(mld)
     dref = best_rate(lambda: y.astype(np.float64), n, repeat)
-    out.append(row(MX_NAME, "decode", dref,
+    out.append(row(name, "decode", dref,
                    best_rate(lambda: hwsim.decode(bt), n, repeat),
                    best_rate(lambda: hwsim.decode(bt), n, repeat),
                    "(decode takes no threads)"))
@@ -149,8 +155,9 @@ def main(argv=None) -> None:
     for name in args.formats:
         for line in bench_scalar(name, args.n, args.repeat):
             print(line, flush=True)
-    for line in bench_mx(args.n, args.repeat):
-        print(line, flush=True)
+    for name, ref_name in BLOCK_FORMATS:
+        for line in bench_block(name, ref_name, args.n, args.repeat):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,20 @@ from .formats import SPECIALS_CODE, FloatFormat
 ffi = _hwsim_c.ffi
 lib = _hwsim_c.lib
 
-#: arrays shorter than this are converted on one thread.  The fast encode and
-#: decode kernels do about 1e9 elements/s per core (benchmarks/README.md), so
-#: 2**17 elements take ~130 us, well above the ~20 us a pool hand-off costs.
-PARALLEL_THRESHOLD = 1 << 17
+#: arrays shorter than this are converted on one thread, and no thread gets
+#: fewer than half of it.  The fast fp8 / fp4 encode kernels and the table
+#: decode do 0.8 to 1.4e9 elements/s per core (benchmarks/README.md), so a
+#: chunk of 2**17 elements takes ~100 us, well above what a pool hand-off
+#: costs (~20 us idle, much more when the cores are busy with other work).
+PARALLEL_THRESHOLD = 1 << 18
+
+#: the same lower bound per thread for the bfloat16-family kernels (float32
+#: input at bias 127, and their decode), which run at 3 to 5e9 elements/s.
+FLAT_MIN_CHUNK = 1 << 20
+
+#: per-thread lower bound (elements) for the block-format kernels (MX, NVFP4
+#: at 0.3 to 0.7e9 elements/s, BFP slower).
+BLOCK_MIN_CHUNK = 1 << 16
 
 
 def default_threads() -> int:
@@ -101,23 +111,26 @@ def _raise(rc: int, err_index: int, what: str) -> None:
     raise BackendError(f"{what}: C kernel failed with status {rc}")
 
 
-def _chunks(n: int, threads: int):
-    if threads <= 1 or n < PARALLEL_THRESHOLD:
+def _chunks(n: int, threads: int, min_chunk: int = PARALLEL_THRESHOLD // 2):
+    """Contiguous (start, stop) ranges, one per thread, none below min_chunk
+    elements (so one range below 2 * min_chunk), starts multiples of 64."""
+    if threads <= 1 or n < 2 * min_chunk:
         return [(0, n)]
-    k = min(threads, max(1, n // (PARALLEL_THRESHOLD // 2)))
+    k = min(threads, max(1, n // min_chunk))
     step = -(-n // k)
     step = (step + 63) // 64 * 64
     return [(s, min(n, s + step)) for s in range(0, n, step)]
 
 
-def _run_chunked(call, n: int, threads: int, what: str) -> int:
+def _run_chunked(call, n: int, threads: int, what: str,
+                 min_chunk: int = PARALLEL_THRESHOLD // 2) -> int:
     """call(start, stop) -> (rc, flags, err_index relative to start); returns OR of flags.
 
     The first chunk runs on the calling thread while the pool takes the others
     (the C calls release the GIL).  On errors the lowest failing chunk wins, so
     the reported element is the first offending one, as with one thread.
     """
-    chunks = _chunks(n, threads)
+    chunks = _chunks(n, threads, min_chunk)
     if len(chunks) == 1:
         results = [call(0, n)]
     else:
@@ -153,7 +166,9 @@ def encode_float(x: np.ndarray, fmt: FloatFormat, opts_kw: dict, rand, elem_flag
                            ffi.cast("char *", pin) + a * isz, in_kind, b - a, f, o, prand, pfl, res)
         return rc, res.flags, res.err_index
 
-    flags = _run_chunked(call, x.size, threads, f"encode to {fmt.name}")
+    flat = x.dtype == np.float32 and fmt.bias == 127 and fmt.exp_bits == 8
+    flags = _run_chunked(call, x.size, threads, f"encode to {fmt.name}",
+                         FLAT_MIN_CHUNK if flat else PARALLEL_THRESHOLD // 2)
     return out, flags
 
 
@@ -232,7 +247,9 @@ def decode_float(codes: np.ndarray, fmt: FloatFormat, daz: bool, threads: int) -
             rc = lib.hw_decode(pout, pin, csize, b - a, f, o, res)
         return rc, res.flags, res.err_index
 
-    _run_chunked(call, codes.size, threads, f"decode from {fmt.name}")
+    flat = lut is None and fmt.specials == "ieee" and fmt.exp_bits == 8 and fmt.bias == 127
+    _run_chunked(call, codes.size, threads, f"decode from {fmt.name}",
+                 FLAT_MIN_CHUNK if flat else PARALLEL_THRESHOLD // 2)
     return out
 
 
@@ -269,9 +286,9 @@ def random_bits(n: int, seed: int, index0: int = 0) -> np.ndarray:
 # ---------------------------------------------------------------------------
 def _row_chunks(nrows: int, ncols: int, threads: int):
     n = nrows * ncols
-    if threads <= 1 or n < PARALLEL_THRESHOLD or nrows < 2:
+    if threads <= 1 or n < 2 * BLOCK_MIN_CHUNK or nrows < 2:
         return [(0, nrows)]
-    k = min(threads, nrows, max(1, n // (PARALLEL_THRESHOLD // 4)))
+    k = min(threads, nrows, max(1, n // BLOCK_MIN_CHUNK))
     step = -(-nrows // k)
     return [(s, min(nrows, s + step)) for s in range(0, nrows, step)]
 

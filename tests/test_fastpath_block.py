@@ -321,6 +321,7 @@ def test_mx_threads_do_not_change_results(name, kw):
     fmt = hwsim.format(name)
     x = _mx_tensor(fmt.elem, fmt.emax_elem, 32, 512, 384, rng)  # 196 608 elements
     x[np.isnan(x)] = 0.0
+    assert len(_native._row_chunks(6144, 32, 3)) == 3  # rows of blocks really split
     base = hwsim.encode(x, fmt, threads=1, **kw)
     for threads in (2, 3):
         for axis in (-1, None):
@@ -432,7 +433,8 @@ def test_bfloat16_lean_decode_pass_equals_general(fmt, wide):
 
 def test_bfloat16_threads_do_not_change_results():
     fmt = PRESETS["bfloat16"]
-    x = np.tile(_bf16_data(fmt, np.random.default_rng(71)), 8)  # 262 144 elements
+    x = np.tile(_bf16_data(fmt, np.random.default_rng(71)), 72)  # 2 359 296 elements
+    assert len(_native._chunks(x.size, 2, _native.FLAT_MIN_CHUNK)) == 2  # really split
     c1, f1 = hwsim.encode(x, fmt, threads=1, return_flags=True)
     c2, f2 = hwsim.encode(x, fmt, threads=2, return_flags=True)
     assert f1 == f2 and np.array_equal(c1, c2)
@@ -598,6 +600,7 @@ def test_nvfp4_threads_do_not_change_results():
     rng = np.random.default_rng(101)
     x = _mx_tensor(E2M1, 2, 16, 256, 768, rng)  # 196 608 elements
     x[np.isnan(x)] = 0.0
+    assert len(_native._row_chunks(256 * 48, 16, 3)) == 3
     base = hwsim.encode(x, "nvfp4", threads=1)
     for threads in (2, 3):
         bt = hwsim.encode(x, "nvfp4", threads=threads)
