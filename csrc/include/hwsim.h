@@ -1,4 +1,4 @@
-/*=====================================================================
+/*============================================================================
  * hwsim.h -- public C API of the hwsim kernel library.
  *
  * C99, no global state, no Python.  Everything a kernel needs (format,
@@ -301,7 +301,7 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
                 uint64_t *out, int32_t out_limbs, hw_mac_stats *st,
                 hw_mac_step *trace, int64_t trace_cap, int64_t *trace_len,
                 hw_mac_result *res);
-=======
+
 /* ---- block formats: MX, NVFP4, BFP (hw_block.c, hw_nvfp4.c, hw_bfp.c) ---- */
 /* Common layout: `in` holds nrows x ncols values (row-major, HW_IN_F64 or
  * HW_IN_F32); each row is cut into blocks of block_size values along the row,
