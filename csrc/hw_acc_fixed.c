@@ -113,15 +113,15 @@ static uint32_t narrow_set(const hwi_unit *u, hwi_reg *r, hwi_i128 s, hwi_stat *
     return HW_FLAG_OVERFLOW;
 }
 
-/* set a register from a two's-complement value of nlt limbs (may alias r->w);
- * huge >= 0: the value overflowed even the scratch, with that sign and width */
+/* set a register from the exact two's-complement value t of nlt limbs (may
+ * alias r->w): statistics, then the overflow policy */
 static uint32_t limbs_set(const hwi_unit *u, hwi_reg *r, const uint64_t *t, int nlt,
-                          int huge, int hwidth, double habs, hwi_stat *st)
+                          hwi_stat *st)
 {
     const int32_t W = u->a->width, F = u->a->frac_bits;
-    int w = huge >= 0 ? hwidth : width_limbs(t, nlt);
-    int neg = huge >= 0 ? huge : (int)(t[nlt - 1] >> 63), i;
-    double a = huge >= 0 ? habs : fabs(limbs_double(t, nlt, -F));
+    int w = width_limbs(t, nlt);
+    int neg = (int)(t[nlt - 1] >> 63), i;
+    double a = fabs(limbs_double(t, nlt, -F));
     if (a > st->max_abs) st->max_abs = a;
     if (w > st->wneed) st->wneed = w;
     if (w <= W) {
@@ -175,19 +175,21 @@ uint32_t hwi_fixed_mac(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat
         if (!u->nl) return fl | narrow_set(u, r, (hwi_i128)r->v + (p->sign ? -(hwi_i128)mag : (hwi_i128)mag), st);
         hwi_limbs_add(r->w, u->nl, p->sign, (uint64_t)mag, 0);
         hwi_limbs_add(r->w, u->nl, p->sign, (uint64_t)(mag >> 64), 64);
-        return fl | limbs_set(u, r, r->w, u->nl, -1, 0, 0.0, st);
+        return fl | limbs_set(u, r, r->w, u->nl, st);
     }
-    /* |term| >= 2^125: certain overflow; keep the value modulo the register */
+    /* |term| >= 2^125 LSBs: form the exact sum in a local buffer */
     {
-        int hw = hwi_msb64(p->sig) + sh + 2;
-        double ha = ldexp((double)p->sig, p->exp);
-        if (!u->nl) {
-            uint64_t t[1], low = sh >= 64 ? 0 : p->sig << sh;
-            t[0] = (uint64_t)r->v + (p->sign ? 0 - low : low);
-            return fl | limbs_set(u, r, t, 1, p->sign, hw, ha, st);
+        uint64_t t[HWI_FX_LIMBS + 40];
+        int64_t hw = hwi_msb64(p->sig) + (int64_t)sh + 2;
+        int64_t need = (hw > u->a->width ? hw : u->a->width) + 2;
+        int nlt = (int)((need + 63) / 64) + 1, i;
+        if (nlt > HWI_FX_LIMBS + 40) return fl | HWI_ERR_OVERFLOW; /* beyond 6700 bits */
+        for (i = 0; i < nlt; i++) {
+            uint64_t ext = (u->nl ? (r->w[u->nl - 1] >> 63) : (uint64_t)(r->v < 0)) ? ~0ull : 0;
+            t[i] = u->nl ? (i < u->nl ? r->w[i] : ext) : (i == 0 ? (uint64_t)r->v : ext);
         }
-        if ((int64_t)sh < 64 * (int64_t)u->nl) hwi_limbs_add(r->w, u->nl, p->sign, p->sig, sh);
-        return fl | limbs_set(u, r, r->w, u->nl, p->sign, hw, ha, st);
+        hwi_limbs_add(t, nlt, p->sign, p->sig, sh);
+        return fl | limbs_set(u, r, t, nlt, st);
     }
 }
 
@@ -220,7 +222,7 @@ uint32_t hwi_fixed_from_xsum(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, h
         hwi_i128 v = (hwi_i128)(((hwi_u128)t[1] << 64) | t[0]);
         return narrow_set(u, r, v, st);
     }
-    return limbs_set(u, r, t, nlt, -1, 0, 0.0, st);
+    return limbs_set(u, r, t, nlt, st);
 }
 
 int hwi_fixed_to_xsum(const hwi_unit *u, const hwi_reg *r, hwi_xsum *s)

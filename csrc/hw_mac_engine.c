@@ -489,8 +489,8 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
     if (kk && m && n && (!a || !b)) return HW_E_SIZE;
     if (trace && (trace_cap < 0 || !trace_len)) return HW_E_SIZE;
     if ((rc = eng_init(&E, s)) != HW_OK) return rc;
-    if (E.acc.nl > out_limbs || (s->order == HW_ORDER_CHUNKED && E.outer.nl > out_limbs) ||
-        (s->tiles == HW_TILES_SEPARATE && E.adder.nl > out_limbs)) {
+    if ((s->tiles == HW_TILES_SEPARATE ? E.adder.nl
+         : s->order == HW_ORDER_CHUNKED ? E.outer.nl : E.acc.nl) > out_limbs) {
         rc = HW_E_SIZE;
         goto done;
     }

@@ -111,17 +111,22 @@ class FixedAccumulator:
     on the LSB grid: ``below_lsb="truncate"`` drops the bits below the LSB of
     its two's-complement form (the floor), or a rounding mode rounds them;
     then it is added exactly and ``overflow`` applies as for
-    :class:`IntAccumulator`.  :func:`kulisch` sizes an exact one.
+    :class:`IntAccumulator`.  :func:`kulisch` sizes an exact one and records
+    in ``exact_terms`` the K it was sized for (more terms per register are
+    refused at run time).
     """
 
     int_bits: int
     frac_bits: int
     below_lsb: str = "truncate"
     overflow: str = "wrap"
+    exact_terms: int | None = None
 
     kind = "fixed"
 
     def __post_init__(self):
+        if self.exact_terms is not None:
+            check_int("exact_terms", self.exact_terms, 1, 1 << 62)
         check_int("int_bits", self.int_bits, 1, MAX_FIXED_BITS)
         check_int("frac_bits", self.frac_bits, -2000, 4000)
         check_int("int_bits + frac_bits", self.int_bits + self.frac_bits, 2, MAX_FIXED_BITS)
@@ -137,7 +142,7 @@ class FixedAccumulator:
 
     def to_dict(self) -> dict:
         return dict(type="FixedAccumulator", int_bits=self.int_bits, frac_bits=self.frac_bits,
-                    below_lsb=self.below_lsb, overflow=self.overflow)
+                    below_lsb=self.below_lsb, overflow=self.overflow, exact_terms=self.exact_terms)
 
 
 def _range_bits(f):
@@ -172,7 +177,7 @@ def kulisch(a_fmt, b_fmt, K: int, below_lsb: str = "truncate",
     if a.kind != "float" and b.kind != "float":
         frac = a.frac_bits + b.frac_bits
         extra = 0 if (a.signed and b.signed) else 1
-        return FixedAccumulator(a.bits + b.bits + lg + extra - frac, frac, below_lsb, overflow)
+        return FixedAccumulator(a.bits + b.bits + lg + extra - frac, frac, below_lsb, overflow, K)
 
     def params(f):
         if f.kind == "float":
@@ -184,7 +189,7 @@ def kulisch(a_fmt, b_fmt, K: int, below_lsb: str = "truncate",
     eb, ib, pb = params(b)
     width = (ea - ia) + (eb - ib) + pa + pb + lg + 1
     frac = -(ia + ib - pa - pb + 2)
-    return FixedAccumulator(width - frac, frac, below_lsb, overflow)
+    return FixedAccumulator(width - frac, frac, below_lsb, overflow, K)
 
 
 @dataclass(frozen=True)
@@ -387,7 +392,7 @@ class Chunked:
     outer_accumulator: Any = None
 
     def __post_init__(self):
-        check_int("chunk", self.chunk, 1, 1 << 40)
+        check_int("chunk", self.chunk, 1, (1 << 31) - 1)
         if not isinstance(self.outer_accumulator, _ACC_TYPES):
             raise TypeError("outer_accumulator must be an IntAccumulator, FixedAccumulator or "
                             f"FloatAccumulator, got {self.outer_accumulator!r}")
@@ -436,7 +441,7 @@ class Tiles:
     psum_adder: Any = None
 
     def __post_init__(self):
-        check_int("T", self.T, 1, 1 << 40)
+        check_int("T", self.T, 1, (1 << 31) - 1)
         f = _fmt("psum_format", self.psum_format)
         if f.kind == "float" and (not f.signed or f.specials == "e8m0"):
             raise UnsupportedModeError(f"psum_format={f.name!r} cannot hold signed partial sums")
@@ -627,6 +632,21 @@ class MacUnit:
                    order=order_from_dict(d.get("order", {"type": "Sequential"})),
                    tiling=None if d.get("tiling") is None else Tiles.from_dict(d["tiling"]),
                    bias=d.get("bias", "init"), bias_format=_fmt_load(d.get("bias_format")))
+
+    def check_terms(self, k: int) -> None:
+        """Refuse K beyond what a kulisch()-sized accumulator was built for."""
+        acc = self.accumulator
+        if not isinstance(acc, FixedAccumulator) or acc.exact_terms is None:
+            return
+        seen = k
+        if isinstance(self.order, Chunked):
+            seen = min(seen, self.order.chunk)
+        if self.tiling is not None and self.tiling.mode == "separate":
+            seen = min(seen, self.tiling.T)
+        if seen > acc.exact_terms:
+            raise ValueError(
+                f"K={k} puts {seen} terms into accumulator={acc!r}, which kulisch() sized to be "
+                f"exact for {acc.exact_terms} terms; size it for K={seen} (or drop exact_terms)")
 
     def trace(self, a_codes, b_codes, i: int = 0, j: int = 0, **kw):
         """Every step of output (i, j): see :func:`hwsim.mac.trace`."""

@@ -166,9 +166,7 @@ def build_spec(mac: MacUnit, shadow_k: int | None = None):
         t = mac.tiling
         s.tiles = lib.HW_TILES_RELOAD if t.mode == "reload" else lib.HW_TILES_SEPARATE
         s.tile = t.T
-        ov = t.psum_overflow
-        if shadow and ov == "error":
-            ov = "saturate"
+        ov = "saturate" if shadow else t.psum_overflow
         _fill_num(s.psum, t.psum_format, t.psum_rounding, ov, keep)
         if t.mode == "separate":
             _fill_acc(s.adder, mac.psum_adder, mac, keep)

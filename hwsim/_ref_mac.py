@@ -452,9 +452,7 @@ class _Run:
 
     def psum(self, v):
         t = self.mac.tiling
-        ov = t.psum_overflow
-        if self.unbounded and ov == "error":
-            ov = "saturate"
+        ov = "saturate" if self.unbounded else t.psum_overflow
         val, _, ovf = _encode_num(v, t.psum_format, t.psum_rounding, ov)
         self.st.psum_events += int(ovf)
         return val

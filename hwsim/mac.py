@@ -106,7 +106,10 @@ class MacStats:
         None): the smallest register width W (sign included; for a fixed
         accumulator int_bits = W - frac_bits) for which the same computation
         never overflows: the signed width of every exact partial sum of an
-        overflow-free run in the same order.
+        overflow-free run in the same order (for outputs that overflowed, a
+        rerun with every int/fixed accumulator widened, in which partial sums
+        that overflow their psum format saturate).  Over all int/fixed
+        accumulators of the unit.
     worst_case_bits, a2q_bits : int operands only (else None): N + M +
         ceil(log2 K) and the A2Q data-type bound (x = the a operand).
     a2q_l1_bits : int [..., N] for integer operands: A2Q's per-channel l1
@@ -408,6 +411,7 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     if k != k2:
         raise ValueError(f"a_codes has K={k} (shape {a.shape}) but b_codes has K={k2} "
                          f"(shape {b.shape}): the reduction dimensions must match")
+    mac.check_terms(k)
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
@@ -481,6 +485,7 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
     except ValueError:
         raise ValueError(f"a_codes {a.shape} and b_codes {b.shape} do not broadcast") from None
     k = a.shape[-1]
+    mac.check_terms(k)
     nb = int(np.prod(shape)) if shape else 1
     a2 = np.broadcast_to(a, shape + (k,)).reshape(nb, k)
     b2 = np.broadcast_to(b, shape + (k,)).reshape(nb, k)
@@ -546,6 +551,7 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
         raise ValueError(f"trace needs a_codes [M, K] and b_codes [K, N]; got {a.shape}, {b.shape}")
     m, k = a.shape
     n = b.shape[1]
+    mac.check_terms(k)
     if not (0 <= i < m and 0 <= j < n):
         raise ValueError(f"(i, j) must index the [{m}, {n}] output, got ({i}, {j})")
     za = _zero_point(a_zero_point, mac.a_fmt, m, "a_zero_point", "a_fmt")

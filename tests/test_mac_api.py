@@ -197,3 +197,16 @@ def test_empty_reduction_gives_zero_or_bias():
     fm = MacUnit("float16", "float16", accumulator=FloatAccumulator("float32"))
     res = matmul(np.zeros((1, 0), np.uint16), np.zeros((0, 1), np.uint16), fm)
     assert res.values[0, 0] == 0.0 and math.copysign(1, res.values[0, 0]) == 1
+
+
+def test_k_beyond_a_kulisch_accumulator_is_refused():
+    acc = kulisch("float8_e4m3fn", "float8_e4m3fn", 32)
+    mac = MacUnit("float8_e4m3fn", "float8_e4m3fn", accumulator=acc)
+    a = np.zeros((1, 64), np.uint8)
+    with pytest.raises(ValueError, match="K=64 .*exact for 32 terms"):
+        matmul(a, np.zeros((64, 1), np.uint8), mac)
+    ok = MacUnit("float8_e4m3fn", "float8_e4m3fn", accumulator=acc,
+                 order=Chunked(32, FloatAccumulator("float32")))
+    assert matmul(a, np.zeros((64, 1), np.uint8), ok).values[0, 0] == 0.0
+    with pytest.raises(FormatError, match="T must be in"):
+        Tiles(1 << 31, "int12")

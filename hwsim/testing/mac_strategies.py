@@ -77,9 +77,9 @@ def int_accumulators(min_bits: int = 2, max_bits: int = 64, allow_error: bool = 
     return st.builds(IntAccumulator, st.integers(min_bits, max_bits), st.sampled_from(ovf))
 
 
-def fixed_accumulators(max_width: int = 160, allow_error: bool = False):
+def fixed_accumulators(max_width: int = 400, allow_error: bool = False):
     ovf = ("wrap", "saturate", "error") if allow_error else ("wrap", "saturate")
-    return st.builds(_fixed, st.integers(2, max_width), st.integers(-8, 40),
+    return st.builds(_fixed, st.integers(2, max_width), st.integers(-8, 300),
                      st.sampled_from(("truncate",) + ROUNDINGS), st.sampled_from(ovf))
 
 
