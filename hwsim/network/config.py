@@ -36,7 +36,8 @@ type (in file order), then every entry matching its name.  Keys of a layer entry
     Per-output-channel weight scales; symmetric activations (zero point 0).
 ``scale``
     ``"calibrate"`` (default) or ``"none"`` (scale 1: the format holds the real
-    values, e.g. float16 activations).
+    values, e.g. float16 activations and weights; integer weights keep
+    calibrated scales).
 ``dequant``
     How block / codebook operands reach the (scalar) MAC units
     (:mod:`hwsim._mac_block`): ``"exact"`` (element * block scale, exactly),
@@ -78,6 +79,8 @@ MAC_PRESETS = {
     "bf16": "bfloat16 accumulator, exact products, one rne rounding per MAC (fused)",
     "block_fp32": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float32",
     "block_fp16": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float16",
+    "u8s8_avx2": "x86 AVX2 u8 x s8 GEMM model (MLAS vpmaddubsw): raw-code products summed in "
+                 "pairs with int16 saturation, int32 wrap accumulation, zero points after",
     "v100_fp16": "fused multi-term adder model (fan-in 4, fp32 out; Fasi et al. 2021)",
     "a100_fp16": "fused multi-term adder model (fan-in 8, fp32 out; Fasi et al. 2021)",
     "h100_fp16": "fused multi-term adder model (fan-in 16, fp32 out; Khattak & Mikaitis 2025)",
@@ -354,6 +357,13 @@ def make_mac(spec, a_fmt, b_fmt, block=None):
         bits = int(spec[3:].split("_")[0])
         return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt, accumulator=M.IntAccumulator(
             bits, overflow="saturate" if sat else "wrap"))
+    if spec == "u8s8_avx2":
+        # vpmaddubsw: u8 * s8 products of adjacent K pairs added with int16 saturation;
+        # vpmaddwd / vpaddd: the pair sums added into int32 (the layer subtracts
+        # x_zp * sum(w) afterwards, as MLAS does)
+        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
+                         accumulator=M.IntAccumulator(16, overflow="saturate"),
+                         order=M.Chunked(2, M.IntAccumulator(32, overflow="wrap")))
     if spec in _FLOAT_MAC:
         return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
                          accumulator=M.FloatAccumulator(parse_format(_FLOAT_MAC[spec])))

@@ -370,12 +370,19 @@ class Network:
                 wq = _block_quantize(n.weight, wf, axis=1 if n.op == "Conv" else 0,
                                      dequant=w_dq)
             else:
-                sc = choose_scale(n.weight, wf, cfg.weight_calibration,
-                                  axis=w_axis if cfg.per_channel else None)
+                if cfg.scale == "none" and wf.kind != "int":
+                    sc = 1.0  # the format holds the real weights (e.g. float16)
+                else:
+                    sc = choose_scale(n.weight, wf, cfg.weight_calibration,
+                                      axis=w_axis if cfg.per_channel else None)
                 wq = QTensor.quantize(n.weight, wf, sc, 0, axis=w_axis if np.ndim(sc) else None)
         cout = n.weight.shape[0] if n.op == "Conv" else n.weight.shape[1]
         s_w = np.broadcast_to(np.asarray(wq.scale, np.float64), (cout,)).copy()
         w_zp = np.asarray(wq.zero_point)
+        raw_zp = cfg.mac == "u8s8_avx2"
+        if raw_zp and (a_q.fmt.kind != "int" or wq.fmt.kind != "int" or np.any(w_zp != 0)):
+            raise ValueError(f"layer {n.name!r}: mac 'u8s8_avx2' models integer activations and "
+                             "symmetric integer weights (weight zero point 0)")
         block = None
         if isinstance(cfg.mac, str) and cfg.mac.startswith("block_"):
             block = _block_chunk(n, cfg, a_q.fmt, wq)
@@ -408,7 +415,8 @@ class Network:
                                      rounding=cfg.shift_rounding, channels=cout)
         return dict(in_q=a_q, wq=wq, w_zp=w_zp, mac=mac, bias=bias, out_q=out_q, requant=rq,
                     scale32=onnx_multiplier(float(a_q.scale), s_w, float(out_q.scale)),
-                    acc_int=acc_int, config=cfg, a_dequant=a_dq, a_scalar=a_scalar)
+                    acc_int=acc_int, config=cfg, a_dequant=a_dq, a_scalar=a_scalar,
+                    raw_zp=raw_zp)
 
     # -- running -----------------------------------------------------------------
     def run(self, x, keep=False, reference=True, mac_stats=True) -> RunResult:
@@ -544,16 +552,21 @@ class Network:
         ms = getattr(self, "_mac_stats", True)
         x_zp = int(in_q.zero_point) if in_q.fmt.kind == "int" else 0
         w_zp = lp["w_zp"] if wq.fmt.kind == "int" else 0
+        raw = lp.get("raw_zp", False)  # products of raw codes; x_zp * colsum(w) subtracted after
+        mac_zp = 0 if raw else x_zp
         if n.op == "Conv":
-            acc, st = conv2d(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=x_zp, w_zp=w_zp,
+            pad = int(x_zp) & ((1 << in_q.fmt.bits) - 1) if in_q.fmt.kind == "int" else 0
+            acc, st = conv2d(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=mac_zp, w_zp=w_zp,
                              stride=a.get("strides", 1), padding=a.get("pads", 0),
                              dilation=a.get("dilations", 1), groups=a.get("group", 1),
-                             order=lp["config"].order, stats=ms)
+                             order=lp["config"].order, stats=ms, pad_code=pad)
             ch_axis = 1
         else:
-            acc, st = linear(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=x_zp, w_zp=w_zp,
+            acc, st = linear(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=mac_zp, w_zp=w_zp,
                              stats=ms)
             ch_axis = acc.ndim - 1
+        if raw and x_zp:
+            acc = _zp_correct(acc, x_zp, wq, n.op, ch_axis, lp["mac"])
         out_q: TensorQ = lp["out_q"]
         codes = None
         if lp["requant"] is not None:
@@ -653,6 +666,19 @@ def _convert(qt: QTensor, q: TensorQ) -> QTensor:
         return _block_quantize(v, q.fmt, axis=_act_axis(v), tensor_scale=q.scale)
     return QTensor.quantize(qt.values(), q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
                             layout=qt.layout)
+
+
+def _zp_correct(acc, x_zp, wq, op, ch_axis, mac):
+    """acc - x_zp * sum_k w[k, channel], in the result register's two's complement
+    (the zero-point correction of kernels that multiply raw codes, e.g. MLAS u8s8)."""
+    w = wq.ints()
+    col = w.reshape(w.shape[0], -1).sum(axis=1) if op == "Conv" else w.sum(axis=0)
+    shp = [1] * acc.ndim
+    shp[ch_axis] = -1
+    out = np.asarray(acc, np.int64) - np.int64(x_zp) * col.reshape(shp)
+    bits = br.acc_format(mac).bits
+    lo = -(1 << (bits - 1))
+    return ((out - lo) & ((1 << bits) - 1)) + lo
 
 
 def _act_axis(v) -> int:
