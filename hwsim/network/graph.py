@@ -731,9 +731,10 @@ def _block_chunk(n: Node, cfg, a_fmt, wq: QTensor) -> dict:
         if not (cfg.order.endswith("cin") or kh * kw == 1 or cin_g == 1):
             raise ValueError(f"layer {n.name!r}: mac {cfg.mac!r} needs each block contiguous "
                              f"along K: use order 'kh,kw,cin' (got {cfg.order!r})")
+        groups = n.attrs.get("group", 1)
         if cin_g % bs == 0:
             chunk = bs
-        elif cin_g < bs:
+        elif cin_g < bs and (groups == 1 or bs % cin_g == 0):  # a run never straddles blocks
             chunk = cin_g
         else:
             raise ValueError(f"layer {n.name!r}: {cin_g} input channels per group are neither a "
