@@ -302,6 +302,46 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
                 hw_mac_step *trace, int64_t trace_cap, int64_t *trace_len,
                 hw_mac_result *res);
 
+/* ---- MAC fast paths (hw_mac_fast_*.c): flat signatures, callable from numba ----
+ * Each computes exactly what hw_mac_gemm computes for one configuration, on
+ * pre-decoded operand values; hwsim/mac.py proves the preconditions before
+ * choosing one.  out[i*n + j] for 0 <= i < m, 0 <= j < n.  b is packed in
+ * panels of 16 columns: bp[(j / 16) * k * 16 + kk * 16 + (j % 16)], zero
+ * padded (int16 pairs: bp[(j / 16) * kp * 32 + (kk / 2) * 32 + (j % 16) * 2 +
+ * kk % 2], kp = k rounded up to even).  Return HW_OK, HW_E_SIZE, or HW_E_MODE
+ * when the CPU / floating-point environment cannot run the kernel bit-exactly
+ * (the caller then uses hw_mac_gemm).
+ *----------------------------------------------------------------------------
+ * hw_mac_f32_seq: binary32 rne accumulator, products exact in binary32:
+ * acc = init[j] (or +0); acc = fma(a[i,kk], b[kk,j], acc) for kk = 0..k-1;
+ * then acc = acc + fin[j] (if fin).  max_abs (optional): max |acc| over every
+ * write (NaN ignored).
+ * hw_mac_narrow_seq: the same with the register in binary16 (fmt 0) or
+ * bfloat16 (fmt 1), rounding HW_ROUND_RNE or HW_ROUND_RTZ after every add, or
+ * binary32 (fmt 2) with HW_ROUND_RTZ;
+ * out holds the register values as float32.  events: adds whose rounded sum
+ * exceeded the largest finite value; bail[i*n+j] = 1 when the register met a
+ * NaN / Inf (recompute that output with hw_mac_gemm).
+ * hw_mac_i16_wrap: sum_k a*b modulo 2^32 (int16 operands other than -32768).
+ * hw_mac_i32_steps: an integer register of `bits` (2..32) bits, wrap or
+ * saturate after every add, starting at init[j] (or 0), then + fin[j]; with
+ * stats: events, max |sum before overflow| and the signed width of the exact
+ * (overflow-free) partial sums.  Preconditions: |a*b| + 2^(bits-1) < 2^31
+ * (bits <= 31) or |a*b| < 2^31 (bits = 32), and, with statistics,
+ * k * max|a*b| + |init| + |fin| < 2^31.
+ *--------------------------------------------------------------------------*/
+int hw_mac_f32_seq(const float *a, const float *bp, const float *init, const float *fin,
+                   float *out, float *max_abs, int64_t m, int64_t n, int64_t k);
+int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const float *fin,
+                      float *out, float *max_abs, int32_t *events, uint8_t *bail,
+                      int64_t m, int64_t n, int64_t k, int32_t fmt, int32_t rounding);
+int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
+                    int64_t k);
+int hw_mac_i32_steps(const int32_t *a, const int32_t *b, const int32_t *init,
+                     const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
+                     int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
+                     int32_t saturate);
+
 /* HW_CDEF_END */
 
 #ifdef __cplusplus

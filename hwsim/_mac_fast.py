@@ -1,0 +1,287 @@
+"""Fast paths of :func:`hwsim.mac.matmul`, used only where provably identical.
+
+Each path states the conditions under which its kernel computes exactly what
+the general engine (``hw_mac_gemm``) computes, checks them on the formats and
+the data, and otherwise declines (returns None):
+
+``f32_seq``  Sequential FloatAccumulator(binary32, rne, overflow special),
+    exact products that fit binary32 exactly (p_a + p_b <= 24, the product's
+    LSB >= 2^-149, |product| < 2^128; e.g. E4M3 x E4M3: 8 bits): every product
+    is exact, so an FMA chain equals both fused and unfused semantics.
+    Native binary32 arithmetic in the IEEE default environment (checked: no
+    FTZ / DAZ, rne).  Data with a NaN / Inf operand or bias goes to the
+    general engine (NaN payloads / canonical codes); overflow to Inf is then
+    the only possible event, once per output.
+``narrow_seq``  the same with the register in binary16 or bfloat16, rne or
+    rtz, fused (or unfused when every product is exact in the register
+    format): binary32 sum + exact TwoSum error give round-to-odd at 24 bits,
+    then one rounding into the register (correct since 24 >= p + 2); and a
+    binary32 register with rtz (the rne sum stepped toward zero when the
+    error has the opposite sign).  Outputs whose register met Inf / NaN are
+    recomputed by the engine.
+``int_wrap``  IntAccumulator(bits <= 32, wrap), Sequential or Tree, no
+    statistics: the result is the exact sum modulo 2^bits whatever the
+    order, computed modulo 2^32 (int16 operand values, -32768 excluded).
+``int_steps``  IntAccumulator(bits <= 32, wrap or saturate), Sequential:
+    the register stepped product by product in int32 (sums in int64 for 32
+    bits; |a*b| + 2^(bits-1) < 2^31 and, with statistics, K max|a*b| + |bias|
+    < 2^31 so that the exact partial sums fit too).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _native
+from ._mac_config import FloatAccumulator, IntAccumulator, MacUnit, Sequential, Tree
+from .api import decode as _decode
+from .formats import FloatFormat
+
+ffi, lib = _native.ffi, _native.lib
+F32 = FloatFormat(8, 23)
+F16 = FloatFormat(5, 10)
+BF16 = FloatFormat(8, 7)
+PW = 16
+
+
+def _ptr(ctype, arr):
+    return ffi.NULL if arr is None else ffi.cast(ctype, ffi.from_buffer(arr))
+
+
+def _range(f):
+    """(lsb exponent, exclusive msb exponent, significand bits) of an operand format."""
+    if f.kind == "float":
+        return f.emin - f.man_bits, f.emax + 1, f.precision
+    return -f.frac_bits, f.bits - f.frac_bits, f.bits
+
+
+def products_exact_in_f32(a, b) -> bool:
+    """Every product of a_fmt x b_fmt values is exactly a binary32 value."""
+    if a.kind != "float" or b.kind != "float":
+        return False
+    la, ha, pa = _range(a)
+    lb, hb, pb = _range(b)
+    return pa + pb <= 24 and la + lb >= -149 and ha + hb <= 128
+
+
+def products_exact_in(a, b, fmt) -> bool:
+    """Every product is exactly representable in the float format fmt."""
+    la, ha, pa = _range(a)
+    lb, hb, pb = _range(b)
+    return (pa + pb <= fmt.precision and la + lb >= fmt.emin - fmt.man_bits
+            and 2.0 ** (ha + hb) <= fmt.max_finite)
+
+
+def _lut_values(codes: np.ndarray, fmt, dtype) -> np.ndarray:
+    if fmt.bits <= 16:
+        lut = _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(dtype)
+        return lut[codes]
+    return _decode(codes, fmt).astype(dtype)
+
+
+def _pack_b(b: np.ndarray, dtype) -> np.ndarray:
+    """[K, N] -> panels [ceil(N/16), K, 16], zero padded."""
+    k, n = b.shape
+    npan = -(-n // PW)
+    out = np.zeros((npan, k, PW), dtype=dtype)
+    full = n // PW
+    if full:
+        out[:full] = b[:, :full * PW].reshape(k, full, PW).transpose(1, 0, 2)
+    if n % PW:
+        out[full, :, :n % PW] = b[:, full * PW:]
+    return out
+
+
+def _chunks(m: int, unit: int, threads: int, work: int):
+    if threads <= 1 or work < (1 << 16) or m <= unit:
+        return [(0, m)]
+    per = -(-m // (threads * 2))
+    per = -(-per // unit) * unit
+    return [(r, min(m, r + per)) for r in range(0, m, per)]
+
+
+def _parallel(fn, ranges):
+    if len(ranges) == 1:
+        return [fn(*ranges[0])]
+    return list(_native._pool().map(lambda r: fn(*r), ranges))
+
+
+def plan(mac: MacUnit, stats: bool) -> str | None:
+    """The fast path that may serve this unit (data checks come later), or None."""
+    acc = mac.accumulator
+    if mac.tiling is not None or mac.product is not None:
+        return None
+    if isinstance(acc, FloatAccumulator) and isinstance(mac.order, Sequential):
+        if acc.overflow != "special" or not products_exact_in_f32(mac.a_fmt, mac.b_fmt):
+            return None
+        if acc.fmt == F32 and acc.rounding == "rne":
+            return "f32_seq"
+        if acc.fmt == F32 and acc.rounding == "rtz":
+            return "narrow_seq"
+        if acc.fmt in (F16, BF16) and acc.rounding in ("rne", "rtz"):
+            if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
+                return "narrow_seq"
+        return None
+    if isinstance(acc, IntAccumulator) and mac.a_fmt.kind != "float" and \
+            mac.b_fmt.kind != "float":
+        if not stats and acc.overflow == "wrap" and acc.bits <= 32 and \
+                isinstance(mac.order, (Sequential, Tree)) and \
+                mac.a_fmt.bits <= 15 and mac.b_fmt.bits <= 15:
+            return "int_wrap"
+        if isinstance(mac.order, Sequential) and acc.bits <= 32 and acc.overflow != "error" \
+                and mac.a_fmt.bits <= 16 and mac.b_fmt.bits <= 16:
+            return "int_steps"
+    return None
+
+
+def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, stats: bool,
+        threads: int):
+    """Run a fast path on 2-D code arrays a [M, K], b [K, N].  Returns
+    (out values, stats dict or None, bail mask or None) or None (declined)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if k == 0 or m == 0 or n == 0:
+        return None
+    if int(a.max()) >> mac.a_fmt.bits or int(b.max()) >> mac.b_fmt.bits or \
+            int(a.min()) < 0 or int(b.min()) < 0:
+        return None  # the engine reports the bad code
+    if path in ("f32_seq", "narrow_seq"):
+        return _run_float(path, mac, a, b, bias, stats, threads)
+    return _run_int(path, mac, a, b, bias, za, zb, stats, threads)
+
+
+def _float_bias(bias, n):
+    if bias is None:
+        return None
+    v = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (n,)))
+    if not np.isfinite(v).all():
+        return False
+    pad = np.zeros(-(-n // PW) * PW, dtype=np.float32)
+    pad[:n] = v.astype(np.float32)
+    return pad
+
+
+def _run_float(path, mac, a, b, bias, stats, threads):
+    m, k = a.shape
+    n = b.shape[1]
+    av = _lut_values(a, mac.a_fmt, np.float32)
+    bv = _lut_values(b, mac.b_fmt, np.float32)
+    if not (np.isfinite(av).all() and np.isfinite(bv).all()):
+        return None
+    bvec = _float_bias(bias, n)
+    if bvec is False:
+        return None
+    init = bvec if (bvec is not None and mac.bias == "init") else None
+    fin = bvec if (bvec is not None and mac.bias == "final") else None
+    av = np.ascontiguousarray(av)
+    bp = _pack_b(bv, np.float32)
+    out = np.empty((m, n), dtype=np.float32)
+    mx = np.empty((m, n), dtype=np.float32) if stats else None
+    narrow = path == "narrow_seq"
+    ev = np.zeros((m, n), dtype=np.int32) if (stats and narrow) else None
+    bail = np.zeros((m, n), dtype=np.uint8) if narrow else None
+    acc = mac.accumulator
+    fmt_id = 0 if acc.fmt == F16 else (1 if acc.fmt == BF16 else 2)
+    rnd = lib.HW_ROUND_RNE if acc.rounding == "rne" else lib.HW_ROUND_RTZ
+
+    def call(r0, r1):
+        pa = _ptr("float *", av) + r0 * k
+        po = _ptr("float *", out) + r0 * n
+        pm = ffi.NULL if mx is None else _ptr("float *", mx) + r0 * n
+        if not narrow:
+            return lib.hw_mac_f32_seq(pa, _ptr("float *", bp), _ptr("float *", init),
+                                      _ptr("float *", fin), po, pm, r1 - r0, n, k)
+        return lib.hw_mac_narrow_seq(pa, _ptr("float *", bp), _ptr("float *", init),
+                                     _ptr("float *", fin), po, pm,
+                                     ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
+                                     _ptr("uint8_t *", bail) + r0 * n, r1 - r0, n, k, fmt_id, rnd)
+
+    rcs = _parallel(call, _chunks(m, 6 if not narrow else 2, threads, m * n * k))
+    if any(rc != lib.HW_OK for rc in rcs):
+        return None
+    st = None
+    if stats:
+        events = ev.astype(np.int64) if narrow else (~np.isfinite(out)).astype(np.int64)
+        st = dict(acc_events=events.reshape(-1), psum_events=np.zeros(m * n, np.int64),
+                  max_abs=mx.astype(np.float64).reshape(-1),
+                  width_needed=np.zeros(m * n, np.int32))
+    return out, st, (bail.astype(bool) if narrow else None)
+
+
+def _int_values(codes, fmt, zp, axis_len, per_row: bool):
+    v = codes.astype(np.int64)
+    if fmt.signed:
+        v = np.where(v >= 1 << (fmt.bits - 1), v - (1 << fmt.bits), v)
+    if zp is not None:
+        z = zp.reshape(-1)
+        v = v - (z[:, None] if per_row else z[None, :]) if z.size > 1 else v - z[0]
+    return v
+
+
+def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
+    m, k = a.shape
+    n = b.shape[1]
+    acc = mac.accumulator
+    av = _int_values(a, mac.a_fmt, za, m, True)
+    bv = _int_values(b, mac.b_fmt, zb, n, False)
+    braw = None
+    if bias is not None:
+        braw = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.int64), (n,)))
+    if path == "int_wrap":
+        if av.size and (av.min() <= -32768 or bv.min() <= -32768 or
+                        max(av.max(), bv.max()) > 32767):
+            return None
+        a16 = np.ascontiguousarray(av, dtype=np.int16)
+        kp = k + (k & 1)
+        bpad = np.zeros((kp, n), dtype=np.int16)
+        bpad[:k] = bv
+        bp = np.ascontiguousarray(_pack_b(bpad, np.int16).reshape(-1, kp // 2, 2, PW)
+                                  .transpose(0, 1, 3, 2))
+        out = np.empty((m, n), dtype=np.int32)
+
+        def call(r0, r1):
+            return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16) + r0 * k, _ptr("int16_t *", bp),
+                                       _ptr("int32_t *", out) + r0 * n, r1 - r0, n, k)
+        if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 6, threads, m * n * k))):
+            return None
+        total = out.astype(np.int64) + (0 if braw is None else braw[None, :])
+        bits = acc.bits
+        total &= (1 << bits) - 1
+        total = np.where(total >= 1 << (bits - 1), total - (1 << bits), total)
+        return total, None, None
+    # int_steps
+    pmax = int(np.abs(av).max(initial=0)) * int(np.abs(bv).max(initial=0))
+    bmax = 0 if braw is None else int(np.abs(braw).max(initial=0))
+    half = 1 << (acc.bits - 1)
+    if (pmax + half >= 1 << 31 and acc.bits < 32) or pmax >= 1 << 31:
+        return None
+    if stats and k * pmax + 2 * bmax >= 1 << 31:
+        return None
+    a32 = np.ascontiguousarray(av, dtype=np.int32)
+    b32 = np.ascontiguousarray(bv, dtype=np.int32)
+    b32b = None if braw is None else np.ascontiguousarray(braw, dtype=np.int32)
+    init = b32b if mac.bias == "init" else None
+    fin = b32b if mac.bias == "final" else None
+    out = np.empty((m, n), dtype=np.int32)
+    ev = np.empty((m, n), np.int32) if stats else None
+    mx = np.empty((m, n), np.int64) if stats else None
+    wd = np.empty((m, n), np.int32) if stats else None
+    sat = int(acc.overflow == "saturate")
+
+    def call(r0, r1):
+        def sub(arr, ctype):
+            return ffi.NULL if arr is None else _ptr(ctype, arr) + r0 * n
+        return lib.hw_mac_i32_steps(_ptr("int32_t *", a32) + r0 * k, _ptr("int32_t *", b32),
+                                    _ptr("int32_t *", init), _ptr("int32_t *", fin),
+                                    sub(out, "int32_t *"), sub(ev, "int32_t *"),
+                                    sub(mx, "int64_t *"), sub(wd, "int32_t *"), r1 - r0, n, k,
+                                    acc.bits, sat)
+    if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k))):
+        return None
+    st = None
+    if stats:
+        frac = mac.product_frac_bits
+        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
+                  psum_events=np.zeros(m * n, np.int64),
+                  max_abs=np.ldexp(mx.astype(np.float64), -frac).reshape(-1),
+                  width_needed=wd.reshape(-1))
+    return out.astype(np.int64), st, None
