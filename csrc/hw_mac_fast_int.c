@@ -38,48 +38,61 @@ static void wrap_portable(const int16_t *a, const int16_t *bp, int32_t *out, int
 }
 
 #ifdef HWI_X86
-#define WR 6
+#define WMADD(r, pr)                                                                         \
+    do {                                                                                     \
+        __m256i av_ = _mm256_set1_epi32(pr);                                                  \
+        c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(av_, b0));                      \
+        c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(av_, b1));                      \
+    } while (0)
+
+static inline int32_t pair_at(const int16_t *x, int64_t kk)
+{
+    int32_t v;
+    memcpy(&v, x + kk, 4);
+    return v;
+}
+
+__attribute__((target("avx2")))
+static void wrap_store(__m256i c0, __m256i c1, int32_t *orow, int cols)
+{
+    int32_t t[PW];
+    int q;
+    _mm256_storeu_si256((__m256i *)t, c0);
+    _mm256_storeu_si256((__m256i *)(t + 8), c1);
+    for (q = 0; q < cols; q++) orow[q] = t[q];
+}
+
+/* blocks of 4 rows x 16 columns; pairs of k per multiply-add */
 __attribute__((target("avx2")))
 static void wrap_avx2(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
                       int64_t k)
 {
     int64_t kp = (k + 1) & ~(int64_t)1, i0, p, kk;
-    for (i0 = 0; i0 < m; i0 += WR) {
-        int rows = (int)(m - i0 < WR ? m - i0 : WR), r, q;
-        const int16_t *ar[WR];
-        for (r = 0; r < WR; r++) ar[r] = a + (i0 + (r < rows ? r : 0)) * k;
+    for (i0 = 0; i0 < m; i0 += 4) {
+        int rows = (int)(m - i0 < 4 ? m - i0 : 4), r;
+        const int16_t *a0 = a + i0 * k, *a1 = a + (i0 + (rows > 1)) * k;
+        const int16_t *a2 = a + (i0 + (rows > 2) * 2) * k, *a3 = a + (i0 + (rows > 3) * 3) * k;
         for (p = 0; p * PW < n; p++) {
             const int16_t *b = bp + p * kp * PW;
-            __m256i c[2 * WR];
-            int32_t t[PW];
             int cols = (int)(n - p * PW < PW ? n - p * PW : PW);
-            for (r = 0; r < 2 * WR; r++) c[r] = _mm256_setzero_si256();
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+                    c21 = c00, c30 = c00, c31 = c00, b0, b1;
             for (kk = 0; kk + 1 < k; kk += 2) {
-                __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + kk * PW));
-                __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + kk * PW + 16));
-#pragma GCC unroll 6
-                for (r = 0; r < WR; r++) {
-                    int32_t pair;
-                    __m256i av;
-                    memcpy(&pair, ar[r] + kk, 4);
-                    av = _mm256_set1_epi32(pair);
-                    c[2 * r] = _mm256_add_epi32(c[2 * r], _mm256_madd_epi16(av, b0));
-                    c[2 * r + 1] = _mm256_add_epi32(c[2 * r + 1], _mm256_madd_epi16(av, b1));
-                }
+                b0 = _mm256_loadu_si256((const __m256i *)(b + kk * PW));
+                b1 = _mm256_loadu_si256((const __m256i *)(b + kk * PW + 16));
+                WMADD(0, pair_at(a0, kk)); WMADD(1, pair_at(a1, kk));
+                WMADD(2, pair_at(a2, kk)); WMADD(3, pair_at(a3, kk));
             }
-            if (k & 1) { /* last term: its pair partner in b is zero padding */
-                __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + (k - 1) * PW));
-                __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + (k - 1) * PW + 16));
-                for (r = 0; r < WR; r++) {
-                    __m256i av = _mm256_set1_epi32((int32_t)(uint16_t)ar[r][k - 1]);
-                    c[2 * r] = _mm256_add_epi32(c[2 * r], _mm256_madd_epi16(av, b0));
-                    c[2 * r + 1] = _mm256_add_epi32(c[2 * r + 1], _mm256_madd_epi16(av, b1));
-                }
+            if (k & 1) { /* the last term's partner in b is zero padding */
+                b0 = _mm256_loadu_si256((const __m256i *)(b + (k - 1) * PW));
+                b1 = _mm256_loadu_si256((const __m256i *)(b + (k - 1) * PW + 16));
+                WMADD(0, (int32_t)(uint16_t)a0[k - 1]); WMADD(1, (int32_t)(uint16_t)a1[k - 1]);
+                WMADD(2, (int32_t)(uint16_t)a2[k - 1]); WMADD(3, (int32_t)(uint16_t)a3[k - 1]);
             }
             for (r = 0; r < rows; r++) {
-                _mm256_storeu_si256((__m256i *)t, c[2 * r]);
-                _mm256_storeu_si256((__m256i *)(t + 8), c[2 * r + 1]);
-                for (q = 0; q < cols; q++) out[(i0 + r) * n + p * PW + q] = t[q];
+                __m256i x0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+                __m256i x1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+                wrap_store(x0, x1, out + (i0 + r) * n + p * PW, cols);
             }
         }
     }

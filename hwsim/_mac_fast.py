@@ -71,6 +71,15 @@ def products_exact_in(a, b, fmt) -> bool:
             and 2.0 ** (ha + hb) <= fmt.max_finite)
 
 
+def short_products(a, b, fmt) -> bool:
+    """Every product has at most fmt.precision significant bits and lies on
+    fmt's subnormal grid (then binary32 sums rounded again into fmt are exact
+    rne: double rounding is innocuous for 24 >= 2p + 2)."""
+    la, _, pa = _range(a)
+    lb, _, pb = _range(b)
+    return pa + pb <= fmt.precision and la + lb >= fmt.emin - fmt.man_bits
+
+
 def _lut_values(codes: np.ndarray, fmt, dtype) -> np.ndarray:
     if fmt.bits <= 16:
         lut = _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(dtype)
@@ -113,10 +122,8 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
     if isinstance(acc, FloatAccumulator) and isinstance(mac.order, Sequential):
         if acc.overflow != "special" or not products_exact_in_f32(mac.a_fmt, mac.b_fmt):
             return None
-        if acc.fmt == F32 and acc.rounding == "rne":
+        if acc.fmt == F32 and acc.rounding in ("rne", "rtz"):
             return "f32_seq"
-        if acc.fmt == F32 and acc.rounding == "rtz":
-            return "narrow_seq"
         if acc.fmt in (F16, BF16) and acc.rounding in ("rne", "rtz"):
             if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
                 return "narrow_seq"
@@ -155,7 +162,7 @@ def _float_bias(bias, n):
     v = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (n,)))
     if not np.isfinite(v).all():
         return False
-    pad = np.zeros(-(-n // PW) * PW, dtype=np.float32)
+    pad = np.zeros(-(-n // (4 * PW)) * 4 * PW, dtype=np.float32)  # kernels read 64-col groups
     pad[:n] = v.astype(np.float32)
     return pad
 
@@ -180,8 +187,9 @@ def _run_float(path, mac, a, b, bias, stats, threads):
     ev = np.zeros((m, n), dtype=np.int32) if (stats and narrow) else None
     bail = np.zeros((m, n), dtype=np.uint8) if narrow else None
     acc = mac.accumulator
-    fmt_id = 0 if acc.fmt == F16 else (1 if acc.fmt == BF16 else 2)
+    fmt_id = 0 if acc.fmt == F16 else 1
     rnd = lib.HW_ROUND_RNE if acc.rounding == "rne" else lib.HW_ROUND_RTZ
+    short = int(narrow and short_products(mac.a_fmt, mac.b_fmt, acc.fmt))
 
     def call(r0, r1):
         pa = _ptr("float *", av) + r0 * k
@@ -189,31 +197,48 @@ def _run_float(path, mac, a, b, bias, stats, threads):
         pm = ffi.NULL if mx is None else _ptr("float *", mx) + r0 * n
         if not narrow:
             return lib.hw_mac_f32_seq(pa, _ptr("float *", bp), _ptr("float *", init),
-                                      _ptr("float *", fin), po, pm, r1 - r0, n, k)
+                                      _ptr("float *", fin), po, pm, r1 - r0, n, k, rnd)
         return lib.hw_mac_narrow_seq(pa, _ptr("float *", bp), _ptr("float *", init),
                                      _ptr("float *", fin), po, pm,
                                      ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
-                                     _ptr("uint8_t *", bail) + r0 * n, r1 - r0, n, k, fmt_id, rnd)
+                                     _ptr("uint8_t *", bail) + r0 * n, r1 - r0, n, k, fmt_id, rnd,
+                                     short)
 
-    rcs = _parallel(call, _chunks(m, 6 if not narrow else 2, threads, m * n * k))
+    rcs = _parallel(call, _chunks(m, 6 if not narrow else 1, threads, m * n * k))
     if any(rc != lib.HW_OK for rc in rcs):
         return None
+    redo = None if bail is None else bail.astype(bool)
+    if stats and acc.rounding == "rtz" and acc.fmt != F16:
+        # binary32 rtz saturates silently: registers that reached the largest
+        # finite value may have overflowed; the engine counts those events
+        hit = mx >= np.float32(acc.fmt.max_finite)
+        if hit.any():
+            redo = hit if redo is None else (redo | hit)
     st = None
     if stats:
         events = ev.astype(np.int64) if narrow else (~np.isfinite(out)).astype(np.int64)
         st = dict(acc_events=events.reshape(-1), psum_events=np.zeros(m * n, np.int64),
                   max_abs=mx.astype(np.float64).reshape(-1),
                   width_needed=np.zeros(m * n, np.int32))
-    return out, st, (bail.astype(bool) if narrow else None)
+    return out, st, redo
 
 
 def _int_values(codes, fmt, zp, axis_len, per_row: bool):
-    v = codes.astype(np.int64)
-    if fmt.signed:
-        v = np.where(v >= 1 << (fmt.bits - 1), v - (1 << fmt.bits), v)
+    """Integer operand values (code two's complement, minus the zero point) as int32."""
+    c = np.asarray(codes)
+    if fmt.signed and fmt.bits in (8, 16, 32) and c.dtype.itemsize * 8 == fmt.bits:
+        v = c.view({8: np.int8, 16: np.int16, 32: np.int32}[fmt.bits]).astype(np.int32)
+    elif fmt.signed:
+        sh = 32 - fmt.bits
+        v = (c.astype(np.uint32) << np.uint32(sh)).view(np.int32) >> sh
+    else:
+        v = c.astype(np.int32)
     if zp is not None:
-        z = zp.reshape(-1)
-        v = v - (z[:, None] if per_row else z[None, :]) if z.size > 1 else v - z[0]
+        z = zp.reshape(-1).astype(np.int32)
+        if z.size > 1:
+            v = v - (z[:, None] if per_row else z[None, :])
+        else:
+            v = v - z[0]
     return v
 
 
@@ -241,7 +266,7 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
         def call(r0, r1):
             return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16) + r0 * k, _ptr("int16_t *", bp),
                                        _ptr("int32_t *", out) + r0 * n, r1 - r0, n, k)
-        if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 6, threads, m * n * k))):
+        if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k))):
             return None
         total = out.astype(np.int64) + (0 if braw is None else braw[None, :])
         bits = acc.bits

@@ -312,16 +312,19 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  * when the CPU / floating-point environment cannot run the kernel bit-exactly
  * (the caller then uses hw_mac_gemm).
  *----------------------------------------------------------------------------
- * hw_mac_f32_seq: binary32 rne accumulator, products exact in binary32:
- * acc = init[j] (or +0); acc = fma(a[i,kk], b[kk,j], acc) for kk = 0..k-1;
- * then acc = acc + fin[j] (if fin).  max_abs (optional): max |acc| over every
- * write (NaN ignored).
+ * hw_mac_f32_seq: binary32 accumulator, rounding HW_ROUND_RNE or HW_ROUND_RTZ,
+ * products exact in binary32: acc = init[j] (or +0); acc = fma(a[i,kk],
+ * b[kk,j], acc) for kk = 0..k-1; then acc = acc + fin[j] (if fin).  max_abs
+ * (optional): max |acc| over every write (NaN ignored).  (rtz saturates at
+ * the largest finite value; a caller that counts overflow events recomputes
+ * outputs whose max_abs reached it.)
  * hw_mac_narrow_seq: the same with the register in binary16 (fmt 0) or
- * bfloat16 (fmt 1), rounding HW_ROUND_RNE or HW_ROUND_RTZ after every add, or
- * binary32 (fmt 2) with HW_ROUND_RTZ;
- * out holds the register values as float32.  events: adds whose rounded sum
- * exceeded the largest finite value; bail[i*n+j] = 1 when the register met a
- * NaN / Inf (recompute that output with hw_mac_gemm).
+ * bfloat16 (fmt 1), rounding HW_ROUND_RNE or HW_ROUND_RTZ after every add;
+ * short_products = 1 promises that every product has at most the register's
+ * precision in significant bits and lies on its subnormal grid.  out holds
+ * the register values as float32.  events: adds whose rounded sum exceeded
+ * the largest finite value (bfloat16 rtz: see hw_mac_f32_seq); bail[i*n+j] =
+ * 1 when the register met a NaN / Inf (recompute with hw_mac_gemm).
  * hw_mac_i16_wrap: sum_k a*b modulo 2^32 (int16 operands other than -32768).
  * hw_mac_i32_steps: an integer register of `bits` (2..32) bits, wrap or
  * saturate after every add, starting at init[j] (or 0), then + fin[j]; with
@@ -331,10 +334,12 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  * k * max|a*b| + |init| + |fin| < 2^31.
  *--------------------------------------------------------------------------*/
 int hw_mac_f32_seq(const float *a, const float *bp, const float *init, const float *fin,
-                   float *out, float *max_abs, int64_t m, int64_t n, int64_t k);
+                   float *out, float *max_abs, int64_t m, int64_t n, int64_t k,
+                   int32_t rounding);
 int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const float *fin,
                       float *out, float *max_abs, int32_t *events, uint8_t *bail,
-                      int64_t m, int64_t n, int64_t k, int32_t fmt, int32_t rounding);
+                      int64_t m, int64_t n, int64_t k, int32_t fmt, int32_t rounding,
+                      int32_t short_products);
 int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
                     int64_t k);
 int hw_mac_i32_steps(const int32_t *a, const int32_t *b, const int32_t *init,
