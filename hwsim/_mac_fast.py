@@ -282,8 +282,11 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     if stats and k * pmax + 2 * bmax >= 1 << 31:
         return None
     a32 = np.ascontiguousarray(av, dtype=np.int32)
-    b32 = np.ascontiguousarray(bv, dtype=np.int32)
-    b32b = None if braw is None else np.ascontiguousarray(braw, dtype=np.int32)
+    b32 = _pack_b(bv, np.int32)
+    b32b = None
+    if braw is not None:
+        b32b = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)  # 32-column groups
+        b32b[:n] = braw
     init = b32b if mac.bias == "init" else None
     fin = b32b if mac.bias == "final" else None
     out = np.empty((m, n), dtype=np.int32)

@@ -172,12 +172,12 @@ _ffi, _lib = _C.ffi, _C.lib
 
 
 @numba.njit(cache=True, nogil=True)
-def _numba_int_mac(a, b, zero, out, events, max_abs, width, bits, saturate):
-    return _lib.hw_mac_i32_steps(_ffi.from_buffer(a), _ffi.from_buffer(b),
+def _numba_int_mac(a, bp, zero, out, events, max_abs, width, bits, saturate):
+    return _lib.hw_mac_i32_steps(_ffi.from_buffer(a), _ffi.from_buffer(bp),
                                  _ffi.from_buffer(zero), _ffi.from_buffer(zero),
                                  _ffi.from_buffer(out), _ffi.from_buffer(events),
                                  _ffi.from_buffer(max_abs), _ffi.from_buffer(width),
-                                 a.shape[0], b.shape[1], a.shape[1], bits, saturate)
+                                 a.shape[0], out.shape[1], a.shape[1], bits, saturate)
 
 
 @pytest.mark.filterwarnings("ignore::numba.NumbaWarning")
@@ -187,11 +187,15 @@ def test_numba_function_calls_a_c_mac_kernel():
     b = RNG.integers(0, 256, (50, 5)).astype(np.uint8)
     av = np.where(a > 127, a.astype(np.int32) - 256, a).astype(np.int32)
     bv = np.where(b > 127, b.astype(np.int32) - 256, b).astype(np.int32)
+    from hwsim._mac_fast import _pack_b
+
+    bp = _pack_b(bv, np.int32)               # panels of 16 columns, zero padded
     out = np.zeros((6, 5), np.int32)
     ev = np.zeros((6, 5), np.int32)
     mx = np.zeros((6, 5), np.int64)
     wd = np.zeros((6, 5), np.int32)
-    assert _numba_int_mac(av, bv, np.zeros(5, np.int32), out, ev, mx, wd, 16, 1) == 0
+    zero = np.zeros(32, np.int32)            # the kernel reads init / fin in 32-column groups
+    assert _numba_int_mac(av, bp, zero, out, ev, mx, wd, 16, 1) == 0
     res = matmul(a, b, MacUnit("int8", "int8", accumulator=IntAccumulator(16, "saturate")),
                  path="general")
     assert np.array_equal(out, res.values)

@@ -308,7 +308,8 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  * choosing one.  out[i*n + j] for 0 <= i < m, 0 <= j < n.  b is packed in
  * panels of 16 columns: bp[(j / 16) * k * 16 + kk * 16 + (j % 16)], zero
  * padded (int16 pairs: bp[(j / 16) * kp * 32 + (kk / 2) * 32 + (j % 16) * 2 +
- * kk % 2], kp = k rounded up to even).  Return HW_OK, HW_E_SIZE, or HW_E_MODE
+ * kk % 2], kp = k rounded up to even).  init / fin of the float kernels are
+ * read in groups of 64 columns: zero pad them.  Return HW_OK, HW_E_SIZE, or HW_E_MODE
  * when the CPU / floating-point environment cannot run the kernel bit-exactly
  * (the caller then uses hw_mac_gemm).
  *----------------------------------------------------------------------------
@@ -326,7 +327,8 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  * the largest finite value (bfloat16 rtz: see hw_mac_f32_seq); bail[i*n+j] =
  * 1 when the register met a NaN / Inf (recompute with hw_mac_gemm).
  * hw_mac_i16_wrap: sum_k a*b modulo 2^32 (int16 operands other than -32768).
- * hw_mac_i32_steps: an integer register of `bits` (2..32) bits, wrap or
+ * hw_mac_i32_steps (b packed in panels of 16, init / fin read in groups of 32
+ * columns: pad them): an integer register of `bits` (2..32) bits, wrap or
  * saturate after every add, starting at init[j] (or 0), then + fin[j]; with
  * stats: events, max |sum before overflow| and the signed width of the exact
  * (overflow-free) partial sums.  Preconditions: |a*b| + 2^(bits-1) < 2^31
@@ -342,7 +344,7 @@ int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const 
                       int32_t short_products);
 int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
                     int64_t k);
-int hw_mac_i32_steps(const int32_t *a, const int32_t *b, const int32_t *init,
+int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
                      const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
                      int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
                      int32_t saturate);
