@@ -26,6 +26,23 @@ def _codes(x, name: str) -> np.ndarray:
     return a
 
 
+def _check_codes(codes: np.ndarray, fmt, name: str) -> None:
+    """Raise naming the first code that is not a code of fmt (negative or >= 2^bits)."""
+    if not codes.size:
+        return
+    if codes.dtype.kind == "i":
+        bad = (codes < 0) | ((codes >> min(fmt.bits, 63)) != 0)
+    elif fmt.bits >= codes.dtype.itemsize * 8:
+        return
+    else:
+        bad = (codes >> fmt.bits) != 0
+    if not bad.any():
+        return
+    pos = np.unravel_index(int(np.argmax(bad)), codes.shape)
+    raise ValueError(f"{name}[{', '.join(str(int(p)) for p in pos)}] = {int(codes[pos])} is not "
+                     f"a code of {fmt.name} (codes are < 2**{fmt.bits})")
+
+
 def _zero_point(zp, fmt, n: int, name: str, fmt_name: str):
     """None (all zero) or an int64 array of length 1 or n."""
     z = np.asarray(0 if zp is None else zp)

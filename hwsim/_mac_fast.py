@@ -29,6 +29,8 @@ the data, and otherwise declines (returns None):
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import _native
@@ -148,8 +150,7 @@ def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, sta
     n = b.shape[1]
     if k == 0 or m == 0 or n == 0:
         return None
-    if int(a.max()) >> mac.a_fmt.bits or int(b.max()) >> mac.b_fmt.bits or \
-            int(a.min()) < 0 or int(b.min()) < 0:
+    if a.dtype.kind == "i" and (int(a.min()) < 0 or int(b.min(initial=0)) < 0):
         return None  # the engine reports the bad code
     if path in ("f32_seq", "narrow_seq"):
         return _run_float(path, mac, a, b, bias, stats, threads)
@@ -167,20 +168,49 @@ def _float_bias(bias, n):
     return pad
 
 
+@lru_cache(maxsize=64)
+def _lut_f32(fmt) -> np.ndarray:
+    return _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(np.float32)
+
+
+@lru_cache(maxsize=64)
+def _lut_i32(fmt) -> np.ndarray:
+    v = np.arange(1 << fmt.bits, dtype=np.int64)
+    if fmt.signed:
+        v = np.where(v >= 1 << (fmt.bits - 1), v - (1 << fmt.bits), v)
+    return v.astype(np.int32)
+
+
+def _codes_c(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x)
+    if x.dtype.itemsize not in (1, 2, 4, 8) or x.dtype.kind not in "ui":
+        x = x.astype(np.uint64)
+    return x
+
+
+def _lut_f32_call(codes, lut, rows, cols, out, pack):
+    nf = ffi.new("int64_t *")
+    rc = lib.hw_mac_lut_f32(_ptr("void *", codes), codes.dtype.itemsize, rows, cols,
+                            _ptr("float *", lut), lut.size, _ptr("float *", out), pack, nf)
+    return rc, nf[0]
+
+
 def _run_float(path, mac, a, b, bias, stats, threads):
     m, k = a.shape
     n = b.shape[1]
-    av = _lut_values(a, mac.a_fmt, np.float32)
-    bv = _lut_values(b, mac.b_fmt, np.float32)
-    if not (np.isfinite(av).all() and np.isfinite(bv).all()):
+    if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
+        return None
+    la, lb = _lut_f32(mac.a_fmt), _lut_f32(mac.b_fmt)
+    a, b = _codes_c(a), _codes_c(b)
+    bp = np.empty((-(-n // PW), k, PW), dtype=np.float32)
+    rc, bad = _lut_f32_call(b, lb, k, n, bp, 1)
+    if rc != lib.HW_OK or bad:
         return None
     bvec = _float_bias(bias, n)
     if bvec is False:
         return None
     init = bvec if (bvec is not None and mac.bias == "init") else None
     fin = bvec if (bvec is not None and mac.bias == "final") else None
-    av = np.ascontiguousarray(av)
-    bp = _pack_b(bv, np.float32)
     out = np.empty((m, n), dtype=np.float32)
     mx = np.empty((m, n), dtype=np.float32) if stats else None
     narrow = path == "narrow_seq"
@@ -192,7 +222,11 @@ def _run_float(path, mac, a, b, bias, stats, threads):
     short = int(narrow and short_products(mac.a_fmt, mac.b_fmt, acc.fmt))
 
     def call(r0, r1):
-        pa = _ptr("float *", av) + r0 * k
+        av = np.empty((r1 - r0, k), dtype=np.float32)
+        rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
+        if rc != lib.HW_OK or bad:
+            return -100
+        pa = _ptr("float *", av)
         po = _ptr("float *", out) + r0 * n
         pm = ffi.NULL if mx is None else _ptr("float *", mx) + r0 * n
         if not narrow:
@@ -242,19 +276,40 @@ def _int_values(codes, fmt, zp, axis_len, per_row: bool):
     return v
 
 
+def _value_range(fmt, zp):
+    """(min, max) of operand values (code value minus zero point)."""
+    z = np.zeros(1, np.int64) if zp is None else zp.reshape(-1).astype(np.int64)
+    return fmt.min_int - int(z.max()), fmt.max_int - int(z.min())
+
+
+def _zp_full(zp, length):
+    if zp is None:
+        return None
+    z = zp.reshape(-1).astype(np.int32)
+    return np.ascontiguousarray(np.broadcast_to(z, (length,)) if z.size == 1 else z)
+
+
 def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     m, k = a.shape
     n = b.shape[1]
     acc = mac.accumulator
-    av = _int_values(a, mac.a_fmt, za, m, True)
-    bv = _int_values(b, mac.b_fmt, zb, n, False)
+    fa, fb = mac.a_fmt, mac.b_fmt
+    if fa.bits > 16 or fb.bits > 16:
+        return None
+    alo, ahi = _value_range(fa, za)
+    blo, bhi = _value_range(fb, zb)
+    amax, bmax_v = max(-alo, ahi), max(-blo, bhi)
     braw = None
     if bias is not None:
         braw = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.int64), (n,)))
+    a, b = _codes_c(a), _codes_c(b)
     if path == "int_wrap":
-        if av.size and (av.min() <= -32768 or bv.min() <= -32768 or
-                        max(av.max(), bv.max()) > 32767):
+        if min(alo, blo) <= -32768 or max(ahi, bhi) > 32767:
             return None
+        if int(a.max()) >> fa.bits or int(b.max()) >> fb.bits:
+            return None  # the engine reports the bad code
+        av = _int_values(a, fa, za, m, True)
+        bv = _int_values(b, fb, zb, n, False)
         a16 = np.ascontiguousarray(av, dtype=np.int16)
         kp = k + (k & 1)
         bpad = np.zeros((kp, n), dtype=np.int16)
@@ -274,15 +329,20 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
         total = np.where(total >= 1 << (bits - 1), total - (1 << bits), total)
         return total, None, None
     # int_steps
-    pmax = int(np.abs(av).max(initial=0)) * int(np.abs(bv).max(initial=0))
-    bmax = 0 if braw is None else int(np.abs(braw).max(initial=0))
+    pmax = amax * bmax_v
+    bb = 0 if braw is None else int(np.abs(braw).max(initial=0))
     half = 1 << (acc.bits - 1)
     if (pmax + half >= 1 << 31 and acc.bits < 32) or pmax >= 1 << 31:
         return None
-    if stats and k * pmax + 2 * bmax >= 1 << 31:
+    if stats and k * pmax + 2 * bb >= 1 << 31:
         return None
-    a32 = np.ascontiguousarray(av, dtype=np.int32)
-    b32 = _pack_b(bv, np.int32)
+    la, lb = _lut_i32(fa), _lut_i32(fb)
+    bp = np.empty((-(-n // PW), k, PW), dtype=np.int32)
+    zbf = _zp_full(zb, n)
+    if lib.hw_mac_lut_i32(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
+                          lb.size, _ptr("int32_t *", zbf), 0, _ptr("int32_t *", bp), 1) != lib.HW_OK:
+        return None
+    zaf = _zp_full(za, m)
     b32b = None
     if braw is not None:
         b32b = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)  # 32-column groups
@@ -298,12 +358,19 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     def call(r0, r1):
         def sub(arr, ctype):
             return ffi.NULL if arr is None else _ptr(ctype, arr) + r0 * n
-        return lib.hw_mac_i32_steps(_ptr("int32_t *", a32) + r0 * k, _ptr("int32_t *", b32),
+        av = np.empty((r1 - r0, k), dtype=np.int32)
+        rc = lib.hw_mac_lut_i32(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
+                                _ptr("int32_t *", la), la.size,
+                                ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
+                                _ptr("int32_t *", av), 0)
+        if rc != lib.HW_OK:
+            return rc
+        return lib.hw_mac_i32_steps(_ptr("int32_t *", av), _ptr("int32_t *", bp),
                                     _ptr("int32_t *", init), _ptr("int32_t *", fin),
                                     sub(out, "int32_t *"), sub(ev, "int32_t *"),
                                     sub(mx, "int64_t *"), sub(wd, "int32_t *"), r1 - r0, n, k,
                                     acc.bits, sat)
-    if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k))):
+    if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 1, threads, m * n * k))):
         return None
     st = None
     if stats:

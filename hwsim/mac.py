@@ -30,7 +30,7 @@ from ._mac_config import (FMT_PRESETS, Chunked, FixedAccumulator, FloatAccumulat
 from ._mac_results import (MacStats, MatmulResult, _has_fixed, _l1,
                            _make_stats, _result_arrays, a2q_bits, a2q_l1_bits, worst_case_bits)
 from ._mac_trace import MacTrace, trace
-from ._mac_args import _as_mac, _bias_x, _codes, _zero_point
+from ._mac_args import _as_mac, _bias_x, _check_codes, _codes, _zero_point
 from .api import _threads
 
 __all__ = ["MacUnit", "IntAccumulator", "FixedAccumulator", "FloatAccumulator",
@@ -120,6 +120,8 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
         raise ValueError(f"a_codes has K={k} (shape {a.shape}) but b_codes has K={k2} "
                          f"(shape {b.shape}): the reduction dimensions must match")
     mac.check_terms(k)
+    _check_codes(a, mac.a_fmt, "a_codes")
+    _check_codes(b, mac.b_fmt, "b_codes")
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
