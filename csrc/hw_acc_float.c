@@ -68,6 +68,9 @@ static inline double xval_double(const hw_xval *x)
     double d;
     if (x->cls == HW_XV_NAN) return hwi_bits_f64(0x7FF8000000000000ull);
     if (x->cls == HW_XV_INF) d = hwi_bits_f64(0x7FF0000000000000ull);
+    else if (!x->sig) d = 0.0;
+    else if (x->exp >= -1022 && x->exp <= 1023) /* exact when sig < 2^53 */
+        d = (double)x->sig * hwi_bits_f64((uint64_t)(x->exp + 1023) << 52);
     else d = ldexp((double)x->sig, x->exp);
     return x->sign ? -d : d;
 }

@@ -210,3 +210,15 @@ def test_k_beyond_a_kulisch_accumulator_is_refused():
     assert matmul(a, np.zeros((64, 1), np.uint8), ok).values[0, 0] == 0.0
     with pytest.raises(FormatError, match="T must be in"):
         Tiles(1 << 31, "int12")
+
+
+def test_bad_codes_are_reported_whatever_the_path():
+    for acc in (IntAccumulator(32), IntAccumulator(20, "saturate")):
+        mac = MacUnit("int8", "int8", accumulator=acc)
+        for stats in (False, True):
+            with pytest.raises(ValueError, match=r"a_codes\[1, 2\] = 300"):
+                matmul(np.array([[0, 0, 0], [0, 0, 300]], np.uint16), np.zeros((3, 2), np.uint8),
+                       mac, stats=stats)
+    fmac = MacUnit("float8_e4m3fn", "float8_e4m3fn", accumulator=FloatAccumulator("float32"))
+    with pytest.raises(ValueError, match=r"b_codes\[0, 1\] = 256"):
+        matmul(np.zeros((2, 3), np.uint16), np.array([[0, 256], [0, 0], [0, 0]], np.uint16), fmac)

@@ -368,6 +368,67 @@ int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exps, int32_t exps_
                     int32_t man_bits, int32_t exp_bits, int32_t twos_complement,
                     const hw_opts *o, hw_result *res);
 
+/* ---- MAC fast paths (hw_mac_fast_*.c): flat signatures, callable from numba ----
+ * Each computes exactly what hw_mac_gemm computes for one configuration, on
+ * pre-decoded operand values; hwsim/mac.py proves the preconditions before
+ * choosing one.  out[i*n + j] for 0 <= i < m, 0 <= j < n.  b is packed in
+ * panels of 16 columns: bp[(j / 16) * k * 16 + kk * 16 + (j % 16)], zero
+ * padded (int16 pairs: bp[(j / 16) * kp * 32 + (kk / 2) * 32 + (j % 16) * 2 +
+ * kk % 2], kp = k rounded up to even).  init / fin of the float kernels are
+ * read in groups of 64 columns: zero pad them.  Return HW_OK, HW_E_SIZE, or HW_E_MODE
+ * when the CPU / floating-point environment cannot run the kernel bit-exactly
+ * (the caller then uses hw_mac_gemm).
+ *----------------------------------------------------------------------------
+ * hw_mac_f32_seq: binary32 accumulator, rounding HW_ROUND_RNE or HW_ROUND_RTZ,
+ * products exact in binary32: acc = init[j] (or +0); acc = fma(a[i,kk],
+ * b[kk,j], acc) for kk = 0..k-1; then acc = acc + fin[j] (if fin).  max_abs
+ * (optional): max |acc| over every write (NaN ignored).  (rtz saturates at
+ * the largest finite value; a caller that counts overflow events recomputes
+ * outputs whose max_abs reached it.)
+ * hw_mac_narrow_seq: the same with the register in binary16 (fmt 0) or
+ * bfloat16 (fmt 1), rounding HW_ROUND_RNE or HW_ROUND_RTZ after every add;
+ * short_products = 1 promises that every product has at most the register's
+ * precision in significant bits and lies on its subnormal grid.  out holds
+ * the register values as float32.  events: adds whose rounded sum exceeded
+ * the largest finite value (bfloat16 rtz: see hw_mac_f32_seq); bail[i*n+j] =
+ * 1 when the register met a NaN / Inf (recompute with hw_mac_gemm).
+ * hw_mac_i16_wrap: sum_k a*b modulo 2^32 (int16 operands other than -32768).
+ * hw_mac_i32_steps (b packed in panels of 16, init / fin read in groups of 32
+ * columns: pad them): an integer register of `bits` (2..32) bits, wrap or
+ * saturate after every add, starting at init[j] (or 0), then + fin[j]; with
+ * stats: events, max |sum before overflow| and the signed width of the exact
+ * (overflow-free) partial sums.  Preconditions: |a*b| + 2^(bits-1) < 2^31
+ * (bits <= 31) or |a*b| < 2^31 (bits = 32), and, with statistics,
+ * k * max|a*b| + |init| + |fin| < 2^31.
+ *--------------------------------------------------------------------------*/
+int hw_mac_f32_seq(const float *a, const float *bp, const float *init, const float *fin,
+                   float *out, float *max_abs, int64_t m, int64_t n, int64_t k,
+                   int32_t rounding);
+int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const float *fin,
+                      float *out, float *max_abs, int32_t *events, uint8_t *bail,
+                      int64_t m, int64_t n, int64_t k, int32_t fmt, int32_t rounding,
+                      int32_t short_products);
+int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
+                    int64_t k);
+int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
+                     const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
+                     int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
+                     int32_t saturate);
+
+/*----------------------------------------------------------------------------
+ * hw_mac_lut_f32 / hw_mac_lut_i32: operand preparation for the fast paths:
+ * out = lut[codes] (codes: rows x cols, code_size bytes each; every code <
+ * lut_n, else HW_E_CODE), row-major (pack 0) or in zero-padded panels of 16
+ * columns (pack 1).  The float one counts non-finite values into *nonfinite;
+ * the integer one subtracts zp[r] (zp_per_row) or zp[c] (zp may be NULL).
+ *--------------------------------------------------------------------------*/
+int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
+                   const float *lut, int64_t lut_n, float *out, int32_t pack,
+                   int64_t *nonfinite);
+int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
+                   const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
+                   int32_t *out, int32_t pack);
+
 /* HW_CDEF_END */
 
 #ifdef __cplusplus
