@@ -148,8 +148,6 @@ def test_ocp_block_datapath_in_conv_and_gemm():
     conv, fc = r.layers["conv1"], r.layers["fc"]
     assert conv.mac.order.chunk == 2 and fc.mac.order.chunk == 32
     xs, ws = conv.input, conv.weight
-    xv = hwsim.decode(np.asarray(xs.codes), xs.fmt)
-    wv = hwsim.decode(np.asarray(ws.codes), ws.fmt)
     for co, oy, ox in ((0, 0, 0), (1, 2, 3), (2, 4, 4)):
         a, b = _conv_terms(np.asarray(xs.codes), np.asarray(ws.codes), co, oy, ox, "kh,kw,cin")
         av = hwsim.decode(np.array(a, xs.fmt.code_dtype), xs.fmt)
@@ -159,7 +157,6 @@ def test_ocp_block_datapath_in_conv_and_gemm():
     fw = hwsim.decode(np.asarray(fc.weight.codes), fc.weight.fmt)
     for j in range(4):
         assert fc.acc[0, j] == _loop_block_dot(fa, fw[:, j], fc.bias[j], F16, 32)
-    _ = (xv, wv)
     with pytest.raises(ValueError, match="kh,kw,cin"):
         _net(dict(_F16CFG, input="mxfp4", weight="mxfp4", mac="block_fp16"))[0].plan()
 

@@ -3,7 +3,9 @@
 quantize_static uses reduce_range=True: on AVX2 machines without VNNI,
 onnxruntime's u8s8 GEMM uses VPMADDUBSW, whose int16 pair sums saturate
 (documented in onnxruntime's quantization guide); 7-bit weights rule that out,
-and then the int32 accumulator + onnx requant model is exact.
+and then the int32 accumulator + onnx requant model is exact.  With full-range
+weights the ``u8s8_avx2`` MAC preset (int16-saturating pair sums of raw codes,
+channels-innermost K order) is the exact model; see the last test.
 """
 import numpy as np
 import onnx
