@@ -13,16 +13,17 @@ times in the same process:
 * hwsim, FP8 E4M3 operands with an fp32 accumulator (goal < 3 s per image) and
   fp16 operands with an fp16 per-MAC accumulator (goal < 10 s per image).
 
-Every MAC runs through ``hwsim.mac.matmul``.  ``--size`` (default 112) sets the
-input resolution; below 224 the per-image time at 224x224 is *extrapolated* by
-the ratio of MAC counts (all layers but the classifier scale with the image
-area; per-MAC cost is nearly constant) and printed as such.  ``--size 224``
-measures a full image.  ``--act int8`` quantizes activations to int8 instead:
+Every MAC runs through ``hwsim.mac.matmul``.  ``--size`` sets the
+input resolution (default 224: a full image); below 224 the per-image time at
+224x224 is *extrapolated* by the ratio of MAC counts (all layers but the
+classifier scale with the image area; per-MAC cost is nearly constant) and
+printed as such.  ``--act int8`` quantizes activations to int8 instead:
 onnxruntime (x86 without VNNI) then runs the convolutions and additions whose
 input tensor feeds two nodes as DequantizeLinear -> float32 op ->
 QuantizeLinear, which an integer model cannot match bit for bit.
 
-Usage: ``PYTHONPATH=. python benchmarks/bench_network.py [--size 112] [--repeat 1]``
+Usage: ``PYTHONPATH=. python benchmarks/bench_network.py [--size 224] [--repeat 1]
+[--configs all] [--act int8]``
 """
 from __future__ import annotations
 
@@ -101,10 +102,14 @@ GOALS = {"FP8 E4M3, fp32 acc": 3.0, "fp16, fp16 per-MAC acc": 10.0,
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--size", type=int, default=112, help="input resolution (224: a full image)")
+    ap.add_argument("--size", type=int, default=224, help="input resolution (224: a full image)")
+    ap.add_argument("--no-stats", action="store_true",
+                    help="run without MAC statistics (overflow events, max |partial sum|)")
     ap.add_argument("--act", choices=("uint8", "int8"), default="uint8",
                     help="activation type of the QDQ model")
-    ap.add_argument("--configs", default="", help="comma-separated substrings of config names")
+    ap.add_argument("--configs", default="",
+                    help="comma-separated substrings of config names ('all': every one; the "
+                         "default leaves out u8s8_avx2, which runs on the general MAC engine)")
     args = ap.parse_args(argv)
     import onnxruntime as ort
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
@@ -139,8 +144,9 @@ def main(argv=None):
     t_ort = min(_time(lambda: sess.run(None, {"x": x})) for _ in range(5))
 
     model_cfg = dict(input="model", weight="model", bias="model", output="model")
-    sel = [c for c in CONFIGS if not args.configs or
-           any(k.strip() and k.strip() in c[0] for k in args.configs.split(","))]
+    keys = [k.strip() for k in args.configs.split(",") if k.strip()]
+    sel = [c for c in CONFIGS if "all" in keys or
+           (any(k in c[0] for k in keys) if keys else "u8s8" not in c[0])]
     rows = []
     gmac = gmac224 = None
     for name, extra, kind in sel:
@@ -153,8 +159,11 @@ def main(argv=None):
                 gmac = macs_conv(net, x)
                 gmac224 = gmac if size == 224 else _macs_at(fpath, 224)
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            ts = [_time(lambda: net.run(x, reference=False)) for _ in range(args.repeat)]
-            r = net.run(x, reference=False)
+            ms = not args.no_stats
+            net.run(x, reference=False, mac_stats=ms)  # warm-up: plans, numba / LUT caches
+            ts = [_time(lambda: net.run(x, reference=False, mac_stats=ms))
+                  for _ in range(args.repeat)]
+            r = net.run(x, reference=False, mac_stats=ms)
             ovf = sum(int(s.get("overflow_events", 0)) for s in r.stats.values())
             extra_txt = f"overflow events {ovf}"
             if kind == "model":
@@ -166,7 +175,8 @@ def main(argv=None):
         except (ValueError, TypeError, NotImplementedError) as e:
             rows.append((name, None, None, None, f"n/a: {str(e).splitlines()[0][:80]}"))
     print(f"ResNet-18-shaped network, {size}x{size}: {gmac / 1e9:.3f} GMAC per image "
-          f"({gmac224 / 1e9:.2f} GMAC at 224x224); activations {args.act}")
+          f"({gmac224 / 1e9:.2f} GMAC at 224x224); activations {args.act}; MAC statistics "
+          f"{'off' if args.no_stats else 'on'}")
     print(f"onnxruntime int8 (QDQ): {t_ort * 1000:.1f} ms per {size}x{size} image")
     lab = "s/img" if size == 224 else f"s@{size}"
     print(f"{'hwsim configuration':<36} {lab:>8} {'s@224':>8} {'MMAC/s':>7} {'goal':>5}  notes")
