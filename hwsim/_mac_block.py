@@ -130,7 +130,9 @@ def _span(fmt) -> tuple[int, int, int]:
         vals = [v for v in fmt.values if v != 0.0]
         pv = max(_sig_bits(v) for v in vals)
         pf, lf, hf = _float_span(_F32)     # absmax is a float32
-        return pv + pf, min(_lead_exp(v) for v in vals) + lf, max(_lead_exp(v) for v in vals) + hf + 1
+        # decode is the float64 product value * absmax (exact for NF4's float32 values)
+        return (min(pv + pf, 53), min(_lead_exp(v) for v in vals) + lf,
+                max(_lead_exp(v) for v in vals) + hf + 1)
     raise UnsupportedModeError(f"{fmt.name!r} ({kind}): block operands of the MAC units are MX, "
                                "NVFP4, BFP and codebook formats")
 
