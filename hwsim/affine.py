@@ -91,7 +91,8 @@ def quantize_affine(x, scale, zero_point=0, fmt="int8", *, axis=None, rounding="
     lo, hi = int_range(f, narrow_range)
     if np.any(zp < f.min_int) or np.any(zp > f.max_int):
         raise ValueError(f"zero_point must be in [{f.min_int}, {f.max_int}]")
-    v = np.divide(xa.astype(dt, copy=False), s, dtype=dt)
+    with np.errstate(over="ignore"):  # an overflowing quotient clamps below, as in ONNX
+        v = np.divide(xa.astype(dt, copy=False), s, dtype=dt)
     if np.isnan(v).any():
         raise ValueError("x contains NaN: affine integer formats have no NaN")
     v = np.clip(v, -_CLIP, _CLIP)  # beyond this every result clamps anyway
