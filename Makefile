@@ -8,7 +8,7 @@ JOBS   ?= 2
 ASAN_TESTS ?= tests/test_build.py $(wildcard tests/test_codec*.py tests/test_fastpath*.py tests/test_block*.py \
                          tests/test_codebook*.py tests/test_errors*.py tests/test_mac_c*.py)
 
-.PHONY: demo test test-asan bench install clean
+.PHONY: demo test test-asan test-exhaustive bench install clean
 
 $(STAMP): pyproject.toml setup.py hwsim/_build.py $(SRC_C)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VPY) -m pytest -q -n $(JOBS) --dist loadfile tests
 	$(VPY) -m pytest -q --doctest-modules hwsim -p no:cacheprovider
+
+# Every hypothesis test at 1000 examples (slower; not part of CI).
+test-exhaustive: $(STAMP)
+	HYPOTHESIS_PROFILE=exhaustive $(VPY) -m pytest -q -n $(JOBS) --dist loadfile tests
 
 # The C kernels rebuilt with AddressSanitizer + UBSan, and the C-kernel tests run on them.
 test-asan: $(STAMP)

@@ -13,7 +13,7 @@ static int check_opts(const hw_format *f, const hw_opts *o)
 
 /* Special (non-finite, zero, negative-in-unsigned) inputs: returns 1 and
  * sets *code when x is handled here. */
-static int encode_special(double x, int sign, int cls, const hw_format *f,
+static int encode_special(int sign, int cls, const hw_format *f,
                           const hw_opts *o, uint64_t *code, uint32_t *flags)
 {
     uint64_t s = sign ? f->sign_bit : 0;
@@ -21,7 +21,7 @@ static int encode_special(double x, int sign, int cls, const hw_format *f,
         *code = hwi_nan_code(f, o, flags);
         return 1;
     }
-    if (sign && !f->is_signed && x != 0.0) {
+    if (sign && !f->is_signed && cls != 2) { /* -0 (also a DAZ-flushed -subnormal) is zero */
         if (o->overflow == HW_OVF_SATURATE) { *flags |= HW_FLAG_INEXACT; *code = 0; }
         else if (f->has_nan) { *flags |= HW_FLAG_INVALID; *code = f->nan_code; }
         else if (o->overflow == HW_OVF_ERROR) { *flags |= HWI_ERR_OVERFLOW; *code = 0; }
@@ -67,7 +67,7 @@ static inline uint64_t encode_one(double x, const hw_format *f, const hw_opts *o
     if (ex == 0x7FF) cls = sig ? 0 : 1;
     else if (ex == 0 && (sig == 0 || o->daz)) cls = 2;
     if (cls != 3 || (sign && !f->is_signed)) {
-        if (encode_special(x, sign, cls, f, o, &code, flags)) return code;
+        if (encode_special(sign, cls, f, o, &code, flags)) return code;
     }
     if (ex == 0) e2 = -1074;
     else { sig |= 1ull << 52; e2 = ex - 1075; }

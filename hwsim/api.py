@@ -136,7 +136,16 @@ def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False
     if fmt.kind not in _SCALAR_KINDS:
         from . import blockformats
 
-        return blockformats.encode(x, fmt, rounding=rounding, **block_kw)
+        scalar_only = dict(overflow=overflow, tininess=tininess, ftz=ftz, daz=daz, nan=nan,
+                           rand=rand, return_flags=return_flags)
+        given = [k for k, v in scalar_only.items()
+                 if v not in (None, False, "after")]
+        if given:
+            raise UnsupportedModeError(
+                f"{fmt.name} is a block/codebook format; {sorted(given)} apply to scalar "
+                "formats only (block elements saturate at the element max)")
+        return blockformats.encode(x, fmt, rounding=rounding, sr_bits=sr_bits, seed=seed,
+                                   index0=index0, threads=threads, **block_kw)
     if block_kw:
         raise TypeError(f"encode() got unexpected keyword(s) {sorted(block_kw)} for {fmt.name}")
     xa = as_float_array(x)
@@ -162,12 +171,19 @@ def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False
     return codes
 
 
-def decode(codes, fmt, *, daz=False, threads=None, **block_kw):
+def decode(codes, fmt=None, *, daz=False, threads=None, **block_kw):
     """Decode codes of ``fmt`` to float64 values (exact for every scalar format).
 
     Codes must be an unsigned (or non-negative signed) integer array with every
-    value below ``2**fmt.bits``.
+    value below ``2**fmt.bits``.  A :class:`~hwsim.blockformats.BlockTensor`
+    (what ``encode`` returns for block formats) decodes without ``fmt``.
     """
+    if fmt is None:
+        if hasattr(codes, "fmt") and callable(getattr(codes, "values", None)):
+            from . import blockformats
+
+            return blockformats.decode(codes, **block_kw)
+        raise TypeError("decode() needs fmt for a code array")
     fmt = parse_format(fmt)
     if fmt.kind not in _SCALAR_KINDS:
         from . import blockformats
@@ -178,17 +194,34 @@ def decode(codes, fmt, *, daz=False, threads=None, **block_kw):
         raise TypeError(f"codes must be an integer array, got dtype {c.dtype}")
     if c.dtype.kind == "i":
         if c.size and int(c.min()) < 0:
-            raise ValueError(f"codes must be in [0, {(1 << fmt.bits) - 1}], got a negative code")
+            _bad_code(c.reshape(-1), fmt)
         c = c.astype(np.uint64)
     c = np.ascontiguousarray(c)
     shape = c.shape
     flat = c.reshape(-1)
     nt = _threads(threads)
-    if fmt.kind == "float":
-        out = _native.decode_float(flat, fmt, daz, nt)
-    else:
-        out = _native.decode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed, nt)
+    try:
+        if fmt.kind == "float":
+            out = _native.decode_float(flat, fmt, daz, nt)
+        else:
+            out = _native.decode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed, nt)
+    except ValueError:  # the kernel found a code >= 2**bits: say which, and the range
+        _bad_code(flat, fmt)
+        raise
     return out.reshape(shape)
+
+
+def _bad_code(flat: np.ndarray, fmt) -> None:
+    """Raise the ValueError naming the first code outside [0, 2**fmt.bits)."""
+    top = (1 << fmt.bits) - 1
+    if flat.dtype.kind == "i":
+        bad = np.flatnonzero((flat < 0) | (flat.astype(np.uint64) > np.uint64(top)))
+    else:
+        bad = np.flatnonzero(flat.astype(np.uint64) > np.uint64(top))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"codes must be in [0, {top}] for {fmt.name} ({fmt.bits} bits), "
+                         f"got codes[{i}] = {int(flat[i])}")
 
 
 def quantize(x, fmt, rounding="rne", overflow=None, **kw):

@@ -59,6 +59,14 @@ def bit_fields(fmt, code: int) -> str:
     return "|".join(parts)
 
 
+def flag_names(flags) -> str:
+    """'INEXACT|UNDERFLOW' style text of a Flags value ('none' when clear)."""
+    from .modes import Flags
+
+    names = [f.name for f in Flags if f.value and (int(flags) & f.value)]
+    return "|".join(names) if names else "none"
+
+
 def describe_encoding(value: float, fmt, rounding="rne", overflow=None) -> dict:
     """Everything ``hwsim encode`` prints, as a dict."""
     from .api import decode, encode
@@ -69,7 +77,7 @@ def describe_encoding(value: float, fmt, rounding="rne", overflow=None) -> dict:
     dec = float(decode(codes, fmt)[0])
     out = dict(format=fmt.name, input=value, rounding=rounding, code=code,
                hex=f"0x{code:0{(fmt.bits + 3) // 4}X}", binary=bit_fields(fmt, code),
-               decoded=dec, flags=str(flags))
+               decoded=dec, flags=flag_names(flags))
     if math.isfinite(value) and math.isfinite(dec):
         err = Fraction(dec) - Fraction(value)
         out["error"] = float(err)

@@ -140,13 +140,20 @@ class FloatFormat:
             emin = -self.bias
         # every value must be exact in float64
         low_exp = emin - M  # LSB of the smallest binade
-        if low_exp < -1074 or emax > 1023:
+        # valid biases: emax = top_field - bias <= 1023 and emin - M >= -1074
+        # (e8m0: emin = -bias >= -1022, its values must be float64 normals)
+        b_lo = (max_code >> M) - 1023
+        b_hi = 1022 if sp == "e8m0" else 1075 - M
+        if low_exp < -1074 or emax > 1023 or (sp == "e8m0" and emin < -1022):
+            what = (f"bias must be in [{b_lo}, {b_hi}] for exp_bits={E}, man_bits={M}, "
+                    f"specials={sp!r}" if b_lo <= b_hi else
+                    f"no bias keeps exp_bits={E}, man_bits={M}, specials={sp!r} inside "
+                    f"float64 (use {'exp_bits <= 10' if sp == 'e8m0' else f'man_bits <= {M - (b_lo - b_hi)}'})")
             raise FormatError(
-                f"bias={self.bias} puts values outside float64 (smallest exponent "
-                f"{low_exp} must be >= -1074, largest {emax} must be <= 1023)"
+                f"{what}, got bias={self.bias}: every value must be exact in float64 "
+                f"(smallest exponent {low_exp} must be >= {-1022 if sp == 'e8m0' else -1074}, "
+                f"largest {emax} <= 1023)"
             )
-        if sp == "e8m0" and emin < -1022:
-            raise FormatError(f"bias={self.bias}: e8m0 values must be float64 normals")
         d = dict(
             bits=E + M + (1 if self.signed else 0),
             precision=M + 1,
@@ -171,23 +178,21 @@ class FloatFormat:
         ))
 
     def _default_name(self) -> str:
-        n = f"e{self.exp_bits}m{self.man_bits}"
-        std_bias = (1 << (self.exp_bits - 1)) - 1
+        """A name that :func:`format` parses back to this exact format.
+
+        Grammar: ``e<E>m<M>[fn|fnuz|fnu|_finite][_unsigned][_b<bias>][_nosub]`` and
+        ``binary<K>p<P>se|sf[_b<bias>][_nosub]`` for P3109; ``_b`` appears only when the
+        bias differs from the default that the parser assumes for that suffix.
+        """
         sp = self.specials
         if sp in ("p3109", "p3109_finite"):
-            k = self.bits
-            p = self.man_bits + 1
-            n = f"binary{k}p{p}" + ("se" if sp == "p3109" else "sf")
-            if self.bias != 1 << (self.exp_bits - 1):
-                n += f"_b{self.bias}"
-            return n
-        suffix = {"ieee": "", "fn": "fn", "fnuz": "fnuz", "finite": "fn", "e8m0": "fnu"}[sp]
-        if sp == "finite":
-            suffix = "fn_finite" if self.exp_bits + self.man_bits + 1 not in (4, 6) else "fn"
-        if not self.signed and sp != "e8m0":
-            suffix += "u"
-        n += suffix
-        if self.bias != std_bias:
+            n = f"binary{self.bits}p{self.man_bits + 1}" + ("se" if sp == "p3109" else "sf")
+        else:
+            tag = {"ieee": "", "fn": "fn", "fnuz": "fnuz", "finite": "_finite", "e8m0": "fnu"}[sp]
+            n = f"e{self.exp_bits}m{self.man_bits}{tag}"
+            if not self.signed and sp != "e8m0":
+                n += "_unsigned"
+        if self.bias != _parse_default_bias(self.exp_bits, sp):
             n += f"_b{self.bias}"
         if not self.subnormals and sp != "e8m0":
             n += "_nosub"
@@ -428,18 +433,29 @@ def p3109(k: int, p: int, domain: str = "extended") -> FloatFormat:
     Bias 2^(k-p-1), a single NaN at 0x80.., no -0; the extended domain has
     +Inf at 0x7F.. and -Inf at 0xFF.., the finite domain has none.
     """
-    check_int("k", k, 2, 16)
+    check_int("k", k, 2, 64)
     check_int("p", p, 1, k - 1)
+    if k == 2 and domain == "extended":
+        raise FormatError("k=2 with domain='extended' leaves no finite value but 0 "
+                          "(codes: 0, +Inf, NaN, -Inf); use k >= 3 or domain='finite'")
     if domain not in ("extended", "finite"):
         raise FormatError(f"domain must be 'extended' or 'finite', got {domain!r}")
     sp = "p3109" if domain == "extended" else "p3109_finite"
     return FloatFormat(k - p, p - 1, specials=sp)
 
 
-_RE_EM = re.compile(r"^e(\d+)m(\d+)(fnuz|fn|fnu|u)?(?:_?b(-?\d+))?$")
+_RE_EM = re.compile(
+    r"^e(\d+)m(\d+)(fnuz|fnu|fn|_finite)?(u|_unsigned)?(?:_?b(-?\d+))?(_nosub)?$")
 _RE_INT = re.compile(r"^(u?)int(\d+)$")
 _RE_FIXED = re.compile(r"^(u?)fixed(\d+)\.(-?\d+)$")
-_RE_P3109 = re.compile(r"^binary(\d+)p(\d+)(se|sf|e|f)?$")
+_RE_P3109 = re.compile(r"^binary(\d+)p(\d+)(se|sf|e|f)?(?:_b(-?\d+))?(_nosub)?$")
+
+
+def _parse_default_bias(exp_bits: int, specials: str) -> int:
+    """Bias a parsed name implies when it has no ``_b`` part (ml_dtypes / P3109 usage)."""
+    if specials in ("fnuz", "p3109", "p3109_finite"):
+        return 1 << (exp_bits - 1)
+    return (1 << (exp_bits - 1)) - 1
 
 
 def format(spec) -> Any:  # noqa: A001 - public name from the spec: hwsim.format
@@ -449,7 +465,7 @@ def format(spec) -> Any:  # noqa: A001 - public name from the spec: hwsim.format
     ``eXmY[fn|fnuz|u][_bN]`` (``e5m10``, ``e4m3fn``, ``e4m3_b11``),
     ``intN`` / ``uintN``, ``fixedN.F`` / ``ufixedN.F``, ``binaryKpP[se|sf]``
     (P3109), and the block / codebook names (``mxfp8_e4m3``, ``mxfp4``,
-    ``mxint8``, ``nvfp4``, ``nf4``, ``bfp16``...).
+    ``mxint8``, ``nvfp4``, ``nf4``, ``msfp12``, ``msfp16``, ``bfp7_b16``...).
 
     >>> format("int4")
     IntFormat(bits=4, signed=True, name='int4')
@@ -475,22 +491,26 @@ def format(spec) -> Any:  # noqa: A001 - public name from the spec: hwsim.format
     m = _RE_P3109.match(s)
     if m:
         dom = "finite" if (m.group(3) or "se") in ("sf", "f") else "extended"
-        return p3109(int(m.group(1)), int(m.group(2)), dom)
+        f = p3109(int(m.group(1)), int(m.group(2)), dom)
+        if m.group(4) is not None or m.group(5):
+            bias = int(m.group(4)) if m.group(4) is not None else f.bias
+            f = FloatFormat(f.exp_bits, f.man_bits, bias=bias, specials=f.specials,
+                            subnormals=not m.group(5))
+        return f
     m = _RE_EM.match(s)
     if m:
-        e, mm, suf, b = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
-        kw: dict = {}
-        if b is not None:
-            kw["bias"] = int(b)
-        if suf == "fn":
-            kw["specials"] = "fn"
-        elif suf == "fnuz":
-            kw["specials"] = "fnuz"
-            kw.setdefault("bias", 1 << (e - 1))
-        elif suf == "fnu":
-            kw.update(specials="e8m0", signed=False, subnormals=False)
-        elif suf == "u":
+        e, mm, tag, uns, b, nosub = (int(m.group(1)), int(m.group(2)), m.group(3), m.group(4),
+                                     m.group(5), m.group(6))
+        sp = {None: "ieee", "fn": "fn", "fnuz": "fnuz", "_finite": "finite", "fnu": "e8m0"}[tag]
+        kw: dict = dict(specials=sp)
+        if sp == "e8m0":
+            kw.update(signed=False, subnormals=False)
+        if uns:
             kw["signed"] = False
+        if nosub:
+            kw["subnormals"] = False
+        check_int("exp_bits", e, 1, 11)
+        kw["bias"] = int(b) if b is not None else _parse_default_bias(e, sp)
         f = FloatFormat(e, mm, **kw)
         for p in PRESETS.values():  # return the named preset when identical
             if isinstance(p, FloatFormat) and p == f:
@@ -502,7 +522,8 @@ def format(spec) -> Any:  # noqa: A001 - public name from the spec: hwsim.format
     if hit is not None:
         return hit
     raise FormatError(
-        f"unknown format name {spec!r}; valid: {sorted(PRESETS)} plus eXmY[fn|fnuz], intN, "
+        f"unknown format name {spec!r}; valid: {sorted(PRESETS)} plus eXmY[fn|fnuz|fnu|_finite]"
+        f"[_unsigned][_bBIAS][_nosub], intN, "
         f"uintN, fixedN.F, binaryKpP, {blockformats.NAMES}"
     )
 

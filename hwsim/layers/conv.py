@@ -1,0 +1,225 @@
+"""Conv2d and Linear executors: im2col data movement in numba, MACs through the MAC unit.
+
+Convolution semantics follow ONNX Conv: input ``[N, C, H, W]`` (``layout="NCHW"``)
+or ``[N, H, W, C]`` (``"NHWC"``), weights ``[Cout, Cin/groups, kH, kW]`` (OIHW in
+both layouts), pads ``(top, left, bottom, right)``, stride, dilation, groups
+(``groups == Cin == Cout`` is depthwise).  Padding reads the input's zero-point
+code, i.e. real zero.
+
+The reduction of each output is a dot product over ``K = (Cin/groups) * kH * kW``
+terms.  Its order matters for non-associative accumulators (saturating
+integers, floats), so it is a parameter: ``order`` names the three axes from
+slowest to fastest (default ``"cin,kh,kw"``, ONNX's weight order; ``"kh,kw,cin"``
+is the natural NHWC order).  It is implemented as a permutation of the im2col
+columns and of the weight-matrix rows, so the MAC unit sees the terms of every
+output in exactly that order.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from numba import njit, prange
+
+from ._macbridge import mac_matmul
+
+__all__ = ["conv2d", "linear", "im2col", "conv_out_size", "reduction_index", "ORDERS"]
+
+ORDERS = tuple(",".join(p) for p in itertools.permutations(("cin", "kh", "kw")))
+
+
+def conv_out_size(n, k, stride, pad0, pad1, dilation):
+    """Output length of one spatial axis (floor mode)."""
+    eff = dilation * (k - 1) + 1
+    return (n + pad0 + pad1 - eff) // stride + 1
+
+
+def reduction_index(cin_g, kh, kw, order="cin,kh,kw"):
+    """(c, i, j) index arrays of the K reduction terms in the given order."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    names = order.split(",")
+    sizes = dict(cin=cin_g, kh=kh, kw=kw)
+    grids = np.meshgrid(*[np.arange(sizes[n]) for n in names], indexing="ij")
+    got = {n: g.reshape(-1).astype(np.int64) for n, g in zip(names, grids)}
+    return got["cin"], got["kh"], got["kw"]
+
+
+def _im2col_nchw_py(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
+    N, C, H, W = x.shape
+    K = kc.shape[0]
+    for g in range(G):
+        for n in prange(N):
+            for oy in range(Ho):
+                for ox in range(Wo):
+                    row = (n * Ho + oy) * Wo + ox
+                    for k in range(K):
+                        c = g * cin_g + kc[k]
+                        iy = oy * sh - pt + ki[k] * dh
+                        ix = ox * sw - pl + kj[k] * dw
+                        if iy < 0 or iy >= H or ix < 0 or ix >= W:
+                            out[g, row, k] = pad
+                        else:
+                            out[g, row, k] = x[n, c, iy, ix]
+
+
+def _im2col_nhwc_py(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
+    N, H, W, C = x.shape
+    K = kc.shape[0]
+    for g in range(G):
+        for n in prange(N):
+            for oy in range(Ho):
+                for ox in range(Wo):
+                    row = (n * Ho + oy) * Wo + ox
+                    for k in range(K):
+                        c = g * cin_g + kc[k]
+                        iy = oy * sh - pt + ki[k] * dh
+                        ix = ox * sw - pl + kj[k] * dw
+                        if iy < 0 or iy >= H or ix < 0 or ix >= W:
+                            out[g, row, k] = pad
+                        else:
+                            out[g, row, k] = x[n, iy, ix, c]
+
+
+def _dual(fn, arg=-1, min_size=1 << 21):
+    """Serial and parallel compilations of one kernel; the size of ``args[arg]`` picks one."""
+    ser = njit(cache=True, nogil=True)(fn)
+    par = njit(cache=True, nogil=True, parallel=True)(fn)
+
+    def pick(*args):
+        return (par if args[arg].size >= min_size else ser)(*args)
+
+    return pick
+
+
+_im2col_nchw = _dual(_im2col_nchw_py)
+_im2col_nhwc = _dual(_im2col_nhwc_py)
+
+
+def _pair(v, name):
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    v = tuple(int(t) for t in v)
+    if len(v) != 2:
+        raise ValueError(f"{name} must be an int or a pair, got {v!r}")
+    return v
+
+
+def _pads(padding):
+    if isinstance(padding, (int, np.integer)):
+        p = int(padding)
+        return p, p, p, p
+    p = tuple(int(t) for t in padding)
+    if len(p) == 2:
+        return p[0], p[1], p[0], p[1]
+    if len(p) == 4:
+        return p
+    raise ValueError(f"padding must be an int, (ph, pw) or (top, left, bottom, right), got {padding!r}")
+
+
+def im2col(x_codes, kernel, *, stride=1, padding=0, dilation=1, groups=1, layout="NCHW",
+           order="cin,kh,kw", pad_code=0):
+    """Columns ``[groups, N*Ho*Wo, K]`` of the input codes and the output size.
+
+    Column ``k`` holds the term named by ``reduction_index(...)[:, k]``.
+    """
+    x = np.ascontiguousarray(x_codes)
+    if x.ndim != 4:
+        raise ValueError(f"x must be 4-D ({layout}), got shape {x.shape}")
+    if layout not in ("NCHW", "NHWC"):
+        raise ValueError(f"layout must be 'NCHW' or 'NHWC', got {layout!r}")
+    N, C, H, W = x.shape if layout == "NCHW" else (x.shape[0], x.shape[3], x.shape[1], x.shape[2])
+    kh, kw = _pair(kernel, "kernel")
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    pt, pl, pb, pr = _pads(padding)
+    if groups < 1 or C % groups:
+        raise ValueError(f"groups must divide the {C} input channels, got {groups}")
+    if min(sh, sw, dh, dw) < 1 or min(pt, pl, pb, pr) < 0:
+        raise ValueError("stride and dilation must be >= 1 and padding >= 0, got "
+                         f"stride={stride}, dilation={dilation}, padding={padding}")
+    Ho = conv_out_size(H, kh, sh, pt, pb, dh)
+    Wo = conv_out_size(W, kw, sw, pl, pr, dw)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"empty output ({Ho}x{Wo}) for input {H}x{W}, kernel {kh}x{kw}")
+    cin_g = C // groups
+    kc, ki, kj = reduction_index(cin_g, kh, kw, order)
+    out = np.empty((groups, N * Ho * Wo, kc.shape[0]), dtype=x.dtype)
+    fn = _im2col_nchw if layout == "NCHW" else _im2col_nhwc
+    fn(x, groups, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, x.dtype.type(pad_code), out)
+    return out, (N, Ho, Wo)
+
+
+def weight_matrix(w_codes, groups, order="cin,kh,kw"):
+    """Weights ``[Cout, Cin/g, kH, kW]`` as ``[groups, K, Cout/g]`` in reduction order."""
+    w = np.asarray(w_codes)
+    cout, cin_g, kh, kw = w.shape
+    if cout % groups:
+        raise ValueError(f"groups ({groups}) must divide the {cout} output channels")
+    kc, ki, kj = reduction_index(cin_g, kh, kw, order)
+    cg = cout // groups
+    wk = w[:, kc, ki, kj]  # [Cout, K]
+    return np.ascontiguousarray(wk.reshape(groups, cg, -1).transpose(0, 2, 1))
+
+
+def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, padding=0,
+           dilation=1, groups=1, layout="NCHW", order="cin,kh,kw", pad_code=None):
+    """Accumulator values of a 2-D convolution (before requantization).
+
+    Parameters
+    ----------
+    x_codes : [N, C, H, W] (or NHWC) codes of ``mac.a_fmt``
+    w_codes : [Cout, C/groups, kH, kW] codes of ``mac.b_fmt``
+    mac : MAC unit
+    bias : None or [Cout] values in the accumulator domain
+    x_zp : scalar zero point of the input (integer formats)
+    w_zp : scalar or [Cout] zero points of the weights
+    pad_code : code written into the padding (default: ``x_zp``'s code, i.e. 0.0)
+
+    Returns
+    -------
+    acc : [N, Cout, Ho, Wo] (NCHW) or [N, Ho, Wo, Cout] (NHWC) accumulator values
+    stats : dict from the MAC unit (``overflow_per_col`` is per output channel)
+    """
+    w = np.asarray(w_codes)
+    if w.ndim != 4:
+        raise ValueError(f"w must be [Cout, Cin/groups, kH, kW], got shape {w.shape}")
+    cout, cin_g, kh, kw = w.shape
+    C = x_codes.shape[1] if layout == "NCHW" else x_codes.shape[3]
+    if cin_g * groups != C:
+        raise ValueError(f"weights expect {cin_g * groups} input channels (groups={groups}), input has {C}")
+    if pad_code is None:
+        pad_code = int(x_zp) & ((1 << mac.a_fmt.bits) - 1) if mac.a_fmt.kind == "int" else 0
+    cols, (N, Ho, Wo) = im2col(x_codes, (kh, kw), stride=stride, padding=padding,
+                               dilation=dilation, groups=groups, layout=layout, order=order,
+                               pad_code=pad_code)
+    wm = weight_matrix(w, groups, order)
+    cg = cout // groups
+    b = None if bias is None else np.asarray(bias).reshape(groups, cg)
+    wz = np.asarray(w_zp)
+    wz = wz if wz.ndim == 0 else wz.reshape(groups, cg)
+    acc, st = mac_matmul(cols, wm, mac, bias=b, a_zp=x_zp, b_zp=wz)
+    acc = acc.transpose(1, 0, 2).reshape(N, Ho, Wo, cout)  # [M, G, Cg] -> channel g*Cg + o
+    st = dict(st)
+    st["overflow_per_col"] = np.asarray(st["overflow_per_col"]).reshape(-1)
+    if layout == "NCHW":
+        acc = acc.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(acc), st
+
+
+def linear(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0):
+    """Accumulator values of ``x @ w`` (x ``[..., K]``, w ``[K, N]``), before requant."""
+    x = np.asarray(x_codes)
+    w = np.asarray(w_codes)
+    if w.ndim != 2 or x.shape[-1] != w.shape[0]:
+        raise ValueError(f"linear needs x [..., K] and w [K, N]; got {x.shape} and {w.shape}")
+    lead = x.shape[:-1]
+    a = np.ascontiguousarray(x.reshape(1, -1, x.shape[-1]))
+    b = np.ascontiguousarray(w[None])
+    bb = None if bias is None else np.asarray(bias).reshape(1, -1)
+    wz = np.asarray(w_zp)
+    wz = wz if wz.ndim == 0 else wz.reshape(1, -1)
+    acc, st = mac_matmul(a, b, mac, bias=bb, a_zp=x_zp, b_zp=wz)
+    st = dict(st)
+    st["overflow_per_col"] = np.asarray(st["overflow_per_col"]).reshape(-1)
+    return acc.reshape(*lead, w.shape[1]), st

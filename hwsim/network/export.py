@@ -1,0 +1,317 @@
+"""Golden vectors for RTL test benches, and comparison of an RTL dump against them.
+
+``export(network, x, out_dir)`` writes, for every compute layer (Conv / Gemm) in
+execution order, a folder ``NN_<layer>/`` with
+
+=============  ==================================================================
+``input``      activation codes entering the MAC array (after any format cast)
+``weight``     weight codes (Conv: ``[Cout, Cin/g, kH, kW]``; Gemm: ``[K, N]``)
+``bias``       bias in the accumulator domain (two's complement of the
+               accumulator width, or codes of a float accumulator format)
+``acc``        final accumulator values, before requantization (same encoding)
+``output``     output codes after requantization
+=============  ==================================================================
+
+each as ``.hex`` (one element per line, fixed width ``ceil(bits / 4)`` hex
+digits, upper case, row-major / C order: ``$readmemh``-ready) and ``.npy``
+(the same codes as an unsigned array), plus ``manifest.json``: formats, shapes,
+memory layout, quantization parameters, MAC units, requantization, the
+precision configuration, the network input (``network_input.npy``), the model
+file and its sha256 when known, and the sha256 of every file.
+
+Optional per-MAC traces (``trace={"layer": [(n, c, y, x), ...]}``) write
+``trace_<coords>.csv`` with every reduction step of those outputs.
+
+``compare(golden_dir, dut_dir)`` reads an RTL dump laid out the same way
+(``.hex`` files at the same relative paths) and reports the first differing
+layer / tensor / element / bit, the number of mismatches and the error in
+units of the format's LSB.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..api import decode, encode
+from ..formats import IntFormat
+from ..formats import format as parse_format
+from ..layers import _macbridge as br
+from ..qtensor import codes_to_ints, ints_to_codes
+
+__all__ = ["export", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
+
+KINDS = ("input", "weight", "bias", "acc", "output")
+
+
+def _sha(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_hex(path, codes, bits) -> None:
+    """One code per line, ``ceil(bits/4)`` upper-case hex digits, C order."""
+    w = max(1, -(-bits // 4))
+    flat = np.asarray(codes).astype(np.uint64).ravel()
+    with open(path, "w") as f:
+        f.write("".join(f"{int(c):0{w}X}\n" for c in flat))
+
+
+def read_hex(path) -> np.ndarray:
+    """Codes of a ``.hex`` file as uint64 (blank lines and ``//`` comments skipped)."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            s = line.split("//")[0].strip()
+            if s:
+                out.append(int(s, 16))
+    return np.array(out, dtype=np.uint64)
+
+
+def acc_format(mac):
+    """Format in which accumulator values are dumped (IntFormat or the float format)."""
+    if isinstance(mac, br.BridgeMacUnit):
+        return IntFormat(mac.acc_bits)
+    acc = getattr(mac, "accumulator", None)
+    for attr in ("fmt", "format"):
+        f = getattr(acc, attr, None)
+        if f is not None:
+            return parse_format(f)
+    bits = getattr(acc, "bits", None)
+    if bits is not None:
+        return IntFormat(int(bits))
+    return parse_format("float64")
+
+
+def _acc_codes(values, fmt):
+    if fmt.kind == "int":
+        return ints_to_codes(np.asarray(values).astype(np.int64), fmt.bits, fmt.code_dtype)
+    return encode(np.asarray(values, np.float64), fmt, "rne")
+
+
+def _mac_dict(mac):
+    try:
+        return mac.to_dict()
+    except Exception:  # pragma: no cover
+        return repr(mac)
+
+
+def export(network, x, out_dir, trace=None, model_path=None) -> dict:
+    """Run ``network`` on ``x`` and write golden vectors; returns the manifest."""
+    os.makedirs(out_dir, exist_ok=True)
+    res = network.run(x, keep=True, reference=True)
+    xin = x if isinstance(x, dict) else {next(iter(network.inputs)): x}
+    np.savez(os.path.join(out_dir, "network_input.npz"), **{k: np.asarray(v) for k, v in xin.items()})
+    man = dict(format="hwsim-golden-1", network=network.name,
+               layout=dict(activations="NCHW", conv_weight="OIHW [Cout, Cin/groups, kH, kW]",
+                           gemm_weight="[K, N]", order="row-major (C order), one element per line",
+                           hex="two's complement / raw codes, ceil(bits/4) upper-case hex digits"),
+               config=network.config.to_dict(),
+               input_file="network_input.npz",
+               input_sha256=_sha(os.path.join(out_dir, "network_input.npz")),
+               source=dict(network.source), layers=[],
+               outputs={o: dict(qparams=res.qoutputs[o].qparams() if hasattr(res.qoutputs[o], "qparams") else None)
+                        for o in network.outputs})
+    if model_path is not None:
+        man["model"] = dict(path=os.path.abspath(str(model_path)), sha256=_sha(model_path))
+    for idx, (name, rec) in enumerate(res.layers.items()):
+        d = f"{idx:02d}_{_safe(name)}"
+        os.makedirs(os.path.join(out_dir, d), exist_ok=True)
+        afmt = acc_format(rec.mac)
+        tensors = dict(
+            input=(np.asarray(rec.input.codes), rec.input.fmt, rec.input.qparams()),
+            weight=(np.asarray(rec.weight.codes), rec.weight.fmt, rec.weight.qparams()),
+            bias=None if rec.bias is None else (_acc_codes(rec.bias, afmt), afmt, None),
+            acc=(_acc_codes(rec.acc, afmt), afmt, None),
+            output=(np.asarray(rec.output.codes), rec.output.fmt, rec.output.qparams()),
+        )
+        files = {}
+        for kind in KINDS:
+            t = tensors[kind]
+            if t is None:
+                continue
+            codes, fmt, qp = t
+            hp = os.path.join(d, f"{kind}.hex")
+            npath = os.path.join(d, f"{kind}.npy")
+            write_hex(os.path.join(out_dir, hp), codes, fmt.bits)
+            np.save(os.path.join(out_dir, npath), np.asarray(codes))
+            files[kind] = dict(hex=hp, npy=npath, shape=list(np.shape(codes)), format=fmt.to_dict(),
+                               bits=fmt.bits, width=max(1, -(-fmt.bits // 4)), qparams=qp,
+                               sha256_hex=_sha(os.path.join(out_dir, hp)),
+                               sha256_npy=_sha(os.path.join(out_dir, npath)))
+        entry = dict(name=name, op=rec.op, dir=d, attrs=_jsonable(rec.attrs), files=files,
+                     mac=_mac_dict(rec.mac), requant=_jsonable(rec.requant), config=rec.config,
+                     stats=_jsonable(res.stats.get(name, {})))
+        if trace and name in trace:
+            entry["traces"] = _write_traces(out_dir, d, network, rec, trace[name])
+        man["layers"].append(entry)
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump(man, f, indent=1)
+    return man
+
+
+def _safe(s):
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in s)
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating, float)):
+        v = float(o)
+        return v if math.isfinite(v) else str(v)
+    return o
+
+
+def _write_traces(out_dir, d, network, rec, coords):
+    """Every step of the reduction of chosen outputs (sequential order as the MAC sees it)."""
+    from ..layers.conv import im2col, weight_matrix
+
+    node = next(n for n in network.nodes if n.name == rec.name)
+    a = rec.attrs
+    paths = []
+    for coord in coords:
+        if rec.op == "Conv":
+            n_, c_, y_, x_ = coord
+            g = a.get("group", 1)
+            w = np.asarray(rec.weight.codes)
+            cg = w.shape[0] // g
+            cols, (N, Ho, Wo) = im2col(np.asarray(rec.input.codes), w.shape[2:], stride=a.get("strides", 1),
+                                       padding=a.get("pads", 0), dilation=a.get("dilations", 1),
+                                       groups=g, order=rec.config["order"],
+                                       pad_code=_pad_code(rec))
+            gi = c_ // cg
+            arow = cols[gi, (n_ * Ho + y_) * Wo + x_]
+            bcol = weight_matrix(w, g, rec.config["order"])[gi, :, c_ % cg]
+            col = c_
+        else:
+            m_, col = coord
+            arow = np.asarray(rec.input.codes).reshape(-1, np.shape(rec.input.codes)[-1])[m_]
+            bcol = np.asarray(rec.weight.codes)[:, col]
+        bias = None if rec.bias is None else rec.bias[col]
+        rows = br.mac_trace(arow, bcol, rec.mac, bias, _zp(rec.input), _zp(rec.weight, col))
+        p = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord) + ".csv")
+        with open(os.path.join(out_dir, p), "w") as f:
+            f.write("step,a_code,b_code,product,acc\n")
+            for r in rows:
+                f.write(",".join(str(v) for v in r) + "\n")
+        paths.append(dict(coord=[int(v) for v in coord], file=p, sha256=_sha(os.path.join(out_dir, p))))
+    _ = node
+    return paths
+
+
+def _pad_code(rec):
+    f = rec.input.fmt
+    return int(np.asarray(rec.input.zero_point)) & ((1 << f.bits) - 1) if f.kind == "int" else 0
+
+
+def _zp(qt, col=None):
+    if qt.fmt.kind != "int":
+        return 0
+    z = np.asarray(qt.zero_point)
+    return int(z) if z.ndim == 0 else int(z[col])
+
+
+# ---------------------------------------------------------------------------
+@dataclass
+class CompareReport:
+    """Result of :func:`compare`."""
+
+    ok: bool
+    mismatches: int = 0
+    compared: int = 0
+    first: dict | None = None
+    per_file: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+    def text(self) -> str:
+        if self.ok:
+            return f"OK: {self.compared} elements in {len(self.per_file)} files match"
+        lines = [f"MISMATCH: {self.mismatches} of {self.compared} elements differ"]
+        for p in self.problems:
+            lines.append(f"  problem: {p}")
+        if self.first:
+            f = self.first
+            lines.append(f"  first: layer {f['layer']!r} tensor {f['tensor']} element {f['index']} "
+                         f"{tuple(f['coord'])}: golden 0x{f['golden']:X} dut 0x{f['dut']:X}, "
+                         f"bit(s) {f['bits']} differ, error {f['lsb_error']} LSB")
+        for pf in self.per_file:
+            if pf["mismatches"]:
+                lines.append(f"  {pf['file']}: {pf['mismatches']} mismatches, max |error| "
+                             f"{pf['max_lsb_error']} LSB")
+        return "\n".join(lines)
+
+
+def _lsb_error(g, d, fmt):
+    if fmt.kind in ("int", "fixed"):
+        gi = codes_to_ints(g, fmt.bits, fmt.signed)
+        di = codes_to_ints(d, fmt.bits, fmt.signed)
+        return (di - gi).astype(np.float64)
+    gv = decode(g.astype(fmt.code_dtype), fmt)
+    dv = decode(d.astype(fmt.code_dtype), fmt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = np.floor(np.log2(np.maximum(np.abs(gv), fmt.min_normal)))
+        ulp = np.exp2(e - fmt.man_bits)
+        err = (dv - gv) / ulp
+    return np.where(np.isfinite(err), err, np.inf)
+
+
+def compare(golden_dir, dut_dir, tensors=KINDS) -> CompareReport:
+    """Compare an RTL dump (``.hex`` files in the golden layout) with the golden vectors."""
+    with open(os.path.join(golden_dir, "manifest.json")) as f:
+        man = json.load(f)
+    rep = CompareReport(ok=True)
+    for L in man["layers"]:
+        for kind in tensors:
+            info = L["files"].get(kind)
+            if info is None:
+                continue
+            gpath = os.path.join(golden_dir, info["hex"])
+            dpath = os.path.join(dut_dir, info["hex"])
+            if not os.path.exists(dpath):
+                rep.problems.append(f"missing DUT file {info['hex']}")
+                rep.ok = False
+                continue
+            g = read_hex(gpath)
+            d = read_hex(dpath)
+            fmt = parse_format(info["format"])
+            pf = dict(file=info["hex"], mismatches=0, max_lsb_error=0.0)
+            rep.per_file.append(pf)
+            if d.size != g.size:
+                rep.problems.append(f"{info['hex']}: {d.size} elements, golden has {g.size}")
+                rep.ok = False
+                n = min(d.size, g.size)
+                g, d = g[:n], d[:n]
+            mask = np.uint64((1 << fmt.bits) - 1) if fmt.bits < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
+            d = d & mask
+            diff = np.nonzero(g != d)[0]
+            rep.compared += int(g.size)
+            if diff.size == 0:
+                continue
+            rep.ok = False
+            rep.mismatches += int(diff.size)
+            pf["mismatches"] = int(diff.size)
+            err = _lsb_error(g[diff], d[diff], fmt)
+            pf["max_lsb_error"] = float(np.max(np.abs(err)))
+            if rep.first is None:
+                i = int(diff[0])
+                x = int(g[i]) ^ int(d[i])
+                rep.first = dict(layer=L["name"], tensor=kind, file=info["hex"], index=i,
+                                 coord=[int(c) for c in np.unravel_index(i, info["shape"])] if info["shape"] else [],
+                                 golden=int(g[i]), dut=int(d[i]),
+                                 bits=[b for b in range(fmt.bits) if x >> b & 1],
+                                 lsb_error=float(err[0]))
+    return rep
