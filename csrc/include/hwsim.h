@@ -416,11 +416,13 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
                      int32_t saturate);
 
 /*----------------------------------------------------------------------------
- * hw_mac_lut_f32 / hw_mac_lut_i32: operand preparation for the fast paths:
- * out = lut[codes] (codes: rows x cols, code_size bytes each; every code <
- * lut_n, else HW_E_CODE), row-major (pack 0) or in zero-padded panels of 16
- * columns (pack 1).  The float one counts non-finite values into *nonfinite;
- * the integer one subtracts zp[r] (zp_per_row) or zp[c] (zp may be NULL).
+ * hw_mac_lut_f32 / hw_mac_lut_i32 / hw_mac_lut_i16: operand preparation for
+ * the fast paths: out = lut[codes] (codes: rows x cols, code_size bytes each;
+ * every code < lut_n, else HW_E_CODE), row-major (pack 0) or in zero-padded
+ * panels of 16 columns (pack 1; i16: pairs = 1 gives hw_mac_i16_wrap's pair
+ * panels).  The float one counts non-finite values into *nonfinite; the
+ * integer ones subtract zp[r] (zp_per_row) or zp[c] (zp may be NULL); the
+ * caller guarantees that the i16 values fit int16.
  *--------------------------------------------------------------------------*/
 int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const float *lut, int64_t lut_n, float *out, int32_t pack,
@@ -428,6 +430,9 @@ int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
 int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
                    int32_t *out, int32_t pack);
+int hw_mac_lut_i16(const void *codes, int code_size, int64_t rows, int64_t cols,
+                   const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
+                   int16_t *out, int32_t pairs);
 
 /* HW_CDEF_END */
 
