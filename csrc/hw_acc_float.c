@@ -45,6 +45,18 @@ uint64_t hwi_add_round(const hw_xval *x, const hw_xval *y, const hw_format *f,
         return hwi_zero_code(x->sign == y->sign ? x->sign : o->rounding == HW_ROUND_RDN, f);
     if (!x->sig) return hwi_round_pack(y->sign, y->sig, y->exp, 0, f, o, 0, flags);
     if (!y->sig) return hwi_round_pack(x->sign, x->sig, x->exp, 0, f, o, 0, flags);
+    {   /* common case: both fit a 62-bit window on the lower LSB (exact in uint64) */
+        int32_t lo = x->exp < y->exp ? x->exp : y->exp;
+        int64_t sx = (int64_t)x->exp - lo, sy = (int64_t)y->exp - lo;
+        if (hwi_msb64(x->sig) + sx <= 61 && hwi_msb64(y->sig) + sy <= 61) {
+            uint64_t a = x->sig << sx, b = y->sig << sy, mm;
+            if (x->sign == y->sign) { mm = a + b; sign = x->sign; }
+            else if (a >= b) { mm = a - b; sign = x->sign; }
+            else { mm = b - a; sign = y->sign; }
+            if (!mm) return hwi_zero_code(o->rounding == HW_ROUND_RDN, f);
+            return hwi_round_pack(sign, mm, lo, 0, f, o, 0, flags);
+        }
+    }
     if ((int64_t)y->exp + hwi_msb64(y->sig) > (int64_t)x->exp + hwi_msb64(x->sig)) {
         X = y;
         Y = x;

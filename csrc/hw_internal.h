@@ -222,4 +222,13 @@ uint32_t hwi_num_from_xval(const hw_num_spec *ns, const hw_opts *o, const hw_xva
 uint32_t hwi_num_from_xsum(const hw_num_spec *ns, const hw_opts *o, const hwi_xsum *s,
                            uint64_t *code, hw_xval *dec);
 
+/* The sequential order for cnt (<= 4) outputs of one row, interleaved; no
+ * trace, no tiles.  bias[c]: the outputs' bias or NULL.  Float units with a
+ * final bias must be fused (the bias add is exact).  Returns nonzero when an
+ * output met an error: the caller then recomputes them one at a time. */
+int hwi_seq_group(const hwi_unit *u, const hw_num_spec *prod, const hw_opts *prod_o,
+                  const hw_xval *ar, int64_t a_ks, const hw_xval *const *bc, int64_t b_ks,
+                  int64_t kk, const hw_xval *const *bias, int bias_mode, int cnt,
+                  hwi_reg *regs, hwi_stat *st, uint32_t *flags);
+
 #endif

@@ -474,6 +474,42 @@ static double stat_max(const eng *E)
     return m;
 }
 
+/* Up to 4 outputs of row i, columns j.. interleaved (sequential order only).
+ * HW_OK, or nonzero when one of them failed (the caller recomputes them). */
+static int seq_group(eng *E, const hw_mac_spec *s, const hw_xval *ar, const hw_xval *b0,
+                     int64_t b_cs, int64_t b_ks, int64_t kk, const hw_xval *bias, int64_t j,
+                     int cnt, uint64_t *out, int32_t nlo, hw_mac_stats *st, int64_t o)
+{
+    const hw_xval *bc[4], *bz[4];
+    hwi_reg regs[4];
+    hwi_stat sts[4];
+    int c;
+    memset(sts, 0, sizeof(sts));
+    for (c = 0; c < cnt; c++) {
+        bc[c] = b0 + (j + c) * b_cs;
+        bz[c] = (bias && s->bias != HW_BIAS_NONE) ? &bias[j + c] : NULL;
+    }
+    if (hwi_seq_group(&E->acc, &s->product, &E->prod_o, ar, E->a_ks, bc, b_ks, kk, bz, s->bias,
+                      cnt, regs, sts, &E->flags))
+        return HW_E_MODE;
+    for (c = 0; c < cnt; c++) {
+        store_out(&E->acc, &regs[c], out + c * nlo, nlo);
+        if (st) {
+            int64_t oc = o + c;
+            double m = sts[c].max_abs, d;
+            if (sts[c].umax[0]) {
+                d = ldexp((double)sts[c].umax[0], -E->acc.a->frac_bits);
+                if (d > m) m = d;
+            }
+            if (st->acc_events) st->acc_events[oc] = sts[c].acc_events;
+            if (st->psum_events) st->psum_events[oc] = 0;
+            if (st->max_abs) st->max_abs[oc] = m;
+            if (st->width_needed) st->width_needed[oc] = sts[c].wneed;
+        }
+    }
+    return HW_OK;
+}
+
 int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_ks,
                 const hw_xval *b, int64_t b_is, int64_t b_ks, int64_t b_cs,
                 int64_t m, int64_t n, int64_t kk, const hw_xval *bias,
@@ -483,7 +519,7 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
 {
     eng E;
     int64_t i, j;
-    int rc = HW_OK;
+    int rc = HW_OK, group_ok;
     if (res) { res->flags = 0; res->err_index = -1; res->err_k = -1; res->err_unit = -1; }
     if (!s || !res || !out || m < 0 || n < 0 || kk < 0 || out_limbs < 1) return HW_E_SIZE;
     if (kk && m && n && (!a || !b)) return HW_E_SIZE;
@@ -497,6 +533,9 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
     E.a_ks = a_ks;
     E.b_ks = b_ks;
     E.K = kk;
+    group_ok = !trace && s->order == HW_ORDER_SEQUENTIAL && s->tiles == HW_TILES_NONE &&
+               s->acc.kind != HW_ACC_MULTI &&
+               !(s->bias == HW_BIAS_FINAL && s->acc.kind == HW_ACC_FLOAT && !s->acc.fused);
     E.bias = bias;
     E.tr = trace;
     E.tcap = trace_cap;
@@ -505,6 +544,14 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
             hwi_reg fin;
             const hwi_unit *fu = &E.acc;
             int64_t o = i * n + j;
+            if (group_ok && (j % 4) == 0 && j + 1 < n) {
+                int cnt = (int)(n - j < 4 ? n - j : 4);
+                if (seq_group(&E, s, a + i * a_rs, b + i * b_is, b_cs, b_ks, kk, bias, j, cnt,
+                              out + o * out_limbs, out_limbs, st, o) == HW_OK) {
+                    j += cnt - 1;
+                    continue;
+                } /* else: the outputs one by one, which reports the error in order */
+            }
             E.ar = a + i * a_rs;
             E.bc = b + i * b_is + j * b_cs;
             memset(&E.st, 0, sizeof(E.st));

@@ -136,6 +136,11 @@ int hw_mac_unpack_f64(hw_xval *out, const double *in, size_t n, hw_result *res)
         }
         if (ex == 0) { x->exp = -1074; }
         else { sig |= 1ull << 52; x->exp = ex - 1075; }
+        if (sig) { /* shortest significand: products of exact values stay narrow */
+            int tz = __builtin_ctzll(sig);
+            sig >>= tz;
+            x->exp += tz;
+        }
         x->sig = sig;
         if (sig) x->aexp = clamp16(hwi_msb64(sig) + x->exp);
     }

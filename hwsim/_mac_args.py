@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _mac_native as nat
-from ._mac_config import MacUnit
+from ._mac_config import BLOCK_KINDS, MacUnit, is_int
 from ._mac_results import _acc_unit_domain
 from .api import decode as _decode
 from .api import encode as _encode
@@ -24,6 +24,26 @@ def _codes(x, name: str) -> np.ndarray:
     if a.dtype.kind not in "ui":
         raise TypeError(f"{name} must be an integer array of codes, got dtype {a.dtype}")
     return a
+
+
+def _operand(x, fmt, name: str, axis_from_end: int):
+    """("codes", int array) for scalar formats; ("values", exact float64 array)
+    for block formats, whose operands are BlockTensors blocked along K."""
+    if fmt.kind not in BLOCK_KINDS:
+        return "codes", _codes(x, name)
+    from ._blocktensor import BlockTensor
+
+    if not isinstance(x, BlockTensor):
+        raise TypeError(f"{name} must be a BlockTensor of {fmt.name} (hwsim.encode(x, "
+                        f"{fmt.name!r}, axis=...)), got {type(x).__name__}")
+    if x.fmt != fmt:
+        raise ValueError(f"{name} is a BlockTensor of {x.fmt.name}, but the MacUnit operand "
+                         f"format is {fmt.name}")
+    nd = len(x.shape)
+    if nd < axis_from_end or x.axis != nd - axis_from_end:
+        raise ValueError(f"{name} must have its blocks along the reduction axis K (axis "
+                         f"{nd - axis_from_end} of shape {x.shape}), got axis={x.axis}")
+    return "values", x.values()
 
 
 def _check_codes(codes: np.ndarray, fmt, name: str) -> None:
@@ -53,7 +73,7 @@ def _zero_point(zp, fmt, n: int, name: str, fmt_name: str):
         raise ValueError(f"{name} must be a scalar or have {n} entries, got shape {z.shape}")
     if not z.any():
         return None
-    if fmt.kind == "float":
+    if not is_int(fmt):
         raise ValueError(f"{name} applies to integer / fixed {fmt_name} only; {fmt_name} is "
                          f"{fmt.name}")
     lo, hi = fmt.min_int, fmt.max_int

@@ -27,6 +27,15 @@ def _choice(name: str, value, choices) -> str:
     return value.lower()
 
 
+#: block format kinds accepted as operands (values = element x block factor)
+BLOCK_KINDS = ("mx", "nvfp4", "bfp")
+
+
+def is_int(f) -> bool:
+    """Integer / fixed-point scalar format."""
+    return f.kind in ("int", "fixed")
+
+
 def _fmt(name: str, spec, scalar_only: bool = True):
     if spec is None:
         raise FormatError(f"{name} must be a format (object or name), got None")
@@ -34,10 +43,11 @@ def _fmt(name: str, spec, scalar_only: bool = True):
         f = parse_format(spec)
     except (FormatError, TypeError) as e:
         raise FormatError(f"{name}: {e}") from None
-    if scalar_only and f.kind not in ("float", "int", "fixed"):
+    allowed = ("float", "int", "fixed") + (() if scalar_only else BLOCK_KINDS)
+    if f.kind not in allowed:
         raise UnsupportedModeError(
-            f"{name}={f.name!r}: block / codebook formats are not supported here yet "
-            "(scalar float, int and fixed formats are)")
+            f"{name}={f.name!r}: {f.kind} formats are not supported here (allowed: "
+            f"{', '.join(allowed)})")
     return f
 
 
@@ -146,10 +156,18 @@ class FixedAccumulator:
 
 
 def _range_bits(f):
-    """(lsb exponent, exclusive msb exponent, precision-like bits) of a scalar format."""
+    """(lsb exponent, exclusive msb exponent) of the values of a format
+    (block formats: element range times the block factors' range)."""
     if f.kind == "float":
         lsb = f.emin if f.specials == "e8m0" else f.emin - f.man_bits
         return lsb, f.emax + 1
+    if f.kind == "mx":
+        lo, hi = _range_bits(f.elem)
+        return lo - 127, hi + 127
+    if f.kind == "nvfp4":  # e2m1 x e4m3 x float32 tensor scale
+        return -1 - 9 - 149, 3 + 9 + 128
+    if f.kind == "bfp":
+        return -f.exp_bias - f.man_bits + 1, f.exp_bias + 4
     return -f.frac_bits, f.bits - f.frac_bits
 
 
@@ -174,7 +192,7 @@ def kulisch(a_fmt, b_fmt, K: int, below_lsb: str = "truncate",
     lg = math.ceil(math.log2(K)) if K > 1 else 0
     while (1 << lg) < K:  # guard float rounding of log2
         lg += 1
-    if a.kind != "float" and b.kind != "float":
+    if is_int(a) and is_int(b):
         frac = a.frac_bits + b.frac_bits
         extra = 0 if (a.signed and b.signed) else 1
         return FixedAccumulator(a.bits + b.bits + lg + extra - frac, frac, below_lsb, overflow, K)
@@ -478,7 +496,16 @@ class Tiles:
 # The MAC unit
 # ---------------------------------------------------------------------------
 def _sig_bits(f) -> int:
-    return f.precision if f.kind == "float" else f.bits
+    """Significand bits of an operand value (block formats: element x factor)."""
+    if f.kind == "float":
+        return f.precision
+    if f.kind == "mx":
+        return f.elem.precision if f.elem.kind == "float" else 8
+    if f.kind == "nvfp4":
+        return 2 + 4 + 24
+    if f.kind == "bfp":
+        return f.man_bits + 1
+    return f.bits
 
 
 @dataclass(frozen=True)
@@ -487,10 +514,14 @@ class MacUnit:
 
     Parameters
     ----------
-    a_fmt, b_fmt : scalar formats of the operand codes (float, int, fixed;
-        integer formats take zero points at run time).  The two operands'
-        significands must fit the 64-bit product path: p_a + p_b <= 64
-        (integers count their bits).
+    a_fmt, b_fmt : formats of the operand codes: scalar float, int, fixed
+        (integer formats take zero points at run time), or block formats (MX,
+        NVFP4, BFP: the operands are then :class:`~hwsim.BlockTensor` with
+        their blocks along K, and each operand value is its element times its
+        block's factor, exactly; model the spec's per-block dot product with
+        ``order=Chunked(block_size, outer)`` and an exact inner accumulator).
+        The two operands' significands must fit the 64-bit product path:
+        p_a + p_b <= 64 (integers count their bits).
     product : None (exact products) or a scalar format every product is
         rounded into (``product_rounding``, ``product_overflow``).
     accumulator : IntAccumulator | FixedAccumulator | FloatAccumulator |
@@ -520,8 +551,8 @@ class MacUnit:
     product_overflow: str | None = None
 
     def __post_init__(self):
-        a = _fmt("a_fmt", self.a_fmt)
-        b = _fmt("b_fmt", self.b_fmt)
+        a = _fmt("a_fmt", self.a_fmt, scalar_only=False)
+        b = _fmt("b_fmt", self.b_fmt, scalar_only=False)
         object.__setattr__(self, "a_fmt", a)
         object.__setattr__(self, "b_fmt", b)
         if _sig_bits(a) + _sig_bits(b) > 64:
@@ -573,7 +604,7 @@ class MacUnit:
         if self.product is not None:
             return self.product
         a, b = self.a_fmt, self.b_fmt
-        if a.kind != "float" and b.kind != "float":
+        if is_int(a) and is_int(b):
             bits = min(64, a.bits + b.bits)
             return FixedFormat(bits, a.frac_bits + b.frac_bits)
         return FloatFormat(11, 52)  # stands for "float"; only .kind is used

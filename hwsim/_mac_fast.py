@@ -34,7 +34,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import _native
-from ._mac_config import FloatAccumulator, IntAccumulator, MacUnit, Sequential, Tree
+from ._mac_config import (BLOCK_KINDS, FloatAccumulator, IntAccumulator, MacUnit, Sequential,
+                          Tree, _sig_bits, is_int)
 from .api import decode as _decode
 from .formats import FloatFormat
 
@@ -122,6 +123,10 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
     if mac.tiling is not None or mac.product is not None:
         return None
     if isinstance(acc, FloatAccumulator) and isinstance(mac.order, Sequential):
+        block = mac.a_fmt.kind in BLOCK_KINDS or mac.b_fmt.kind in BLOCK_KINDS
+        if block and acc.fmt == F32 and acc.rounding in ("rne", "rtz") and \
+                acc.overflow == "special" and _sig_bits(mac.a_fmt) + _sig_bits(mac.b_fmt) <= 24:
+            return "f32_seq"  # products checked on the data (scales)
         if acc.overflow != "special" or not products_exact_in_f32(mac.a_fmt, mac.b_fmt):
             return None
         if acc.fmt == F32 and acc.rounding in ("rne", "rtz"):
@@ -130,8 +135,7 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
             if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
                 return "narrow_seq"
         return None
-    if isinstance(acc, IntAccumulator) and mac.a_fmt.kind != "float" and \
-            mac.b_fmt.kind != "float":
+    if isinstance(acc, IntAccumulator) and is_int(mac.a_fmt) and is_int(mac.b_fmt):
         if not stats and acc.overflow == "wrap" and acc.bits <= 32 and \
                 isinstance(mac.order, (Sequential, Tree)) and \
                 mac.a_fmt.bits <= 15 and mac.b_fmt.bits <= 15:
@@ -152,6 +156,8 @@ def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, sta
         return None
     if a.dtype.kind == "i" and (int(a.min()) < 0 or int(b.min(initial=0)) < 0):
         return None  # the engine reports the bad code
+    if (a.dtype.kind == "f") != (b.dtype.kind == "f"):  # one block operand, one scalar
+        return None
     if path in ("f32_seq", "narrow_seq"):
         return _run_float(path, mac, a, b, bias, stats, threads)
     return _run_int(path, mac, a, b, bias, za, zb, stats, threads)
@@ -195,17 +201,39 @@ def _lut_f32_call(codes, lut, rows, cols, out, pack):
     return rc, nf[0]
 
 
+def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int) -> bool:
+    """Block-format operand values (float64): every product exactly a finite
+    binary32 value (<= 24 bits, LSB >= 2^-149, |p| < 2^128)."""
+    if pa + pb > 24 or not (np.isfinite(av).all() and np.isfinite(bv).all()):
+        return False
+    def lo_hi(v):
+        m = np.abs(v[v != 0])
+        return (float(m.min()), float(m.max())) if m.size else (1.0, 0.0)
+    (amin, amax), (bmin, bmax) = lo_hi(av), lo_hi(bv)
+    if amax == 0.0 or bmax == 0.0:
+        return True
+    # LSB of a value >= |v| * 2^-(p-1); of a product >= amin * bmin * 2^-(pa+pb-2)
+    return (amax * bmax < 2.0 ** 128 and
+            amin * bmin * 2.0 ** -(pa + pb - 2) >= 2.0 ** -149)
+
+
 def _run_float(path, mac, a, b, bias, stats, threads):
     m, k = a.shape
     n = b.shape[1]
-    if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
-        return None
-    la, lb = _lut_f32(mac.a_fmt), _lut_f32(mac.b_fmt)
-    a, b = _codes_c(a), _codes_c(b)
-    bp = np.empty((-(-n // PW), k, PW), dtype=np.float32)
-    rc, bad = _lut_f32_call(b, lb, k, n, bp, 1)
-    if rc != lib.HW_OK or bad:
-        return None
+    values = a.dtype.kind == "f"
+    if values:  # block-format operands, decoded exactly
+        if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt)):
+            return None
+        bp = _pack_b(b.astype(np.float32), np.float32)
+    else:
+        if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
+            return None
+        la, lb = _lut_f32(mac.a_fmt), _lut_f32(mac.b_fmt)
+        a, b = _codes_c(a), _codes_c(b)
+        bp = np.empty((-(-n // PW), k, PW), dtype=np.float32)
+        rc, bad = _lut_f32_call(b, lb, k, n, bp, 1)
+        if rc != lib.HW_OK or bad:
+            return None
     bvec = _float_bias(bias, n)
     if bvec is False:
         return None
@@ -222,10 +250,13 @@ def _run_float(path, mac, a, b, bias, stats, threads):
     short = int(narrow and short_products(mac.a_fmt, mac.b_fmt, acc.fmt))
 
     def call(r0, r1):
-        av = np.empty((r1 - r0, k), dtype=np.float32)
-        rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
-        if rc != lib.HW_OK or bad:
-            return -100
+        if values:
+            av = np.ascontiguousarray(a[r0:r1], dtype=np.float32)
+        else:
+            av = np.empty((r1 - r0, k), dtype=np.float32)
+            rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
+            if rc != lib.HW_OK or bad:
+                return -100
         pa = _ptr("float *", av)
         po = _ptr("float *", out) + r0 * n
         pm = ffi.NULL if mx is None else _ptr("float *", mx) + r0 * n
@@ -306,28 +337,35 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     if path == "int_wrap":
         if min(alo, blo) <= -32768 or max(ahi, bhi) > 32767:
             return None
-        if int(a.max()) >> fa.bits or int(b.max()) >> fb.bits:
-            return None  # the engine reports the bad code
-        av = _int_values(a, fa, za, m, True)
-        bv = _int_values(b, fb, zb, n, False)
-        a16 = np.ascontiguousarray(av, dtype=np.int16)
+        la, lb = _lut_i32(fa), _lut_i32(fb)
+        zaf, zbf = _zp_full(za, m), _zp_full(zb, n)
         kp = k + (k & 1)
-        bpad = np.zeros((kp, n), dtype=np.int16)
-        bpad[:k] = bv
-        bp = np.ascontiguousarray(_pack_b(bpad, np.int16).reshape(-1, kp // 2, 2, PW)
-                                  .transpose(0, 1, 3, 2))
+        bp = np.empty(-(-n // PW) * PW * kp, dtype=np.int16)
+        if lib.hw_mac_lut_i16(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
+                              lb.size, _ptr("int32_t *", zbf), 0, _ptr("int16_t *", bp),
+                              1) != lib.HW_OK:
+            return None
         out = np.empty((m, n), dtype=np.int32)
 
         def call(r0, r1):
-            return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16) + r0 * k, _ptr("int16_t *", bp),
+            a16 = np.empty((r1 - r0, k), dtype=np.int16)
+            rc = lib.hw_mac_lut_i16(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
+                                    _ptr("int32_t *", la), la.size,
+                                    ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
+                                    _ptr("int16_t *", a16), 0)
+            if rc != lib.HW_OK:
+                return rc
+            return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16), _ptr("int16_t *", bp),
                                        _ptr("int32_t *", out) + r0 * n, r1 - r0, n, k)
         if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k))):
             return None
-        total = out.astype(np.int64) + (0 if braw is None else braw[None, :])
         bits = acc.bits
-        total &= (1 << bits) - 1
-        total = np.where(total >= 1 << (bits - 1), total - (1 << bits), total)
-        return total, None, None
+        if braw is not None:  # the bias is one more term of the modular sum
+            out += braw.astype(np.int32) if bits < 32 else braw.astype(np.int64).astype(np.int32)
+        if bits < 32:
+            sh = np.int32(32 - bits)
+            out = (out << sh) >> sh  # keep the low `bits` bits, sign-extended
+        return out.astype(np.int64), None, None
     # int_steps
     pmax = amax * bmax_v
     bb = 0 if braw is None else int(np.abs(braw).max(initial=0))

@@ -105,7 +105,9 @@ def _unit_range(acc, mac: MacUnit):
 def _aexp_min(f) -> int:
     if f.kind == "float":
         return f.emin
-    return -f.frac_bits
+    if f.kind in ("int", "fixed"):
+        return -f.frac_bits
+    return _range_bits(f)[0]  # block formats: values decoded exactly
 
 
 def exp_span(mac: MacUnit) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._mac_config import FixedAccumulator, FloatAccumulator, IntAccumulator, MacUnit
+from ._mac_config import FixedAccumulator, FloatAccumulator, IntAccumulator, MacUnit, is_int
 from .api import decode as _decode
 
 __all__ = ["MacStats", "MatmulResult", "worst_case_bits", "a2q_bits", "a2q_l1_bits"]
@@ -201,7 +201,7 @@ def _make_stats(mac, st, shape, l1_cols, k):
     if st is None:
         return None
     a, b = mac.a_fmt, mac.b_fmt
-    ints = a.kind != "float" and b.kind != "float"
+    ints = is_int(a) and is_int(b)
     l1 = None
     if ints and l1_cols is not None:
         l1 = np.array([a2q_l1_bits(int(v), a.bits, a.signed) for v in l1_cols.reshape(-1)],

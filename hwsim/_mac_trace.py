@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import _mac_native as nat
-from ._mac_args import _as_mac, _bias_x, _codes, _zero_point
+from ._mac_args import _as_mac, _bias_x, _operand, _zero_point
 from ._mac_config import MacUnit
 from ._mac_results import _result_arrays
 from .modes import Flags
@@ -53,8 +53,8 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
     """Every step of output (i, j) of ``matmul(a_codes, b_codes, mac, ...)``
     for 2-D a_codes [M, K] and b_codes [K, N]."""
     mac = _as_mac(mac)
-    a = _codes(a_codes, "a_codes")
-    b = _codes(b_codes, "b_codes")
+    a_kind, a = _operand(a_codes, mac.a_fmt, "a_codes", 1)
+    b_kind, b = _operand(b_codes, mac.b_fmt, "b_codes", 2)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"trace needs a_codes [M, K] and b_codes [K, N]; got {a.shape}, {b.shape}")
     m, k = a.shape
@@ -70,8 +70,11 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
     if bias is not None:
         bb = np.asarray(bias)
         bias1 = bb.reshape(-1)[[j if bb.size > 1 else 0]]
-    ax = nat.unpack(a[i:i + 1], mac.a_fmt, za1, max(k, 1), "a_codes")
-    bx = nat.unpack(np.ascontiguousarray(b[:, j:j + 1]), mac.b_fmt, zb1, 1, "b_codes")
+    ax = nat.unpack(a[i:i + 1], mac.a_fmt, za1, max(k, 1), "a_codes") if a_kind == "codes" \
+        else nat.unpack_f64(a[i:i + 1])
+    bcol = np.ascontiguousarray(b[:, j:j + 1])
+    bx = nat.unpack(bcol, mac.b_fmt, zb1, 1, "b_codes") if b_kind == "codes" \
+        else nat.unpack_f64(bcol)
     bias_x = _bias_x(bias1, mac, 1)
     spec, keep = nat.cached_spec(mac)
     s = nat.ffi.new("hw_mac_spec *", spec[0])
@@ -103,7 +106,8 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
                                                   Flags.INVALID) if fl & f])
         if kind == "mac":
             kk = int(t["k0"])
-            d.update(a_code=int(a[i, kk]), b_code=int(b[kk, j]),
+            d.update(a_code=int(a[i, kk]) if a_kind == "codes" else None,
+                     b_code=int(b[kk, j]) if b_kind == "codes" else None,
                      a_value=_xval_fraction(ax[kk]), b_value=_xval_fraction(bx[kk]))
         steps.append(d)
     del keep

@@ -76,8 +76,19 @@ def _round_int(y: Fraction, mode: str) -> int:
 # ---------------------------------------------------------------------------
 # float formats
 # ---------------------------------------------------------------------------
-def decode_operand(code: int, fmt, zero_point: int = 0):
-    """(value, aexp) of one operand code; aexp: alignment exponent or None."""
+def decode_operand(code, fmt, zero_point: int = 0):
+    """(value, aexp) of one operand code; aexp: alignment exponent or None.
+    Block formats (mx, nvfp4, bfp): ``code`` is the operand's exact value
+    (element x block factor, e.g. from ``BlockTensor.values()``)."""
+    if fmt.kind in ("mx", "nvfp4", "bfp"):
+        x = float(code)
+        if x != x:
+            return NAN, None
+        neg = 1 if math.copysign(1.0, x) < 0 else 0
+        if x in (float("inf"), float("-inf")):
+            return ("inf", neg), None
+        v = abs(Fraction(x))
+        return ("fin", neg, v), (_floor_log2(v) if v else None)
     code = int(code)
     if fmt.kind != "float":
         if not 0 <= code < 1 << fmt.bits:

@@ -30,7 +30,8 @@ from ._mac_config import (FMT_PRESETS, Chunked, FixedAccumulator, FloatAccumulat
 from ._mac_results import (MacStats, MatmulResult, _has_fixed, _l1,
                            _make_stats, _result_arrays, a2q_bits, a2q_l1_bits, worst_case_bits)
 from ._mac_trace import MacTrace, trace
-from ._mac_args import _as_mac, _bias_x, _check_codes, _codes, _zero_point
+from ._mac_args import _as_mac, _bias_x, _check_codes, _operand, _zero_point
+from ._mac_config import is_int
 from .api import _threads
 
 __all__ = ["MacUnit", "IntAccumulator", "FixedAccumulator", "FloatAccumulator",
@@ -109,19 +110,23 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     if path not in ("auto", "general"):
         raise ValueError(f"path must be 'auto' or 'general', got {path!r}")
     mac = _as_mac(mac)
-    a = _codes(a_codes, "a_codes")
-    b = _codes(b_codes, "b_codes")
-    if a.ndim < 2 or b.ndim < 2:
+    if np.ndim(getattr(a_codes, "codes", a_codes)) < 2 or \
+            np.ndim(getattr(b_codes, "codes", b_codes)) < 2:
         raise ValueError(f"a_codes must be [..., M, K] and b_codes [K, N] or [..., K, N]; got "
-                         f"shapes {a.shape} and {b.shape}")
+                         f"shapes {np.shape(getattr(a_codes, 'codes', a_codes))} and "
+                         f"{np.shape(getattr(b_codes, 'codes', b_codes))}")
+    a_kind, a = _operand(a_codes, mac.a_fmt, "a_codes", 1)
+    b_kind, b = _operand(b_codes, mac.b_fmt, "b_codes", 2)
     m, k = a.shape[-2:]
     k2, n = b.shape[-2:]
     if k != k2:
         raise ValueError(f"a_codes has K={k} (shape {a.shape}) but b_codes has K={k2} "
                          f"(shape {b.shape}): the reduction dimensions must match")
     mac.check_terms(k)
-    _check_codes(a, mac.a_fmt, "a_codes")
-    _check_codes(b, mac.b_fmt, "b_codes")
+    if a_kind == "codes":
+        _check_codes(a, mac.a_fmt, "a_codes")
+    if b_kind == "codes":
+        _check_codes(b, mac.b_fmt, "b_codes")
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
@@ -139,11 +144,13 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
         res = _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k)
         if res is not None:
             return res
-    ax = nat.unpack(a_full, mac.a_fmt, za, max(k, 1), "a_codes")
+    ax = nat.unpack(a_full, mac.a_fmt, za, max(k, 1), "a_codes") if a_kind == "codes" else \
+        nat.unpack_f64(a_full)
     b_full = b if shared_b else np.broadcast_to(b, batch + (k, n)).reshape(nb * k, n)
     # columns of b contiguous ([batch, N, K]): every output streams its column
     b_cols = np.ascontiguousarray(np.swapaxes(b_full.reshape(1 if shared_b else nb, k, n), 1, 2))
-    bx = nat.unpack(b_cols, mac.b_fmt, zb, max(k, 1), "b_codes")
+    bx = nat.unpack(b_cols, mac.b_fmt, zb, max(k, 1), "b_codes") if b_kind == "codes" else \
+        nat.unpack_f64(b_cols)
     outs, sts = [], []
     if shared_b:
         def where(idx):
@@ -166,7 +173,7 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     if stats:
         st = {key: np.concatenate([s_[key] for s_ in sts]) for key in sts[0]}
         l1 = None
-        if mac.a_fmt.kind != "float" and mac.b_fmt.kind != "float":
+        if is_int(mac.a_fmt) and is_int(mac.b_fmt):
             l1 = _l1(bx, 1 if shared_b else nb, n, k)
             l1 = l1[0] if shared_b else l1.reshape(batch + (n,))
         st = _make_stats(mac, st, shape, l1, k)
@@ -233,7 +240,7 @@ def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k):
     mst = None
     if stats:
         l1 = None
-        if mac.a_fmt.kind != "float" and mac.b_fmt.kind != "float":
+        if is_int(mac.a_fmt) and is_int(mac.b_fmt):
             bv = _fast._int_values(np.asarray(b), mac.b_fmt, zb, n, False)
             l1 = np.abs(bv).sum(axis=-2).astype(object)
             l1 = l1 if shared_b else np.broadcast_to(l1, batch + (n,))
@@ -253,8 +260,8 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
     """Dot products over the last axis: a_codes [..., K], b_codes [..., K]
     (broadcast) -> [...].  bias: None or a scalar; zero points: scalars."""
     mac = _as_mac(mac)
-    a = _codes(a_codes, "a_codes")
-    b = _codes(b_codes, "b_codes")
+    a_kind, a = _operand(a_codes, mac.a_fmt, "a_codes", 1)
+    b_kind, b = _operand(b_codes, mac.b_fmt, "b_codes", 1)
     if a.ndim < 1 or b.ndim < 1:
         raise ValueError(f"a_codes and b_codes must have a last axis K; got shapes {a.shape}, "
                          f"{b.shape}")
@@ -278,8 +285,12 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
     za = _zero_point(a_zero_point, mac.a_fmt, 1, "a_zero_point", "a_fmt")
     zb = _zero_point(b_zero_point, mac.b_fmt, 1, "b_zero_point", "b_fmt")
     bias_x = _bias_x(bias, mac, 1)
-    ax = nat.unpack(a2, mac.a_fmt, za, 1, "a_codes")
-    bx = nat.unpack(b2, mac.b_fmt, zb, 1, "b_codes")
+    if a_kind == "codes":
+        _check_codes(a, mac.a_fmt, "a_codes")
+    if b_kind == "codes":
+        _check_codes(b, mac.b_fmt, "b_codes")
+    ax = nat.unpack(a2, mac.a_fmt, za, 1, "a_codes") if a_kind == "codes" else nat.unpack_f64(a2)
+    bx = nat.unpack(b2, mac.b_fmt, zb, 1, "b_codes") if b_kind == "codes" else nat.unpack_f64(b2)
 
     def where(idx):
         return _where(idx, shape, 1, 1) if shape else "the output"
@@ -287,7 +298,7 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
     codes, values, fmt, frac, width = _result_arrays(mac, out, nlo, shape)
     if stats:
         l1 = None
-        if mac.a_fmt.kind != "float" and mac.b_fmt.kind != "float":
+        if is_int(mac.a_fmt) and is_int(mac.b_fmt):
             l1 = _l1(bx, nb, 1, k).reshape(shape)
         st = _make_stats(mac, st, shape, l1, k)
     return MatmulResult(codes, values, st, fmt, frac, width, "general")

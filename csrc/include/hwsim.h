@@ -167,6 +167,72 @@ int hw_decode_fixed(double *out, const void *in, int code_size, size_t n,
  *--------------------------------------------------------------------------*/
 int hw_random_bits(uint32_t *out, size_t n, uint64_t seed, uint64_t index0);
 
+/* ---- block formats: MX, NVFP4, BFP (hw_block.c, hw_nvfp4.c, hw_bfp.c) ---- */
+/* Common layout: `in` holds nrows x ncols values (row-major, HW_IN_F64 or
+ * HW_IN_F32); each row is cut into blocks of block_size values along the row,
+ * the last one partial when block_size does not divide ncols (its scale is
+ * computed from its real elements only: zero padding never changes amax).
+ * Element codes go to elem_out (nrows x ncols, elem_size bytes each), one
+ * scale code per block to the scale array (nrows x ceil(ncols / block_size));
+ * with scales_in != 0 that array is an input instead: the caller's scales are
+ * used (a NaN element in a non-NaN block is then HW_E_NAN with err_index,
+ * +-Inf saturates with INVALID; an invalid scale code is HW_E_CODE with
+ * err_index = the block's index).
+ * Elements round with o->rounding (o->sr_bits, o->seed, o->index0 for
+ * HW_ROUND_SR: element i of the call uses index0 + i; caller random arrays
+ * are not supported); o->overflow, ftz, daz are ignored: elements saturate.
+ * res->flags: OR of the element HW_FLAG_*. */
+
+/* NVFP4 arithmetic (hw_nvfp4_quantize). */
+enum { HW_NVFP4_FLOAT32 = 0, HW_NVFP4_EXACT = 1 };
+
+/*----------------------------------------------------------------------------
+ * hw_mx_quantize: OCP MX v1.0.  shared_exp = floor(log2(amax)) - emax_elem
+ * (exact); > 127, or any NaN / Inf in the block: scale code 0xFF (NaN) and
+ * element codes 0; < -127 (or an all-zero block): -127.  Scale code =
+ * shared_exp + 127 (E8M0).  Elements: V * 2^-shared_exp rounded once into
+ * `elem` (a float format), or, when elem is NULL, into an int_bits-bit two's
+ * complement integer with int_frac_bits fraction bits clamped to
+ * [int_min, 2^(int_bits-1) - 1] (MXINT8: 8, 6, -127 or -128).
+ * Returns HW_OK, HW_E_SIZE, HW_E_MODE or HW_E_FORMAT.
+ *--------------------------------------------------------------------------*/
+int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
+                   const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
+                   const hw_format *elem, int32_t emax_elem, int32_t int_bits,
+                   int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_nvfp4_quantize: E2M1 elements (1-byte codes), float8_e4m3fn block scales,
+ * tensor_scale ts a binary32 value in [2^-117, FLT_MAX] (else HW_E_MODE);
+ * caller scale codes must be 0x01..0x7F (0x7F: NaN block).
+ * Block scale: q = amax / (6 * ts); q == 0 -> 1.0; clamp to [2^-9, 448];
+ * round to E4M3 ties-to-even.  Element: V / (s * ts) rounded to E2M1 with
+ * o->rounding, saturating at +-6.  arith HW_NVFP4_FLOAT32: inputs rounded to
+ * binary32, then 6 * ts, amax / (6 ts), s * ts and V / (s ts) each rounded
+ * to binary32 (NVIDIA ModelOpt's arithmetic); HW_NVFP4_EXACT: exact
+ * quotients, each rounded once.  NaN / Inf in a block: scale 0x7F (NaN),
+ * element codes 0.
+ *--------------------------------------------------------------------------*/
+int hw_nvfp4_quantize(uint8_t *elem_out, uint8_t *scales, int32_t scales_in, const void *in,
+                      int in_kind, size_t nrows, size_t ncols, size_t block_size,
+                      double tensor_scale,
+                      int32_t arith, const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_bfp_quantize: shared exponent E = max floor(log2|x|) in the block,
+ * clamped to [-bias, bias + 1] (bias = 2^(exp_bits-1) - 1; Inf counts as
+ * above the range, an all-zero block takes -bias), stored as E + bias.
+ * Element k = round(|x| * 2^(man_bits - 1 - E)), saturating at
+ * 2^man_bits - 1 (two's complement: down to -2^man_bits); codes are
+ * sign-magnitude (sign bit above man_bits, sign kept for k = 0) or
+ * (man_bits + 1)-bit two's complement.  man_bits 1..31, exp_bits 1..10.
+ * NaN input: HW_E_NAN with res->err_index (row-major index).
+ *--------------------------------------------------------------------------*/
+int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exps, int32_t exps_in,
+                    const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
+                    int32_t man_bits, int32_t exp_bits, int32_t twos_complement,
+                    const hw_opts *o, hw_result *res);
+
 /* ---- MAC units (hw_mac_*.c, hw_acc_*.c; Python side hwsim/mac.py) ---- */
 
 /* Class of an hw_xval. */
@@ -302,72 +368,6 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
                 hw_mac_step *trace, int64_t trace_cap, int64_t *trace_len,
                 hw_mac_result *res);
 
-/* ---- block formats: MX, NVFP4, BFP (hw_block.c, hw_nvfp4.c, hw_bfp.c) ---- */
-/* Common layout: `in` holds nrows x ncols values (row-major, HW_IN_F64 or
- * HW_IN_F32); each row is cut into blocks of block_size values along the row,
- * the last one partial when block_size does not divide ncols (its scale is
- * computed from its real elements only: zero padding never changes amax).
- * Element codes go to elem_out (nrows x ncols, elem_size bytes each), one
- * scale code per block to the scale array (nrows x ceil(ncols / block_size));
- * with scales_in != 0 that array is an input instead: the caller's scales are
- * used (a NaN element in a non-NaN block is then HW_E_NAN with err_index,
- * +-Inf saturates with INVALID; an invalid scale code is HW_E_CODE with
- * err_index = the block's index).
- * Elements round with o->rounding (o->sr_bits, o->seed, o->index0 for
- * HW_ROUND_SR: element i of the call uses index0 + i; caller random arrays
- * are not supported); o->overflow, ftz, daz are ignored: elements saturate.
- * res->flags: OR of the element HW_FLAG_*. */
-
-/* NVFP4 arithmetic (hw_nvfp4_quantize). */
-enum { HW_NVFP4_FLOAT32 = 0, HW_NVFP4_EXACT = 1 };
-
-/*----------------------------------------------------------------------------
- * hw_mx_quantize: OCP MX v1.0.  shared_exp = floor(log2(amax)) - emax_elem
- * (exact); > 127, or any NaN / Inf in the block: scale code 0xFF (NaN) and
- * element codes 0; < -127 (or an all-zero block): -127.  Scale code =
- * shared_exp + 127 (E8M0).  Elements: V * 2^-shared_exp rounded once into
- * `elem` (a float format), or, when elem is NULL, into an int_bits-bit two's
- * complement integer with int_frac_bits fraction bits clamped to
- * [int_min, 2^(int_bits-1) - 1] (MXINT8: 8, 6, -127 or -128).
- * Returns HW_OK, HW_E_SIZE, HW_E_MODE or HW_E_FORMAT.
- *--------------------------------------------------------------------------*/
-int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
-                   const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
-                   const hw_format *elem, int32_t emax_elem, int32_t int_bits,
-                   int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_nvfp4_quantize: E2M1 elements (1-byte codes), float8_e4m3fn block scales,
- * tensor_scale ts a binary32 value in [2^-117, FLT_MAX] (else HW_E_MODE);
- * caller scale codes must be 0x01..0x7F (0x7F: NaN block).
- * Block scale: q = amax / (6 * ts); q == 0 -> 1.0; clamp to [2^-9, 448];
- * round to E4M3 ties-to-even.  Element: V / (s * ts) rounded to E2M1 with
- * o->rounding, saturating at +-6.  arith HW_NVFP4_FLOAT32: inputs rounded to
- * binary32, then 6 * ts, amax / (6 ts), s * ts and V / (s ts) each rounded
- * to binary32 (NVIDIA ModelOpt's arithmetic); HW_NVFP4_EXACT: exact
- * quotients, each rounded once.  NaN / Inf in a block: scale 0x7F (NaN),
- * element codes 0.
- *--------------------------------------------------------------------------*/
-int hw_nvfp4_quantize(uint8_t *elem_out, uint8_t *scales, int32_t scales_in, const void *in,
-                      int in_kind, size_t nrows, size_t ncols, size_t block_size,
-                      double tensor_scale,
-                      int32_t arith, const hw_opts *o, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_bfp_quantize: shared exponent E = max floor(log2|x|) in the block,
- * clamped to [-bias, bias + 1] (bias = 2^(exp_bits-1) - 1; Inf counts as
- * above the range, an all-zero block takes -bias), stored as E + bias.
- * Element k = round(|x| * 2^(man_bits - 1 - E)), saturating at
- * 2^man_bits - 1 (two's complement: down to -2^man_bits); codes are
- * sign-magnitude (sign bit above man_bits, sign kept for k = 0) or
- * (man_bits + 1)-bit two's complement.  man_bits 1..31, exp_bits 1..10.
- * NaN input: HW_E_NAN with res->err_index (row-major index).
- *--------------------------------------------------------------------------*/
-int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exps, int32_t exps_in,
-                    const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
-                    int32_t man_bits, int32_t exp_bits, int32_t twos_complement,
-                    const hw_opts *o, hw_result *res);
-
 /* ---- MAC fast paths (hw_mac_fast_*.c): flat signatures, callable from numba ----
  * Each computes exactly what hw_mac_gemm computes for one configuration, on
  * pre-decoded operand values; hwsim/mac.py proves the preconditions before
@@ -416,11 +416,13 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
                      int32_t saturate);
 
 /*----------------------------------------------------------------------------
- * hw_mac_lut_f32 / hw_mac_lut_i32: operand preparation for the fast paths:
- * out = lut[codes] (codes: rows x cols, code_size bytes each; every code <
- * lut_n, else HW_E_CODE), row-major (pack 0) or in zero-padded panels of 16
- * columns (pack 1).  The float one counts non-finite values into *nonfinite;
- * the integer one subtracts zp[r] (zp_per_row) or zp[c] (zp may be NULL).
+ * hw_mac_lut_f32 / hw_mac_lut_i32 / hw_mac_lut_i16: operand preparation for
+ * the fast paths: out = lut[codes] (codes: rows x cols, code_size bytes each;
+ * every code < lut_n, else HW_E_CODE), row-major (pack 0) or in zero-padded
+ * panels of 16 columns (pack 1; i16: pairs = 1 gives hw_mac_i16_wrap's pair
+ * panels).  The float one counts non-finite values into *nonfinite; the
+ * integer ones subtract zp[r] (zp_per_row) or zp[c] (zp may be NULL); the
+ * caller guarantees that the i16 values fit int16.
  *--------------------------------------------------------------------------*/
 int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const float *lut, int64_t lut_n, float *out, int32_t pack,
@@ -428,6 +430,9 @@ int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
 int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
                    int32_t *out, int32_t pack);
+int hw_mac_lut_i16(const void *codes, int code_size, int64_t rows, int64_t cols,
+                   const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
+                   int16_t *out, int32_t pairs);
 
 /* HW_CDEF_END */
 

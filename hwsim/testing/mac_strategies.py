@@ -218,19 +218,30 @@ def mac_problems(draw, units=None, max_m: int = 3, max_n: int = 3, max_k: int = 
     return mac, a, b, bias, za, zb
 
 
+def _items(x):
+    """Codes as Python ints, or a BlockTensor's exact values as floats."""
+    if hasattr(x, "values") and hasattr(x, "scales"):
+        return np.asarray(x.values(), dtype=np.float64)
+    return np.asarray(x)
+
+
 def reference_dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point: int = 0,
                   b_zero_point: int = 0) -> _ref_mac.MacRefResult:
-    """The exact reference result of one dot product (codes in, code + stats out)."""
-    return _ref_mac.mac_dot([int(c) for c in np.asarray(a_codes).reshape(-1)],
-                            [int(c) for c in np.asarray(b_codes).reshape(-1)], mac,
-                            bias, a_zero_point, b_zero_point)
+    """The exact reference result of one dot product (codes in, code + stats out);
+    block-format operands: BlockTensors or their values."""
+    a, b = _items(a_codes), _items(b_codes)
+    conv = (lambda v: float(v)) if a.dtype.kind == "f" else int
+    convb = (lambda v: float(v)) if b.dtype.kind == "f" else int
+    return _ref_mac.mac_dot([conv(c) for c in a.reshape(-1)], [convb(c) for c in b.reshape(-1)],
+                            mac, bias, a_zero_point, b_zero_point)
 
 
 def reference_matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0,
                      b_zero_point=0):
-    """[[MacRefResult]] of a 2-D matmul (zero points scalar or per row / column)."""
-    a = np.asarray(a_codes)
-    b = np.asarray(b_codes)
+    """[[MacRefResult]] of a 2-D matmul (zero points scalar or per row / column);
+    block-format operands: BlockTensors (blocked along K) or their values."""
+    a = _items(a_codes)
+    b = _items(b_codes)
     return _ref_mac.mac_matmul(a.tolist(), b.tolist(), mac,
                                None if bias is None else list(np.atleast_1d(bias)),
                                a_zero_point if np.ndim(a_zero_point) == 0 else list(a_zero_point),
