@@ -28,6 +28,14 @@ computes, per block, exactly ``X_A X_B sum_i P_A,i P_B,i`` and adds it into
 needs the blocks of both operands to be aligned with the chunks along K
 (blocks start at k = 0, one block per chunk).
 
+:mod:`hwsim.mac` also accepts BlockTensors blocked along K as operands (MX,
+NVFP4, BFP; NVFP4 with the tensor scale inside every value).  The layers use
+the scalar codes of this module instead: a convolution's im2col rearranges the
+reduction axis, so its operand is no longer a BlockTensor blocked along K, the
+golden vectors need the codes the MAC array sees, and codebooks (NF4) need a
+dequantization model.  Both routes give the same products, hence the same bits
+(``tests/test_mac_block_scalar.py``).
+
 Scalar formats chosen (every nonzero value is a normal number of it, so
 decode is exact; IEEE-style Inf/NaN so NaN-scale blocks stay NaN):
 

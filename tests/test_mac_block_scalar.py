@@ -15,7 +15,7 @@ from hwsim import reference as R
 from hwsim._mac_block import (block_dot_unit, inner_exact_accumulator, matmul_blocks,
                               scalar_format, to_scalar)
 from hwsim.formats import PRESETS
-from hwsim.mac import FixedAccumulator, FloatAccumulator, MacUnit, matmul
+from hwsim.mac import Chunked, FixedAccumulator, FloatAccumulator, MacUnit, matmul
 
 F16 = PRESETS["float16"]
 F32 = PRESETS["float32"]
@@ -211,3 +211,22 @@ def test_inner_accumulator_and_errors():
         to_scalar(np.zeros(3))
     with pytest.raises(hwsim.errors.FormatError, match="block or codebook"):
         scalar_format("float16")
+
+
+@pytest.mark.parametrize("name", ["mxfp4", "mxfp8_e5m2", "mxint8", "msfp12", "nvfp4"])
+def test_scalar_codes_match_native_block_operands(name):
+    # two independent routes to the same products: scalar codes of element * block factor
+    # (this module) and hwsim.mac's own BlockTensor operands; every accumulator / order
+    # then gives the same bits (NVFP4 with tensor scale 1: here it is an epilogue factor)
+    rng = np.random.default_rng(17)
+    kw = {"tensor_scale": 1.0} if name == "nvfp4" else {}
+    A = hwsim.encode(_data(rng, (3, 70), 3), name, axis=1, **kw)
+    B = hwsim.encode(_data(rng, (2, 70), 3).T, name, axis=0, **kw)
+    a, b = to_scalar(A), to_scalar(B)
+    bs = A.block_size
+    for acc, order in ((FloatAccumulator(F16), None), (FloatAccumulator(F32, "rtz"), None),
+                       (inner_exact_accumulator(name, name, bs), Chunked(bs, FloatAccumulator(F16)))):
+        kw2 = {} if order is None else {"order": order}
+        mine = matmul(a.codes, b.codes, MacUnit(a.fmt, b.fmt, accumulator=acc, **kw2))
+        native = matmul(A, B, MacUnit(A.fmt, B.fmt, accumulator=acc, **kw2))
+        assert np.array_equal(mine.codes, native.codes)
