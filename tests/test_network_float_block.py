@@ -25,6 +25,8 @@ CONFIGS = {
     "mxfp4_fp16": dict(_F16CFG, input="mxfp4", weight="mxfp4", mac="fp16"),
     "nf4_fp32": dict(_F16CFG, weight="nf4", bias="float32", mac="fp32"),
     "nvfp4_fp32": dict(_F16CFG, input="nvfp4", weight="nvfp4", bias="float32", mac="fp32"),
+    # block activations: NF4 weights reach the MAC exactly (no bitsandbytes fp16 step)
+    "mxfp4_nf4": dict(_F16CFG, input="mxfp4", weight="nf4", bias="float32", mac="fp32"),
 }
 
 
@@ -118,6 +120,9 @@ def test_nf4_weights_dequantized_bitsandbytes_style_to_the_activation_format():
     net2, _ = _net(dict(CONFIGS["nf4_fp32"], dequant="exact"))
     fc2 = net2.run(x, keep=True).layers["fc"]
     assert np.array_equal(fc2.weight.values(), bt.values())  # exact: value * absmax in float64
+    net3, _ = _net(CONFIGS["mxfp4_nf4"])
+    fc3 = net3.run(x, keep=True).layers["fc"]
+    assert fc3.weight.fmt.precision == 48 and np.array_equal(fc3.weight.values(), bt.values())
 
 
 def test_nvfp4_static_tensor_scale_from_calibration():

@@ -363,8 +363,8 @@ class Network:
                 raise ValueError(f"layer {n.name!r}: weight 'model' but the model has float weights")
             wf = parse_format(cfg.weight)
             if is_block(wf):
-                if w_dq == "auto":
-                    w_dq = a_scalar.name if (wf.kind == "codebook" and a_scalar.kind == "float") \
+                if w_dq == "auto":  # bitsandbytes: codebook weights -> the activation dtype
+                    w_dq = a_q.fmt if (wf.kind == "codebook" and a_q.fmt.kind == "float") \
                         else "exact"
                 # blocks along K: Conv weights [Cout, Cin/g, kH, kW] along Cin, Gemm [K, N] along K
                 wq = _block_quantize(n.weight, wf, axis=1 if n.op == "Conv" else 0,
