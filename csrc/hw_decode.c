@@ -45,8 +45,8 @@ static inline double decode_one(uint64_t c, const hw_format *f, int daz)
     return sign ? -v : v;
 }
 
-int hw_decode(double *out, const void *in, int code_size, size_t n,
-              const hw_format *f, const hw_opts *o, hw_result *res)
+int hw_decode_general(double *out, const void *in, int code_size, size_t n,
+                      const hw_format *f, const hw_opts *o, hw_result *res)
 {
     size_t i;
     uint64_t limit;
@@ -61,4 +61,14 @@ int hw_decode(double *out, const void *in, int code_size, size_t n,
         out[i] = decode_one(c, f, daz);
     }
     return HW_OK;
+}
+
+/* hw_decode: the fast decoder (hw_decode_fast.c) where it applies, else the
+ * general loop above; both give the same values and errors. */
+int hw_decode(double *out, const void *in, int code_size, size_t n,
+              const hw_format *f, const hw_opts *o, hw_result *res)
+{
+    int st = hw_decode_fast(out, in, code_size, n, f, o, res);
+    if (st != HW_E_MODE) return st;
+    return hw_decode_general(out, in, code_size, n, f, o, res);
 }

@@ -74,9 +74,9 @@ static inline uint64_t encode_one(double x, const hw_format *f, const hw_opts *o
     return hwi_round_pack(sign, sig, e2, 0, f, o, rnd, flags);
 }
 
-int hw_encode(void *out, int code_size, const void *in, int in_kind, size_t n,
-              const hw_format *f, const hw_opts *o, const uint32_t *rand,
-              uint8_t *elem_flags, hw_result *res)
+int hw_encode_general(void *out, int code_size, const void *in, int in_kind, size_t n,
+                      const hw_format *f, const hw_opts *o, const uint32_t *rand,
+                      uint8_t *elem_flags, hw_result *res)
 {
     size_t i;
     uint32_t all = 0, mask;
@@ -112,4 +112,15 @@ int hw_encode(void *out, int code_size, const void *in, int in_kind, size_t n,
     }
     res->flags = all;
     return HW_OK;
+}
+
+/* hw_encode: the fast kernel (hw_encode_fast.c) where it applies, else the
+ * general loop above; both give the same codes, flags and errors. */
+int hw_encode(void *out, int code_size, const void *in, int in_kind, size_t n,
+              const hw_format *f, const hw_opts *o, const uint32_t *rand,
+              uint8_t *elem_flags, hw_result *res)
+{
+    int st = hw_encode_fast(out, code_size, in, in_kind, n, f, o, rand, elem_flags, res);
+    if (st != HW_E_MODE) return st;
+    return hw_encode_general(out, code_size, in, in_kind, n, f, o, rand, elem_flags, res);
 }

@@ -22,8 +22,10 @@ from .formats import SPECIALS_CODE, FloatFormat
 ffi = _hwsim_c.ffi
 lib = _hwsim_c.lib
 
-#: arrays shorter than this are converted on one thread
-PARALLEL_THRESHOLD = 1 << 16
+#: arrays shorter than this are converted on one thread.  The fast encode and
+#: decode kernels do about 1e9 elements/s per core (benchmarks/README.md), so
+#: 2**17 elements take ~130 us, well above the ~20 us a pool hand-off costs.
+PARALLEL_THRESHOLD = 1 << 17
 
 
 def default_threads() -> int:
@@ -102,19 +104,26 @@ def _raise(rc: int, err_index: int, what: str) -> None:
 def _chunks(n: int, threads: int):
     if threads <= 1 or n < PARALLEL_THRESHOLD:
         return [(0, n)]
-    k = min(threads, max(1, n // (PARALLEL_THRESHOLD // 4)))
+    k = min(threads, max(1, n // (PARALLEL_THRESHOLD // 2)))
     step = -(-n // k)
     step = (step + 63) // 64 * 64
     return [(s, min(n, s + step)) for s in range(0, n, step)]
 
 
 def _run_chunked(call, n: int, threads: int, what: str) -> int:
-    """call(start, stop) -> (rc, flags, err_index relative to start); returns OR of flags."""
+    """call(start, stop) -> (rc, flags, err_index relative to start); returns OR of flags.
+
+    The first chunk runs on the calling thread while the pool takes the others
+    (the C calls release the GIL).  On errors the lowest failing chunk wins, so
+    the reported element is the first offending one, as with one thread.
+    """
     chunks = _chunks(n, threads)
     if len(chunks) == 1:
         results = [call(0, n)]
     else:
-        results = list(_pool().map(lambda c: call(*c), chunks))
+        futures = [_pool().submit(call, a, b) for a, b in chunks[1:]]
+        first = call(*chunks[0])
+        results = [first] + [fu.result() for fu in futures]
     flags = 0
     for (start, _), (rc, fl, ei) in zip(chunks, results):
         if rc != lib.HW_OK:
@@ -170,17 +179,57 @@ def encode_fixed(x: np.ndarray, bits: int, frac_bits: int, signed: bool, code_dt
     return out, flags
 
 
+#: formats of at most this many bits decode through a cached lookup table
+LUT_MAX_BITS = 16
+
+
+@lru_cache(maxsize=64)
+def decode_lut(fmt: FloatFormat, daz: bool) -> np.ndarray:
+    """float64 table of every code of ``fmt``, built once by the general C decoder.
+
+    Decoding through it (``hw_decode_lut``) copies table entries bit for bit,
+    so it gives exactly what ``hw_decode`` gives.
+    """
+    codes = np.arange(1 << fmt.bits, dtype=fmt.code_dtype)
+    lut = np.empty(codes.size, dtype=np.float64)
+    res = ffi.new("hw_result *")
+    rc = lib.hw_decode_general(ffi.cast("double *", ffi.from_buffer(lut)),
+                               ffi.from_buffer(codes), codes.itemsize, codes.size,
+                               c_format(fmt), make_opts(daz=daz), res)
+    if rc != lib.HW_OK:
+        _raise(rc, res.err_index, f"decode table of {fmt.name}")
+    lut.flags.writeable = False
+    return lut
+
+
+def _use_lut(fmt: FloatFormat, n: int) -> bool:
+    """Whether decoding n codes of fmt goes through the cached table.
+
+    An 8-bit table costs nothing; a 16-bit one (512 KiB, built once) pays off
+    only for arrays that are not tiny.  The bfloat16 family (IEEE, 8 exponent
+    bits, bias 127) is widened faster by ``hw_decode``'s own float32 path.
+    """
+    if fmt.specials == "ieee" and fmt.exp_bits == 8 and fmt.bias == 127 and fmt.signed:
+        return False
+    return fmt.bits <= 8 or (fmt.bits <= LUT_MAX_BITS and n >= 4096)
+
+
 def decode_float(codes: np.ndarray, fmt: FloatFormat, daz: bool, threads: int) -> np.ndarray:
     f = c_format(fmt)
     out = np.empty(codes.shape, dtype=np.float64)
     csize = codes.dtype.itemsize
     o = make_opts(daz=daz)
+    lut = decode_lut(fmt, bool(daz)) if _use_lut(fmt, codes.size) else None
+    plut = None if lut is None else ffi.cast("double *", ffi.from_buffer(lut))
 
     def call(a: int, b: int):
         res = ffi.new("hw_result *")
-        rc = lib.hw_decode(ffi.cast("double *", ffi.from_buffer(out)) + a,
-                           ffi.cast("char *", ffi.from_buffer(codes)) + a * csize, csize,
-                           b - a, f, o, res)
+        pout = ffi.cast("double *", ffi.from_buffer(out)) + a
+        pin = ffi.cast("char *", ffi.from_buffer(codes)) + a * csize
+        if plut is not None:
+            rc = lib.hw_decode_lut(pout, pin, csize, b - a, plut, lut.size, res)
+        else:
+            rc = lib.hw_decode(pout, pin, csize, b - a, f, o, res)
         return rc, res.flags, res.err_index
 
     _run_chunked(call, codes.size, threads, f"decode from {fmt.name}")

@@ -434,6 +434,58 @@ int hw_mac_lut_i16(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
                    int16_t *out, int32_t pairs);
 
+/* ---- fast encode / decode paths (perf) ---- */
+
+/*----------------------------------------------------------------------------
+ * hw_encode_general: the reference element-by-element loop behind hw_encode
+ * (same arguments, results, flags and status codes).  Kept callable so that
+ * tests compare the fast kernel against it.
+ *--------------------------------------------------------------------------*/
+int hw_encode_general(void *out, int code_size, const void *in, int in_kind, size_t n,
+                      const hw_format *f, const hw_opts *o, const uint32_t *rand,
+                      uint8_t *elem_flags, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_encode_fast: hw_encode for the cases a branch-light kernel covers:
+ * float32/float64 input; a format with subnormals, not e8m0, with fewer
+ * mantissa bits than the input and bias <= the input's; rounding RNE, RNA,
+ * RTZ, RUP, RDN or RTO; any overflow policy and tininess; no FTZ, no DAZ,
+ * elem_flags NULL.  Codes, OR-ed flags, status and err_index equal
+ * hw_encode_general's bit for bit.  Returns HW_E_MODE, writing nothing,
+ * when the call is outside that scope (or invalid): hw_encode then runs
+ * hw_encode_general, which reports any real error.
+ *--------------------------------------------------------------------------*/
+int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t n,
+                   const hw_format *f, const hw_opts *o, const uint32_t *rand,
+                   uint8_t *elem_flags, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_decode_lut: out[i] = lut[code_i] for codes of code_size bytes, copying
+ * the 8 bytes of each table entry (NaN payloads included).  lut holds
+ * lut_len doubles, normally hw_decode of the codes 0..lut_len-1, which
+ * makes the result equal hw_decode's.  A code >= lut_len: HW_E_CODE with
+ * res->err_index = the first such element (out is then unspecified).
+ *--------------------------------------------------------------------------*/
+int hw_decode_lut(double *out, const void *in, int code_size, size_t n,
+                  const double *lut, size_t lut_len, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_decode_general: the reference element-by-element loop behind hw_decode
+ * (same arguments, results and status codes).
+ *--------------------------------------------------------------------------*/
+int hw_decode_general(double *out, const void *in, int code_size, size_t n,
+                      const hw_format *f, const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_decode_fast: hw_decode for formats with subnormals, not e8m0, bias <=
+ * 1023 and at most 63 bits, without DAZ: normal codes and zeros are built
+ * with integer operations, the other codes go through hw_decode_general.
+ * Results, status and err_index equal hw_decode_general's bit for bit.
+ * Returns HW_E_MODE, writing nothing, outside that scope.
+ *--------------------------------------------------------------------------*/
+int hw_decode_fast(double *out, const void *in, int code_size, size_t n,
+                   const hw_format *f, const hw_opts *o, hw_result *res);
+
 /* HW_CDEF_END */
 
 #ifdef __cplusplus

@@ -114,7 +114,7 @@ def float_formats(draw, max_bits: int = 16, specials=None, allow_unsigned: bool 
         Also draw biases other than the default (kept only when every value of
         the format stays exact in float64).
     min_bits : int
-        Smallest total width (one bit less for the 64-bit layouts with a finite
+        Smallest total width (one bit less for 11-bit-exponent layouts with a finite
         top exponent, which fit float64 with no bias and lose a mantissa bit).
     """
     if not 2 <= max_bits <= 64:
