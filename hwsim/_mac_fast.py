@@ -22,6 +22,11 @@ the data, and otherwise declines (returns None):
 ``int_wrap``  IntAccumulator(bits <= 32, wrap), Sequential or Tree, no
     statistics: the result is the exact sum modulo 2^bits whatever the
     order, computed modulo 2^32 (int16 operand values, -32768 excluded).
+``multi_seq``  FusedMultiTermAccumulator, Sequential, float operands of at
+    most 16 bits, window_bits + 3 + bits(fan_in + 1) <= 53: products are exact
+    in binary64 and the windowed terms are integers whose group sum stays
+    below 2^53, so binary64 / int64 arithmetic computes every truncation and
+    sum exactly; one hwi_round_pack per group, as the engine.
 ``int_steps``  IntAccumulator(bits <= 32, wrap or saturate), Sequential:
     the register stepped product by product in int32 (sums in int64 for 32
     bits; |a*b| + 2^(bits-1) < 2^31 and, with statistics, K max|a*b| + |bias|
@@ -34,8 +39,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import _native
-from ._mac_config import (BLOCK_KINDS, FloatAccumulator, IntAccumulator, MacUnit, Sequential,
-                          Tree, _sig_bits, is_int)
+from ._mac_config import (BLOCK_KINDS, FloatAccumulator, FusedMultiTermAccumulator,
+                          IntAccumulator, MacUnit, Sequential, Tree, _sig_bits, is_int)
 from .api import decode as _decode
 from .formats import FloatFormat
 
@@ -135,6 +140,12 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
             if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
                 return "narrow_seq"
         return None
+    if isinstance(acc, FusedMultiTermAccumulator) and isinstance(mac.order, Sequential):
+        fa, fb = mac.a_fmt, mac.b_fmt
+        if fa.kind == "float" and fb.kind == "float" and fa.bits <= 16 and fb.bits <= 16 and \
+                acc.window_bits + 3 + (acc.fan_in + 1).bit_length() <= 53:
+            return "multi_seq"
+        return None
     if isinstance(acc, IntAccumulator) and is_int(mac.a_fmt) and is_int(mac.b_fmt):
         if not stats and acc.overflow == "wrap" and acc.bits <= 32 and \
                 isinstance(mac.order, (Sequential, Tree)) and \
@@ -160,6 +171,8 @@ def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, sta
         return None
     if path in ("f32_seq", "narrow_seq"):
         return _run_float(path, mac, a, b, bias, stats, threads)
+    if path == "multi_seq":
+        return _run_multi(mac, a, b, bias, stats, threads)
     return _run_int(path, mac, a, b, bias, za, zb, stats, threads)
 
 
@@ -418,3 +431,70 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
                   max_abs=np.ldexp(mx.astype(np.float64), -frac).reshape(-1),
                   width_needed=wd.reshape(-1))
     return out.astype(np.int64), st, None
+
+
+@lru_cache(maxsize=64)
+def _aexp_lut(fmt) -> np.ndarray:
+    """Alignment exponent of every code: floor(log2|x|), clamped at emin (zeros:
+    -16000, below any real one)."""
+    out = np.full(1 << fmt.bits, -16000, dtype=np.int16)
+    for c in range(1 << fmt.bits):
+        cls = fmt.classify(c)
+        if cls == "normal":
+            mag = c & ((1 << (fmt.exp_bits + fmt.man_bits)) - 1)
+            out[c] = (mag >> fmt.man_bits) - fmt.bias
+        elif cls == "subnormal":
+            out[c] = fmt.emin
+    return out
+
+
+def _run_multi(mac, a, b, bias, stats, threads):
+    """Fused multi-term groups, sequential, narrow float operands (C kernel)."""
+    from . import _mac_native as nat
+
+    m, k = a.shape
+    n = b.shape[1]
+    acc = mac.accumulator
+    fa, fb = mac.a_fmt, mac.b_fmt
+    a, b = _codes_c(a), _codes_c(np.ascontiguousarray(b.T))
+    la, lb = _lut_f32(fa), _lut_f32(fb)
+    bt = np.empty((n, k), dtype=np.float32)
+    rc, bad = _lut_f32_call(b, lb, n, k, bt, 0)
+    if rc != lib.HW_OK or bad:
+        return None
+    bae = np.ascontiguousarray(_aexp_lut(fb)[b])
+    bvec = None
+    if bias is not None:
+        bvec = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (n,)))
+        if not np.isfinite(bvec).all():
+            return None
+    init = bvec if (bvec is not None and mac.bias == "init") else None
+    fin = bvec if (bvec is not None and mac.bias == "final") else None
+    spec, keep = nat.cached_spec(mac)
+    out = np.empty((m, n), dtype=np.uint64)
+    mx = np.empty((m, n), dtype=np.float64) if stats else None
+    ev = np.empty((m, n), dtype=np.int32) if stats else None
+
+    def call(r0, r1):
+        av = np.empty((r1 - r0, k), dtype=np.float32)
+        rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
+        if rc != lib.HW_OK or bad:
+            return -100
+        aae = np.ascontiguousarray(_aexp_lut(fa)[a[r0:r1]])
+        return lib.hw_mac_multi_seq(_ptr("float *", av), _ptr("int16_t *", aae),
+                                    _ptr("float *", bt), _ptr("int16_t *", bae),
+                                    _ptr("double *", init), _ptr("double *", fin),
+                                    _ptr("uint64_t *", out) + r0 * n,
+                                    ffi.NULL if mx is None else _ptr("double *", mx) + r0 * n,
+                                    ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
+                                    r1 - r0, n, k, ffi.addressof(spec[0], "acc"))
+    rcs = _parallel(call, _chunks(m, 1, threads, m * n * k))
+    del keep
+    if any(rc != lib.HW_OK for rc in rcs):
+        return None
+    st = None
+    if stats:
+        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
+                  psum_events=np.zeros(m * n, np.int64), max_abs=mx.reshape(-1),
+                  width_needed=np.zeros(m * n, np.int32))
+    return out, st, None

@@ -33,6 +33,7 @@ from ._mac_trace import MacTrace, trace
 from ._mac_args import _as_mac, _bias_x, _check_codes, _operand, _zero_point
 from ._mac_config import is_int
 from .api import _threads
+from .api import decode as _decode
 
 __all__ = ["MacUnit", "IntAccumulator", "FixedAccumulator", "FloatAccumulator",
            "FusedMultiTermAccumulator", "Sequential", "Tree", "Chunked", "Tiles", "kulisch",
@@ -220,7 +221,11 @@ def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k):
                     st[key][r * n:(r + 1) * n] = arr[0]
     shape = batch + (m, n)
     acc = mac.accumulator
-    if isinstance(acc, IntAccumulator):
+    if fast == "multi_seq":
+        fmt = acc.out_fmt
+        codes = vals.astype(fmt.code_dtype)
+        values, frac, width = _decode(codes, fmt), 0, None
+    elif isinstance(acc, IntAccumulator):
         w = acc.bits
         codes = (vals & ((1 << w) - 1)).astype(np.uint8 if w <= 8 else np.uint16 if w <= 16
                                                else np.uint32 if w <= 32 else np.uint64)

@@ -434,6 +434,20 @@ int hw_mac_lut_i16(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
                    int16_t *out, int32_t pairs);
 
+/*----------------------------------------------------------------------------
+ * hw_mac_multi_seq: fused multi-term accumulator A (HW_ACC_MULTI), sequential
+ * groups, on finite operand values of narrow float formats: a [m, k] and the
+ * columns of b as bt [n, k] (float32, exact), with their alignment exponents
+ * a_aexp / b_aexp (floor(log2|x|) clamped at the format's emin).  init / fin:
+ * bias values (exact in the output format) or NULL.  out: output-format codes;
+ * max_abs / events optional.  HW_E_MODE when the window is too wide for the
+ * binary64 arithmetic (window_bits + 3 + bits(fan_in + 1) > 53).
+ *--------------------------------------------------------------------------*/
+int hw_mac_multi_seq(const float *a, const int16_t *a_aexp, const float *bt,
+                     const int16_t *b_aexp, const double *init, const double *fin,
+                     uint64_t *out, double *max_abs, int32_t *events, int64_t m, int64_t n,
+                     int64_t k, const hw_acc_spec *A);
+
 /* HW_CDEF_END */
 
 #ifdef __cplusplus
