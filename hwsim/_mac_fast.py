@@ -346,6 +346,9 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     braw = None
     if bias is not None:
         braw = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.int64), (n,)))
+        half = 1 << (acc.bits - 1)
+        if int(braw.min()) < -half or int(braw.max()) >= half:
+            return None  # a bias beyond the register: its load overflows (engine)
     a, b = _codes_c(a), _codes_c(b)
     if path == "int_wrap":
         if min(alo, blo) <= -32768 or max(ahi, bhi) > 32767:

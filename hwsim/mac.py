@@ -93,11 +93,15 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     b_codes : int array [K, N] or [..., K, N] of codes of ``mac.b_fmt``
         (batch dimensions broadcast against a's)
     mac : MacUnit
-    bias : None, a scalar or [N]: values in the domain of the register the
-        bias enters: int64 raw integers in LSB units for int / fixed
-        accumulators, float64 exact values for float ones.
-    a_zero_point : scalar or [M] (per row); b_zero_point : scalar or [N] (per
-        column).  Integer / fixed formats only; products are (a - za)(b - zb).
+    bias : None, a scalar, [N] or [..., N] (one row per batch): values in the
+        domain of the register the bias enters: int64 raw integers in LSB
+        units for int / fixed accumulators (a value beyond the register meets
+        its overflow policy when it is loaded or added, and counts as an
+        event), float64 values exactly representable in the format for float
+        ones.
+    a_zero_point : scalar or [M] (per row); b_zero_point : scalar, [N] (per
+        column) or [..., N] (per batch and column).  Integer / fixed formats
+        only; products are (a - za)(b - zb).
     threads : worker threads (default: all cores); never changes a bit.
     stats : compute :class:`MacStats` (also needed for ``bits_needed``).
     path : "auto" (a fast kernel where it is provably bit-identical, see
@@ -110,6 +114,9 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     """
     if path not in ("auto", "general"):
         raise ValueError(f"path must be 'auto' or 'general', got {path!r}")
+    if (bias is not None and np.ndim(bias) >= 2) or np.ndim(b_zero_point) >= 2:
+        return _per_batch(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads,
+                          stats, path)
     mac = _as_mac(mac)
     if np.ndim(getattr(a_codes, "codes", a_codes)) < 2 or \
             np.ndim(getattr(b_codes, "codes", b_codes)) < 2:
@@ -179,6 +186,52 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
             l1 = l1[0] if shared_b else l1.reshape(batch + (n,))
         st = _make_stats(mac, st, shape, l1, k)
     return MatmulResult(codes, values, st, fmt, frac, width, "general")
+
+
+def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
+    """matmul with a per-batch bias / b zero point: one 2-D matmul per batch."""
+    a = getattr(a_codes, "codes", a_codes)
+    b = getattr(b_codes, "codes", b_codes)
+    if hasattr(a_codes, "scales") or hasattr(b_codes, "scales"):
+        raise ValueError("per-batch bias / zero points are not supported with block operands")
+    a, b = np.asarray(a), np.asarray(b)
+    n = b.shape[-1]
+    shapes = [a.shape[:-2], b.shape[:-2]]
+    if bias is not None and np.ndim(bias) >= 2:
+        shapes.append(np.shape(bias)[:-1])
+    if np.ndim(b_zp) >= 2:
+        shapes.append(np.shape(b_zp)[:-1])
+    try:
+        batch = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"batch dimensions of a_codes {shapes[0]}, b_codes {shapes[1]}, bias and "
+                         f"b_zero_point {shapes[2:]} do not broadcast") from None
+    parts = []
+    for t in np.ndindex(*batch):
+        at = np.broadcast_to(a, batch + a.shape[-2:])[t]
+        bt = np.broadcast_to(b, batch + b.shape[-2:])[t]
+        biast = None if bias is None else (
+            np.broadcast_to(bias, batch + (n,))[t] if np.ndim(bias) >= 2 else bias)
+        zbt = np.broadcast_to(b_zp, batch + (n,))[t] if np.ndim(b_zp) >= 2 else b_zp
+        parts.append(matmul(at, bt, mac, biast, a_zp, zbt, threads, stats, path))
+    r0 = parts[0]
+
+    def stack(get):
+        return np.stack([get(p_) for p_ in parts]).reshape(batch + get(r0).shape)
+    st = None
+    if stats:
+        s0 = r0.stats
+        st = MacStats(
+            stack(lambda p_: p_.stats.overflow_events_per_output),
+            stack(lambda p_: p_.stats.psum_overflow_events_per_output),
+            stack(lambda p_: p_.stats.max_abs_partial_per_output),
+            None if s0.bits_needed_per_output is None else
+            stack(lambda p_: p_.stats.bits_needed_per_output),
+            s0.worst_case_bits, s0.a2q_bits,
+            None if s0.a2q_l1_bits is None else stack(lambda p_: p_.stats.a2q_l1_bits))
+    paths = {p_.path for p_ in parts}
+    return MatmulResult(stack(lambda p_: p_.codes), stack(lambda p_: p_.values), st, r0.fmt,
+                        r0.frac_bits, r0.width, paths.pop() if len(paths) == 1 else "mixed")
 
 
 def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k):

@@ -318,7 +318,7 @@ enum { HW_STEP_MAC = 0, HW_STEP_NODE = 1, HW_STEP_GROUP = 2, HW_STEP_CHUNK = 3,
        HW_STEP_BIAS = 7 };
 typedef struct hw_mac_step {
     int32_t kind;          /* HW_STEP_*                                        */
-    int32_t unit;          /* 0 accumulator, 1 outer / psum adder, 2 psum      */
+    int32_t unit;          /* 0 accumulator, 1 outer, 2 psum adder, 3 psum     */
     int64_t k0, k1;        /* terms covered, [k0, k1)                          */
     hw_xval in;            /* value entering (product, node or chunk sum...)   */
     uint64_t before, after;/* register codes (wide fixed: low 64 bits)         */
@@ -333,7 +333,7 @@ typedef struct hw_mac_result {
     uint32_t flags;        /* OR of HW_FLAG_* over every step                  */
     int64_t err_index;     /* output index (i * n + j) of the first error      */
     int64_t err_k;         /* term index reached when it happened              */
-    int32_t err_unit;      /* 0 accumulator, 1 outer / adder, 2 psum, 3 product */
+    int32_t err_unit;      /* 0 acc, 1 outer, 2 psum adder, 3 psum, 4 product  */
 } hw_mac_result;
 
 /*----------------------------------------------------------------------------
