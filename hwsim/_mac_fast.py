@@ -34,6 +34,7 @@ the data, and otherwise declines (returns None):
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -158,7 +159,7 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
 
 
 def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, stats: bool,
-        threads: int):
+        threads: int, blocks=(None, None)):
     """Run a fast path on 2-D code arrays a [M, K], b [K, N].  Returns
     (out values, stats dict or None, bail mask or None) or None (declined)."""
     m, k = a.shape
@@ -170,7 +171,7 @@ def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, sta
     if (a.dtype.kind == "f") != (b.dtype.kind == "f"):  # one block operand, one scalar
         return None
     if path in ("f32_seq", "narrow_seq"):
-        return _run_float(path, mac, a, b, bias, stats, threads)
+        return _run_float(path, mac, a, b, bias, stats, threads, blocks)
     if path == "multi_seq":
         return _run_multi(mac, a, b, bias, stats, threads)
     return _run_int(path, mac, a, b, bias, za, zb, stats, threads)
@@ -214,15 +215,32 @@ def _lut_f32_call(codes, lut, rows, cols, out, pack):
     return rc, nf[0]
 
 
-def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int) -> bool:
+def _lo_hi(v: np.ndarray, blocks) -> tuple[float, float]:
+    """(min nonzero |v|, max |v|) or bounds of them; (1, 0) when v is all zero.
+    MX operands: bounds from the block scales alone (no pass over the data)."""
+    if blocks is not None and blocks.fmt.kind == "mx" and blocks.fmt.elem.kind == "float":
+        sc = blocks.scales
+        if (sc == 255).any():
+            return math.inf, math.inf  # a NaN scale: NaN values
+        lo, hi = int(sc.min()) - 127, int(sc.max()) - 127
+        return blocks.fmt.elem.min_subnormal * 2.0 ** lo, blocks.fmt.elem.max_finite * 2.0 ** hi
+    m = np.abs(v)
+    mx = float(m.max()) if m.size else 0.0
+    if not np.isfinite(mx):
+        return math.inf, math.inf
+    mn = float(np.min(m, where=m > 0, initial=math.inf)) if m.size else math.inf
+    return (mn, mx) if mx > 0 else (1.0, 0.0)
+
+
+def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int, ablk=None,
+                      bblk=None) -> bool:
     """Block-format operand values (float64): every product exactly a finite
     binary32 value (<= 24 bits, LSB >= 2^-149, |p| < 2^128)."""
-    if pa + pb > 24 or not (np.isfinite(av).all() and np.isfinite(bv).all()):
+    if pa + pb > 24:
         return False
-    def lo_hi(v):
-        m = np.abs(v[v != 0])
-        return (float(m.min()), float(m.max())) if m.size else (1.0, 0.0)
-    (amin, amax), (bmin, bmax) = lo_hi(av), lo_hi(bv)
+    (amin, amax), (bmin, bmax) = _lo_hi(av, ablk), _lo_hi(bv, bblk)
+    if math.inf in (amin, amax, bmin, bmax):  # NaN / Inf values: the engine
+        return False
     if amax == 0.0 or bmax == 0.0:
         return True
     # LSB of a value >= |v| * 2^-(p-1); of a product >= amin * bmin * 2^-(pa+pb-2)
@@ -230,12 +248,12 @@ def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int) -> bool:
             amin * bmin * 2.0 ** -(pa + pb - 2) >= 2.0 ** -149)
 
 
-def _run_float(path, mac, a, b, bias, stats, threads):
+def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     m, k = a.shape
     n = b.shape[1]
     values = a.dtype.kind == "f"
     if values:  # block-format operands, decoded exactly
-        if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt)):
+        if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt), *blocks):
             return None
         bp = _pack_b(b.astype(np.float32), np.float32)
     else:

@@ -149,7 +149,8 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     a_full = np.broadcast_to(a, batch + (m, k)).reshape(nb * m, k) if batch else a.reshape(m, k)
     fast = _fast.plan(mac, stats) if path == "auto" else None
     if fast is not None:
-        res = _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k)
+        blocks = (a_codes if a_kind == "values" else None, b_codes if b_kind == "values" else None)
+        res = _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k, blocks)
         if res is not None:
             return res
     ax = nat.unpack(a_full, mac.a_fmt, za, max(k, 1), "a_codes") if a_kind == "codes" else \
@@ -234,21 +235,23 @@ def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
                         r0.frac_bits, r0.width, paths.pop() if len(paths) == 1 else "mixed")
 
 
-def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k):
+def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k,
+                 blocks=(None, None)):
     """A fast kernel over every batch; None when it declines (general path)."""
     nb = a_full.shape[0] // m if m else 1
     shared_b = b.ndim == 2
     za_rows = None if za is None else (np.tile(za, nb) if za.size > 1 else za)
     parts = []
     if shared_b:
-        got = _fast.run(fast, mac, a_full, b, bias, za_rows, zb, stats, nt)
+        got = _fast.run(fast, mac, a_full, b, bias, za_rows, zb, stats, nt, blocks)
         if got is None:
             return None
         parts.append(got)
     else:
         bb = np.broadcast_to(b, batch + (k, n)).reshape(nb, k, n)
         for t in range(nb):
-            got = _fast.run(fast, mac, a_full[t * m:(t + 1) * m], bb[t], bias, za, zb, stats, nt)
+            got = _fast.run(fast, mac, a_full[t * m:(t + 1) * m], bb[t], bias, za, zb, stats, nt,
+                            blocks)
             if got is None:
                 return None
             parts.append(got)
