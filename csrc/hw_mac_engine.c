@@ -153,14 +153,14 @@ static int product(eng *E, int64_t k, hw_xval *p)
 {
     uint32_t fl = 0;
     if (hwi_mac_product(&E->ar[k * E->a_ks], &E->bc[k * E->b_ks], p, &fl) != HW_OK)
-        return size_fail(E, 3, k);
+        return size_fail(E, 4, k);
     if (E->s->product.kind != HW_NUM_NONE) {
         hw_xval q;
         uint64_t code;
         fl |= hwi_num_from_xval(&E->s->product, &E->prod_o, p, &code, &q);
         *p = q;
     }
-    return fail(E, fl, 3, k);
+    return fail(E, fl, 4, k);
 }
 
 /* r = u(r (+) x (+) xv), one rounding / overflow check; load: r = u(x (+) xv) */
@@ -335,13 +335,13 @@ static int psum_store(eng *E, const hwi_unit *u, const hwi_reg *r, hw_xval *dec,
     uint32_t fl;
     snap b = take(E, u, r), a = {0, 0.0};
     hwi_xsum_clear(t);
-    if (u_to_xsum(u, r, t) != HW_OK) return size_fail(E, 2, k1);
+    if (u_to_xsum(u, r, t) != HW_OK) return size_fail(E, 3, k1);
     fl = hwi_num_from_xsum(&E->s->psum, &E->psum_o, t, &code, dec);
     if (fl & HW_FLAG_OVERFLOW) E->st.psum_events++;
     a.code = code;
     a.v = E->tr ? hwi_xval_double(dec) : 0.0;
-    rec(E, HW_STEP_PSUM_STORE, 2, k0, k1, NULL, b, a, b.v, fl);
-    return fail(E, fl, 2, k1 - 1);
+    rec(E, HW_STEP_PSUM_STORE, 3, k0, k1, NULL, b, a, b.v, fl);
+    return fail(E, fl, 3, k1 - 1);
 }
 
 static int run_output(eng *E, int64_t j, hwi_reg *fin, const hwi_unit **fu)

@@ -22,6 +22,11 @@ the data, and otherwise declines (returns None):
 ``int_wrap``  IntAccumulator(bits <= 32, wrap), Sequential or Tree, no
     statistics: the result is the exact sum modulo 2^bits whatever the
     order, computed modulo 2^32 (int16 operand values, -32768 excluded).
+``multi_seq``  FusedMultiTermAccumulator, Sequential, float operands of at
+    most 16 bits, window_bits + 3 + bits(fan_in + 1) <= 53: products are exact
+    in binary64 and the windowed terms are integers whose group sum stays
+    below 2^53, so binary64 / int64 arithmetic computes every truncation and
+    sum exactly; one hwi_round_pack per group, as the engine.
 ``int_steps``  IntAccumulator(bits <= 32, wrap or saturate), Sequential:
     the register stepped product by product in int32 (sums in int64 for 32
     bits; |a*b| + 2^(bits-1) < 2^31 and, with statistics, K max|a*b| + |bias|
@@ -29,13 +34,14 @@ the data, and otherwise declines (returns None):
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
 
 from . import _native
-from ._mac_config import (BLOCK_KINDS, FloatAccumulator, IntAccumulator, MacUnit, Sequential,
-                          Tree, _sig_bits, is_int)
+from ._mac_config import (BLOCK_KINDS, FloatAccumulator, FusedMultiTermAccumulator,
+                          IntAccumulator, MacUnit, Sequential, Tree, _sig_bits, is_int)
 from .api import decode as _decode
 from .formats import FloatFormat
 
@@ -135,6 +141,12 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
             if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
                 return "narrow_seq"
         return None
+    if isinstance(acc, FusedMultiTermAccumulator) and isinstance(mac.order, Sequential):
+        fa, fb = mac.a_fmt, mac.b_fmt
+        if fa.kind == "float" and fb.kind == "float" and fa.bits <= 16 and fb.bits <= 16 and \
+                acc.window_bits + 3 + (acc.fan_in + 1).bit_length() <= 53:
+            return "multi_seq"
+        return None
     if isinstance(acc, IntAccumulator) and is_int(mac.a_fmt) and is_int(mac.b_fmt):
         if not stats and acc.overflow == "wrap" and acc.bits <= 32 and \
                 isinstance(mac.order, (Sequential, Tree)) and \
@@ -147,7 +159,7 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
 
 
 def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, stats: bool,
-        threads: int):
+        threads: int, blocks=(None, None)):
     """Run a fast path on 2-D code arrays a [M, K], b [K, N].  Returns
     (out values, stats dict or None, bail mask or None) or None (declined)."""
     m, k = a.shape
@@ -159,7 +171,9 @@ def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, sta
     if (a.dtype.kind == "f") != (b.dtype.kind == "f"):  # one block operand, one scalar
         return None
     if path in ("f32_seq", "narrow_seq"):
-        return _run_float(path, mac, a, b, bias, stats, threads)
+        return _run_float(path, mac, a, b, bias, stats, threads, blocks)
+    if path == "multi_seq":
+        return _run_multi(mac, a, b, bias, stats, threads)
     return _run_int(path, mac, a, b, bias, za, zb, stats, threads)
 
 
@@ -201,15 +215,32 @@ def _lut_f32_call(codes, lut, rows, cols, out, pack):
     return rc, nf[0]
 
 
-def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int) -> bool:
+def _lo_hi(v: np.ndarray, blocks) -> tuple[float, float]:
+    """(min nonzero |v|, max |v|) or bounds of them; (1, 0) when v is all zero.
+    MX operands: bounds from the block scales alone (no pass over the data)."""
+    if blocks is not None and blocks.fmt.kind == "mx" and blocks.fmt.elem.kind == "float":
+        sc = blocks.scales
+        if (sc == 255).any():
+            return math.inf, math.inf  # a NaN scale: NaN values
+        lo, hi = int(sc.min()) - 127, int(sc.max()) - 127
+        return blocks.fmt.elem.min_subnormal * 2.0 ** lo, blocks.fmt.elem.max_finite * 2.0 ** hi
+    m = np.abs(v)
+    mx = float(m.max()) if m.size else 0.0
+    if not np.isfinite(mx):
+        return math.inf, math.inf
+    mn = float(np.min(m, where=m > 0, initial=math.inf)) if m.size else math.inf
+    return (mn, mx) if mx > 0 else (1.0, 0.0)
+
+
+def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int, ablk=None,
+                      bblk=None) -> bool:
     """Block-format operand values (float64): every product exactly a finite
     binary32 value (<= 24 bits, LSB >= 2^-149, |p| < 2^128)."""
-    if pa + pb > 24 or not (np.isfinite(av).all() and np.isfinite(bv).all()):
+    if pa + pb > 24:
         return False
-    def lo_hi(v):
-        m = np.abs(v[v != 0])
-        return (float(m.min()), float(m.max())) if m.size else (1.0, 0.0)
-    (amin, amax), (bmin, bmax) = lo_hi(av), lo_hi(bv)
+    (amin, amax), (bmin, bmax) = _lo_hi(av, ablk), _lo_hi(bv, bblk)
+    if math.inf in (amin, amax, bmin, bmax):  # NaN / Inf values: the engine
+        return False
     if amax == 0.0 or bmax == 0.0:
         return True
     # LSB of a value >= |v| * 2^-(p-1); of a product >= amin * bmin * 2^-(pa+pb-2)
@@ -217,12 +248,12 @@ def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int) -> bool:
             amin * bmin * 2.0 ** -(pa + pb - 2) >= 2.0 ** -149)
 
 
-def _run_float(path, mac, a, b, bias, stats, threads):
+def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     m, k = a.shape
     n = b.shape[1]
     values = a.dtype.kind == "f"
     if values:  # block-format operands, decoded exactly
-        if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt)):
+        if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt), *blocks):
             return None
         bp = _pack_b(b.astype(np.float32), np.float32)
     else:
@@ -333,6 +364,9 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     braw = None
     if bias is not None:
         braw = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.int64), (n,)))
+        half = 1 << (acc.bits - 1)
+        if int(braw.min()) < -half or int(braw.max()) >= half:
+            return None  # a bias beyond the register: its load overflows (engine)
     a, b = _codes_c(a), _codes_c(b)
     if path == "int_wrap":
         if min(alo, blo) <= -32768 or max(ahi, bhi) > 32767:
@@ -418,3 +452,70 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
                   max_abs=np.ldexp(mx.astype(np.float64), -frac).reshape(-1),
                   width_needed=wd.reshape(-1))
     return out.astype(np.int64), st, None
+
+
+@lru_cache(maxsize=64)
+def _aexp_lut(fmt) -> np.ndarray:
+    """Alignment exponent of every code: floor(log2|x|), clamped at emin (zeros:
+    -16000, below any real one)."""
+    out = np.full(1 << fmt.bits, -16000, dtype=np.int16)
+    for c in range(1 << fmt.bits):
+        cls = fmt.classify(c)
+        if cls == "normal":
+            mag = c & ((1 << (fmt.exp_bits + fmt.man_bits)) - 1)
+            out[c] = (mag >> fmt.man_bits) - fmt.bias
+        elif cls == "subnormal":
+            out[c] = fmt.emin
+    return out
+
+
+def _run_multi(mac, a, b, bias, stats, threads):
+    """Fused multi-term groups, sequential, narrow float operands (C kernel)."""
+    from . import _mac_native as nat
+
+    m, k = a.shape
+    n = b.shape[1]
+    acc = mac.accumulator
+    fa, fb = mac.a_fmt, mac.b_fmt
+    a, b = _codes_c(a), _codes_c(np.ascontiguousarray(b.T))
+    la, lb = _lut_f32(fa), _lut_f32(fb)
+    bt = np.empty((n, k), dtype=np.float32)
+    rc, bad = _lut_f32_call(b, lb, n, k, bt, 0)
+    if rc != lib.HW_OK or bad:
+        return None
+    bae = np.ascontiguousarray(_aexp_lut(fb)[b])
+    bvec = None
+    if bias is not None:
+        bvec = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (n,)))
+        if not np.isfinite(bvec).all():
+            return None
+    init = bvec if (bvec is not None and mac.bias == "init") else None
+    fin = bvec if (bvec is not None and mac.bias == "final") else None
+    spec, keep = nat.cached_spec(mac)
+    out = np.empty((m, n), dtype=np.uint64)
+    mx = np.empty((m, n), dtype=np.float64) if stats else None
+    ev = np.empty((m, n), dtype=np.int32) if stats else None
+
+    def call(r0, r1):
+        av = np.empty((r1 - r0, k), dtype=np.float32)
+        rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
+        if rc != lib.HW_OK or bad:
+            return -100
+        aae = np.ascontiguousarray(_aexp_lut(fa)[a[r0:r1]])
+        return lib.hw_mac_multi_seq(_ptr("float *", av), _ptr("int16_t *", aae),
+                                    _ptr("float *", bt), _ptr("int16_t *", bae),
+                                    _ptr("double *", init), _ptr("double *", fin),
+                                    _ptr("uint64_t *", out) + r0 * n,
+                                    ffi.NULL if mx is None else _ptr("double *", mx) + r0 * n,
+                                    ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
+                                    r1 - r0, n, k, ffi.addressof(spec[0], "acc"))
+    rcs = _parallel(call, _chunks(m, 1, threads, m * n * k))
+    del keep
+    if any(rc != lib.HW_OK for rc in rcs):
+        return None
+    st = None
+    if stats:
+        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
+                  psum_events=np.zeros(m * n, np.int64), max_abs=mx.reshape(-1),
+                  width_needed=np.zeros(m * n, np.int32))
+    return out, st, None

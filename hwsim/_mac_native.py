@@ -41,7 +41,7 @@ STEP_KINDS = {lib.HW_STEP_MAC: "mac", lib.HW_STEP_NODE: "node", lib.HW_STEP_GROU
               lib.HW_STEP_CHUNK: "chunk", lib.HW_STEP_PSUM_STORE: "psum_store",
               lib.HW_STEP_PSUM_LOAD: "psum_load", lib.HW_STEP_PSUM_ADD: "psum_add",
               lib.HW_STEP_BIAS: "bias"}
-UNITS = ("accumulator", "outer_accumulator", "psum", "product")
+UNITS = ("accumulator", "outer_accumulator", "psum_adder", "psum", "product")
 
 #: outputs x K below which one thread is used
 PARALLEL_WORK = 1 << 15
@@ -341,12 +341,9 @@ def gemm(spec, ax: np.ndarray, a_rs: int, a_ks: int, bx: np.ndarray, b_is: int, 
 
 def raise_gemm_error(e: GemmError, mac: MacUnit, where: str) -> None:
     unit = UNITS[e.unit] if 0 <= e.unit < len(UNITS) else "unit"
-    names = {"accumulator": "accumulator", "outer_accumulator": "order.outer_accumulator",
-             "psum": "tiling.psum_format", "product": "product"}
-    pname = names.get(unit, unit)
-    if unit == "outer_accumulator" and mac.tiling is not None and mac.tiling.mode == "separate" \
-            and not isinstance(mac.order, Chunked):
-        pname = "tiling.psum_adder"
+    pname = {"accumulator": "accumulator", "outer_accumulator": "order.outer_accumulator",
+             "psum_adder": "tiling.psum_adder", "psum": "tiling.psum_format",
+             "product": "product"}.get(unit, unit)
     if e.rc == lib.HW_E_OVERFLOW:
         raise OverflowValueError(
             f"{pname} overflowed at {where}, term k={e.k} (its overflow policy is 'error')")

@@ -64,8 +64,8 @@ class MacStats:
         Accumulator adds (any accumulator of the unit: main, outer, psum
         adder) that overflowed: wrapped, saturated, went to Inf or to the
         saturation value of a float format.
-    overflow_events, overflow_events_per_column : total, and summed over all
-        axes but the last ([N]).
+    overflow_events, overflow_events_per_column : total, and summed over the
+        rows M ([..., N]: one count per output column / channel and batch).
     psum_overflow_events_per_output, psum_overflow_events : partial-sum
         encodes that overflowed (saturated / wrapped / went to Inf).
     max_abs_partial_per_output, max_abs_partial : float64.  Integer and
@@ -101,8 +101,14 @@ class MacStats:
 
     @property
     def overflow_events_per_column(self) -> np.ndarray:
+        """Events summed over the rows M: [..., N] (batch dimensions kept)."""
         e = self.overflow_events_per_output
-        return e.reshape(-1, e.shape[-1]).sum(axis=0) if e.ndim else e
+        return e.sum(axis=-2) if e.ndim >= 2 else e
+
+    @property
+    def overflow_per_column(self) -> np.ndarray:
+        """Alias of :attr:`overflow_events_per_column`."""
+        return self.overflow_events_per_column
 
     @property
     def psum_overflow_events(self) -> int:

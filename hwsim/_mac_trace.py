@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _mac_native as nat
 from ._mac_args import _as_mac, _bias_x, _operand, _zero_point
-from ._mac_config import MacUnit
+from ._mac_config import FixedAccumulator, IntAccumulator, MacUnit
 from ._mac_results import _result_arrays
 from .modes import Flags
 
@@ -25,13 +25,17 @@ class MacTrace:
     final ``code`` / ``value`` (equal to matmul's for that output).
 
     Step keys: ``kind`` (mac, node, group, chunk, psum_store, psum_load,
-    psum_add, bias), ``unit`` (accumulator, outer_accumulator, psum), ``k``
+    psum_add, bias), ``unit`` (accumulator, outer_accumulator, psum_adder,
+    psum), ``k``
     (range of terms covered, [k0, k1)), ``input`` (exact Fraction entering the
     register: the product for mac steps), ``before`` / ``after`` (register
     codes), ``before_value`` / ``after_value`` (float64), ``exact`` (the
     exact result before rounding / overflow, nearest float64), ``events``
-    (overflow, inexact, underflow, invalid) and, for mac steps, ``a_code``,
-    ``b_code``, ``a_value``, ``b_value`` (Fractions, zero points applied).
+    (overflow, inexact, underflow, invalid), ``acc`` (the register after the
+    step: raw integer of an int / fixed register (wider than 64 bits: its low
+    64 bits), else after_value) and, for
+    mac steps, ``product`` (= input), ``a_code``, ``b_code``, ``a_value``,
+    ``b_value`` (Fractions, zero points applied).
     """
 
     steps: list
@@ -46,6 +50,17 @@ def _xval_fraction(x) -> Any:
         return float("-inf") if x["sign"] else float("inf")
     v = Fraction(int(x["sig"])) * Fraction(2) ** int(x["exp"])
     return -v if x["sign"] else v
+
+
+def _register_value(units, unit: int, code: int, value: float):
+    """Raw integer of an int / fixed register (from its code), else the float value."""
+    acc = units[unit] if unit < len(units) else None
+    width = getattr(acc, "bits", None) if isinstance(acc, IntAccumulator) else \
+        getattr(acc, "width", None) if isinstance(acc, FixedAccumulator) else None
+    if width is None:
+        return value
+    code &= (1 << min(width, 64)) - 1
+    return code - (1 << width) if width <= 64 and code >> (width - 1) else code
 
 
 def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_zero_point=0,
@@ -92,6 +107,7 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
             break
         cap = int(tr) + 1
     codes, values, *_ = _result_arrays(mac, out, nlo, ())
+    units = (mac.accumulator, mac.top_accumulator, mac.psum_adder)
     steps = []
     for t in tr:
         kind = nat.STEP_KINDS[int(t["kind"])]
@@ -102,11 +118,12 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
                  before=int(t["before"]), after=int(t["after"]),
                  before_value=float(t["before_v"]), after_value=float(t["after_v"]),
                  exact=float(t["exact_v"]),
+                 acc=_register_value(units, int(t["unit"]), int(t["after"]), float(t["after_v"])),
                  events=[f.name.lower() for f in (Flags.OVERFLOW, Flags.INEXACT, Flags.UNDERFLOW,
                                                   Flags.INVALID) if fl & f])
         if kind == "mac":
             kk = int(t["k0"])
-            d.update(a_code=int(a[i, kk]) if a_kind == "codes" else None,
+            d.update(product=d["input"], a_code=int(a[i, kk]) if a_kind == "codes" else None,
                      b_code=int(b[kk, j]) if b_kind == "codes" else None,
                      a_value=_xval_fraction(ax[kk]), b_value=_xval_fraction(bx[kk]))
         steps.append(d)

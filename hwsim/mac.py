@@ -33,6 +33,7 @@ from ._mac_trace import MacTrace, trace
 from ._mac_args import _as_mac, _bias_x, _check_codes, _operand, _zero_point
 from ._mac_config import is_int
 from .api import _threads
+from .api import decode as _decode
 
 __all__ = ["MacUnit", "IntAccumulator", "FixedAccumulator", "FloatAccumulator",
            "FusedMultiTermAccumulator", "Sequential", "Tree", "Chunked", "Tiles", "kulisch",
@@ -92,11 +93,15 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     b_codes : int array [K, N] or [..., K, N] of codes of ``mac.b_fmt``
         (batch dimensions broadcast against a's)
     mac : MacUnit
-    bias : None, a scalar or [N]: values in the domain of the register the
-        bias enters: int64 raw integers in LSB units for int / fixed
-        accumulators, float64 exact values for float ones.
-    a_zero_point : scalar or [M] (per row); b_zero_point : scalar or [N] (per
-        column).  Integer / fixed formats only; products are (a - za)(b - zb).
+    bias : None, a scalar, [N] or [..., N] (one row per batch): values in the
+        domain of the register the bias enters: int64 raw integers in LSB
+        units for int / fixed accumulators (a value beyond the register meets
+        its overflow policy when it is loaded or added, and counts as an
+        event), float64 values exactly representable in the format for float
+        ones.
+    a_zero_point : scalar or [M] (per row); b_zero_point : scalar, [N] (per
+        column) or [..., N] (per batch and column).  Integer / fixed formats
+        only; products are (a - za)(b - zb).
     threads : worker threads (default: all cores); never changes a bit.
     stats : compute :class:`MacStats` (also needed for ``bits_needed``).
     path : "auto" (a fast kernel where it is provably bit-identical, see
@@ -109,6 +114,9 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     """
     if path not in ("auto", "general"):
         raise ValueError(f"path must be 'auto' or 'general', got {path!r}")
+    if (bias is not None and np.ndim(bias) >= 2) or np.ndim(b_zero_point) >= 2:
+        return _per_batch(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads,
+                          stats, path)
     mac = _as_mac(mac)
     if np.ndim(getattr(a_codes, "codes", a_codes)) < 2 or \
             np.ndim(getattr(b_codes, "codes", b_codes)) < 2:
@@ -141,7 +149,8 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     a_full = np.broadcast_to(a, batch + (m, k)).reshape(nb * m, k) if batch else a.reshape(m, k)
     fast = _fast.plan(mac, stats) if path == "auto" else None
     if fast is not None:
-        res = _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k)
+        blocks = (a_codes if a_kind == "values" else None, b_codes if b_kind == "values" else None)
+        res = _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k, blocks)
         if res is not None:
             return res
     ax = nat.unpack(a_full, mac.a_fmt, za, max(k, 1), "a_codes") if a_kind == "codes" else \
@@ -180,21 +189,69 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     return MatmulResult(codes, values, st, fmt, frac, width, "general")
 
 
-def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k):
+def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
+    """matmul with a per-batch bias / b zero point: one 2-D matmul per batch."""
+    a = getattr(a_codes, "codes", a_codes)
+    b = getattr(b_codes, "codes", b_codes)
+    if hasattr(a_codes, "scales") or hasattr(b_codes, "scales"):
+        raise ValueError("per-batch bias / zero points are not supported with block operands")
+    a, b = np.asarray(a), np.asarray(b)
+    n = b.shape[-1]
+    shapes = [a.shape[:-2], b.shape[:-2]]
+    if bias is not None and np.ndim(bias) >= 2:
+        shapes.append(np.shape(bias)[:-1])
+    if np.ndim(b_zp) >= 2:
+        shapes.append(np.shape(b_zp)[:-1])
+    try:
+        batch = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"batch dimensions of a_codes {shapes[0]}, b_codes {shapes[1]}, bias and "
+                         f"b_zero_point {shapes[2:]} do not broadcast") from None
+    parts = []
+    for t in np.ndindex(*batch):
+        at = np.broadcast_to(a, batch + a.shape[-2:])[t]
+        bt = np.broadcast_to(b, batch + b.shape[-2:])[t]
+        biast = None if bias is None else (
+            np.broadcast_to(bias, batch + (n,))[t] if np.ndim(bias) >= 2 else bias)
+        zbt = np.broadcast_to(b_zp, batch + (n,))[t] if np.ndim(b_zp) >= 2 else b_zp
+        parts.append(matmul(at, bt, mac, biast, a_zp, zbt, threads, stats, path))
+    r0 = parts[0]
+
+    def stack(get):
+        return np.stack([get(p_) for p_ in parts]).reshape(batch + get(r0).shape)
+    st = None
+    if stats:
+        s0 = r0.stats
+        st = MacStats(
+            stack(lambda p_: p_.stats.overflow_events_per_output),
+            stack(lambda p_: p_.stats.psum_overflow_events_per_output),
+            stack(lambda p_: p_.stats.max_abs_partial_per_output),
+            None if s0.bits_needed_per_output is None else
+            stack(lambda p_: p_.stats.bits_needed_per_output),
+            s0.worst_case_bits, s0.a2q_bits,
+            None if s0.a2q_l1_bits is None else stack(lambda p_: p_.stats.a2q_l1_bits))
+    paths = {p_.path for p_ in parts}
+    return MatmulResult(stack(lambda p_: p_.codes), stack(lambda p_: p_.values), st, r0.fmt,
+                        r0.frac_bits, r0.width, paths.pop() if len(paths) == 1 else "mixed")
+
+
+def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k,
+                 blocks=(None, None)):
     """A fast kernel over every batch; None when it declines (general path)."""
     nb = a_full.shape[0] // m if m else 1
     shared_b = b.ndim == 2
     za_rows = None if za is None else (np.tile(za, nb) if za.size > 1 else za)
     parts = []
     if shared_b:
-        got = _fast.run(fast, mac, a_full, b, bias, za_rows, zb, stats, nt)
+        got = _fast.run(fast, mac, a_full, b, bias, za_rows, zb, stats, nt, blocks)
         if got is None:
             return None
         parts.append(got)
     else:
         bb = np.broadcast_to(b, batch + (k, n)).reshape(nb, k, n)
         for t in range(nb):
-            got = _fast.run(fast, mac, a_full[t * m:(t + 1) * m], bb[t], bias, za, zb, stats, nt)
+            got = _fast.run(fast, mac, a_full[t * m:(t + 1) * m], bb[t], bias, za, zb, stats, nt,
+                            blocks)
             if got is None:
                 return None
             parts.append(got)
@@ -220,7 +277,11 @@ def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k):
                     st[key][r * n:(r + 1) * n] = arr[0]
     shape = batch + (m, n)
     acc = mac.accumulator
-    if isinstance(acc, IntAccumulator):
+    if fast == "multi_seq":
+        fmt = acc.out_fmt
+        codes = vals.astype(fmt.code_dtype)
+        values, frac, width = _decode(codes, fmt), 0, None
+    elif isinstance(acc, IntAccumulator):
         w = acc.bits
         codes = (vals & ((1 << w) - 1)).astype(np.uint8 if w <= 8 else np.uint16 if w <= 16
                                                else np.uint32 if w <= 32 else np.uint64)

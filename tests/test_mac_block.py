@@ -88,3 +88,20 @@ def test_block_operand_errors():
         MacUnit("mxint8", "mxint8", accumulator=IntAccumulator(32))
     with pytest.raises(UnsupportedModeError, match="codebook"):
         MacUnit("nf4", "int8")
+
+
+def test_mx_nan_scale_and_extreme_scales_take_the_engine():
+    # a NaN block scale (0xFF) makes every value of the block NaN; scales 2^+-127 put
+    # products outside binary32: the fast path must decline, results equal the engine
+    x = RNG.standard_normal((2, 64))
+    x[0, 3] = np.nan
+    a = hwsim.encode(x, "mxfp4", axis=-1)
+    b = _mx((64, 3), 0)
+    mac = MacUnit("mxfp4", "mxfp4", accumulator=FloatAccumulator("float32"))
+    res = matmul(a, b, mac)
+    assert res.path == "general" and np.isnan(res.values[0]).all()
+    big = hwsim.encode(np.full((2, 64), 2.0 ** 120), "mxfp4", axis=-1)
+    res = matmul(big, _mx((64, 3), 0, scale=2.0 ** 30), mac)
+    assert res.path == "general"
+    assert np.array_equal(res.codes, matmul(big, _mx((64, 3), 0, scale=2.0 ** 30), mac,
+                                            path="general").codes)

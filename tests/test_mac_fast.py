@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hwsim
-from hwsim.mac import FloatAccumulator, IntAccumulator, MacUnit, matmul
+from hwsim.mac import (FloatAccumulator, FusedMultiTermAccumulator, IntAccumulator, MacUnit,
+                       fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import reference_matmul
 
 E4M3 = hwsim.format("float8_e4m3fn")
@@ -202,3 +203,24 @@ def test_numba_function_calls_a_c_mac_kernel():
     assert np.array_equal(ev, res.stats.overflow_events_per_output)
     assert np.array_equal(mx, res.stats.max_abs_partial_per_output.astype(np.int64))
     assert np.array_equal(wd, res.stats.bits_needed_per_output)
+
+
+MULTI = [fused_multi_term_preset(p) for p in ("v100_fp16", "a100_fp16", "h100_fp16", "h100_fp8")] + [
+    FusedMultiTermAccumulator(5, 7, "sticky", "late", "rne", "float16"),
+    FusedMultiTermAccumulator(3, 10, "round", "joint", "rdn", "bfloat16"),
+    FusedMultiTermAccumulator(9, 0, "truncate", "late", "rup", "float32")]
+
+
+@pytest.mark.parametrize("acc", MULTI, ids=lambda a: a.name or f"{a.fan_in}-{a.window_bits}-"
+                         f"{a.shifted_out}-{a.c_alignment}-{a.rounding}")
+def test_multi_term_fast_path(acc):
+    for ops in (E4M3, F16):
+        a = hwsim.encode(RNG.standard_normal((3, 70)) * 8, ops)
+        b = hwsim.encode(RNG.standard_normal((70, 5)), ops)
+        a[0, ::2] = 0                                   # zero products; a row of -0 terms
+        a[1, :] = hwsim.encode(-np.zeros(70), ops)
+        mac = MacUnit(ops, ops, accumulator=acc)
+        res = _check(mac, a, b, want_path="multi_seq", ref=True)
+        _check(MacUnit(ops, ops, accumulator=acc, bias="final"), a, b,
+               bias=np.array([1.0, -0.0, 0.5, -2.0, 0.0]))
+        assert res.path == "multi_seq"

@@ -318,7 +318,7 @@ enum { HW_STEP_MAC = 0, HW_STEP_NODE = 1, HW_STEP_GROUP = 2, HW_STEP_CHUNK = 3,
        HW_STEP_BIAS = 7 };
 typedef struct hw_mac_step {
     int32_t kind;          /* HW_STEP_*                                        */
-    int32_t unit;          /* 0 accumulator, 1 outer / psum adder, 2 psum      */
+    int32_t unit;          /* 0 accumulator, 1 outer, 2 psum adder, 3 psum     */
     int64_t k0, k1;        /* terms covered, [k0, k1)                          */
     hw_xval in;            /* value entering (product, node or chunk sum...)   */
     uint64_t before, after;/* register codes (wide fixed: low 64 bits)         */
@@ -333,7 +333,7 @@ typedef struct hw_mac_result {
     uint32_t flags;        /* OR of HW_FLAG_* over every step                  */
     int64_t err_index;     /* output index (i * n + j) of the first error      */
     int64_t err_k;         /* term index reached when it happened              */
-    int32_t err_unit;      /* 0 accumulator, 1 outer / adder, 2 psum, 3 product */
+    int32_t err_unit;      /* 0 acc, 1 outer, 2 psum adder, 3 psum, 4 product  */
 } hw_mac_result;
 
 /*----------------------------------------------------------------------------
@@ -485,6 +485,20 @@ int hw_decode_general(double *out, const void *in, int code_size, size_t n,
  *--------------------------------------------------------------------------*/
 int hw_decode_fast(double *out, const void *in, int code_size, size_t n,
                    const hw_format *f, const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_mac_multi_seq: fused multi-term accumulator A (HW_ACC_MULTI), sequential
+ * groups, on finite operand values of narrow float formats: a [m, k] and the
+ * columns of b as bt [n, k] (float32, exact), with their alignment exponents
+ * a_aexp / b_aexp (floor(log2|x|) clamped at the format's emin).  init / fin:
+ * bias values (exact in the output format) or NULL.  out: output-format codes;
+ * max_abs / events optional.  HW_E_MODE when the window is too wide for the
+ * binary64 arithmetic (window_bits + 3 + bits(fan_in + 1) > 53).
+ *--------------------------------------------------------------------------*/
+int hw_mac_multi_seq(const float *a, const int16_t *a_aexp, const float *bt,
+                     const int16_t *b_aexp, const double *init, const double *fin,
+                     uint64_t *out, double *max_abs, int32_t *events, int64_t m, int64_t n,
+                     int64_t k, const hw_acc_spec *A);
 
 /* HW_CDEF_END */
 
