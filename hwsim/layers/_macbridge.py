@@ -150,11 +150,14 @@ def mac_trace(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0):
     a_codes = np.asarray(a_codes).ravel()
     b_codes = np.asarray(b_codes).ravel()
     if HAVE_MAC and not isinstance(mac, BridgeMacUnit) and hasattr(mac, "trace"):
-        tr = mac.trace(a_codes[None, :], b_codes[:, None], 0, 0)
+        tr = mac.trace(a_codes[None, :], b_codes[:, None], 0, 0,
+                       bias=None if bias is None else np.array([bias]),
+                       a_zero_point=a_zp, b_zero_point=b_zp)
         rows = [(-1, "", "", "", bias if bias is not None else 0)]
-        for k, step in enumerate(getattr(tr, "steps", tr)):
-            get = (lambda key, s=step: s.get(key, "") if isinstance(s, dict) else getattr(s, key, ""))
-            rows.append((k, int(a_codes[k]), int(b_codes[k]), get("product"), get("acc")))
+        for step in tr.steps:
+            if step["kind"] == "mac":
+                k = step["k"][0]
+                rows.append((k, int(a_codes[k]), int(b_codes[k]), step["product"], step["acc"]))
         return rows
     a = _ints(a_codes, mac.a_fmt, a_zp)
     b = _ints(b_codes, mac.b_fmt, b_zp)
