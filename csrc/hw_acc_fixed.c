@@ -172,7 +172,9 @@ uint32_t hwi_fixed_mac(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat
     rc = hwi_scale_round(p->sign, p->sig, sh, u->a->below_lsb, &mag);
     fl = (rc & 2) ? HW_FLAG_INEXACT : 0;
     if (!(rc & 1)) {
-        if (!u->nl) return fl | narrow_set(u, r, (hwi_i128)r->v + (p->sign ? -(hwi_i128)mag : (hwi_i128)mag), st);
+        if (!u->nl)
+            return fl | narrow_set(u, r, (hwi_i128)r->v + (p->sign ? -(hwi_i128)mag : (hwi_i128)mag),
+                                   st);
         hwi_limbs_add(r->w, u->nl, p->sign, (uint64_t)mag, 0);
         hwi_limbs_add(r->w, u->nl, p->sign, (uint64_t)(mag >> 64), 64);
         return fl | limbs_set(u, r, r->w, u->nl, st);

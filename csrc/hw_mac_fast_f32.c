@@ -7,8 +7,9 @@
  * into the register.  Shortcuts where double rounding is provably innocuous:
  * rne when every addend has at most p (register precision) bits (24 >= 2p +
  * 2, Figueroa 1995), and rtz with the binary32 add itself rounding toward
- * zero (MXCSR, restored afterwards): truncating twice truncates once.  AVX2 + FMA + F16C kernels with runtime dispatch; a
- * portable loop for binary32 elsewhere.  Outputs are independent: the k order
+ * zero (MXCSR, restored afterwards): truncating twice truncates once.
+ * AVX2 + FMA + F16C kernels with runtime dispatch; a portable loop for
+ * binary32 rne elsewhere.  Outputs are independent: the k order
  * of each stays sequential. */
 #include <math.h>
 #include "hw_internal.h"

@@ -87,7 +87,8 @@ def _fill_num(c, fmt, rounding: str, overflow: str, keep: list) -> None:
         c.kind, c.fmt = lib.HW_NUM_FLOAT, _native.c_format(fmt)
         keep.append(c.fmt)
     else:
-        c.kind, c.bits, c.frac_bits, c.is_signed = lib.HW_NUM_FIXED, fmt.bits, fmt.frac_bits, int(fmt.signed)
+        c.kind, c.bits, c.frac_bits = lib.HW_NUM_FIXED, fmt.bits, fmt.frac_bits
+        c.is_signed = int(fmt.signed)
 
 
 def _unit_range(acc, mac: MacUnit):
