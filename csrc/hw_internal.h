@@ -65,6 +65,48 @@ static inline uint64_t hwi_load_code(const void *in, int size, size_t i)
 
 static inline int hwi_valid_code_size(int s) { return s == 1 || s == 2 || s == 4 || s == 8; }
 
+/* Input element i as float64: float32 widened exactly; with daz, float32
+ * subnormals are read as signed zero (float64 ones are handled by the caller). */
+static inline double hwi_load_input(const void *in, int in_kind, size_t i, int daz)
+{
+    if (in_kind == HW_IN_F64) return ((const double *)in)[i];
+    if (daz) {
+        uint32_t b = hwi_f32_bits(((const float *)in)[i]);
+        if ((b & 0x7F800000u) == 0) return (b >> 31) ? -0.0 : 0.0;
+    }
+    return (double)((const float *)in)[i];
+}
+
+/* Mask of the r random bits used by stochastic rounding. */
+static inline uint32_t hwi_sr_mask(const hw_opts *o)
+{
+    return o->sr_bits >= 32 ? 0xFFFFFFFFu : ((1u << (o->sr_bits > 0 ? o->sr_bits : 1)) - 1);
+}
+
+/* The random integer of element i: the caller's word or the counter generator's. */
+static inline uint32_t hwi_sr_word(const hw_opts *o, const uint32_t *rand, size_t i,
+                                   uint32_t mask)
+{
+    if (o->rounding != HW_ROUND_SR) return 0;
+    return (o->sr_external ? rand[i] : hwi_random32(o->seed, o->index0 + i)) & mask;
+}
+
+/* Store element i's code and flags; on an error flag record it and return the
+ * status (HW_OK otherwise). */
+static inline int hwi_put_elem(void *out, int code_size, size_t i, uint64_t code, uint32_t fl,
+                               uint8_t *elem_flags, uint32_t *all, hw_result *res)
+{
+    if (fl & HWI_ERR_MASK) {
+        res->flags = *all;
+        res->err_index = (int64_t)i;
+        return (fl & HWI_ERR_NAN) ? HW_E_NAN : HW_E_OVERFLOW;
+    }
+    hwi_store_code(out, code_size, i, code);
+    if (elem_flags) elem_flags[i] = (uint8_t)fl;
+    *all |= fl;
+    return HW_OK;
+}
+
 /* Rounding increment decision: the G/T/B table (same order as
  * hwsim/reference.py's _round_increment).  lsb: LSB of the truncated
  * magnitude, g: guard bit, t: sticky (any bit below g), sign: 1 if negative.
