@@ -9,15 +9,6 @@
  * and +-Inf saturates. */
 #include "hw_block_util.h"
 
-typedef struct mx_elem {
-    const hw_format *f;   /* float element format, or NULL for integers */
-    int32_t emax_elem;    /* floor(log2(element max))                   */
-    int32_t int_bits;     /* integer elements: width                     */
-    int32_t int_frac;     /* integer elements: fraction bits             */
-    uint64_t int_max;     /* largest positive integer                    */
-    uint64_t int_negmax;  /* largest negative magnitude                  */
-} mx_elem;
-
 /* Shared exponent of one block: 1 and *se on success, 0 for the NaN scale. */
 static int mx_block_exp(const void *in, int in_kind, size_t start, size_t len,
                         int32_t emax_elem, int32_t *se)
@@ -41,9 +32,8 @@ static int mx_block_exp(const void *in, int in_kind, size_t start, size_t len,
     return 1;
 }
 
-/* Code of one element V / 2^se. */
-static uint64_t mx_elem_code(double v, int32_t se, const mx_elem *el, const hw_opts *o,
-                             uint32_t rnd, uint32_t *flags)
+uint64_t hwi_mx_elem_code(double v, int32_t se, const hwi_mx_elem *el, const hw_opts *o,
+                          uint32_t rnd, uint32_t *flags)
 {
     int sign, cls, inexact;
     uint64_t sig = 0, k;
@@ -71,14 +61,63 @@ static uint64_t mx_elem_code(double v, int32_t se, const mx_elem *el, const hw_o
     return el->int_bits >= 64 ? k : k & ((1ull << el->int_bits) - 1);
 }
 
-int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
-                   const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
-                   const hw_format *elem, int32_t emax_elem, int32_t int_bits,
-                   int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hw_result *res)
+int hwi_mx_block_elems(void *elem_out, int elem_size, const void *in, int in_kind,
+                       size_t start, size_t len, int ok, int32_t se, const hwi_mx_elem *el,
+                       const hw_opts *os, uint32_t *all, int64_t *err_index)
+{
+    size_t j;
+    for (j = 0; j < len; j++) {
+        uint64_t code = 0;
+        if (ok) {
+            uint32_t fl = 0;
+            code = hwi_mx_elem_code(hwi_load_in(in, in_kind, start + j), se, el, os,
+                                    hwi_block_rand(os, start + j), &fl);
+            if (fl & HWI_ERR_NAN) {
+                *err_index = (int64_t)(start + j);
+                return HW_E_NAN;
+            }
+            *all |= fl;
+        }
+        hwi_store_code(elem_out, elem_size, start + j, code);
+    }
+    return HW_OK;
+}
+
+int hwi_mx_setup(int elem_size, const hw_format *elem, int32_t emax_elem, int32_t int_bits,
+                 int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hwi_mx_elem *el,
+                 hw_opts *os)
+{
+    memset(el, 0, sizeof *el);
+    el->f = elem;
+    el->emax_elem = emax_elem;
+    if (emax_elem < -1100 || emax_elem > 1100) return HW_E_FORMAT;
+    if (elem) {
+        if (elem_size * 8 < elem->bits) return HW_E_SIZE;
+    } else {
+        if (int_bits < 2 || int_bits > 64 || elem_size * 8 < int_bits) return HW_E_SIZE;
+        if (int_frac_bits < -64 || int_frac_bits > 64) return HW_E_FORMAT;
+        el->int_bits = int_bits;
+        el->int_frac = int_frac_bits;
+        el->int_max = (int_bits >= 64 ? ~0ull : (1ull << int_bits) - 1) >> 1;
+        if (int_min > 0 || (uint64_t)(-(int_min + 1)) > el->int_max) return HW_E_FORMAT;
+        el->int_negmax = (uint64_t)(-(int_min + 1)) + 1;
+    }
+    *os = *o;
+    os->overflow = HW_OVF_SATURATE; /* MX elements saturate at the element max */
+    os->ftz = 0;
+    os->daz = 0;
+    return HW_OK;
+}
+
+int hw_mx_quantize_general(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
+                           const void *in, int in_kind, size_t nrows, size_t ncols,
+                           size_t block_size, const hw_format *elem, int32_t emax_elem,
+                           int32_t int_bits, int32_t int_frac_bits, int64_t int_min,
+                           const hw_opts *o, hw_result *res)
 {
     hw_opts os;
-    mx_elem el;
-    size_t r, b, j, nblocks;
+    hwi_mx_elem el;
+    size_t r, b, nblocks;
     uint32_t all = 0;
     int st;
     if (res) { res->flags = 0; res->err_index = -1; }
@@ -87,25 +126,8 @@ int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scale
     if (in_kind != HW_IN_F64 && in_kind != HW_IN_F32) return HW_E_SIZE;
     if (!hwi_valid_code_size(elem_size) || block_size == 0) return HW_E_SIZE;
     if (nrows && ncols && (!elem_out || !scales || !in)) return HW_E_SIZE;
-    if (emax_elem < -1100 || emax_elem > 1100) return HW_E_FORMAT;
-    memset(&el, 0, sizeof el);
-    el.f = elem;
-    el.emax_elem = emax_elem;
-    if (elem) {
-        if (elem_size * 8 < elem->bits) return HW_E_SIZE;
-    } else {
-        if (int_bits < 2 || int_bits > 64 || elem_size * 8 < int_bits) return HW_E_SIZE;
-        if (int_frac_bits < -64 || int_frac_bits > 64) return HW_E_FORMAT;
-        el.int_bits = int_bits;
-        el.int_frac = int_frac_bits;
-        el.int_max = (int_bits >= 64 ? ~0ull : (1ull << int_bits) - 1) >> 1;
-        if (int_min > 0 || (uint64_t)(-(int_min + 1)) > el.int_max) return HW_E_FORMAT;
-        el.int_negmax = (uint64_t)(-(int_min + 1)) + 1;
-    }
-    os = *o;
-    os.overflow = HW_OVF_SATURATE; /* MX elements saturate at the element max */
-    os.ftz = 0;
-    os.daz = 0;
+    st = hwi_mx_setup(elem_size, elem, emax_elem, int_bits, int_frac_bits, int_min, o, &el, &os);
+    if (st != HW_OK) return st;
     nblocks = (ncols + block_size - 1) / block_size;
     for (r = 0; r < nrows; r++) {
         for (b = 0; b < nblocks; b++) {
@@ -120,23 +142,30 @@ int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scale
                 ok = mx_block_exp(in, in_kind, start, len, emax_elem, &se);
                 scales[r * nblocks + b] = ok ? (uint8_t)(se + 127) : 0xFF;
             }
-            for (j = 0; j < len; j++) {
-                uint64_t code = 0;
-                if (ok) {
-                    uint32_t fl = 0;
-                    code = mx_elem_code(hwi_load_in(in, in_kind, start + j), se, &el, &os,
-                                        hwi_block_rand(&os, start + j), &fl);
-                    if (fl & HWI_ERR_NAN) {
-                        res->flags = all;
-                        res->err_index = (int64_t)(start + j);
-                        return HW_E_NAN;
-                    }
-                    all |= fl;
-                }
-                hwi_store_code(elem_out, elem_size, start + j, code);
+            st = hwi_mx_block_elems(elem_out, elem_size, in, in_kind, start, len, ok, se, &el,
+                                    &os, &all, &res->err_index);
+            if (st != HW_OK) {
+                res->flags = all;
+                return st;
             }
         }
     }
     res->flags = all;
     return HW_OK;
+}
+
+/* hw_mx_quantize: the fast kernel (hw_mx_fast.c) where it applies, else the
+ * general loop above; both give the same codes, scales, flags and errors. */
+int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
+                   const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
+                   const hw_format *elem, int32_t emax_elem, int32_t int_bits,
+                   int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hw_result *res)
+{
+    int st = hw_mx_quantize_fast(elem_out, elem_size, scales, scales_in, in, in_kind, nrows,
+                                 ncols, block_size, elem, emax_elem, int_bits, int_frac_bits,
+                                 int_min, o, res);
+    if (st != HW_E_MODE) return st;
+    return hw_mx_quantize_general(elem_out, elem_size, scales, scales_in, in, in_kind, nrows,
+                                  ncols, block_size, elem, emax_elem, int_bits, int_frac_bits,
+                                  int_min, o, res);
 }

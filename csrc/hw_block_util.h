@@ -101,4 +101,35 @@ static inline uint64_t hwi_div_exact(uint64_t n_sig, int32_t n_e, uint64_t d_sig
     return n / d_sig;
 }
 
+/* ---- OCP MX (hw_block.c, hw_mx_fast.c) ---- */
+
+/* the element type of an MX format */
+typedef struct hwi_mx_elem {
+    const hw_format *f;   /* float element format, or NULL for integers */
+    int32_t emax_elem;    /* floor(log2(element max))                   */
+    int32_t int_bits;     /* integer elements: width                     */
+    int32_t int_frac;     /* integer elements: fraction bits             */
+    uint64_t int_max;     /* largest positive integer                    */
+    uint64_t int_negmax;  /* largest negative magnitude                  */
+} hwi_mx_elem;
+
+/* Validate the element arguments of hw_mx_quantize and fill *el and the
+ * element options *os (o with saturation, no FTZ / DAZ). */
+int hwi_mx_setup(int elem_size, const hw_format *elem, int32_t emax_elem, int32_t int_bits,
+                 int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hwi_mx_elem *el,
+                 hw_opts *os);
+
+/* Code of one element V / 2^se (rnd: SR random integer); ORs HW_FLAG_* and
+ * HWI_ERR_NAN (NaN element) into *flags. */
+uint64_t hwi_mx_elem_code(double v, int32_t se, const hwi_mx_elem *el, const hw_opts *o,
+                          uint32_t rnd, uint32_t *flags);
+
+/* The elements [start, start + len) of one block with shared exponent se
+ * (ok == 0: NaN scale, codes 0), in order; ORs their flags into *all.
+ * Returns HW_OK, or HW_E_NAN with *err_index at the first NaN element (*all
+ * then holds the flags of the elements before it). */
+int hwi_mx_block_elems(void *elem_out, int elem_size, const void *in, int in_kind,
+                       size_t start, size_t len, int ok, int32_t se, const hwi_mx_elem *el,
+                       const hw_opts *os, uint32_t *all, int64_t *err_index);
+
 #endif

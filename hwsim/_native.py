@@ -277,11 +277,18 @@ def _row_chunks(nrows: int, ncols: int, threads: int):
 
 
 def _run_rows(call, nrows: int, ncols: int, threads: int, what: str) -> int:
+    """call(r0, r1) -> (rc, flags, err_index relative to row r0); returns OR of flags.
+
+    As _run_chunked: the first row chunk runs on the calling thread while the
+    pool takes the others, and the lowest failing chunk's error is raised.
+    """
     chunks = _row_chunks(nrows, ncols, threads)
     if len(chunks) == 1:
         results = [call(0, nrows)]
     else:
-        results = list(_pool().map(lambda c: call(*c), chunks))
+        futures = [_pool().submit(call, a, b) for a, b in chunks[1:]]
+        first = call(*chunks[0])
+        results = [first] + [fu.result() for fu in futures]
     flags = 0
     for (r0, _), (rc, fl, ei) in zip(chunks, results):
         if rc != lib.HW_OK:

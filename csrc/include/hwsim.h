@@ -499,6 +499,33 @@ int hw_mac_multi_seq(const float *a, const int16_t *a_aexp, const float *bt,
                      const int16_t *b_aexp, const double *init, const double *fin,
                      uint64_t *out, double *max_abs, int32_t *events, int64_t m, int64_t n,
                      int64_t k, const hw_acc_spec *A);
+/* ---- fast MX block quantization (perf2) ---- */
+
+/*----------------------------------------------------------------------------
+ * hw_mx_quantize_general: the reference block-by-block, element-by-element
+ * loop behind hw_mx_quantize (same arguments, results, flags and status
+ * codes).  Kept callable so that tests compare the fast kernel against it.
+ *--------------------------------------------------------------------------*/
+int hw_mx_quantize_general(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
+                           const void *in, int in_kind, size_t nrows, size_t ncols,
+                           size_t block_size, const hw_format *elem, int32_t emax_elem,
+                           int32_t int_bits, int32_t int_frac_bits, int64_t int_min,
+                           const hw_opts *o, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_mx_quantize_fast: hw_mx_quantize for float elements (a format with
+ * subnormals, not e8m0, bias <= 127, 1-byte codes), float32 / float64 input,
+ * block_size <= 1024, rounding RNE, RNA, RTZ, RUP, RDN or RTO: the element
+ * codes come from the branch-light kernel of hw_encode_fast with the block's
+ * shared exponent folded into the exponent arithmetic.  Codes, scales, OR-ed
+ * flags, status and err_index equal hw_mx_quantize_general's.  Returns
+ * HW_E_MODE, writing nothing, when the call is outside that scope.
+ *--------------------------------------------------------------------------*/
+int hw_mx_quantize_fast(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
+                        const void *in, int in_kind, size_t nrows, size_t ncols,
+                        size_t block_size, const hw_format *elem, int32_t emax_elem,
+                        int32_t int_bits, int32_t int_frac_bits, int64_t int_min,
+                        const hw_opts *o, hw_result *res);
 
 /* HW_CDEF_END */
 
