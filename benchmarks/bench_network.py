@@ -1,16 +1,29 @@
-"""Whole-network benchmark: a ResNet-18-shaped model (224x224, ~1.8 GMAC), per image.
+"""Whole-network benchmark: a ResNet-18-shaped model (~1.8 GMAC per 224x224 image).
 
 Not a test.  Builds the float model with onnx.helper (seeded random weights,
 batch-norm folded away), quantizes it with onnxruntime's ``quantize_static``
-(QDQ, int8, ``reduce_range=True``), and times in the same process:
+(QDQ, uint8 activations, int8 weights, ``reduce_range=True``: 7-bit weights), and
+times in the same process:
 
 * onnxruntime's int8 run of the QDQ model (the baseline);
-* hwsim, int8 with an int32 accumulator and tflite requantization (goal < 2 s);
+* hwsim, int8 with an int32 accumulator and tflite requantization;
 * hwsim, int8 with onnx requantization (and how many outputs equal onnxruntime's);
-* hwsim, FP8 E4M3 with an fp32 accumulator (goal < 3 s) and an fp16 per-MAC
-  accumulator (goal < 10 s): these need the float MAC units of ``hwsim.mac``.
+* hwsim, int8 with the ``u8s8_avx2`` MAC preset (MLAS VPMADDUBSW int16 pair
+  saturation, NHWC K order) and onnx requantization;
+* hwsim, FP8 E4M3 operands with an fp32 accumulator (goal < 3 s per image) and
+  fp16 operands with an fp16 per-MAC accumulator (goal < 10 s per image).
 
-Usage: ``PYTHONPATH=. python benchmarks/bench_network.py [--repeat 2]``
+Every MAC runs through ``hwsim.mac.matmul``.  ``--size`` sets the
+input resolution (default 224: a full image); below 224 the per-image time at
+224x224 is *extrapolated* by the ratio of MAC counts (all layers but the
+classifier scale with the image area; per-MAC cost is nearly constant) and
+printed as such.  ``--act int8`` quantizes activations to int8 instead:
+onnxruntime (x86 without VNNI) then runs the convolutions and additions whose
+input tensor feeds two nodes as DequantizeLinear -> float32 op ->
+QuantizeLinear, which an integer model cannot match bit for bit.
+
+Usage: ``PYTHONPATH=. python benchmarks/bench_network.py [--size 224] [--repeat 1]
+[--configs all] [--act int8]``
 """
 from __future__ import annotations
 
@@ -23,7 +36,7 @@ import time
 import numpy as np
 
 
-def resnet18_onnx(path, seed=0, classes=1000):
+def resnet18_onnx(path, seed=0, classes=1000, size=224):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -65,35 +78,51 @@ def resnet18_onnx(path, seed=0, classes=1000):
     inits += [numpy_helper.from_array(wf, "wfc"), numpy_helper.from_array(np.zeros(classes, np.float32), "bfc")]
     nodes.append(helper.make_node("Gemm", ["flat", "wfc", "bfc"], ["y"], transB=1, name="fc"))
     g = helper.make_graph(nodes, "resnet18ish",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 224, 224])],
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, size, size])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, classes])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     onnx.save(m, path)
 
 
-def macs(net):
-    tot = 0
-    for n in net.nodes:
-        if n.op == "Gemm":
-            tot += n.weight.shape[0] * n.weight.shape[1]
-    return tot
+CONFIGS = [  # (name, precision config, kind)
+    ("int8, int32 acc, tflite requant", dict(mac="int32", requant="tflite"), "model"),
+    ("int8, int32 acc, onnx requant", dict(mac="int32", requant="onnx"), "model"),
+    ("int8, u8s8_avx2 MAC, onnx requant", dict(mac="u8s8_avx2", requant="onnx", order="kh,kw,cin"),
+     "model"),
+    ("FP8 E4M3, fp32 acc", dict(input="float8_e4m3fn", weight="float8_e4m3fn",
+                                output="float8_e4m3fn", bias="float32", mac="fp32"), "float"),
+    ("fp16, fp16 per-MAC acc", dict(input="float16", weight="float16", output="float16",
+                                    bias="float16", mac="fp16", scale="none"), "float"),
+]
+GOALS = {"FP8 E4M3, fp32 acc": 3.0, "fp16, fp16 per-MAC acc": 10.0,
+         "int8, int32 acc, tflite requant": 2.0}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--size", type=int, default=224, help="input resolution (224: a full image)")
+    ap.add_argument("--no-stats", action="store_true",
+                    help="run without MAC statistics (overflow events, max |partial sum|)")
+    ap.add_argument("--act", choices=("uint8", "int8"), default="uint8",
+                    help="activation type of the QDQ model")
+    ap.add_argument("--configs", default="",
+                    help="comma-separated substrings of config names ('all': every one; the "
+                         "default leaves out u8s8_avx2, which runs on the general MAC engine)")
     args = ap.parse_args(argv)
     import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
 
     from hwsim.network import load_onnx
 
     tmp = tempfile.mkdtemp(prefix="hwsim_bench_")
+    size = args.size
     fpath, qpath = os.path.join(tmp, "r18.onnx"), os.path.join(tmp, "r18_q.onnx")
     rng = np.random.default_rng(1)
-    resnet18_onnx(fpath)
-    calib = [rng.normal(0, 1, (1, 3, 224, 224)).astype(np.float32) for _ in range(2)]
+    resnet18_onnx(fpath, size=size)
+    calib = [rng.normal(0, 1, (1, 3, size, size)).astype(np.float32) for _ in range(2)]
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -103,51 +132,72 @@ def main(argv=None):
             return next(self.it, None)
 
     t = time.time()
-    quantize_static(fpath, qpath, Reader(), quant_format=QuantFormat.QDQ, reduce_range=True)
+    act = QuantType.QUInt8 if args.act == "uint8" else QuantType.QInt8
+    quantize_static(fpath, qpath, Reader(), quant_format=QuantFormat.QDQ, reduce_range=True,
+                    activation_type=act, weight_type=QuantType.QInt8)
     print(f"quantize_static: {time.time() - t:.1f} s", file=sys.stderr)
-    x = rng.normal(0, 1, (1, 3, 224, 224)).astype(np.float32)
+    x = rng.normal(0, 1, (1, 3, size, size)).astype(np.float32)
     so = ort.SessionOptions()
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave the cores to hwsim
     sess = ort.InferenceSession(qpath, so, providers=["CPUExecutionProvider"])
     want = sess.run(None, {"x": x})[0]
     t_ort = min(_time(lambda: sess.run(None, {"x": x})) for _ in range(5))
 
+    model_cfg = dict(input="model", weight="model", bias="model", output="model")
+    keys = [k.strip() for k in args.configs.split(",") if k.strip()]
+    sel = [c for c in CONFIGS if "all" in keys or
+           (any(k in c[0] for k in keys) if keys else "u8s8" not in c[0])]
     rows = []
-    model_cfg = dict(input="model", weight="model", bias="model", output="model", mac="int32")
-    configs = [
-        ("int8, int32 acc, tflite requant", {"defaults": dict(model_cfg, requant="tflite")}, None),
-        ("int8, int32 acc, onnx requant", {"defaults": dict(model_cfg, requant="onnx")}, None),
-        ("FP8 E4M3, fp32 acc", {"defaults": dict(input="float8_e4m3fn", weight="float8_e4m3fn",
-                                                 output="float8_e4m3fn", bias="float32", mac="fp32")}, "float"),
-        ("fp16, fp16 per-MAC acc", {"defaults": dict(input="float16", weight="float16", output="float16",
-                                                     bias="float16", mac="fp16", scale="none")}, "float"),
-    ]
-    gmac = None
-    for name, cfg, kind in configs:
+    gmac = gmac224 = None
+    for name, extra, kind in sel:
+        cfg = {"defaults": dict(model_cfg, **extra) if kind == "model" else extra}
         try:
-            net = load_onnx(qpath if kind is None else fpath, config=cfg)
+            net = load_onnx(qpath if kind == "model" else fpath, config=cfg)
             if kind == "float":
                 net.calibrate(calib[:1])
-            gmac = gmac or macs_conv(net, x)
-            net.run(x, reference=False)  # warm-up: numba compile, plans
-            ts = [_time(lambda: net.run(x, reference=False)) for _ in range(args.repeat)]
-            r = net.run(x, reference=False)
-            extra = ""
-            if kind is None:
+            if gmac is None:
+                gmac = macs_conv(net, x)
+                gmac224 = gmac if size == 224 else _macs_at(fpath, 224)
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            ms = not args.no_stats
+            net.run(x, reference=False, mac_stats=ms)  # warm-up: plans, numba / LUT caches
+            ts = [_time(lambda: net.run(x, reference=False, mac_stats=ms))
+                  for _ in range(args.repeat)]
+            r = net.run(x, reference=False, mac_stats=ms)
+            ovf = sum(int(s.get("overflow_events", 0)) for s in r.stats.values())
+            extra_txt = f"overflow events {ovf}"
+            if kind == "model":
                 got = r.output_f32()
                 same = int(np.sum(got.view(np.uint32) == want.view(np.uint32)))
-                extra = f"{same}/{want.size} outputs equal to onnxruntime"
-            rows.append((name, min(ts), min(ts) / t_ort, extra))
+                extra_txt += f"; {same}/{want.size} outputs equal to onnxruntime"
+            t1 = min(ts)
+            rows.append((name, t1, t1 * gmac224 / gmac, gmac / t1 / 1e6, extra_txt))
         except (ValueError, TypeError, NotImplementedError) as e:
-            rows.append((name, None, None, f"n/a: {str(e).splitlines()[0][:80]}"))
-    print(f"ResNet-18-shaped network, 224x224, {gmac / 1e9:.2f} GMAC per image")
-    print(f"onnxruntime int8 (QDQ): {t_ort * 1000:.1f} ms per image")
-    print(f"{'hwsim configuration':<34} {'s/image':>8} {'x ORT':>8}  notes")
-    for name, t, ratio, extra in rows:
-        if t is None:
-            print(f"{name:<34} {'-':>8} {'-':>8}  {extra}")
+            rows.append((name, None, None, None, f"n/a: {str(e).splitlines()[0][:80]}"))
+    print(f"ResNet-18-shaped network, {size}x{size}: {gmac / 1e9:.3f} GMAC per image "
+          f"({gmac224 / 1e9:.2f} GMAC at 224x224); activations {args.act}; MAC statistics "
+          f"{'off' if args.no_stats else 'on'}")
+    print(f"onnxruntime int8 (QDQ): {t_ort * 1000:.1f} ms per {size}x{size} image")
+    lab = "s/img" if size == 224 else f"s@{size}"
+    print(f"{'hwsim configuration':<36} {lab:>8} {'s@224':>8} {'MMAC/s':>7} {'goal':>5}  notes")
+    for name, t1, t224, rate, extra_txt in rows:
+        goal = GOALS.get(name)
+        g = f"<{goal:g}s" if goal else ""
+        if t1 is None:
+            print(f"{name:<36} {'-':>8} {'-':>8} {'-':>7} {g:>5}  {extra_txt}")
         else:
-            print(f"{name:<34} {t:>8.2f} {ratio:>8.0f}  {extra}")
+            est = "" if size == 224 else " (224 extrapolated by MACs)"
+            print(f"{name:<36} {t1:>8.2f} {t224:>8.1f} {rate:>7.1f} {g:>5}  {extra_txt}{est}")
+
+
+def _macs_at(fpath, size):
+    """MACs of the same architecture at another resolution (shapes only)."""
+    tmp = fpath.replace(".onnx", f"_{size}.onnx")
+    resnet18_onnx(tmp, size=size)
+    from hwsim.network import load_onnx
+
+    net = load_onnx(tmp)
+    return macs_conv(net, np.zeros((1, 3, size, size), np.float32))
 
 
 def macs_conv(net, x):

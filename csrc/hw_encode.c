@@ -88,27 +88,13 @@ int hw_encode_general(void *out, int code_size, const void *in, int in_kind, siz
     if (n && (!out || !in)) return HW_E_SIZE;
     if ((st = check_opts(f, o)) != HW_OK) return st;
     if (o->rounding == HW_ROUND_SR && o->sr_external && !rand && n) return HW_E_SIZE;
-    mask = o->sr_bits >= 32 ? 0xFFFFFFFFu : ((1u << (o->sr_bits > 0 ? o->sr_bits : 1)) - 1);
+    mask = hwi_sr_mask(o);
     for (i = 0; i < n; i++) {
-        uint32_t fl = 0, rnd = 0;
-        double x = in_kind == HW_IN_F64 ? ((const double *)in)[i]
-                                        : (double)((const float *)in)[i];
-        uint64_t code;
-        if (in_kind == HW_IN_F32 && o->daz) {
-            uint32_t b = hwi_f32_bits(((const float *)in)[i]);
-            if ((b & 0x7F800000u) == 0) x = (b >> 31) ? -0.0 : 0.0;
-        }
-        if (o->rounding == HW_ROUND_SR)
-            rnd = (o->sr_external ? rand[i] : hwi_random32(o->seed, o->index0 + i)) & mask;
-        code = encode_one(x, f, o, rnd, &fl);
-        if (fl & HWI_ERR_MASK) {
-            res->flags = all;
-            res->err_index = (int64_t)i;
-            return (fl & HWI_ERR_NAN) ? HW_E_NAN : HW_E_OVERFLOW;
-        }
-        hwi_store_code(out, code_size, i, code);
-        if (elem_flags) elem_flags[i] = (uint8_t)fl;
-        all |= fl;
+        uint32_t fl = 0;
+        double x = hwi_load_input(in, in_kind, i, o->daz);
+        uint64_t code = encode_one(x, f, o, hwi_sr_word(o, rand, i, mask), &fl);
+        if ((st = hwi_put_elem(out, code_size, i, code, fl, elem_flags, &all, res)) != HW_OK)
+            return st;
     }
     res->flags = all;
     return HW_OK;

@@ -83,6 +83,7 @@ int hw_encode_fixed(void *out, int code_size, const void *in, int in_kind,
     fixed_spec fs;
     size_t i;
     uint32_t all = 0, mask;
+    int st;
     if (res) { res->flags = 0; res->err_index = -1; }
     if (!o || !res) return HW_E_SIZE;
     if (bits < 1 || bits > 64 || frac_bits < -1100 || frac_bits > 1100) return HW_E_FORMAT;
@@ -98,27 +99,13 @@ int hw_encode_fixed(void *out, int code_size, const void *in, int in_kind,
     fs.mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
     fs.max_pos = is_signed ? (fs.mask >> 1) : fs.mask;
     fs.max_neg = is_signed ? (fs.mask >> 1) + 1 : 0;
-    mask = o->sr_bits >= 32 ? 0xFFFFFFFFu : ((1u << (o->sr_bits > 0 ? o->sr_bits : 1)) - 1);
+    mask = hwi_sr_mask(o);
     for (i = 0; i < n; i++) {
-        uint32_t fl = 0, rnd = 0;
-        double x = in_kind == HW_IN_F64 ? ((const double *)in)[i]
-                                        : (double)((const float *)in)[i];
-        uint64_t code;
-        if (in_kind == HW_IN_F32 && o->daz) {
-            uint32_t b = hwi_f32_bits(((const float *)in)[i]);
-            if ((b & 0x7F800000u) == 0) x = 0.0;
-        }
-        if (o->rounding == HW_ROUND_SR)
-            rnd = (o->sr_external ? rand[i] : hwi_random32(o->seed, o->index0 + i)) & mask;
-        code = fixed_one(x, &fs, o, rnd, &fl);
-        if (fl & HWI_ERR_MASK) {
-            res->flags = all;
-            res->err_index = (int64_t)i;
-            return (fl & HWI_ERR_NAN) ? HW_E_NAN : HW_E_OVERFLOW;
-        }
-        hwi_store_code(out, code_size, i, code);
-        if (elem_flags) elem_flags[i] = (uint8_t)fl;
-        all |= fl;
+        uint32_t fl = 0;
+        double x = hwi_load_input(in, in_kind, i, o->daz);
+        uint64_t code = fixed_one(x, &fs, o, hwi_sr_word(o, rand, i, mask), &fl);
+        if ((st = hwi_put_elem(out, code_size, i, code, fl, elem_flags, &all, res)) != HW_OK)
+            return st;
     }
     res->flags = all;
     return HW_OK;

@@ -65,6 +65,48 @@ static inline uint64_t hwi_load_code(const void *in, int size, size_t i)
 
 static inline int hwi_valid_code_size(int s) { return s == 1 || s == 2 || s == 4 || s == 8; }
 
+/* Input element i as float64: float32 widened exactly; with daz, float32
+ * subnormals are read as signed zero (float64 ones are handled by the caller). */
+static inline double hwi_load_input(const void *in, int in_kind, size_t i, int daz)
+{
+    if (in_kind == HW_IN_F64) return ((const double *)in)[i];
+    if (daz) {
+        uint32_t b = hwi_f32_bits(((const float *)in)[i]);
+        if ((b & 0x7F800000u) == 0) return (b >> 31) ? -0.0 : 0.0;
+    }
+    return (double)((const float *)in)[i];
+}
+
+/* Mask of the r random bits used by stochastic rounding. */
+static inline uint32_t hwi_sr_mask(const hw_opts *o)
+{
+    return o->sr_bits >= 32 ? 0xFFFFFFFFu : ((1u << (o->sr_bits > 0 ? o->sr_bits : 1)) - 1);
+}
+
+/* The random integer of element i: the caller's word or the counter generator's. */
+static inline uint32_t hwi_sr_word(const hw_opts *o, const uint32_t *rand, size_t i,
+                                   uint32_t mask)
+{
+    if (o->rounding != HW_ROUND_SR) return 0;
+    return (o->sr_external ? rand[i] : hwi_random32(o->seed, o->index0 + i)) & mask;
+}
+
+/* Store element i's code and flags; on an error flag record it and return the
+ * status (HW_OK otherwise). */
+static inline int hwi_put_elem(void *out, int code_size, size_t i, uint64_t code, uint32_t fl,
+                               uint8_t *elem_flags, uint32_t *all, hw_result *res)
+{
+    if (fl & HWI_ERR_MASK) {
+        res->flags = *all;
+        res->err_index = (int64_t)i;
+        return (fl & HWI_ERR_NAN) ? HW_E_NAN : HW_E_OVERFLOW;
+    }
+    hwi_store_code(out, code_size, i, code);
+    if (elem_flags) elem_flags[i] = (uint8_t)fl;
+    *all |= fl;
+    return HW_OK;
+}
+
 /* Rounding increment decision: the G/T/B table (same order as
  * hwsim/reference.py's _round_increment).  lsb: LSB of the truncated
  * magnitude, g: guard bit, t: sticky (any bit below g), sign: 1 if negative.
@@ -106,5 +148,129 @@ static inline uint64_t hwi_nan_code(const hw_format *f, const hw_opts *o, uint32
     *flags |= HWI_ERR_NAN;
     return 0;
 }
+
+
+/* ---- MAC units (hw_mac_*.c, hw_acc_*.c) ------------------------------------
+ * 128-bit integers are a GCC/Clang extension; the MAC kernels use them for
+ * exact two-term sums and products-on-a-grid. */
+__extension__ typedef unsigned __int128 hwi_u128;
+__extension__ typedef __int128 hwi_i128;
+
+#define HWI_FX_LIMBS 66   /* wide fixed registers: up to 64*66 - 2 = 4222 bits */
+#define HWI_TREE_LEVELS 64
+#define HWI_BELOW_FLOOR 7 /* fixed "truncate": drop two's-complement bits (floor) */
+
+static inline int hwi_msb128(hwi_u128 x) /* x != 0 */
+{
+    uint64_t hi = (uint64_t)(x >> 64);
+    return hi ? 64 + hwi_msb64(hi) : hwi_msb64((uint64_t)x);
+}
+
+/* x >> s (s >= 0) with every shifted-out bit OR-ed into the LSB */
+static inline hwi_u128 hwi_jam128(hwi_u128 x, int s)
+{
+    if (s <= 0) return x;
+    if (s >= 128) return x != 0;
+    return (x >> s) | (hwi_u128)((x & ((((hwi_u128)1) << s) - 1)) != 0);
+}
+
+/* Reduce a nonzero 128-bit magnitude to (sig64, e2) for hwi_round_pack: the
+ * value sig * 2^e2 keeps 63 significant bits and jams the rest into the LSB,
+ * which rounds correctly into any format of precision <= 61. */
+static inline uint64_t hwi_narrow128(hwi_u128 m, int32_t *e2)
+{
+    int msb = hwi_msb128(m), s = msb - 62;
+    if (s <= 0) return (uint64_t)m;
+    *e2 += s;
+    return (uint64_t)hwi_jam128(m, s);
+}
+
+/* A register of an accumulator (or of a psum / product value in transit).
+ * Float registers hold the code of the accumulator format and its unpacked
+ * value; fixed registers hold the two's-complement integer in LSB units
+ * (narrow: v, width <= 64; wide: w[], nl limbs, little-endian). */
+typedef struct hwi_reg {
+    uint64_t code;
+    hw_xval x;                  /* float: the value of `code` */
+    int64_t v;                  /* fixed, width <= 64 */
+    uint64_t w[HWI_FX_LIMBS];   /* fixed, width > 64 */
+} hwi_reg;
+
+/* Exact-sum scratch: a two's-complement integer of nl limbs times 2^lo. */
+typedef struct hwi_xsum {
+    int32_t lo, nl;
+    int32_t nan, pinf, ninf;    /* specials seen */
+    int32_t nz, zneg, zpos;     /* nonzero seen; all terms negative / positive */
+    uint64_t *w;
+} hwi_xsum;
+
+/* Step outcome, OR-ed per output: flags plus internal error bits */
+#define HWI_EV_ACC_OVF 0x1000u   /* an accumulator overflow / saturation / wrap event */
+#define HWI_EV_PSUM_OVF 0x2000u  /* a psum encode overflowed */
+
+void hwi_xval_from_code(hw_xval *x, uint64_t c, const hw_format *f);
+void hwi_xval_from_i64(hw_xval *x, int64_t v, int32_t frac_bits);
+int hwi_scale_round(int sign, uint64_t sig, int32_t sh, int mode, hwi_u128 *mag);
+uint64_t hwi_add_round(const hw_xval *x, const hw_xval *y, const hw_format *f,
+                       const hw_opts *o, uint32_t *flags);
+uint64_t hwi_float_special(int nan, int sign, const hw_format *f, const hw_opts *o,
+                           uint32_t *flags);
+
+void hwi_xsum_clear(hwi_xsum *s);
+int hwi_xsum_add_xval(hwi_xsum *s, const hw_xval *x);
+int hwi_xsum_add_limbs(hwi_xsum *s, const uint64_t *w, int nl, int32_t e);
+int hwi_xsum_add_xsum(hwi_xsum *s, const hwi_xsum *t);
+int hwi_xsum_sign(const hwi_xsum *s); /* -1, 0, 1 */
+uint64_t hwi_xsum_round_float(const hwi_xsum *s, int zero_sign, const hw_format *f,
+                              const hw_opts *o, uint32_t *flags);
+int hwi_xsum_to_grid(const hwi_xsum *s, int32_t lsb, int mode, uint64_t *out, int nl,
+                     int *huge);
+double hwi_xsum_to_double(const hwi_xsum *s);
+
+
+/* An accumulator in use by the MAC engine. */
+typedef struct hwi_unit {
+    const hw_acc_spec *a;
+    hw_opts o;        /* rounding / overflow for float formats */
+    int32_t nl;       /* fixed: limbs of a wide register (0: width <= 64) */
+    int32_t idx;      /* 0 accumulator, 1 outer, 2 psum adder */
+    uint64_t mask;    /* fixed narrow: 2^width - 1 */
+} hwi_unit;
+
+/* Statistics of one output. */
+typedef struct hwi_stat {
+    double max_abs;
+    hwi_u128 umax[3];   /* fixed narrow units: max |pre-overflow value|, LSB units */
+    int32_t wneed;
+    int64_t acc_events, psum_events;
+} hwi_stat;
+
+void hwi_limbs_add(uint64_t *w, int nl, int sign, uint64_t sig, int64_t pos);
+double hwi_xval_double(const hw_xval *x);
+uint32_t hwi_float_mac(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat *st);
+uint32_t hwi_float_from_xsum(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, hwi_stat *st);
+void hwi_fixed_zero(const hwi_unit *u, hwi_reg *r);
+uint32_t hwi_fixed_leaf(const hwi_unit *u, const hw_xval *p, hwi_xsum *s);
+uint32_t hwi_fixed_mac(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat *st);
+uint32_t hwi_fixed_from_xsum(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, hwi_stat *st);
+int hwi_fixed_to_xsum(const hwi_unit *u, const hwi_reg *r, hwi_xsum *s);
+double hwi_fixed_double(const hwi_unit *u, const hwi_reg *r);
+uint32_t hwi_multi_group(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n,
+                         hwi_xsum *scratch, double *exact, hwi_stat *st);
+
+int hwi_mac_product(const hw_xval *a, const hw_xval *b, hw_xval *p, uint32_t *fl);
+uint32_t hwi_num_from_xval(const hw_num_spec *ns, const hw_opts *o, const hw_xval *x,
+                           uint64_t *code, hw_xval *dec);
+uint32_t hwi_num_from_xsum(const hw_num_spec *ns, const hw_opts *o, const hwi_xsum *s,
+                           uint64_t *code, hw_xval *dec);
+
+/* The sequential order for cnt (<= 4) outputs of one row, interleaved; no
+ * trace, no tiles.  bias[c]: the outputs' bias or NULL.  Float units with a
+ * final bias must be fused (the bias add is exact).  Returns nonzero when an
+ * output met an error: the caller then recomputes them one at a time. */
+int hwi_seq_group(const hwi_unit *u, const hw_num_spec *prod, const hw_opts *prod_o,
+                  const hw_xval *ar, int64_t a_ks, const hw_xval *const *bc, int64_t b_ks,
+                  int64_t kk, const hw_xval *const *bias, int bias_mode, int cnt,
+                  hwi_reg *regs, hwi_stat *st, uint32_t *flags);
 
 #endif

@@ -141,6 +141,12 @@ def _as_format(spec, what: str):
 # ---------------------------------------------------------------------------
 # Format objects
 # ---------------------------------------------------------------------------
+#: Short element names of OCP MX v1.0 (section 5.3): E2M1 / E2M3 / E3M2 are the finite FP4 /
+#: FP6 types and E4M3 the OFP8 one, not the IEEE-like layouts those letters alone parse to.
+_OCP_ELEMENTS = {"e2m1": "float4_e2m1fn", "e2m3": "float6_e2m3fn", "e3m2": "float6_e3m2fn",
+                 "e4m3": "float8_e4m3fn", "e5m2": "float8_e5m2"}
+
+
 @dataclass(frozen=True)
 class MXFormat:
     """OCP MX block format: one E8M0 scale per block of ``block_size`` elements.
@@ -174,6 +180,8 @@ class MXFormat:
         elem = self.elem
         if isinstance(elem, str) and elem.strip().lower() in ("mxint8", "int8"):
             elem = MXINT8_ELEM
+        if isinstance(elem, str) and elem.strip().lower() in _OCP_ELEMENTS:
+            elem = _OCP_ELEMENTS[elem.strip().lower()]  # OCP MX v1.0 element names
         elem = _as_format(elem, "MXFormat elem")
         if isinstance(elem, FixedFormat):
             if (elem.bits, elem.frac_bits, elem.signed) != (8, 6, True):

@@ -20,6 +20,15 @@ from __future__ import annotations
 import enum
 
 
+def _parse_member(cls, value, param: str):
+    """An enum member from itself or its lower-case name; ValueError naming ``param``."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str) and value.upper() in cls.__members__:
+        return cls[value.upper()]
+    raise ValueError(f"{param} must be one of {[m.name.lower() for m in cls]}, got {value!r}")
+
+
 class RoundingMode(enum.IntEnum):
     """How a real value is rounded into a format (``HW_ROUND_*`` in C)."""
 
@@ -37,16 +46,7 @@ class RoundingMode(enum.IntEnum):
 
     @classmethod
     def parse(cls, value) -> "RoundingMode":
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            try:
-                return cls[value.upper()]
-            except KeyError:
-                pass
-        raise ValueError(
-            f"rounding must be one of {[m.short for m in cls]}, got {value!r}"
-        )
+        return _parse_member(cls, value, "rounding")
 
 
 class Overflow(enum.IntEnum):
@@ -73,16 +73,7 @@ class Overflow(enum.IntEnum):
 
     @classmethod
     def parse(cls, value) -> "Overflow":
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            try:
-                return cls[value.upper()]
-            except KeyError:
-                pass
-        raise ValueError(
-            f"overflow must be one of {[m.short for m in cls]}, got {value!r}"
-        )
+        return _parse_member(cls, value, "overflow")
 
 
 class Tininess(enum.IntEnum):

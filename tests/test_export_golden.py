@@ -47,9 +47,11 @@ def test_export_manifest_and_self_compare(tmp_path):
     assert read_hex(tmp_path / "g" / conv["files"]["acc"]["hex"]).tolist() == acc.ravel().tolist()
     # the trace of conv1 output (0, 1, 0, 0) ends in the dumped accumulator value
     rows = (tmp_path / "g" / conv["traces"][0]["file"]).read_text().strip().splitlines()
-    last = int(rows[-1].split(",")[-1])
-    assert last & 0xFFFFFFFF == int(acc[0, 1, 0, 0])
+    head = rows[0].split(",")
+    last = dict(zip(head, rows[-1].split(",")))
+    assert int(last["after"]) == int(acc[0, 1, 0, 0])
     assert len(rows) == 1 + 1 + 2 * 9  # header, bias row, K = 18 steps
+    assert rows[1].split(",")[1] == "bias" and {r.split(",")[1] for r in rows[2:]} == {"mac"}
     assert compare(tmp_path / "g", tmp_path / "g").ok
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from hwsim.layers import conv2d, linear
-from hwsim.layers._macbridge import BridgeMacUnit
+from hwsim.mac import IntAccumulator, MacUnit
 from hwsim.layers.conv import ORDERS
 from test_layers_refimpl import ref_conv2d, to_int
 
@@ -15,6 +15,10 @@ CASES = [  # (N, C, H, W, Cout, k, stride, pads, dilation, groups)
     (1, 1, 3, 3, 2, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),      # 1x1
     (1, 6, 4, 4, 4, (2, 2), (1, 1), (1, 0, 0, 1), (1, 1), 2),      # groups, corner pads
 ]
+
+
+def _unit(bits=32, overflow="wrap"):
+    return MacUnit("int8", "int8", accumulator=IntAccumulator(bits, overflow=overflow))
 
 
 def _codes(rng, shape, bits=8):
@@ -34,7 +38,7 @@ def test_conv2d_vs_loop(case, acc):
     x = _codes(rng, (N, C, H, W))
     w = _codes(rng, (Co, C // g, *k))
     bias = rng.integers(-500, 500, Co)
-    mac = BridgeMacUnit("int8", "int8", acc_bits=bits, overflow=ovf)
+    mac = _unit(bits, ovf)
     order = ORDERS[case % len(ORDERS)]
     got, st = conv2d(x, w, mac, bias=bias, x_zp=3, stride=s, padding=p, dilation=d, groups=g,
                      order=order)
@@ -48,7 +52,7 @@ def test_order_changes_saturating_result_and_matches_loop():
     rng = np.random.default_rng(5)
     x = _codes(rng, (1, 4, 5, 5))
     w = _codes(rng, (3, 4, 3, 3))
-    mac = BridgeMacUnit("int8", "int8", acc_bits=13, overflow="saturate")
+    mac = _unit(13, "saturate")
     results = {}
     for order in ORDERS:
         got, _ = conv2d(x, w, mac, padding=1, order=order)
@@ -63,7 +67,7 @@ def test_nhwc_equals_nchw():
     rng = np.random.default_rng(9)
     x = _codes(rng, (2, 6, 7, 5))
     w = _codes(rng, (4, 3, 3, 3))
-    mac = BridgeMacUnit("int8", "int8", acc_bits=16, overflow="saturate")
+    mac = _unit(16, "saturate")
     a, _ = conv2d(x, w, mac, padding=(1, 2, 0, 1), stride=2, groups=2, order="kh,kw,cin")
     b, _ = conv2d(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), w, mac, padding=(1, 2, 0, 1),
                   stride=2, groups=2, order="kh,kw,cin", layout="NHWC")
@@ -75,7 +79,7 @@ def test_per_channel_weight_zero_points():
     x = _codes(rng, (1, 2, 4, 4))
     w = _codes(rng, (3, 2, 2, 2))
     wz = [1, -2, 5]
-    mac = BridgeMacUnit("int8", "int8", acc_bits=32)
+    mac = _unit(32)
     got, _ = conv2d(x, w, mac, x_zp=-1, w_zp=np.array(wz), padding=1)
     ref = ref_conv2d(_nested(x), _nested(w), stride=(1, 1), pads=(1, 1, 1, 1), dilation=(1, 1),
                      groups=1, order="cin,kh,kw", acc_bits=32, overflow="wrap", x_zp=-1, w_zp=wz)
@@ -87,7 +91,7 @@ def test_linear_vs_loop():
     x = _codes(rng, (3, 17))
     w = _codes(rng, (17, 5))
     bias = rng.integers(-1000, 1000, 5)
-    mac = BridgeMacUnit("int8", "int8", acc_bits=15, overflow="saturate")
+    mac = _unit(15, "saturate")
     got, st = linear(x, w, mac, bias=bias, x_zp=2)
     xi, wi = _nested(x), _nested(w)
     for m in range(3):
@@ -100,7 +104,7 @@ def test_linear_vs_loop():
 
 
 def test_conv_bad_args():
-    mac = BridgeMacUnit("int8", "int8")
+    mac = _unit()
     x = np.zeros((1, 4, 5, 5), np.uint8)
     with pytest.raises(ValueError, match="groups"):
         conv2d(x, np.zeros((4, 4, 3, 3), np.uint8), mac, groups=3)

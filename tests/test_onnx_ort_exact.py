@@ -3,7 +3,9 @@
 quantize_static uses reduce_range=True: on AVX2 machines without VNNI,
 onnxruntime's u8s8 GEMM uses VPMADDUBSW, whose int16 pair sums saturate
 (documented in onnxruntime's quantization guide); 7-bit weights rule that out,
-and then the int32 accumulator + onnx requant model is exact.
+and then the int32 accumulator + onnx requant model is exact.  With full-range
+weights the ``u8s8_avx2`` MAC preset (int16-saturating pair sums of raw codes,
+channels-innermost K order) is the exact model; see the last test.
 """
 import numpy as np
 import onnx
@@ -133,3 +135,49 @@ def test_unsupported_ops_and_attributes_are_listed():
         load_onnx(m)
     msg = str(e.value)
     assert "Softmax" in msg and "auto_pad" in msg and "alpha" in msg
+
+
+def _has_vnni() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+def test_full_range_weights_u8s8_pair_saturation_model():
+    # u8 activations with full-range int8 weights: on x86 without VNNI onnxruntime's MLAS
+    # u8s8 kernels multiply raw codes with VPMADDUBSW, which adds adjacent products (along
+    # K, channels innermost: NHWC) into int16 with signed saturation, then VPMADDWD /
+    # VPADDD into int32; the zero point is corrected afterwards (x_zp * sum(w)).  The
+    # 'u8s8_avx2' MAC preset models exactly that; with VNNI (VPDPBUSD) there is no int16
+    # stage and the plain int32 accumulator is the model.
+    rng = np.random.default_rng(3)
+    w = rng.integers(-128, 128, (4, 2, 3, 3)).astype(np.int8)
+    w2 = rng.integers(-128, 128, (24, 5)).astype(np.int8)
+    m = _qlinear_model(rng)
+    for init in m.graph.initializer:
+        if init.name == "w":
+            init.CopyFrom(numpy_helper.from_array(w, "w"))
+        elif init.name == "w2":
+            init.CopyFrom(numpy_helper.from_array(w2, "w2"))
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    base = dict(input="model", weight="model", bias="model", output="model", requant="onnx")
+    plain = load_onnx(m, config={"defaults": dict(base, mac="int32")})
+    pair = load_onnx(m, config={"defaults": dict(base, mac="u8s8_avx2", order="kh,kw,cin")})
+    same_plain = same_pair = differ = 0
+    for _ in range(20):
+        x = rng.integers(128, 256, (1, 2, 6, 5)).astype(np.uint8)
+        want = sess.run(None, {"x": x})[0]
+        gp = np.asarray(plain.run(x, reference=False).qoutputs["z"].codes)
+        gq = pair.run(x, reference=False, keep=True)
+        gq_codes = np.asarray(gq.qoutputs["z"].codes)
+        same_plain += int(np.array_equal(gp, want))
+        same_pair += int(np.array_equal(gq_codes, want))
+        differ += int(not np.array_equal(gp, gq_codes))
+    assert differ >= 10  # the data saturates int16 pair sums
+    if _has_vnni():
+        assert same_plain == 20
+    else:
+        assert same_pair == 20 and same_plain < 20

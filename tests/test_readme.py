@@ -23,10 +23,26 @@ def test_format_table_matches_catalogue():
     assert m.group(1).strip() == markdown_table().strip()
 
 
-def test_quick_tour_runs(capsys):
-    m = re.search(r"## Quick tour\n\n```python\n(.*?)```", _readme(), re.S)
-    assert m
+def test_python_blocks_run(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", _readme(), re.S)
+    assert len(blocks) >= 2
     ns: dict = {}
-    exec(compile(m.group(1), "README-quick-tour", "exec"), ns)
+    for i, code in enumerate(blocks):  # one namespace: later blocks build on the tour
+        exec(compile(code, f"README-block-{i}", "exec"), ns)
     out = capsys.readouterr().out
     assert "126 126 127" in out  # 448, 464 -> 448, 465 -> NaN (OCP OFP8 E4M3)
+    assert ns["res"].values.shape == (64, 32)
+    tr = ns["steps"]
+    assert sum(st["kind"] == "mac" for st in tr.steps) == 256
+    assert tr.value == ns["res"].values[0, 0]
+
+
+def test_shell_verbs_exist():
+    from hwsim.cli import build_parser
+
+    verbs = set(build_parser()._subparsers._group_actions[0].choices)
+    sh = "\n".join(re.findall(r"```sh\n(.*?)```", _readme(), re.S))
+    used = re.findall(r"^hwsim (\w+)", sh, re.M)
+    assert len(used) >= 5
+    for verb in used:
+        assert verb in verbs, verb

@@ -233,6 +233,207 @@ int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exps, int32_t exps_
                     int32_t man_bits, int32_t exp_bits, int32_t twos_complement,
                     const hw_opts *o, hw_result *res);
 
+/* ---- MAC units (hw_mac_*.c, hw_acc_*.c; Python side hwsim/mac.py) ---- */
+
+/* Class of an hw_xval. */
+enum { HW_XV_FINITE = 0, HW_XV_INF = 1, HW_XV_NAN = 2 };
+
+/* An exactly decoded operand or product: (-1)^sign * sig * 2^exp when cls is
+ * HW_XV_FINITE (sig == 0 for zeros, which keep their sign).  aexp is the
+ * exponent a multi-term adder aligns on: floor(log2|x|) clamped below at the
+ * format's emin; for a product, the sum of the operands' aexp. */
+typedef struct hw_xval {
+    uint64_t sig;
+    int32_t exp;
+    int16_t aexp;
+    uint8_t sign;
+    uint8_t cls;
+} hw_xval;
+
+/* Accumulator kinds, below-LSB rule of fixed accumulators, shifted-out rule
+ * of multi-term adders. */
+enum { HW_ACC_FIXED = 0, HW_ACC_FLOAT = 1, HW_ACC_MULTI = 2 };
+enum { HW_BELOW_TRUNCATE = 7 };
+enum { HW_SHIFTED_TRUNCATE = 0, HW_SHIFTED_STICKY = 1, HW_SHIFTED_ROUND = 2 };
+
+/* One accumulator (see hwsim/mac.py for the semantics of every field). */
+typedef struct hw_acc_spec {
+    int32_t kind;          /* HW_ACC_*                                         */
+    int32_t width;         /* fixed: total bits W (2..4160)                    */
+    int32_t frac_bits;     /* fixed: LSB weight 2^-frac_bits                   */
+    int32_t below_lsb;     /* fixed: HW_BELOW_TRUNCATE or HW_ROUND_RNE..RTO    */
+    int32_t overflow;      /* fixed: HW_OVF_WRAP/SATURATE/ERROR; else HW_OVF_* */
+    int32_t rounding;      /* float / multi: HW_ROUND_RNE..RTO                 */
+    int32_t fused;         /* float: 1 = exact product, one rounding per add   */
+    int32_t fan_in;        /* multi: products per group                        */
+    int32_t window_bits;   /* multi: fraction bits kept below the alignment exp */
+    int32_t shifted_out;   /* multi: HW_SHIFTED_*                              */
+    int32_t c_late;        /* multi: 1 = running sum joins after the products  */
+    const hw_format *fmt;  /* float: register format; multi: output format     */
+} hw_acc_spec;
+
+/* A scalar number format that a value is encoded into (product, psum). */
+enum { HW_NUM_NONE = 0, HW_NUM_FLOAT = 1, HW_NUM_FIXED = 2 };
+typedef struct hw_num_spec {
+    int32_t kind;          /* HW_NUM_*                                         */
+    int32_t bits;          /* fixed / int: total width                         */
+    int32_t frac_bits;     /* fixed / int: LSB weight 2^-frac_bits             */
+    int32_t is_signed;     /* fixed / int                                      */
+    int32_t rounding;      /* HW_ROUND_RNE..RTO                                */
+    int32_t overflow;      /* HW_OVF_*                                         */
+    const hw_format *fmt;  /* float formats                                    */
+} hw_num_spec;
+
+enum { HW_ORDER_SEQUENTIAL = 0, HW_ORDER_TREE = 1, HW_ORDER_CHUNKED = 2 };
+enum { HW_TILES_NONE = 0, HW_TILES_RELOAD = 1, HW_TILES_SEPARATE = 2 };
+enum { HW_BIAS_NONE = 0, HW_BIAS_INIT = 1, HW_BIAS_FINAL = 2 };
+
+/* A whole MAC unit. */
+typedef struct hw_mac_spec {
+    hw_acc_spec acc;       /* the accumulator                                  */
+    hw_num_spec product;   /* product rounding (kind HW_NUM_NONE: exact)       */
+    int32_t order;         /* HW_ORDER_*                                       */
+    int32_t order_param;   /* tree fan-in or chunk size                        */
+    hw_acc_spec outer;     /* chunked: the outer accumulator                   */
+    int32_t tiles;         /* HW_TILES_*                                       */
+    int32_t tile;          /* terms per tile T                                 */
+    hw_num_spec psum;      /* partial-sum format of the tiles                  */
+    hw_acc_spec adder;     /* separate tiles: the psum adder                   */
+    int32_t bias;          /* HW_BIAS_*                                        */
+    int32_t xs_lo;         /* exact-sum scratch: exponent of its LSB           */
+    int32_t xs_limbs;      /* exact-sum scratch: 64-bit limbs (1..96)          */
+} hw_mac_spec;
+
+/* Per-output statistics arrays (m*n entries each; any may be NULL). */
+typedef struct hw_mac_stats {
+    int64_t *acc_events;   /* accumulator overflow / saturation / wrap events  */
+    int64_t *psum_events;  /* psum encodes that overflowed                     */
+    double *max_abs;       /* max |partial sum| (definition in hwsim/mac.py)   */
+    int32_t *width_needed; /* fixed: signed width of every pre-overflow value  */
+} hw_mac_stats;
+
+/* Trace records of one output (hw_mac_gemm with trace != NULL). */
+enum { HW_STEP_MAC = 0, HW_STEP_NODE = 1, HW_STEP_GROUP = 2, HW_STEP_CHUNK = 3,
+       HW_STEP_PSUM_STORE = 4, HW_STEP_PSUM_LOAD = 5, HW_STEP_PSUM_ADD = 6,
+       HW_STEP_BIAS = 7 };
+typedef struct hw_mac_step {
+    int32_t kind;          /* HW_STEP_*                                        */
+    int32_t unit;          /* 0 accumulator, 1 outer, 2 psum adder, 3 psum     */
+    int64_t k0, k1;        /* terms covered, [k0, k1)                          */
+    hw_xval in;            /* value entering (product, node or chunk sum...)   */
+    uint64_t before, after;/* register codes (wide fixed: low 64 bits)         */
+    double before_v;       /* register values (nearest double)                 */
+    double after_v;
+    double exact_v;        /* exact result before rounding / overflow          */
+    uint32_t flags;        /* HW_FLAG_* raised by the step                     */
+} hw_mac_step;
+
+/* What hw_mac_gemm reports besides its status. */
+typedef struct hw_mac_result {
+    uint32_t flags;        /* OR of HW_FLAG_* over every step                  */
+    int64_t err_index;     /* output index (i * n + j) of the first error      */
+    int64_t err_k;         /* term index reached when it happened              */
+    int32_t err_unit;      /* 0 acc, 1 outer, 2 psum adder, 3 psum, 4 product  */
+} hw_mac_result;
+
+/*----------------------------------------------------------------------------
+ * hw_mac_unpack_float: n codes of FloatFormat f to exact hw_xval.
+ * hw_mac_unpack_int: n codes of a bits-wide (un)signed integer, value
+ * (code - zp[(i / zp_div) % zp_n]) * 2^-frac_bits (zp may be NULL); bits <= 64
+ * and |code - zp| < 2^64.  hw_mac_unpack_f64: float64 values (bias).
+ * Return HW_OK, HW_E_SIZE or HW_E_CODE (res->err_index).
+ *--------------------------------------------------------------------------*/
+int hw_mac_unpack_float(hw_xval *out, const void *codes, int code_size, size_t n,
+                        const hw_format *f, hw_result *res);
+int hw_mac_unpack_int(hw_xval *out, const void *codes, int code_size, size_t n,
+                      int32_t bits, int32_t frac_bits, int32_t is_signed,
+                      const int64_t *zp, int64_t zp_div, int64_t zp_n, hw_result *res);
+int hw_mac_unpack_f64(hw_xval *out, const double *x, size_t n, hw_result *res);
+
+/*----------------------------------------------------------------------------
+ * hw_mac_gemm: out[i, j] = the MAC unit s applied to row i of a and column j
+ * of b: a[i*a_rs + k*a_ks], b[i*b_is + k*b_ks + j*b_cs] (b_is = 0 for a
+ * matrix product), bias[j] (or NULL), for 0 <= i < m, 0 <= j < n, 0 <= k < kk.
+ * out: m*n*out_limbs words: the final register's code (fixed wider than 64
+ * bits: out_limbs two's-complement limbs, little-endian).  st: optional
+ * statistics; trace: optional step records of output (0, 0) only.
+ * Returns HW_OK, HW_E_SIZE, HW_E_MODE, HW_E_NOMEM, HW_E_OVERFLOW (a unit
+ * with overflow 'error') or HW_E_NAN (NaN / Inf where no code holds it),
+ * with res->err_index / err_k / err_unit set.
+ *--------------------------------------------------------------------------*/
+int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_ks,
+                const hw_xval *b, int64_t b_is, int64_t b_ks, int64_t b_cs,
+                int64_t m, int64_t n, int64_t kk, const hw_xval *bias,
+                uint64_t *out, int32_t out_limbs, hw_mac_stats *st,
+                hw_mac_step *trace, int64_t trace_cap, int64_t *trace_len,
+                hw_mac_result *res);
+
+/* ---- MAC fast paths (hw_mac_fast_*.c): flat signatures, callable from numba ----
+ * Each computes exactly what hw_mac_gemm computes for one configuration, on
+ * pre-decoded operand values; hwsim/mac.py proves the preconditions before
+ * choosing one.  out[i*n + j] for 0 <= i < m, 0 <= j < n.  b is packed in
+ * panels of 16 columns: bp[(j / 16) * k * 16 + kk * 16 + (j % 16)], zero
+ * padded (int16 pairs: bp[(j / 16) * kp * 32 + (kk / 2) * 32 + (j % 16) * 2 +
+ * kk % 2], kp = k rounded up to even).  init / fin of the float kernels are
+ * read in groups of 64 columns: zero pad them.  Return HW_OK, HW_E_SIZE, or HW_E_MODE
+ * when the CPU / floating-point environment cannot run the kernel bit-exactly
+ * (the caller then uses hw_mac_gemm).
+ *----------------------------------------------------------------------------
+ * hw_mac_f32_seq: binary32 accumulator, rounding HW_ROUND_RNE or HW_ROUND_RTZ,
+ * products exact in binary32: acc = init[j] (or +0); acc = fma(a[i,kk],
+ * b[kk,j], acc) for kk = 0..k-1; then acc = acc + fin[j] (if fin).  max_abs
+ * (optional): max |acc| over every write (NaN ignored).  (rtz saturates at
+ * the largest finite value; a caller that counts overflow events recomputes
+ * outputs whose max_abs reached it.)
+ * hw_mac_narrow_seq: the same with the register in binary16 (fmt 0) or
+ * bfloat16 (fmt 1), rounding HW_ROUND_RNE or HW_ROUND_RTZ after every add;
+ * short_products = 1 promises that every product has at most the register's
+ * precision in significant bits and lies on its subnormal grid.  out holds
+ * the register values as float32.  events: adds whose rounded sum exceeded
+ * the largest finite value (bfloat16 rtz: see hw_mac_f32_seq); bail[i*n+j] =
+ * 1 when the register met a NaN / Inf (recompute with hw_mac_gemm).
+ * hw_mac_i16_wrap: sum_k a*b modulo 2^32 (int16 operands other than -32768).
+ * hw_mac_i32_steps (b packed in panels of 16, init / fin read in groups of 32
+ * columns: pad them): an integer register of `bits` (2..32) bits, wrap or
+ * saturate after every add, starting at init[j] (or 0), then + fin[j]; with
+ * stats: events, max |sum before overflow| and the signed width of the exact
+ * (overflow-free) partial sums.  Preconditions: |a*b| + 2^(bits-1) < 2^31
+ * (bits <= 31) or |a*b| < 2^31 (bits = 32), and, with statistics,
+ * k * max|a*b| + |init| + |fin| < 2^31.
+ *--------------------------------------------------------------------------*/
+int hw_mac_f32_seq(const float *a, const float *bp, const float *init, const float *fin,
+                   float *out, float *max_abs, int64_t m, int64_t n, int64_t k,
+                   int32_t rounding);
+int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const float *fin,
+                      float *out, float *max_abs, int32_t *events, uint8_t *bail,
+                      int64_t m, int64_t n, int64_t k, int32_t fmt, int32_t rounding,
+                      int32_t short_products);
+int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
+                    int64_t k);
+int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
+                     const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
+                     int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
+                     int32_t saturate);
+
+/*----------------------------------------------------------------------------
+ * hw_mac_lut_f32 / hw_mac_lut_i32 / hw_mac_lut_i16: operand preparation for
+ * the fast paths: out = lut[codes] (codes: rows x cols, code_size bytes each;
+ * every code < lut_n, else HW_E_CODE), row-major (pack 0) or in zero-padded
+ * panels of 16 columns (pack 1; i16: pairs = 1 gives hw_mac_i16_wrap's pair
+ * panels).  The float one counts non-finite values into *nonfinite; the
+ * integer ones subtract zp[r] (zp_per_row) or zp[c] (zp may be NULL); the
+ * caller guarantees that the i16 values fit int16.
+ *--------------------------------------------------------------------------*/
+int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
+                   const float *lut, int64_t lut_n, float *out, int32_t pack,
+                   int64_t *nonfinite);
+int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
+                   const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
+                   int32_t *out, int32_t pack);
+int hw_mac_lut_i16(const void *codes, int code_size, int64_t rows, int64_t cols,
+                   const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
+                   int16_t *out, int32_t pairs);
+
 /* ---- fast encode / decode paths (perf) ---- */
 
 /*----------------------------------------------------------------------------
@@ -285,6 +486,19 @@ int hw_decode_general(double *out, const void *in, int code_size, size_t n,
 int hw_decode_fast(double *out, const void *in, int code_size, size_t n,
                    const hw_format *f, const hw_opts *o, hw_result *res);
 
+/*----------------------------------------------------------------------------
+ * hw_mac_multi_seq: fused multi-term accumulator A (HW_ACC_MULTI), sequential
+ * groups, on finite operand values of narrow float formats: a [m, k] and the
+ * columns of b as bt [n, k] (float32, exact), with their alignment exponents
+ * a_aexp / b_aexp (floor(log2|x|) clamped at the format's emin).  init / fin:
+ * bias values (exact in the output format) or NULL.  out: output-format codes;
+ * max_abs / events optional.  HW_E_MODE when the window is too wide for the
+ * binary64 arithmetic (window_bits + 3 + bits(fan_in + 1) > 53).
+ *--------------------------------------------------------------------------*/
+int hw_mac_multi_seq(const float *a, const int16_t *a_aexp, const float *bt,
+                     const int16_t *b_aexp, const double *init, const double *fin,
+                     uint64_t *out, double *max_abs, int32_t *events, int64_t m, int64_t n,
+                     int64_t k, const hw_acc_spec *A);
 /* ---- fast MX / NVFP4 block quantization (perf2) ---- */
 
 /*----------------------------------------------------------------------------

@@ -1,172 +1,173 @@
 """The one place where layers call the MAC units (MAC_CONTRACT.md).
 
-Every multiply-accumulate of every layer goes through :func:`mac_matmul`,
-which calls :func:`hwsim.mac.matmul` when that module is present.  Until then a
-small exact stand-in (:class:`BridgeMacUnit`: integer accumulators with wrap or
-saturate) keeps the layers testable.
+Every multiply-accumulate of every layer goes through :func:`mac_matmul`, a thin
+adapter over :func:`hwsim.mac.matmul`: it loops over independent batches (conv
+groups, each with its own bias and weight zero points), and returns the result
+register's values in the form the layers use (int64 integers for integer
+accumulators, float64 real values otherwise), its codes, and statistics.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from numba import njit, prange
 
-from ..formats import format as parse_format
-from ..qtensor import codes_to_ints
+from .. import mac as _mac
+from ..formats import FixedFormat, IntFormat
 
-try:  # the real MAC units (branch `mac`)
-    from .. import mac as _mac  # noqa: F401
-    HAVE_MAC = hasattr(_mac, "matmul")
-except ImportError:  # pragma: no cover - depends on merge state
-    _mac = None
-    HAVE_MAC = False
+__all__ = ["mac_matmul", "acc_kind", "acc_is_int", "acc_format", "bias_register",
+           "bias_to_register", "mac_trace"]
 
 
-@dataclass(frozen=True)
-class BridgeMacUnit:
-    """Stand-in MAC unit: integer operands, exact products, int accumulator."""
-
-    a_fmt: object
-    b_fmt: object
-    acc_bits: int = 32
-    overflow: str = "wrap"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "a_fmt", parse_format(self.a_fmt))
-        object.__setattr__(self, "b_fmt", parse_format(self.b_fmt))
-        if self.overflow not in ("wrap", "saturate"):
-            raise ValueError(f"overflow must be 'wrap' or 'saturate', got {self.overflow!r}")
-
-    def to_dict(self) -> dict:
-        return dict(kind="bridge", a_fmt=self.a_fmt.to_dict(), b_fmt=self.b_fmt.to_dict(),
-                    acc_bits=self.acc_bits, overflow=self.overflow)
+def _result_acc(mac):
+    return mac.result_accumulator
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _sat_matmul(a, b, init, lo, hi, out, events, maxabs):
-    B, M, K = a.shape
-    N = b.shape[2]
-    for bm in prange(B * M):
-        bi = bm // M
-        m = bm - bi * M
-        for n in range(N):
-            s = init[n]
-            ev = 0
-            mx = abs(s)
-            for k in range(K):
-                s += a[bi, m, k] * b[bi, k, n]
-                if abs(s) > mx:
-                    mx = abs(s)
-                if s > hi:
-                    s = hi
-                    ev += 1
-                elif s < lo:
-                    s = lo
-                    ev += 1
-            out[bi, m, n] = s
-            events[bi, m, n] = ev
-            maxabs[bi, m, n] = mx
+def _bias_acc(mac):
+    """The accumulator whose register receives the bias."""
+    return mac.result_accumulator if mac.bias == "final" else (mac.psum_adder or mac.top_accumulator)
 
 
-def _ints(codes, fmt, zp):
-    v = codes_to_ints(codes, fmt.bits, fmt.signed)
-    return v - np.asarray(zp, dtype=np.int64)
+def _kind(acc, mac) -> tuple:
+    if isinstance(acc, _mac.IntAccumulator):
+        f = mac.product_frac_bits
+        return ("int", acc.bits) if f == 0 else ("fixed", acc.bits, f)
+    if isinstance(acc, _mac.FixedAccumulator):
+        return ("int", acc.width) if acc.frac_bits == 0 else ("fixed", acc.width, acc.frac_bits)
+    if isinstance(acc, _mac.FloatAccumulator):
+        return ("float", acc.fmt)
+    return ("float", acc.out_fmt)  # FusedMultiTermAccumulator
 
 
-def mac_matmul(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0):
-    """Accumulator values of ``a @ b`` through ``mac``.
+def acc_kind(mac) -> str:
+    """``"int"`` (integer register, LSB 1), ``"fixed"`` (LSB 2^-frac) or ``"float"``."""
+    return _kind(_result_acc(mac), mac)[0]
+
+
+def acc_is_int(mac) -> bool:
+    """Whether the result register holds integers (int64 values, integer requant)."""
+    return acc_kind(mac) == "int"
+
+
+def acc_format(mac):
+    """Format of the result register: IntFormat(bits), FixedFormat(width, frac) or the float format."""
+    k = _kind(_result_acc(mac), mac)
+    if k[0] == "int":
+        return IntFormat(k[1])
+    if k[0] == "fixed":
+        return FixedFormat(k[1], k[2])
+    return k[1]
+
+
+def bias_register(mac):
+    """Format of the register the bias enters (see :func:`acc_format`)."""
+    k = _kind(_bias_acc(mac), mac)
+    if k[0] == "int":
+        return IntFormat(k[1])
+    if k[0] == "fixed":
+        return FixedFormat(k[1], k[2])
+    return k[1]
+
+
+def bias_to_register(values, mac) -> np.ndarray:
+    """Bias values (in accumulator units) as the register that receives them holds them.
+
+    Integer / fixed registers: int64 raw values in LSB units (``values``
+    rounded rne onto the LSB grid), put into the register with its overflow
+    policy (wrap: modulo 2^width; saturate / error: clamped), as loading a
+    wider bias into a narrow accumulator does.  Float registers: float64
+    values rounded (rne, the format's overflow policy) into its format."""
+    from ..api import decode, encode
+
+    f = bias_register(mac)
+    v = np.asarray(values)
+    if f.kind == "float":
+        return decode(encode(v.astype(np.float64), f, "rne"), f)
+    if v.dtype.kind in "iu" and f.frac_bits == 0:
+        raw = v.astype(np.int64)
+    else:
+        raw = np.rint(np.ldexp(v.astype(np.float64), f.frac_bits)).astype(np.int64)
+    lo, hi = f.min_int, f.max_int
+    acc = _bias_acc(mac)
+    if getattr(acc, "overflow", "wrap") == "wrap" and f.bits < 64:
+        return ((raw - lo) & ((1 << f.bits) - 1)) + lo
+    return np.clip(raw, lo, hi)
+
+
+def mac_matmul(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0, stats=True):
+    """Result registers of ``a @ b`` through ``mac``, one MAC call per batch.
 
     Parameters
     ----------
     a_codes : [B, M, K] codes of ``mac.a_fmt`` (B batches, e.g. conv groups)
     b_codes : [B, K, N] codes of ``mac.b_fmt``
-    mac : MacUnit (``hwsim.mac``) or :class:`BridgeMacUnit`
-    bias : None or [B, N] accumulator-domain values
-    a_zp : scalar zero point of ``a``; b_zp : scalar or [B, N] of ``b``
+    mac : :class:`hwsim.mac.MacUnit`
+    bias : None or [B, N] values in the bias register's domain (int64 raw for
+        integer / fixed registers, float64 exact values for float registers)
+    a_zp : scalar zero point of ``a``; b_zp : scalar or [B, N]
+    stats : collect :class:`hwsim.mac.MacStats`
 
     Returns
     -------
-    values : [B, M, N] int64 (integer accumulators) or float64
-    stats : dict with ``overflow_events`` (int), ``overflow_per_col`` ([B, N]),
-        ``max_abs_partial`` (int/float)
+    values : [B, M, N] int64 (``acc_kind == "int"``) or float64 real values
+    codes : [B, M, N] codes of the result register (:func:`acc_format`)
+    stats : dict ``overflow_events`` (int), ``overflow_per_col`` ([B, N]),
+        ``max_abs_partial`` (float), ``bits_needed`` (int or None)
     """
+    if not isinstance(mac, _mac.MacUnit):
+        raise TypeError(f"mac must be a hwsim.mac.MacUnit, got {type(mac).__name__}")
     a_codes = np.asarray(a_codes)
     b_codes = np.asarray(b_codes)
-    B, M, K = a_codes.shape
+    if a_codes.ndim != 3 or b_codes.ndim != 3 or a_codes.shape[0] != b_codes.shape[0]:
+        raise ValueError(f"a_codes must be [B, M, K] and b_codes [B, K, N]; got {a_codes.shape}, "
+                         f"{b_codes.shape}")
+    B, M, _ = a_codes.shape
     N = b_codes.shape[2]
-    if HAVE_MAC and not isinstance(mac, BridgeMacUnit):
-        return _real_matmul(a_codes, b_codes, mac, bias, a_zp, b_zp)
-    a = _ints(a_codes, mac.a_fmt, a_zp)
-    bz = np.asarray(b_zp, dtype=np.int64)
-    b = codes_to_ints(b_codes, mac.b_fmt.bits, mac.b_fmt.signed) - (bz[:, None, :] if bz.ndim == 2 else bz)
-    init = np.zeros((B, N), np.int64) if bias is None else np.asarray(bias, np.int64).reshape(B, N)
-    lo, hi = -(1 << (mac.acc_bits - 1)), (1 << (mac.acc_bits - 1)) - 1
-    if mac.overflow == "saturate":
-        out = np.empty((B, M, N), np.int64)
-        ev = np.empty((B, M, N), np.int64)
-        mx = np.empty((B, M, N), np.int64)
-        for bi in range(B):
-            _sat_matmul(a[bi:bi + 1], b[bi:bi + 1], init[bi], lo, hi, out[bi:bi + 1],
-                        ev[bi:bi + 1], mx[bi:bi + 1])
-        return out, dict(overflow_events=int(ev.sum()), overflow_per_col=ev.sum(axis=1),
-                         max_abs_partial=int(mx.max()) if mx.size else 0)
-    amax = int(np.abs(a).max()) if a.size else 0
-    bmax = int(np.abs(b).max()) if b.size else 0
-    if K * amax * bmax + int(np.abs(init).max() if init.size else 0) < (1 << 53):
-        exact = np.matmul(a.astype(np.float64), b.astype(np.float64)).astype(np.int64)
-    else:
-        exact = np.matmul(a, b)
-    exact += init[:, None, :]
-    wrapped = ((exact - lo) & ((1 << mac.acc_bits) - 1)) + lo
-    ovf = (exact != wrapped)
-    return wrapped, dict(overflow_events=int(ovf.sum()), overflow_per_col=ovf.sum(axis=1),
-                         max_abs_partial=int(np.abs(exact).max()) if exact.size else 0)
-
-
-def _real_matmul(a_codes, b_codes, mac, bias, a_zp, b_zp):  # pragma: no cover - after merge
-    res = _mac.matmul(a_codes, b_codes, mac, bias=bias, a_zero_point=a_zp, b_zero_point=b_zp,
-                      stats=True)
-    st = res.stats
-    return res.values, dict(overflow_events=int(st.overflow_events),
-                            overflow_per_col=np.asarray(st.overflow_per_column),
-                            max_abs_partial=st.max_abs_partial)
-
-
-def acc_is_int(mac) -> bool:
-    """Whether the accumulator holds integers (int64 values) or floats."""
-    if isinstance(mac, BridgeMacUnit):
-        return True
-    acc = getattr(mac, "accumulator", None)
-    return type(acc).__name__ in ("IntAccumulator",)
-
-
-def mac_trace(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0):
-    """Every step of one dot product: rows ``(k, a_code, b_code, product, acc)``.
-
-    Row 0 (k = -1) is the initial value (bias).  Uses ``mac.trace`` of the real
-    MAC units when present.
-    """
-    a_codes = np.asarray(a_codes).ravel()
-    b_codes = np.asarray(b_codes).ravel()
-    if HAVE_MAC and not isinstance(mac, BridgeMacUnit) and hasattr(mac, "trace"):
-        tr = mac.trace(a_codes[None, :], b_codes[:, None], 0, 0)
-        rows = [(-1, "", "", "", bias if bias is not None else 0)]
-        for k, step in enumerate(getattr(tr, "steps", tr)):
-            get = (lambda key, s=step: s.get(key, "") if isinstance(s, dict) else getattr(s, key, ""))
-            rows.append((k, int(a_codes[k]), int(b_codes[k]), get("product"), get("acc")))
-        return rows
-    a = _ints(a_codes, mac.a_fmt, a_zp)
-    b = _ints(b_codes, mac.b_fmt, b_zp)
-    lo, hi = -(1 << (mac.acc_bits - 1)), (1 << (mac.acc_bits - 1)) - 1
-    s = 0 if bias is None else int(bias)
-    rows = [(-1, "", "", "", s)]
-    for k in range(a.size):
-        p = int(a[k]) * int(b[k])
-        s += p
-        if mac.overflow == "saturate":
-            s = max(lo, min(hi, s))
+    bz = np.asarray(b_zp)
+    kind = acc_kind(mac)
+    vals, codes, ev, mx, bits = [], [], [], [], []
+    for g in range(B):
+        bg = None if bias is None else np.asarray(bias).reshape(B, N)[g]
+        zg = bz if bz.ndim == 0 else bz.reshape(B, N)[g]
+        r = _mac.matmul(np.ascontiguousarray(a_codes[g]), np.ascontiguousarray(b_codes[g]), mac,
+                        bias=bg, a_zero_point=a_zp, b_zero_point=zg, stats=stats)
+        if kind == "int":
+            v = np.asarray(r.values)
+            vals.append(v.astype(np.int64) if v.dtype != object else v)
         else:
-            s = ((s - lo) & ((1 << mac.acc_bits) - 1)) + lo
-        rows.append((k, int(a_codes[k]), int(b_codes[k]), p, s))
+            vals.append(np.asarray(r.real_values(), np.float64))
+        codes.append(np.asarray(r.codes))
+        if stats:
+            st = r.stats
+            ev.append(np.asarray(st.overflow_events_per_column, np.int64).reshape(N))
+            mx.append(st.max_abs_partial)
+            bits.append(st.bits_needed)
+    values = np.stack(vals) if B else np.zeros((0, M, N))
+    st = dict(overflow_events=0, overflow_per_col=np.zeros((B, N), np.int64),
+              max_abs_partial=0.0, bits_needed=None)
+    if stats and B:
+        per = np.stack(ev)
+        st.update(overflow_events=int(per.sum()), overflow_per_col=per,
+                  max_abs_partial=float(max(mx)),
+                  bits_needed=None if bits[0] is None else int(max(bits)))
+    return values, np.stack(codes) if B else np.zeros((0, M, N), np.uint64), st
+
+
+def mac_trace(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0) -> list:
+    """Every step of one dot product (:func:`hwsim.mac.trace`) as CSV-ready rows.
+
+    Columns: ``step, kind, unit, k0, k1, a_code, b_code, input, before, after,
+    after_value, events``; ``input`` is the exact value entering the register
+    (the product for ``mac`` steps), ``before`` / ``after`` the register codes.
+    """
+    a = np.asarray(a_codes).reshape(1, -1)
+    b = np.asarray(b_codes).reshape(-1, 1)
+    bb = None if bias is None else np.asarray([bias])
+    tr = _mac.trace(a, b, mac, 0, 0, bias=bb, a_zero_point=a_zp, b_zero_point=b_zp)
+    rows = []
+    for i, s in enumerate(tr.steps):
+        rows.append((i, s["kind"], s["unit"], s["k"][0], s["k"][1], s.get("a_code", ""),
+                     s.get("b_code", ""), "" if s["input"] is None else str(s["input"]),
+                     s["before"], s["after"], repr(s["after_value"]), "|".join(s["events"])))
     return rows
+
+
+TRACE_HEADER = ("step,kind,unit,k0,k1,a_code,b_code,input,before,after,after_value,events")

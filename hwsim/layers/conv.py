@@ -163,7 +163,7 @@ def weight_matrix(w_codes, groups, order="cin,kh,kw"):
 
 
 def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, padding=0,
-           dilation=1, groups=1, layout="NCHW", order="cin,kh,kw", pad_code=None):
+           dilation=1, groups=1, layout="NCHW", order="cin,kh,kw", pad_code=None, stats=True):
     """Accumulator values of a 2-D convolution (before requantization).
 
     Parameters
@@ -175,11 +175,15 @@ def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, paddin
     x_zp : scalar zero point of the input (integer formats)
     w_zp : scalar or [Cout] zero points of the weights
     pad_code : code written into the padding (default: ``x_zp``'s code, i.e. 0.0)
+    stats : collect MAC statistics (overflow events, max |partial sum|)
 
     Returns
     -------
     acc : [N, Cout, Ho, Wo] (NCHW) or [N, Ho, Wo, Cout] (NHWC) accumulator values
-    stats : dict from the MAC unit (``overflow_per_col`` is per output channel)
+        (int64 for integer registers, float64 real values otherwise)
+    stats : dict from :func:`~hwsim.layers._macbridge.mac_matmul`
+        (``overflow_per_col`` is per output channel) plus ``codes``: the
+        result-register codes, shaped like ``acc``
     """
     w = np.asarray(w_codes)
     if w.ndim != 4:
@@ -198,16 +202,19 @@ def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, paddin
     b = None if bias is None else np.asarray(bias).reshape(groups, cg)
     wz = np.asarray(w_zp)
     wz = wz if wz.ndim == 0 else wz.reshape(groups, cg)
-    acc, st = mac_matmul(cols, wm, mac, bias=b, a_zp=x_zp, b_zp=wz)
-    acc = acc.transpose(1, 0, 2).reshape(N, Ho, Wo, cout)  # [M, G, Cg] -> channel g*Cg + o
+    acc, codes, st = mac_matmul(cols, wm, mac, bias=b, a_zp=x_zp, b_zp=wz, stats=stats)
+
+    def arrange(t):
+        t = t.transpose(1, 0, 2).reshape(N, Ho, Wo, cout)  # [M, G, Cg] -> channel g*Cg + o
+        return np.ascontiguousarray(t.transpose(0, 3, 1, 2) if layout == "NCHW" else t)
+
     st = dict(st)
     st["overflow_per_col"] = np.asarray(st["overflow_per_col"]).reshape(-1)
-    if layout == "NCHW":
-        acc = acc.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(acc), st
+    st["codes"] = arrange(codes)
+    return arrange(acc), st
 
 
-def linear(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0):
+def linear(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stats=True):
     """Accumulator values of ``x @ w`` (x ``[..., K]``, w ``[K, N]``), before requant."""
     x = np.asarray(x_codes)
     w = np.asarray(w_codes)
@@ -219,7 +226,8 @@ def linear(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0):
     bb = None if bias is None else np.asarray(bias).reshape(1, -1)
     wz = np.asarray(w_zp)
     wz = wz if wz.ndim == 0 else wz.reshape(1, -1)
-    acc, st = mac_matmul(a, b, mac, bias=bb, a_zp=x_zp, b_zp=wz)
+    acc, codes, st = mac_matmul(a, b, mac, bias=bb, a_zp=x_zp, b_zp=wz, stats=stats)
     st = dict(st)
     st["overflow_per_col"] = np.asarray(st["overflow_per_col"]).reshape(-1)
+    st["codes"] = codes.reshape(*lead, w.shape[1])
     return acc.reshape(*lead, w.shape[1]), st

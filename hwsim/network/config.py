@@ -36,7 +36,15 @@ type (in file order), then every entry matching its name.  Keys of a layer entry
     Per-output-channel weight scales; symmetric activations (zero point 0).
 ``scale``
     ``"calibrate"`` (default) or ``"none"`` (scale 1: the format holds the real
-    values, e.g. float16 activations).
+    values, e.g. float16 activations and weights; integer weights keep
+    calibrated scales).
+``dequant``
+    How block / codebook operands reach the (scalar) MAC units
+    (:mod:`hwsim._mac_block`): ``"exact"`` (element * block scale, exactly),
+    a float format name (rounded into it; codebooks: ``fl(fl32(value *
+    absmax))`` as bitsandbytes does), or ``"auto"`` (default): codebook
+    weights are dequantized to the activation format when that is a float
+    format (bitsandbytes-style NF4 kernels), everything else is exact.
 """
 from __future__ import annotations
 
@@ -66,10 +74,22 @@ MAC_PRESETS = {
     "int24_sat": "integer accumulator, 24 bits, saturating",
     "int16_sat": "integer accumulator, 16 bits, saturating after every add",
     "int16": "integer accumulator, 16 bits, wrap-around",
-    "fp32": "float32 accumulator, exact products, rne after every add",
-    "fp16": "float16 accumulator, exact products, rne after every add",
-    "bf16": "bfloat16 accumulator, exact products, rne after every add",
+    "fp32": "float32 accumulator, exact products, one rne rounding per MAC (fused)",
+    "fp16": "float16 accumulator, exact products, one rne rounding per MAC (fused)",
+    "bf16": "bfloat16 accumulator, exact products, one rne rounding per MAC (fused)",
+    "block_fp32": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float32",
+    "block_fp16": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float16",
+    "u8s8_avx2": "x86 AVX2 u8 x s8 GEMM model (MLAS vpmaddubsw): raw-code products summed in "
+                 "pairs with int16 saturation, int32 wrap accumulation, zero points after",
+    "v100_fp16": "fused multi-term adder model (fan-in 4, fp32 out; Fasi et al. 2021)",
+    "a100_fp16": "fused multi-term adder model (fan-in 8, fp32 out; Fasi et al. 2021)",
+    "h100_fp16": "fused multi-term adder model (fan-in 16, fp32 out; Khattak & Mikaitis 2025)",
+    "h100_fp8": "fused multi-term adder model (fan-in 32, 13-bit window; Khattak & Mikaitis 2025)",
 }
+
+_FLOAT_MAC = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+_BLOCK_MAC = {"block_fp32": "float32", "block_fp16": "float16"}
+_FMT_MAC = ("v100_fp16", "a100_fp16", "h100_fp16", "h100_fp8")
 
 _INT_MAC = re.compile(r"^int(\d+)(_sat)?$")
 
@@ -86,7 +106,7 @@ LAYER_KEYS = {
     "input": str, "weight": str, "bias": str, "output": str, "mac": (str, dict),
     "requant": str, "shift_rounding": str, "pool_rounding": str, "order": str,
     "calibration": dict, "weight_calibration": dict, "per_channel": bool, "symmetric": bool,
-    "scale": str,
+    "scale": str, "dequant": str,
 }
 
 #: JSON Schema (draft 2020-12) of a configuration file; :func:`NetworkConfig.from_dict`
@@ -120,7 +140,8 @@ CONFIG_SCHEMA = {
             "calibration": {"$ref": "#/$defs/cal"},
             "weight_calibration": {"$ref": "#/$defs/cal"},
             "per_channel": {"type": "boolean"}, "symmetric": {"type": "boolean"},
-            "scale": {"enum": ["calibrate", "none"]}}},
+            "scale": {"enum": ["calibrate", "none"]},
+            "dequant": {"type": "string"}}},
     },
 }
 
@@ -167,6 +188,7 @@ class LayerConfig:
     per_channel: bool = True
     symmetric: bool = True
     scale: str = "calibrate"
+    dequant: str = "auto"
 
     def __post_init__(self) -> None:
         validate_layer_dict(asdict(self), "layer")
@@ -216,6 +238,11 @@ def validate_layer_dict(d: dict, path: str, allow_match=False) -> None:
             _check_cal(f"{path}.{k}", v)
         elif k == "scale" and v not in ("calibrate", "none"):
             raise ConfigError(f"{path}.scale must be 'calibrate' or 'none', got {v!r}")
+        elif k == "dequant" and v not in ("auto", "exact"):
+            _check_fmt(f"{path}.{k}", v)
+            if parse_format(v).kind != "float":
+                raise ConfigError(f"{path}.dequant must be 'auto', 'exact' or a float format, "
+                                  f"got {v!r}")
     if allow_match and "name" not in d and "op" not in d:
         raise ConfigError(f"{path} needs 'name' or 'op' to say which layers it applies to")
 
@@ -299,30 +326,60 @@ def load_config(src) -> NetworkConfig:
         raise ConfigError(f"{s}: not valid JSON: {e}") from None
 
 
-def make_mac(spec, a_fmt, b_fmt, order=None):
-    """A MAC unit for operand formats ``a_fmt``, ``b_fmt`` from a preset name or dict."""
-    from ..layers import _macbridge as br
+def make_mac(spec, a_fmt, b_fmt, block=None):
+    """A :class:`hwsim.mac.MacUnit` for scalar operand formats ``a_fmt``, ``b_fmt``.
+
+    Parameters
+    ----------
+    spec : preset name (:data:`MAC_PRESETS`, ``int<N>``, ``int<N>_sat``) or a
+        ``MacUnit.to_dict()`` dictionary (its ``a_fmt`` / ``b_fmt`` are replaced)
+    a_fmt, b_fmt : the scalar formats the MAC unit sees (block operands
+        already converted by :mod:`hwsim._mac_block`)
+    block : for ``block_*`` presets: dict(a=block format or None, b=block
+        format or None, chunk=int), the K-run length of one block
+    """
+    from .. import mac as M
+    from .._mac_block import block_dot_unit
 
     a_fmt, b_fmt = parse_format(a_fmt), parse_format(b_fmt)
     if isinstance(spec, dict):
-        if spec.get("kind") == "bridge":
-            return br.BridgeMacUnit(a_fmt, b_fmt, spec.get("acc_bits", 32), spec.get("overflow", "wrap"))
-        if not br.HAVE_MAC:
-            raise ConfigError("MacUnit dictionaries need hwsim.mac (branch `mac`)")
         d = dict(spec)
         d["a_fmt"], d["b_fmt"] = a_fmt.to_dict(), b_fmt.to_dict()
-        return br._mac.MacUnit.from_dict(d)
+        try:
+            return M.MacUnit.from_dict(d)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"mac: invalid MacUnit dict: {e}") from None
     if not is_mac_name(spec):
-        raise ConfigError(f"mac must be one of {sorted(MAC_PRESETS)}, int<N>[_sat] or a MacUnit dict, got {spec!r}")
+        raise ConfigError(f"mac must be one of {sorted(MAC_PRESETS)}, int<N>[_sat] or a MacUnit "
+                          f"dict, got {spec!r}")
     if spec.startswith("int"):
         sat = spec.endswith("_sat")
         bits = int(spec[3:].split("_")[0])
-        if br.HAVE_MAC:
-            return br._mac.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt, accumulator=br._mac.IntAccumulator(
-                bits, overflow="saturate" if sat else "wrap"))
-        return br.BridgeMacUnit(a_fmt, b_fmt, bits, "saturate" if sat else "wrap")
-    if not br.HAVE_MAC:
-        raise ConfigError(f"mac {spec!r} (a float accumulator) needs hwsim.mac (branch `mac`)")
-    acc_fmt = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[spec]
-    return br._mac.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
-                           accumulator=br._mac.FloatAccumulator(parse_format(acc_fmt)))
+        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt, accumulator=M.IntAccumulator(
+            bits, overflow="saturate" if sat else "wrap"))
+    if spec == "u8s8_avx2":
+        # vpmaddubsw: u8 * s8 products of adjacent K pairs added with int16 saturation;
+        # vpmaddwd / vpaddd: the pair sums added into int32 (the layer subtracts
+        # x_zp * sum(w) afterwards, as MLAS does)
+        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
+                         accumulator=M.IntAccumulator(16, overflow="saturate"),
+                         order=M.Chunked(2, M.IntAccumulator(32, overflow="wrap")))
+    if spec in _FLOAT_MAC:
+        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
+                         accumulator=M.FloatAccumulator(parse_format(_FLOAT_MAC[spec])))
+    if spec in _FMT_MAC:
+        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
+                         accumulator=M.fused_multi_term_preset(spec))
+    outer = M.FloatAccumulator(parse_format(_BLOCK_MAC[spec]))
+    blk = block or {}
+    fa, fb = blk.get("a") or a_fmt, blk.get("b") or b_fmt
+    chunk = blk.get("chunk")
+    if chunk is None:
+        raise ConfigError(f"mac {spec!r} needs block operands whose blocks are aligned along K")
+    from .._mac_block import scalar_format
+
+    for name, bf, sf in (("input", blk.get("a"), a_fmt), ("weight", blk.get("b"), b_fmt)):
+        if bf is not None and scalar_format(bf) != sf:
+            raise ConfigError(f"mac {spec!r}: the {name} ({bf.name}) must reach the MAC exactly "
+                              f"(dequant 'exact'), got {sf.name}")
+    return block_dot_unit(fa, fb, outer, block_size=chunk, chunk=chunk)

@@ -2,10 +2,18 @@
 
 The model (``hwsim/data/digits_cnn.onnx``, trained by ``tools/train_digits.py``
 on scikit-learn's bundled digits) runs as a float64 reference and under each
-entry of :data:`DEMO_CONFIGS`; the demo prints test accuracy, logits SQNR and
-MAC overflow events per configuration, and writes golden vectors of one test
-image.  Configurations whose formats or MAC units are not available in this
-build are reported as such.
+entry of :data:`DEMO_CONFIGS`: int8 with int32 (tflite / onnx requantization),
+16- and 14-bit saturating accumulators; FP8 E4M3 operands with an fp32
+accumulator; fp16 operands with an fp16 per-MAC accumulator; MXFP4 operands
+(blocks of 32 along K, converted exactly to scalar codes by
+:mod:`hwsim._mac_block`) with an fp16 per-MAC accumulator and with the OCP MX
+per-block dot product added into fp16; NF4 weights dequantized to fp16 as
+bitsandbytes does, fp16 activations, fp32 accumulator.  Every MAC goes through
+:mod:`hwsim.mac`.  The demo prints test accuracy, logits SQNR, MAC overflow
+events and time per configuration (a tqdm bar shows progress), and writes the
+golden vectors of test image 0 for the configurations in :data:`GOLDEN`
+(``<out_dir>/<configuration>/manifest.json``).  A configuration that fails is
+reported as ``n/a`` with the reason.
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import numpy as np
 __all__ = ["DEMO_CONFIGS", "model_path", "load_data", "evaluate", "run_demo"]
 
 _INT8 = dict(input="int8", weight="int8", bias="int32", output="int8")
+_F16 = dict(input="float16", weight="float16", bias="float16", output="float16", scale="none")
 
 #: name -> precision configuration (every entry is just a config; see config.py)
 DEMO_CONFIGS = {
@@ -26,12 +35,17 @@ DEMO_CONFIGS = {
     "int8, 14-bit saturating acc": {"defaults": dict(_INT8, mac="int14_sat", requant="tflite")},
     "FP8 E4M3, fp32 acc": {"defaults": dict(input="float8_e4m3fn", weight="float8_e4m3fn",
                                             bias="float32", output="float8_e4m3fn", mac="fp32")},
-    "MXFP4 (E2M1), fp16 acc": {"defaults": dict(input="mxfp4", weight="mxfp4", bias="float16",
-                                                output="float16", mac="fp16", scale="none")},
-    "NF4 weights, fp16 act, fp32 acc": {"defaults": dict(input="float16", weight="nf4",
-                                                         bias="float32", output="float16",
-                                                         mac="fp32", scale="none")},
+    "fp16, fp16 per-MAC acc": {"defaults": dict(_F16, mac="fp16")},
+    "MXFP4 (E2M1), fp16 per-MAC acc": {"defaults": dict(_F16, input="mxfp4", weight="mxfp4",
+                                                        mac="fp16")},
+    "MXFP4, OCP block dot, fp16 acc": {"defaults": dict(_F16, input="mxfp4", weight="mxfp4",
+                                                        mac="block_fp16", order="kh,kw,cin")},
+    "NF4 weights, fp16 act, fp32 acc": {"defaults": dict(_F16, weight="nf4", bias="float32",
+                                                         mac="fp32")},
 }
+
+#: configurations whose golden vectors of one test image the demo writes
+GOLDEN = ("int8, int32 acc, tflite requant", "FP8 E4M3, fp32 acc", "MXFP4 (E2M1), fp16 per-MAC acc")
 
 
 def model_path() -> str:
@@ -68,8 +82,16 @@ def evaluate(net, x, y, batch=256):
     return correct / len(x), sqnr, ovf
 
 
-def run_demo(out_dir="demo_golden", configs=None, n_calib=128, quiet=False) -> dict:
-    """Run the demo; returns {config name: (accuracy, sqnr, overflows) or error string}."""
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower().replace("__", "_")
+
+
+def run_demo(out_dir="demo_golden", configs=None, n_calib=128, quiet=False, golden=GOLDEN) -> dict:
+    """Run the demo; returns {config name: (accuracy, sqnr, overflows, seconds) or error string}.
+
+    Golden vectors of test image 0 go to ``out_dir/<config>/`` for every name
+    in ``golden`` that is among the configurations run.
+    """
     from tqdm import tqdm
 
     from .export import export
@@ -80,31 +102,38 @@ def run_demo(out_dir="demo_golden", configs=None, n_calib=128, quiet=False) -> d
     net = load_onnx(model_path())
     ref_logits = net.reference(xte, keep=False)[net.outputs[0]]
     ref_acc = float(np.mean(ref_logits.argmax(1) == yte))
-    results: dict = {"float64 reference": (ref_acc, float("inf"), 0)}
+    results: dict = {"float64 reference": (ref_acc, float("inf"), 0, 0.0)}
     configs = DEMO_CONFIGS if configs is None else configs
     calib = [xtr[:n_calib]]
-    for name in tqdm(list(configs), desc="configs", disable=quiet, ncols=80):
+    written = []
+    bar = tqdm(list(configs), desc="hwsim demo", disable=quiet, ncols=90)
+    for name in bar:
+        bar.set_postfix_str(name[:30])
+        t1 = time.time()
         try:
             net.set_config(configs[name])
             net.calibrate(calib)
-            results[name] = evaluate(net, xte, yte)
+            acc, sq, ov = evaluate(net, xte, yte)
+            results[name] = (acc, sq, ov, time.time() - t1)
+            if name in golden:
+                d = os.path.join(out_dir, _slug(name))
+                man = export(net, xte[:1], d, trace={"conv1": [(0, 0, 0, 0)]},
+                             model_path=model_path())
+                written.append((name, d, len(man["layers"])))
         except (ValueError, TypeError, NotImplementedError) as e:
             results[name] = f"n/a ({str(e).splitlines()[0][:70]})"
-    # golden vectors of one test image under the first integer configuration
-    first = next(iter(configs))
-    net.set_config(configs[first])
-    net.calibrate(calib)
-    man = export(net, xte[:1], out_dir, trace={"conv1": [(0, 0, 0, 0)]}, model_path=model_path())
     if not quiet:
         print(f"\nhwsim demo: digits CNN ({len(xte)} test images), model {os.path.basename(model_path())}")
-        print(f"{'configuration':<36} {'accuracy':>9} {'SQNR dB':>9} {'overflows':>10}")
-        print("-" * 67)
+        print(f"{'configuration':<34} {'accuracy':>9} {'SQNR dB':>8} {'overflows':>10} {'time s':>7}")
+        print("-" * 72)
         for k, v in results.items():
             if isinstance(v, str):
-                print(f"{k:<36} {v}")
+                print(f"{k:<34} {v}")
             else:
-                print(f"{k:<36} {v[0]:>9.4f} {v[1]:>9.2f} {v[2]:>10d}")
-        print(f"\ngolden vectors of test image 0 ({first}): {out_dir}/ "
-              f"({len(man['layers'])} layers, manifest.json)")
+                print(f"{k:<34} {v[0]:>9.4f} {v[1]:>8.2f} {v[2]:>10d} {v[3]:>7.1f}")
+        print("\nSQNR: logits against the float64 reference run; overflows: MAC accumulator adds "
+              "that wrapped or saturated, over all test images.")
+        for name, d, nl in written:
+            print(f"golden vectors of test image 0 ({name}): {d}/ ({nl} layers, manifest.json)")
         print(f"time: {time.time() - t0:.1f} s")
     return results

@@ -76,24 +76,21 @@ def read_hex(path) -> np.ndarray:
 
 
 def acc_format(mac):
-    """Format in which accumulator values are dumped (IntFormat or the float format)."""
-    if isinstance(mac, br.BridgeMacUnit):
-        return IntFormat(mac.acc_bits)
-    acc = getattr(mac, "accumulator", None)
-    for attr in ("fmt", "format"):
-        f = getattr(acc, attr, None)
-        if f is not None:
-            return parse_format(f)
-    bits = getattr(acc, "bits", None)
-    if bits is not None:
-        return IntFormat(int(bits))
-    return parse_format("float64")
+    """Format of the accumulator register dumps: IntFormat(bits), FixedFormat(width,
+    frac) (raw two's complement) or the float format of the result register."""
+    return br.acc_format(mac)
 
 
 def _acc_codes(values, fmt):
-    if fmt.kind == "int":
-        return ints_to_codes(np.asarray(values).astype(np.int64), fmt.bits, fmt.code_dtype)
+    """Register codes of accumulator-domain values (bias: raw ints / exact floats)."""
+    if fmt.kind in ("int", "fixed"):
+        return ints_to_codes(np.asarray(values).astype(np.int64), fmt.bits, _udtype(fmt.bits))
     return encode(np.asarray(values, np.float64), fmt, "rne")
+
+
+def _udtype(bits):
+    return np.dtype(np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else
+                    np.uint32 if bits <= 32 else np.uint64)
 
 
 def _mac_dict(mac):
@@ -125,15 +122,32 @@ def export(network, x, out_dir, trace=None, model_path=None) -> dict:
         d = f"{idx:02d}_{_safe(name)}"
         os.makedirs(os.path.join(out_dir, d), exist_ok=True)
         afmt = acc_format(rec.mac)
+        bfmt = br.bias_register(rec.mac)
+        acc_codes = rec.acc_codes if rec.acc_codes is not None else _acc_codes(rec.acc, afmt)
         tensors = dict(
             input=(np.asarray(rec.input.codes), rec.input.fmt, rec.input.qparams()),
             weight=(np.asarray(rec.weight.codes), rec.weight.fmt, rec.weight.qparams()),
-            bias=None if rec.bias is None else (_acc_codes(rec.bias, afmt), afmt, None),
-            acc=(_acc_codes(rec.acc, afmt), afmt, None),
+            bias=None if rec.bias is None else (_acc_codes(rec.bias, bfmt), bfmt, None),
+            acc=(np.asarray(acc_codes), afmt, None),
             output=(np.asarray(rec.output.codes), rec.output.fmt, rec.output.qparams()),
         )
+        kinds = list(KINDS)
+        for kind in ("input", "weight", "output"):
+            # block operands: the MAC sees scalar codes (`input`); the stored block tensor is
+            # element codes (`input_elements`) plus one scale per block (`input_scales`)
+            qt = getattr(rec, kind)
+            bt = qt.meta.get("block")
+            if bt is None:
+                continue
+            sfmt = _scale_format(bt)
+            tensors[kind + "_elements"] = (np.asarray(bt.codes), _elem_format(bt), dict(
+                block_format=bt.fmt.to_dict(), axis=bt.axis, block_size=bt.block_size,
+                tensor_scale=bt.tensor_scale))
+            tensors[kind + "_scales"] = (np.asarray(bt.scales).view(_udtype(sfmt.bits))
+                                         if sfmt.bits == 32 else np.asarray(bt.scales), sfmt, None)
+            kinds += [kind + "_elements", kind + "_scales"]
         files = {}
-        for kind in KINDS:
+        for kind in kinds:
             t = tensors[kind]
             if t is None:
                 continue
@@ -205,12 +219,33 @@ def _write_traces(out_dir, d, network, rec, coords):
         rows = br.mac_trace(arow, bcol, rec.mac, bias, _zp(rec.input), _zp(rec.weight, col))
         p = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord) + ".csv")
         with open(os.path.join(out_dir, p), "w") as f:
-            f.write("step,a_code,b_code,product,acc\n")
+            f.write(br.TRACE_HEADER + "\n")
             for r in rows:
                 f.write(",".join(str(v) for v in r) + "\n")
         paths.append(dict(coord=[int(v) for v in coord], file=p, sha256=_sha(os.path.join(out_dir, p))))
     _ = node
     return paths
+
+
+def _elem_format(bt):
+    """Format of a BlockTensor's element codes (for the .hex width and the manifest)."""
+    f = bt.fmt
+    if f.kind == "mx":
+        return f.elem
+    if f.kind == "nvfp4":
+        return f.elem
+    if f.kind == "bfp":
+        return IntFormat(f.bits, False)
+    return IntFormat(max(1, f.bits), False)  # codebook indices
+
+
+def _scale_format(bt):
+    f = bt.fmt
+    if f.kind in ("mx", "nvfp4"):
+        return f.scale
+    if f.kind == "bfp":
+        return IntFormat(f.exp_bits, False)
+    return parse_format("float32")  # codebook absmax
 
 
 def _pad_code(rec):
@@ -269,13 +304,16 @@ def _lsb_error(g, d, fmt):
     return np.where(np.isfinite(err), err, np.inf)
 
 
-def compare(golden_dir, dut_dir, tensors=KINDS) -> CompareReport:
-    """Compare an RTL dump (``.hex`` files in the golden layout) with the golden vectors."""
+def compare(golden_dir, dut_dir, tensors=None) -> CompareReport:
+    """Compare an RTL dump (``.hex`` files in the golden layout) with the golden vectors.
+
+    ``tensors``: the file kinds to compare (default: every file of the manifest,
+    e.g. ``input``, ``acc``, ``output``, ``input_elements``, ``input_scales``)."""
     with open(os.path.join(golden_dir, "manifest.json")) as f:
         man = json.load(f)
     rep = CompareReport(ok=True)
     for L in man["layers"]:
-        for kind in tensors:
+        for kind in (L["files"] if tensors is None else tensors):
             info = L["files"].get(kind)
             if info is None:
                 continue

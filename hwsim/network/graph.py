@@ -39,6 +39,7 @@ from ..layers.eltwise import activation, act_fn, add, concat
 from ..layers.pool import div_round, maxpool2d, sumpool2d
 from ..layers.requant import Requant, onnx_multiplier, scale_float
 from ..qtensor import QTensor, codes_to_ints, ints_to_codes
+from .._mac_block import scalar_format, to_scalar
 from .calibrate import choose_scale, is_block
 from .config import LayerConfig, NetworkConfig, load_config, make_mac
 
@@ -63,6 +64,9 @@ class TensorQ:
         object.__setattr__(self, "fmt", parse_format(self.fmt))
 
     def same(self, qt: QTensor) -> bool:
+        if is_block(self.fmt):  # codes: scalar codes of a BlockTensor (hwsim._mac_block)
+            return (qt.meta.get("block_fmt") == self.fmt and np.ndim(qt.scale) == 0
+                    and float(qt.scale) == float(self.scale))
         return (qt.fmt == self.fmt and qt.axis is None and np.ndim(qt.scale) == 0
                 and float(qt.scale) == float(self.scale)
                 and int(np.asarray(qt.zero_point)) == int(self.zero_point))
@@ -103,6 +107,7 @@ class LayerRecord:
     attrs: dict
     config: dict
     stats: dict
+    acc_codes: np.ndarray | None = None  #: result-register codes (``_macbridge.acc_format``)
 
 
 @dataclass
@@ -286,6 +291,11 @@ class Network:
         fmt = parse_format(fmt_name)
         if mq is not None and mq.fmt == fmt and self.stats is None:
             return mq
+        if fmt.kind == "nvfp4" and self.stats is not None and tname in self.stats:
+            # static FP32 tensor scale from calibration: fl32(amax / (6 * 448))
+            from ..blockformats import default_tensor_scale
+
+            return TensorQ(fmt, default_tensor_scale(self.stats[tname]), 0)
         if cfg.scale == "none" or is_block(fmt) or fmt.kind == "fixed":
             return TensorQ(fmt, 1.0, 0)
         if self.stats is None or tname not in self.stats:
@@ -341,6 +351,9 @@ class Network:
         inq = tq[n.inputs[0]]
         a_q = inq if cfg.input == "model" else (
             inq if parse_format(cfg.input) == inq.fmt else self._tensor_q(n.inputs[0], cfg.input, cfg))
+        # block operands reach the MAC units as scalar codes (hwsim._mac_block)
+        a_dq, w_dq = ("exact", "auto") if cfg.dequant == "auto" else (cfg.dequant, cfg.dequant)
+        a_scalar = scalar_format(a_q.fmt, a_dq) if is_block(a_q.fmt) else a_q.fmt
         # weights
         w_axis = 0 if n.op == "Conv" else 1
         if n.wq is not None and (cfg.weight == "model" or parse_format(cfg.weight) == n.wq.fmt):
@@ -350,31 +363,48 @@ class Network:
                 raise ValueError(f"layer {n.name!r}: weight 'model' but the model has float weights")
             wf = parse_format(cfg.weight)
             if is_block(wf):
-                wq = _block_quantize(n.weight, wf, axis=1 - w_axis if n.op == "Gemm" else 1)
+                if w_dq == "auto":  # bitsandbytes: codebook weights -> the activation dtype
+                    w_dq = a_q.fmt if (wf.kind == "codebook" and a_q.fmt.kind == "float") \
+                        else "exact"
+                # blocks along K: Conv weights [Cout, Cin/g, kH, kW] along Cin, Gemm [K, N] along K
+                wq = _block_quantize(n.weight, wf, axis=1 if n.op == "Conv" else 0,
+                                     dequant=w_dq)
             else:
-                sc = choose_scale(n.weight, wf, cfg.weight_calibration,
-                                  axis=w_axis if cfg.per_channel else None)
+                if cfg.scale == "none" and wf.kind != "int":
+                    sc = 1.0  # the format holds the real weights (e.g. float16)
+                else:
+                    sc = choose_scale(n.weight, wf, cfg.weight_calibration,
+                                      axis=w_axis if cfg.per_channel else None)
                 wq = QTensor.quantize(n.weight, wf, sc, 0, axis=w_axis if np.ndim(sc) else None)
         cout = n.weight.shape[0] if n.op == "Conv" else n.weight.shape[1]
         s_w = np.broadcast_to(np.asarray(wq.scale, np.float64), (cout,)).copy()
         w_zp = np.asarray(wq.zero_point)
-        mac = make_mac(cfg.mac, a_q.fmt, wq.fmt)
+        raw_zp = cfg.mac == "u8s8_avx2"
+        if raw_zp and (a_q.fmt.kind != "int" or wq.fmt.kind != "int" or np.any(w_zp != 0)):
+            raise ValueError(f"layer {n.name!r}: mac 'u8s8_avx2' models integer activations and "
+                             "symmetric integer weights (weight zero point 0)")
+        block = None
+        if isinstance(cfg.mac, str) and cfg.mac.startswith("block_"):
+            block = _block_chunk(n, cfg, a_q.fmt, wq)
+        mac = make_mac(cfg.mac, a_scalar, wq.fmt, block=block)
         acc_int = br.acc_is_int(mac)
         s_acc = float(a_q.scale) * s_w  # real value of one accumulator unit per channel
         # bias in the accumulator domain
         bias = None
         if n.bq is not None and n.wq is not None and wq is n.wq and a_q is inq and inq is self.model_q.get(n.inputs[0]):
-            bias = np.asarray(n.bq, np.int64) if acc_int else np.asarray(n.bq, np.float64)
+            bias = br.bias_to_register(np.asarray(n.bq, np.int64), mac)
         elif n.bias is not None:
             bfmt = parse_format(cfg.bias if cfg.bias != "model" else "int32")
             bv = n.bias / s_acc
             if acc_int:
                 if bfmt.kind != "int":
                     raise ValueError(f"layer {n.name!r}: integer accumulator needs an integer bias format, got {bfmt.name}")
-                bias = np.clip(np.rint(bv), bfmt.min_int, bfmt.max_int).astype(np.int64)
-            else:
-                bias = decode(encode(bv, bfmt, "rne", "saturate"), bfmt) if bfmt.kind == "float" else \
+                bias = br.bias_to_register(
+                    np.clip(np.rint(bv), bfmt.min_int, bfmt.max_int).astype(np.int64), mac)
+            else:  # round into the bias format, then into the register the bias enters
+                bv = decode(encode(bv, bfmt, "rne", "saturate"), bfmt) if bfmt.kind == "float" else \
                     np.clip(np.rint(bv), bfmt.min_int, bfmt.max_int).astype(np.float64)
+                bias = br.bias_to_register(bv, mac)
         # output quantization
         out = n.outputs[0]
         out_q = self._tensor_q(out, cfg.output, cfg)
@@ -385,10 +415,11 @@ class Network:
                                      rounding=cfg.shift_rounding, channels=cout)
         return dict(in_q=a_q, wq=wq, w_zp=w_zp, mac=mac, bias=bias, out_q=out_q, requant=rq,
                     scale32=onnx_multiplier(float(a_q.scale), s_w, float(out_q.scale)),
-                    acc_int=acc_int, config=cfg)
+                    acc_int=acc_int, config=cfg, a_dequant=a_dq, a_scalar=a_scalar,
+                    raw_zp=raw_zp)
 
     # -- running -----------------------------------------------------------------
-    def run(self, x, keep=False, reference=True) -> RunResult:
+    def run(self, x, keep=False, reference=True, mac_stats=True) -> RunResult:
         """Run one input (batch) through the simulated accelerator.
 
         Parameters
@@ -396,6 +427,8 @@ class Network:
         x : array (single-input networks) or dict name -> array, float values
         keep : also return every tensor (``tensors``) and layer record (``layers``)
         reference : compute the float64 reference run and per-layer SQNR
+        mac_stats : collect MAC statistics (overflow events, max |partial sum|);
+            False skips them (faster; the statistics then read 0)
         """
         plan = self.plan()
         tq = plan["tensors"]
@@ -408,11 +441,15 @@ class Network:
                 env[k] = QTensor(ints_to_codes(ci, q.fmt.bits, q.fmt.code_dtype), q.fmt, q.scale,
                                  q.zero_point)
                 continue
+            if is_block(q.fmt):
+                env[k] = _block_quantize(v, q.fmt, axis=_act_axis(v), tensor_scale=q.scale)
+                continue
             env[k] = QTensor.quantize(v, q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
                                       compute="float32" if k in self.model_q else "float64")
         ref = self.reference(x) if reference else {}
         records: dict = {}
         stats: dict = {}
+        self._mac_stats = mac_stats
         for n in self.nodes:
             ins = [env[i] for i in n.inputs]
             out, rec = self._run_node(n, ins, plan)
@@ -507,21 +544,31 @@ class Network:
     def _run_compute(self, n: Node, x: QTensor, lp: dict):
         a = n.attrs
         in_q = lp["in_q"]
-        if not in_q.same(x):
+        if is_block(in_q.fmt):
+            x = _block_input(x, in_q, lp["a_dequant"], lp["a_scalar"])
+        elif not in_q.same(x):
             x = _convert(x, in_q)
         wq = lp["wq"]
+        ms = getattr(self, "_mac_stats", True)
         x_zp = int(in_q.zero_point) if in_q.fmt.kind == "int" else 0
         w_zp = lp["w_zp"] if wq.fmt.kind == "int" else 0
+        raw = lp.get("raw_zp", False)  # products of raw codes; x_zp * colsum(w) subtracted after
+        mac_zp = 0 if raw else x_zp
         if n.op == "Conv":
-            acc, st = conv2d(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=x_zp, w_zp=w_zp,
+            pad = int(x_zp) & ((1 << in_q.fmt.bits) - 1) if in_q.fmt.kind == "int" else 0
+            acc, st = conv2d(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=mac_zp, w_zp=w_zp,
                              stride=a.get("strides", 1), padding=a.get("pads", 0),
                              dilation=a.get("dilations", 1), groups=a.get("group", 1),
-                             order=lp["config"].order)
+                             order=lp["config"].order, stats=ms, pad_code=pad)
             ch_axis = 1
         else:
-            acc, st = linear(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=x_zp, w_zp=w_zp)
+            acc, st = linear(x.codes, wq.codes, lp["mac"], bias=lp["bias"], x_zp=mac_zp, w_zp=w_zp,
+                             stats=ms)
             ch_axis = acc.ndim - 1
+        if raw and x_zp:
+            acc = _zp_correct(acc, x_zp, wq, n.op, ch_axis, lp["mac"])
         out_q: TensorQ = lp["out_q"]
+        codes = None
         if lp["requant"] is not None:
             y = lp["requant"].apply(acc, axis=ch_axis)
             codes = ints_to_codes(y, out_q.fmt.bits, out_q.fmt.code_dtype)
@@ -529,14 +576,21 @@ class Network:
         else:
             v = scale_float(acc, lp["scale32"], axis=ch_axis)
             rqd = dict(style="float32_scale", scale32=[float(s) for s in lp["scale32"]])
-            if out_q.fmt.kind == "int":
+            if is_block(out_q.fmt):
+                codes = None
+                out = _block_quantize(v * float(out_q.scale), out_q.fmt, axis=ch_axis,
+                                      tensor_scale=out_q.scale)
+            elif out_q.fmt.kind == "int":
                 yi = np.clip(np.rint(v) + out_q.zero_point, out_q.fmt.min_int, out_q.fmt.max_int)
                 codes = ints_to_codes(yi.astype(np.int64), out_q.fmt.bits, out_q.fmt.code_dtype)
             else:
                 codes = encode(v, out_q.fmt, "rne", "saturate")
-        out = QTensor(codes, out_q.fmt, out_q.scale, out_q.zero_point)
+        if codes is not None:
+            out = QTensor(codes, out_q.fmt, out_q.scale, out_q.zero_point)
+        st = dict(st)
+        acc_codes = st.pop("codes", None)
         rec = LayerRecord(n.name, n.op, x, wq, lp["bias"], acc, out, lp["mac"], rqd, dict(a),
-                          lp["config"].to_dict(), st)
+                          lp["config"].to_dict(), st, acc_codes)
         return out, rec
 
     # -- misc -------------------------------------------------------------------
@@ -608,36 +662,87 @@ def _convert(qt: QTensor, q: TensorQ) -> QTensor:
         return QTensor(ints_to_codes(y, q.fmt.bits, q.fmt.code_dtype), q.fmt, q.scale, q.zero_point,
                        layout=qt.layout)
     if is_block(q.fmt):
-        return _block_quantize(qt.values(), q.fmt, axis=-1 if qt.codes.ndim == 2 else 1)
+        v = qt.values()
+        return _block_quantize(v, q.fmt, axis=_act_axis(v), tensor_scale=q.scale)
     return QTensor.quantize(qt.values(), q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
                             layout=qt.layout)
 
 
-def _block_quantize(x, fmt, axis):
+def _zp_correct(acc, x_zp, wq, op, ch_axis, mac):
+    """acc - x_zp * sum_k w[k, channel], in the result register's two's complement
+    (the zero-point correction of kernels that multiply raw codes, e.g. MLAS u8s8)."""
+    w = wq.ints()
+    col = w.reshape(w.shape[0], -1).sum(axis=1) if op == "Conv" else w.sum(axis=0)
+    shp = [1] * acc.ndim
+    shp[ch_axis] = -1
+    out = np.asarray(acc, np.int64) - np.int64(x_zp) * col.reshape(shp)
+    bits = br.acc_format(mac).bits
+    lo = -(1 << (bits - 1))
+    return ((out - lo) & ((1 << bits) - 1)) + lo
+
+
+def _act_axis(v) -> int:
+    """Block axis of an activation: channels (axis 1) of NCHW images, features (-1) else."""
+    return 1 if np.ndim(v) == 4 else -1
+
+
+def _block_quantize(x, fmt, axis, tensor_scale=None, dequant="exact") -> QTensor:
+    """Encode real values into a block format; the QTensor holds the scalar codes the
+    MAC units see (:func:`hwsim._mac_block.to_scalar`), its ``scale`` the NVFP4 tensor
+    scale (1.0 otherwise) and ``meta["block"]`` the BlockTensor."""
     from ..api import encode as _enc
 
-    codes = _enc(np.asarray(x, np.float64), fmt, axis=axis)
-    return QTensor(codes, fmt, 1.0, 0) if isinstance(codes, np.ndarray) else _BlockQ(codes, fmt)
+    kw = {}
+    if fmt.kind == "nvfp4" and tensor_scale is not None and float(tensor_scale) != 1.0:
+        kw["tensor_scale"] = float(np.float32(tensor_scale))
+    bt = _enc(np.asarray(x, np.float64), fmt, axis=axis, **kw)
+    return _scalar_qtensor(bt, dequant)
 
 
-class _BlockQ(QTensor):
-    """QTensor whose codes are a block-format encode result (scales inside)."""
+def _scalar_qtensor(bt, dequant) -> QTensor:
+    so = to_scalar(bt, dequant)
+    return QTensor(so.codes, so.fmt, so.post_scale, 0,
+                   meta=dict(block=bt, block_fmt=bt.fmt, dequant=so.dequant))
 
-    def __init__(self, codes, fmt):  # noqa: D107
-        object.__setattr__(self, "codes", codes)
-        object.__setattr__(self, "fmt", fmt)
-        object.__setattr__(self, "scale", 1.0)
-        object.__setattr__(self, "zero_point", 0)
-        object.__setattr__(self, "axis", None)
-        object.__setattr__(self, "layout", "NCHW")
-        object.__setattr__(self, "meta", {})
 
-    @property
-    def shape(self):
-        return tuple(getattr(self.codes, "shape", ()))
+def _block_input(x: QTensor, in_q: TensorQ, dequant, a_scalar) -> QTensor:
+    """A compute layer's block-format input as scalar codes of ``a_scalar``."""
+    bt = x.meta.get("block")
+    if bt is not None and bt.fmt == in_q.fmt and float(x.scale) == float(in_q.scale):
+        return x if x.fmt == a_scalar else _scalar_qtensor(bt, dequant)
+    v = x.values()
+    return _block_quantize(v, in_q.fmt, axis=_act_axis(v), tensor_scale=in_q.scale,
+                           dequant=dequant)
 
-    def decoded(self):
-        return decode(self.codes, self.fmt)
+
+def _block_chunk(n: Node, cfg, a_fmt, wq: QTensor) -> dict:
+    """K-run length of one block for the OCP per-block datapath (``block_*`` MAC presets)."""
+    w_fmt = wq.meta.get("block_fmt")
+    fa = a_fmt if is_block(a_fmt) else None
+    sizes = {f.block_size for f in (fa, w_fmt) if f is not None}
+    if not sizes:
+        raise ValueError(f"layer {n.name!r}: mac {cfg.mac!r} needs block-format operands")
+    if len(sizes) > 1:
+        raise ValueError(f"layer {n.name!r}: mac {cfg.mac!r} needs equal block sizes, got "
+                         f"{sorted(sizes)}")
+    bs = sizes.pop()
+    if n.op == "Conv":
+        cin_g, kh, kw = n.weight.shape[1:]
+        if not (cfg.order.endswith("cin") or kh * kw == 1 or cin_g == 1):
+            raise ValueError(f"layer {n.name!r}: mac {cfg.mac!r} needs each block contiguous "
+                             f"along K: use order 'kh,kw,cin' (got {cfg.order!r})")
+        groups = n.attrs.get("group", 1)
+        if cin_g % bs == 0:
+            chunk = bs
+        elif cin_g < bs and (groups == 1 or bs % cin_g == 0):  # a run never straddles blocks
+            chunk = cin_g
+        else:
+            raise ValueError(f"layer {n.name!r}: {cin_g} input channels per group are neither a "
+                             f"multiple of the block size {bs} nor smaller: blocks do not align "
+                             f"with the K runs")
+    else:
+        chunk = bs
+    return dict(a=fa, b=w_fmt, chunk=chunk)
 
 
 _ = (codes_to_ints, NetworkConfig)

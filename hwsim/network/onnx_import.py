@@ -13,6 +13,26 @@
 
 Anything else raises :class:`UnsupportedModelError` listing every unsupported op
 and attribute found, never a silently wrong network.
+
+**Bit-exactness against onnxruntime** (1.32, CPU provider, x86 AVX2 without
+VNNI; checked on the ResNet-18-shaped benchmark, ``benchmarks/bench_network.py``):
+
+* uint8 activations, 7-bit weights (``reduce_range=True``): onnxruntime fuses
+  every ``DQ -> Conv -> Q`` into QLinearConv and ``DQ -> Add -> Q`` into
+  QLinearAdd; config ``mac="int32", requant="onnx"`` gives 1000 of 1000 outputs
+  bit-identical (first 7x7 conv and the global average pool included);
+* uint8 activations, full-range int8 weights: MLAS multiplies raw codes with
+  VPMADDUBSW, adding adjacent K products into int16 with saturation (K order:
+  channels innermost).  ``mac="u8s8_avx2", order="kh,kw,cin"`` models it:
+  1000 of 1000 (``mac="int32"``: 804);
+* int8 activations (the default of ``quantize_static``): onnxruntime rewrites
+  int8 ``Q -> DQ`` pairs to uint8 only where the QuantizeLinear feeds a single
+  DequantizeLinear; convolutions and additions whose input tensor feeds two
+  nodes (the residual-shared MaxPool / Add outputs: 11 of 20 convolutions and
+  all 8 additions here) stay ``DequantizeLinear -> float32 op (MLAS SGEMM) ->
+  QuantizeLinear``.  Their float32 accumulation differs from the exact integer
+  sum only near rounding ties (e.g. 85.49998 -> 85 here, 86 there), so 831 of
+  1000 outputs agree; not modelled (it would need MLAS's SGEMM summation order).
 """
 from __future__ import annotations
 

@@ -1,0 +1,128 @@
+"""Argument checks shared by hwsim.mac's entry points (codes, zero points, bias)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _mac_native as nat
+from ._mac_config import BLOCK_KINDS, MacUnit, is_int
+from ._mac_results import _acc_unit_domain
+from .api import decode as _decode
+from .api import encode as _encode
+
+
+# ---------------------------------------------------------------------------
+# argument handling
+# ---------------------------------------------------------------------------
+def _as_mac(mac) -> MacUnit:
+    if not isinstance(mac, MacUnit):
+        raise TypeError(f"mac must be a MacUnit, got {type(mac).__name__}")
+    return mac
+
+
+def _codes(x, name: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind not in "ui":
+        raise TypeError(f"{name} must be an integer array of codes, got dtype {a.dtype}")
+    return a
+
+
+def _operand(x, fmt, name: str, axis_from_end: int):
+    """("codes", int array) for scalar formats; ("values", exact float64 array)
+    for block formats, whose operands are BlockTensors blocked along K."""
+    if fmt.kind not in BLOCK_KINDS:
+        return "codes", _codes(x, name)
+    from ._blocktensor import BlockTensor
+
+    if not isinstance(x, BlockTensor):
+        raise TypeError(f"{name} must be a BlockTensor of {fmt.name} (hwsim.encode(x, "
+                        f"{fmt.name!r}, axis=...)), got {type(x).__name__}")
+    if x.fmt != fmt:
+        raise ValueError(f"{name} is a BlockTensor of {x.fmt.name}, but the MacUnit operand "
+                         f"format is {fmt.name}")
+    nd = len(x.shape)
+    if nd < axis_from_end or x.axis != nd - axis_from_end:
+        raise ValueError(f"{name} must have its blocks along the reduction axis K (axis "
+                         f"{nd - axis_from_end} of shape {x.shape}), got axis={x.axis}")
+    return "values", x.values()
+
+
+def _check_codes(codes: np.ndarray, fmt, name: str) -> None:
+    """Raise naming the first code that is not a code of fmt (negative or >= 2^bits)."""
+    if not codes.size:
+        return
+    if codes.dtype.kind == "i":
+        bad = (codes < 0) | ((codes >> min(fmt.bits, 63)) != 0)
+    elif fmt.bits >= codes.dtype.itemsize * 8:
+        return
+    else:
+        bad = (codes >> fmt.bits) != 0
+    if not bad.any():
+        return
+    pos = np.unravel_index(int(np.argmax(bad)), codes.shape)
+    raise ValueError(f"{name}[{', '.join(str(int(p)) for p in pos)}] = {int(codes[pos])} is not "
+                     f"a code of {fmt.name} (codes are < 2**{fmt.bits})")
+
+
+def _zero_point(zp, fmt, n: int, name: str, fmt_name: str):
+    """None (all zero) or an int64 array of length 1 or n."""
+    z = np.asarray(0 if zp is None else zp)
+    if z.dtype.kind not in "iub":
+        raise TypeError(f"{name} must be an integer scalar or array, got dtype {z.dtype}")
+    z = z.astype(np.int64)
+    if z.ndim > 1 or (z.ndim == 1 and z.size not in (1, n)):
+        raise ValueError(f"{name} must be a scalar or have {n} entries, got shape {z.shape}")
+    if not z.any():
+        return None
+    if not is_int(fmt):
+        raise ValueError(f"{name} applies to integer / fixed {fmt_name} only; {fmt_name} is "
+                         f"{fmt.name}")
+    lo, hi = fmt.min_int, fmt.max_int
+    if int(z.min()) < lo or int(z.max()) > hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}] (the range of {fmt.name}), got "
+                         f"values in [{int(z.min())}, {int(z.max())}]")
+    return z.reshape(-1)
+
+
+def _exact_in(values: np.ndarray, fmt) -> np.ndarray:
+    """mask: float64 values exactly representable in the scalar format fmt."""
+    if fmt.kind == "float":
+        ov = "saturate"
+        q = _decode(_encode(np.where(np.isnan(values), 0.0, values), fmt, "rtz", ov), fmt)
+        ok = (q == values) | (np.isnan(values) & fmt.has_nan)
+        if fmt.has_inf:
+            ok |= np.isinf(values)
+        return ok
+    scaled = np.ldexp(values, fmt.frac_bits)
+    return np.isfinite(values) & (scaled == np.round(scaled)) & (scaled >= fmt.min_int) & \
+        (scaled <= fmt.max_int)
+
+
+def _bias_x(bias, mac: MacUnit, n: int):
+    if bias is None:
+        return None
+    acc = mac.result_accumulator if mac.bias == "final" else (mac.psum_adder or mac.top_accumulator)
+    dom = _acc_unit_domain(acc, mac)
+    b = np.asarray(bias)
+    if b.ndim > 1 or (b.ndim == 1 and b.size not in (1, n)):
+        raise ValueError(f"bias must be a scalar or have {n} entries (one per output column), "
+                         f"got shape {b.shape}")
+    b = np.broadcast_to(b.reshape(-1) if b.ndim else b, (n,))
+    if dom[0] == "fixed":
+        if b.dtype.kind not in "iu":
+            raise TypeError(f"bias for an integer / fixed accumulator must be an integer array of "
+                            f"raw values in LSB units (2^-{dom[1]}), got dtype {b.dtype}")
+        raw = b.astype(np.int64)  # outside the register: its overflow policy applies
+        if mac.bias_format is not None and not _exact_in(np.ldexp(raw.astype(np.float64), -dom[1]),
+                                                        mac.bias_format).all():
+            raise ValueError(f"bias values are not all exact in bias_format={mac.bias_format.name}")
+        return nat.unpack_raw(raw, dom[1])
+    vals = np.asarray(b, dtype=np.float64)
+    for fmt, what in ((dom[1], "the accumulator format " + dom[1].name),
+                      (mac.bias_format, "bias_format")):
+        if fmt is not None and not _exact_in(vals, fmt).all():
+            bad = float(vals[~_exact_in(vals, fmt)][0])
+            raise ValueError(f"bias value {bad!r} is not exactly representable in {what}"
+                             f"{'' if what != 'bias_format' else '=' + fmt.name}")
+    return nat.unpack_f64(vals)
+
+

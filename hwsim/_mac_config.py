@@ -1,0 +1,347 @@
+"""Configuration objects of a MAC unit (frozen, validated, JSON round trip).
+
+The semantics of every field are stated in the class docstrings;
+:mod:`hwsim.mac` runs them, :mod:`hwsim._ref_mac` is the exact oracle.  This
+module imports no compiled code.  Accumulators live in :mod:`hwsim._mac_acc`
+and are re-exported here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ._mac_acc import (BLOCK_KINDS, FMT_PRESETS, MAX_FIXED_BITS, ROUNDINGS, Accumulator,
+                       FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
+                       IntAccumulator, _ACC_TYPES, _choice, _fmt, _fmt_dict,
+                       _fmt_load, _overflow_for, _range_bits, accumulator_from_dict,
+                       fused_multi_term_preset, is_int, kulisch)
+from .errors import FormatError, UnsupportedModeError, check_int
+from .formats import FixedFormat, FloatFormat
+
+# ---------------------------------------------------------------------------
+# Reduction orders and tiling
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sequential:
+    """acc = init; for k in 0..K-1: acc = acc (+) a_k * b_k."""
+
+    def to_dict(self) -> dict:
+        return dict(type="Sequential")
+
+
+@dataclass(frozen=True)
+class Tree:
+    """Adder tree of the given fan-in over the products of a tile, every node rounds.
+
+    Leaves are the products in k order (for a non-fused float accumulator
+    rounded into its format; for a fixed one put on its grid).  Level by
+    level, consecutive groups of ``fan_in`` items form a node whose value is
+    their exact sum rounded (float) or overflow-checked (fixed) into the
+    accumulator; a last group of one item passes up unchanged.  The root is
+    then added into the accumulator register (which holds the bias or the
+    previous tiles).
+    """
+
+    fan_in: int = 2
+
+    def __post_init__(self):
+        check_int("fan_in", self.fan_in, 2, 1 << 20)
+
+    def to_dict(self) -> dict:
+        return dict(type="Tree", fan_in=self.fan_in)
+
+
+@dataclass(frozen=True)
+class Chunked:
+    """Chunk-based accumulation (Wang et al. 2018; DeepSeek-V3 promotion).
+
+    The terms of a tile are cut into chunks of ``chunk``; each chunk is
+    summed sequentially from +0 by the unit's accumulator, then added (exact
+    sum, one rounding / overflow check) into ``outer_accumulator``, which
+    holds the bias and gives the result.
+    """
+
+    chunk: int
+    outer_accumulator: Any = None
+
+    def __post_init__(self):
+        check_int("chunk", self.chunk, 1, (1 << 31) - 1)
+        if not isinstance(self.outer_accumulator, _ACC_TYPES):
+            raise TypeError("outer_accumulator must be an IntAccumulator, FixedAccumulator or "
+                            f"FloatAccumulator, got {self.outer_accumulator!r}")
+        if isinstance(self.outer_accumulator, FusedMultiTermAccumulator):
+            raise UnsupportedModeError("outer_accumulator cannot be a FusedMultiTermAccumulator")
+
+    def to_dict(self) -> dict:
+        return dict(type="Chunked", chunk=self.chunk,
+                    outer_accumulator=self.outer_accumulator.to_dict())
+
+
+Order = Union[Sequential, Tree, Chunked]
+
+
+def order_from_dict(d: dict):
+    d = dict(d)
+    t = d.pop("type", None)
+    if t == "Sequential":
+        return Sequential()
+    if t == "Tree":
+        return Tree(**d)
+    if t == "Chunked":
+        return Chunked(d["chunk"], accumulator_from_dict(d["outer_accumulator"]))
+    raise ValueError(f"unknown order type {t!r}")
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """K-tiling with partial-sum encoding.
+
+    The reduction is cut into tiles of ``T`` terms.  ``mode="reload"``: after
+    every tile but the last, the running register is encoded into
+    ``psum_format`` (``psum_rounding``, ``psum_overflow``: default the
+    format's) and decoded back into the register when the next tile resumes
+    (as when partial sums spill to SRAM).  ``mode="separate"``: every tile is
+    reduced from +0, its sum encoded into ``psum_format``, and the decoded
+    partial sums are added in tile order by ``psum_adder`` (default: the same
+    kind of accumulator as the unit's result register), which holds the bias.
+    """
+
+    T: int
+    psum_format: Any
+    psum_rounding: str = "rne"
+    mode: str = "reload"
+    psum_overflow: str | None = None
+    psum_adder: Any = None
+
+    def __post_init__(self):
+        check_int("T", self.T, 1, (1 << 31) - 1)
+        f = _fmt("psum_format", self.psum_format)
+        if f.kind == "float" and (not f.signed or f.specials == "e8m0"):
+            raise UnsupportedModeError(f"psum_format={f.name!r} cannot hold signed partial sums")
+        object.__setattr__(self, "psum_format", f)
+        object.__setattr__(self, "psum_rounding", _choice("psum_rounding", self.psum_rounding,
+                                                          ROUNDINGS))
+        object.__setattr__(self, "mode", _choice("mode", self.mode, ("reload", "separate")))
+        object.__setattr__(self, "psum_overflow", _overflow_for("psum_overflow",
+                                                                self.psum_overflow, f))
+        if self.psum_adder is not None:
+            if self.mode != "separate":
+                raise ValueError("psum_adder applies to mode='separate' only")
+            if not isinstance(self.psum_adder, (IntAccumulator, FixedAccumulator, FloatAccumulator)):
+                raise TypeError("psum_adder must be an Int/Fixed/FloatAccumulator, got "
+                                f"{self.psum_adder!r}")
+
+    def to_dict(self) -> dict:
+        return dict(type="Tiles", T=self.T, psum_format=self.psum_format.to_dict(),
+                    psum_rounding=self.psum_rounding, mode=self.mode,
+                    psum_overflow=self.psum_overflow,
+                    psum_adder=None if self.psum_adder is None else self.psum_adder.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Tiles":
+        d = dict(d)
+        d.pop("type", None)
+        d["psum_format"] = _fmt_load(d["psum_format"])
+        if d.get("psum_adder") is not None:
+            d["psum_adder"] = accumulator_from_dict(d["psum_adder"])
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------
+# The MAC unit
+# ---------------------------------------------------------------------------
+def _sig_bits(f) -> int:
+    """Significand bits of an operand value (block formats: element x factor)."""
+    if f.kind == "float":
+        return f.precision
+    if f.kind == "mx":
+        return f.elem.precision if f.elem.kind == "float" else 8
+    if f.kind == "nvfp4":
+        return 2 + 4 + 24
+    if f.kind == "bfp":
+        return f.man_bits + 1
+    return f.bits
+
+
+@dataclass(frozen=True)
+class MacUnit:
+    """A multiply-accumulate unit: y = init + sum_k a_k * b_k, bit for bit.
+
+    Parameters
+    ----------
+    a_fmt, b_fmt : formats of the operand codes: scalar float, int, fixed
+        (integer formats take zero points at run time), or block formats (MX,
+        NVFP4, BFP: the operands are then :class:`~hwsim.BlockTensor` with
+        their blocks along K, and each operand value is its element times its
+        block's factor, exactly; model the spec's per-block dot product with
+        ``order=Chunked(block_size, outer)`` and an exact inner accumulator).
+        The two operands' significands must fit the 64-bit product path:
+        p_a + p_b <= 64 (integers count their bits).
+    product : None (exact products) or a scalar format every product is
+        rounded into (``product_rounding``, ``product_overflow``).
+    accumulator : IntAccumulator | FixedAccumulator | FloatAccumulator |
+        FusedMultiTermAccumulator.
+    order : Sequential() | Tree(fan_in) | Chunked(chunk, outer_accumulator).
+    tiling : None or Tiles(T, psum_format, ...).
+    bias : "init" (the result register starts at the bias; with
+        ``Tiles(mode="separate")`` the psum adder does) or "final" (added
+        by the result register's accumulator after the last term).
+    bias_format : None (bias values must be exact in the register that
+        receives them) or a scalar format they must be exact in.
+
+    >>> m = MacUnit("int8", "int8", accumulator=IntAccumulator(32))
+    >>> MacUnit.from_dict(m.to_dict()) == m
+    True
+    """
+
+    a_fmt: Any
+    b_fmt: Any
+    product: Any = None
+    accumulator: Any = field(default_factory=lambda: FloatAccumulator("float32"))
+    order: Any = field(default_factory=Sequential)
+    tiling: Any = None
+    bias: str = "init"
+    bias_format: Any = None
+    product_rounding: str = "rne"
+    product_overflow: str | None = None
+
+    def __post_init__(self):
+        a = _fmt("a_fmt", self.a_fmt, scalar_only=False)
+        b = _fmt("b_fmt", self.b_fmt, scalar_only=False)
+        object.__setattr__(self, "a_fmt", a)
+        object.__setattr__(self, "b_fmt", b)
+        if _sig_bits(a) + _sig_bits(b) > 64:
+            raise FormatError(
+                f"a_fmt={a.name} and b_fmt={b.name}: significand bits {_sig_bits(a)} + "
+                f"{_sig_bits(b)} exceed the 64-bit product path (p_a + p_b must be <= 64)")
+        if self.product is not None:
+            p = _fmt("product", self.product)
+            if p.kind == "float" and (not p.signed or p.specials == "e8m0"):
+                raise UnsupportedModeError(f"product={p.name!r} cannot hold signed products")
+            object.__setattr__(self, "product", p)
+            object.__setattr__(self, "product_overflow",
+                               _overflow_for("product_overflow", self.product_overflow, p))
+        elif self.product_overflow is not None:
+            raise ValueError("product_overflow applies only with a product format")
+        object.__setattr__(self, "product_rounding", _choice("product_rounding",
+                                                             self.product_rounding, ROUNDINGS))
+        acc = self.accumulator
+        if not isinstance(acc, _ACC_TYPES):
+            raise TypeError(f"accumulator must be one of {[t.__name__ for t in _ACC_TYPES]}, "
+                            f"got {acc!r}")
+        if not isinstance(self.order, (Sequential, Tree, Chunked)):
+            raise TypeError(f"order must be Sequential(), Tree(fan_in) or Chunked(...), "
+                            f"got {self.order!r}")
+        if self.tiling is not None and not isinstance(self.tiling, Tiles):
+            raise TypeError(f"tiling must be None or Tiles(...), got {self.tiling!r}")
+        object.__setattr__(self, "bias", _choice("bias", self.bias, ("init", "final")))
+        if self.bias_format is not None:
+            object.__setattr__(self, "bias_format", _fmt("bias_format", self.bias_format))
+        if isinstance(acc, FusedMultiTermAccumulator) and isinstance(self.order, Tree):
+            raise UnsupportedModeError("a FusedMultiTermAccumulator sums its own groups; "
+                                       "order=Tree is not defined for it (use Sequential or Chunked)")
+        pf = self.product_grid_format
+        units = [("accumulator", acc)]
+        if isinstance(self.order, Chunked):
+            units.append(("order.outer_accumulator", self.order.outer_accumulator))
+        if self.tiling is not None and self.tiling.mode == "separate":
+            units.append(("tiling.psum_adder", self.result_accumulator))
+        for name, u in units:
+            if isinstance(u, IntAccumulator) and pf.kind == "float":
+                raise FormatError(
+                    f"{name}=IntAccumulator needs integer/fixed products, but products are "
+                    f"{pf.name} (float); use FixedAccumulator or kulisch() for float operands")
+
+    # -- derived -----------------------------------------------------------
+    @property
+    def product_grid_format(self):
+        """The format products arrive in: ``product`` or, exact, a's kind x b's kind."""
+        if self.product is not None:
+            return self.product
+        a, b = self.a_fmt, self.b_fmt
+        if is_int(a) and is_int(b):
+            bits = min(64, a.bits + b.bits)
+            return FixedFormat(bits, a.frac_bits + b.frac_bits)
+        return FloatFormat(11, 52)  # stands for "float"; only .kind is used
+
+    @property
+    def product_frac_bits(self) -> int:
+        """LSB exponent of integer products (for IntAccumulator units)."""
+        pf = self.product_grid_format
+        return pf.frac_bits if pf.kind != "float" else 0
+
+    @property
+    def top_accumulator(self):
+        """The accumulator whose register a tile's reduction ends in."""
+        if isinstance(self.order, Chunked):
+            return self.order.outer_accumulator
+        return self.accumulator
+
+    @property
+    def psum_adder(self):
+        """The psum adder of ``Tiles(mode="separate")`` (None otherwise).
+
+        Default: the top accumulator; a FusedMultiTermAccumulator stands for a
+        FloatAccumulator in its out_fmt with its rounding and overflow.
+        """
+        if self.tiling is None or self.tiling.mode != "separate":
+            return None
+        if self.tiling.psum_adder is not None:
+            return self.tiling.psum_adder
+        top = self.top_accumulator
+        if isinstance(top, FusedMultiTermAccumulator):
+            return FloatAccumulator(top.out_fmt, top.rounding, True, top.overflow)
+        return top
+
+    @property
+    def result_accumulator(self):
+        """The accumulator whose register holds the result."""
+        return self.psum_adder or self.top_accumulator
+
+    def to_dict(self) -> dict:
+        return dict(type="MacUnit", a_fmt=self.a_fmt.to_dict(), b_fmt=self.b_fmt.to_dict(),
+                    product=_fmt_dict(self.product), product_rounding=self.product_rounding,
+                    product_overflow=self.product_overflow,
+                    accumulator=self.accumulator.to_dict(), order=self.order.to_dict(),
+                    tiling=None if self.tiling is None else self.tiling.to_dict(),
+                    bias=self.bias, bias_format=_fmt_dict(self.bias_format))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MacUnit":
+        if not isinstance(d, dict) or d.get("type", "MacUnit") != "MacUnit":
+            raise ValueError(f"not a MacUnit dict: {d!r}")
+        return cls(a_fmt=_fmt_load(d["a_fmt"]), b_fmt=_fmt_load(d["b_fmt"]),
+                   product=_fmt_load(d.get("product")),
+                   product_rounding=d.get("product_rounding", "rne"),
+                   product_overflow=d.get("product_overflow"),
+                   accumulator=accumulator_from_dict(d["accumulator"]),
+                   order=order_from_dict(d.get("order", {"type": "Sequential"})),
+                   tiling=None if d.get("tiling") is None else Tiles.from_dict(d["tiling"]),
+                   bias=d.get("bias", "init"), bias_format=_fmt_load(d.get("bias_format")))
+
+    def check_terms(self, k: int) -> None:
+        """Refuse K beyond what a kulisch()-sized accumulator was built for."""
+        acc = self.accumulator
+        if not isinstance(acc, FixedAccumulator) or acc.exact_terms is None:
+            return
+        seen = k
+        if isinstance(self.order, Chunked):
+            seen = min(seen, self.order.chunk)
+        if self.tiling is not None and self.tiling.mode == "separate":
+            seen = min(seen, self.tiling.T)
+        if seen > acc.exact_terms:
+            raise ValueError(
+                f"K={k} puts {seen} terms into accumulator={acc!r}, which kulisch() sized to be "
+                f"exact for {acc.exact_terms} terms; size it for K={seen} (or drop exact_terms)")
+
+    def trace(self, a_codes, b_codes, i: int = 0, j: int = 0, **kw):
+        """Every step of output (i, j): see :func:`hwsim.mac.trace`."""
+        from .mac import trace
+
+        return trace(a_codes, b_codes, self, i, j, **kw)
+
+
+__all__ = ["IntAccumulator", "FixedAccumulator", "FloatAccumulator",
+           "FusedMultiTermAccumulator", "Accumulator", "Sequential", "Tree", "Chunked", "Tiles",
+           "MacUnit", "kulisch", "fused_multi_term_preset", "FMT_PRESETS", "ROUNDINGS",
+           "BLOCK_KINDS", "MAX_FIXED_BITS", "accumulator_from_dict", "order_from_dict", "is_int"]

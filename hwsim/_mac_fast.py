@@ -1,0 +1,521 @@
+"""Fast paths of :func:`hwsim.mac.matmul`, used only where provably identical.
+
+Each path states the conditions under which its kernel computes exactly what
+the general engine (``hw_mac_gemm``) computes, checks them on the formats and
+the data, and otherwise declines (returns None):
+
+``f32_seq``  Sequential FloatAccumulator(binary32, rne, overflow special),
+    exact products that fit binary32 exactly (p_a + p_b <= 24, the product's
+    LSB >= 2^-149, |product| < 2^128; e.g. E4M3 x E4M3: 8 bits): every product
+    is exact, so an FMA chain equals both fused and unfused semantics.
+    Native binary32 arithmetic in the IEEE default environment (checked: no
+    FTZ / DAZ, rne).  Data with a NaN / Inf operand or bias goes to the
+    general engine (NaN payloads / canonical codes); overflow to Inf is then
+    the only possible event, once per output.
+``narrow_seq``  the same with the register in binary16 or bfloat16, rne or
+    rtz, fused (or unfused when every product is exact in the register
+    format): binary32 sum + exact TwoSum error give round-to-odd at 24 bits,
+    then one rounding into the register (correct since 24 >= p + 2); and a
+    binary32 register with rtz (the rne sum stepped toward zero when the
+    error has the opposite sign).  Outputs whose register met Inf / NaN are
+    recomputed by the engine.
+``int_wrap``  IntAccumulator(bits <= 32, wrap), Sequential or Tree, no
+    statistics: the result is the exact sum modulo 2^bits whatever the
+    order, computed modulo 2^32 (int16 operand values, -32768 excluded).
+``multi_seq``  FusedMultiTermAccumulator, Sequential, float operands of at
+    most 16 bits, window_bits + 3 + bits(fan_in + 1) <= 53: products are exact
+    in binary64 and the windowed terms are integers whose group sum stays
+    below 2^53, so binary64 / int64 arithmetic computes every truncation and
+    sum exactly; one hwi_round_pack per group, as the engine.
+``int_steps``  IntAccumulator(bits <= 32, wrap or saturate), Sequential:
+    the register stepped product by product in int32 (sums in int64 for 32
+    bits; |a*b| + 2^(bits-1) < 2^31 and, with statistics, K max|a*b| + |bias|
+    < 2^31 so that the exact partial sums fit too).
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from . import _native
+from ._mac_config import (BLOCK_KINDS, FloatAccumulator, FusedMultiTermAccumulator,
+                          IntAccumulator, MacUnit, Sequential, Tree, _sig_bits, is_int)
+from .api import decode as _decode
+from .formats import FloatFormat
+
+ffi, lib = _native.ffi, _native.lib
+F32 = FloatFormat(8, 23)
+F16 = FloatFormat(5, 10)
+BF16 = FloatFormat(8, 7)
+PW = 16
+
+
+def _ptr(ctype, arr):
+    return ffi.NULL if arr is None else ffi.cast(ctype, ffi.from_buffer(arr))
+
+
+def _range(f):
+    """(lsb exponent, exclusive msb exponent, significand bits) of an operand format."""
+    if f.kind == "float":
+        return f.emin - f.man_bits, f.emax + 1, f.precision
+    return -f.frac_bits, f.bits - f.frac_bits, f.bits
+
+
+def products_exact_in_f32(a, b) -> bool:
+    """Every product of a_fmt x b_fmt values is exactly a binary32 value."""
+    if a.kind != "float" or b.kind != "float":
+        return False
+    la, ha, pa = _range(a)
+    lb, hb, pb = _range(b)
+    return pa + pb <= 24 and la + lb >= -149 and ha + hb <= 128
+
+
+def products_exact_in(a, b, fmt) -> bool:
+    """Every product is exactly representable in the float format fmt."""
+    la, ha, pa = _range(a)
+    lb, hb, pb = _range(b)
+    return (pa + pb <= fmt.precision and la + lb >= fmt.emin - fmt.man_bits
+            and 2.0 ** (ha + hb) <= fmt.max_finite)
+
+
+def short_products(a, b, fmt) -> bool:
+    """Every product has at most fmt.precision significant bits and lies on
+    fmt's subnormal grid (then binary32 sums rounded again into fmt are exact
+    rne: double rounding is innocuous for 24 >= 2p + 2)."""
+    la, _, pa = _range(a)
+    lb, _, pb = _range(b)
+    return pa + pb <= fmt.precision and la + lb >= fmt.emin - fmt.man_bits
+
+
+def _lut_values(codes: np.ndarray, fmt, dtype) -> np.ndarray:
+    if fmt.bits <= 16:
+        lut = _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(dtype)
+        return lut[codes]
+    return _decode(codes, fmt).astype(dtype)
+
+
+def _pack_b(b: np.ndarray, dtype) -> np.ndarray:
+    """[K, N] -> panels [ceil(N/16), K, 16], zero padded."""
+    k, n = b.shape
+    npan = -(-n // PW)
+    out = np.zeros((npan, k, PW), dtype=dtype)
+    full = n // PW
+    if full:
+        out[:full] = b[:, :full * PW].reshape(k, full, PW).transpose(1, 0, 2)
+    if n % PW:
+        out[full, :, :n % PW] = b[:, full * PW:]
+    return out
+
+
+def _chunks(m: int, unit: int, threads: int, work: int):
+    if threads <= 1 or work < (1 << 16) or m <= unit:
+        return [(0, m)]
+    per = -(-m // (threads * 2))
+    per = -(-per // unit) * unit
+    return [(r, min(m, r + per)) for r in range(0, m, per)]
+
+
+def _parallel(fn, ranges):
+    if len(ranges) == 1:
+        return [fn(*ranges[0])]
+    return list(_native._pool().map(lambda r: fn(*r), ranges))
+
+
+def plan(mac: MacUnit, stats: bool) -> str | None:
+    """The fast path that may serve this unit (data checks come later), or None."""
+    acc = mac.accumulator
+    if mac.tiling is not None or mac.product is not None:
+        return None
+    if isinstance(acc, FloatAccumulator) and isinstance(mac.order, Sequential):
+        block = mac.a_fmt.kind in BLOCK_KINDS or mac.b_fmt.kind in BLOCK_KINDS
+        if block and acc.fmt == F32 and acc.rounding in ("rne", "rtz") and \
+                acc.overflow == "special" and _sig_bits(mac.a_fmt) + _sig_bits(mac.b_fmt) <= 24:
+            return "f32_seq"  # products checked on the data (scales)
+        if acc.overflow != "special" or not products_exact_in_f32(mac.a_fmt, mac.b_fmt):
+            return None
+        if acc.fmt == F32 and acc.rounding in ("rne", "rtz"):
+            return "f32_seq"
+        if acc.fmt in (F16, BF16) and acc.rounding in ("rne", "rtz"):
+            if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
+                return "narrow_seq"
+        return None
+    if isinstance(acc, FusedMultiTermAccumulator) and isinstance(mac.order, Sequential):
+        fa, fb = mac.a_fmt, mac.b_fmt
+        if fa.kind == "float" and fb.kind == "float" and fa.bits <= 16 and fb.bits <= 16 and \
+                acc.window_bits + 3 + (acc.fan_in + 1).bit_length() <= 53:
+            return "multi_seq"
+        return None
+    if isinstance(acc, IntAccumulator) and is_int(mac.a_fmt) and is_int(mac.b_fmt):
+        if not stats and acc.overflow == "wrap" and acc.bits <= 32 and \
+                isinstance(mac.order, (Sequential, Tree)) and \
+                mac.a_fmt.bits <= 15 and mac.b_fmt.bits <= 15:
+            return "int_wrap"
+        if isinstance(mac.order, Sequential) and acc.bits <= 32 and acc.overflow != "error" \
+                and mac.a_fmt.bits <= 16 and mac.b_fmt.bits <= 16:
+            return "int_steps"
+    return None
+
+
+def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, stats: bool,
+        threads: int, blocks=(None, None)):
+    """Run a fast path on 2-D code arrays a [M, K], b [K, N].  Returns
+    (out values, stats dict or None, bail mask or None) or None (declined)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if k == 0 or m == 0 or n == 0:
+        return None
+    if a.dtype.kind == "i" and (int(a.min()) < 0 or int(b.min(initial=0)) < 0):
+        return None  # the engine reports the bad code
+    if (a.dtype.kind == "f") != (b.dtype.kind == "f"):  # one block operand, one scalar
+        return None
+    if path in ("f32_seq", "narrow_seq"):
+        return _run_float(path, mac, a, b, bias, stats, threads, blocks)
+    if path == "multi_seq":
+        return _run_multi(mac, a, b, bias, stats, threads)
+    return _run_int(path, mac, a, b, bias, za, zb, stats, threads)
+
+
+def _float_bias(bias, n):
+    if bias is None:
+        return None
+    v = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (n,)))
+    if not np.isfinite(v).all():
+        return False
+    pad = np.zeros(-(-n // (4 * PW)) * 4 * PW, dtype=np.float32)  # kernels read 64-col groups
+    pad[:n] = v.astype(np.float32)
+    return pad
+
+
+@lru_cache(maxsize=64)
+def _lut_f32(fmt) -> np.ndarray:
+    return _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(np.float32)
+
+
+@lru_cache(maxsize=64)
+def _lut_i32(fmt) -> np.ndarray:
+    v = np.arange(1 << fmt.bits, dtype=np.int64)
+    if fmt.signed:
+        v = np.where(v >= 1 << (fmt.bits - 1), v - (1 << fmt.bits), v)
+    return v.astype(np.int32)
+
+
+def _codes_c(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x)
+    if x.dtype.itemsize not in (1, 2, 4, 8) or x.dtype.kind not in "ui":
+        x = x.astype(np.uint64)
+    return x
+
+
+def _lut_f32_call(codes, lut, rows, cols, out, pack):
+    nf = ffi.new("int64_t *")
+    rc = lib.hw_mac_lut_f32(_ptr("void *", codes), codes.dtype.itemsize, rows, cols,
+                            _ptr("float *", lut), lut.size, _ptr("float *", out), pack, nf)
+    return rc, nf[0]
+
+
+def _lo_hi(v: np.ndarray, blocks) -> tuple[float, float]:
+    """(min nonzero |v|, max |v|) or bounds of them; (1, 0) when v is all zero.
+    MX operands: bounds from the block scales alone (no pass over the data)."""
+    if blocks is not None and blocks.fmt.kind == "mx" and blocks.fmt.elem.kind == "float":
+        sc = blocks.scales
+        if (sc == 255).any():
+            return math.inf, math.inf  # a NaN scale: NaN values
+        lo, hi = int(sc.min()) - 127, int(sc.max()) - 127
+        return blocks.fmt.elem.min_subnormal * 2.0 ** lo, blocks.fmt.elem.max_finite * 2.0 ** hi
+    m = np.abs(v)
+    mx = float(m.max()) if m.size else 0.0
+    if not np.isfinite(mx):
+        return math.inf, math.inf
+    mn = float(np.min(m, where=m > 0, initial=math.inf)) if m.size else math.inf
+    return (mn, mx) if mx > 0 else (1.0, 0.0)
+
+
+def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int, ablk=None,
+                      bblk=None) -> bool:
+    """Block-format operand values (float64): every product exactly a finite
+    binary32 value (<= 24 bits, LSB >= 2^-149, |p| < 2^128)."""
+    if pa + pb > 24:
+        return False
+    (amin, amax), (bmin, bmax) = _lo_hi(av, ablk), _lo_hi(bv, bblk)
+    if math.inf in (amin, amax, bmin, bmax):  # NaN / Inf values: the engine
+        return False
+    if amax == 0.0 or bmax == 0.0:
+        return True
+    # LSB of a value >= |v| * 2^-(p-1); of a product >= amin * bmin * 2^-(pa+pb-2)
+    return (amax * bmax < 2.0 ** 128 and
+            amin * bmin * 2.0 ** -(pa + pb - 2) >= 2.0 ** -149)
+
+
+def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
+    m, k = a.shape
+    n = b.shape[1]
+    values = a.dtype.kind == "f"
+    if values:  # block-format operands, decoded exactly
+        if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt), *blocks):
+            return None
+        bp = _pack_b(b.astype(np.float32), np.float32)
+    else:
+        if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
+            return None
+        la, lb = _lut_f32(mac.a_fmt), _lut_f32(mac.b_fmt)
+        a, b = _codes_c(a), _codes_c(b)
+        bp = np.empty((-(-n // PW), k, PW), dtype=np.float32)
+        rc, bad = _lut_f32_call(b, lb, k, n, bp, 1)
+        if rc != lib.HW_OK or bad:
+            return None
+    bvec = _float_bias(bias, n)
+    if bvec is False:
+        return None
+    init = bvec if (bvec is not None and mac.bias == "init") else None
+    fin = bvec if (bvec is not None and mac.bias == "final") else None
+    out = np.empty((m, n), dtype=np.float32)
+    mx = np.empty((m, n), dtype=np.float32) if stats else None
+    narrow = path == "narrow_seq"
+    ev = np.zeros((m, n), dtype=np.int32) if (stats and narrow) else None
+    bail = np.zeros((m, n), dtype=np.uint8) if narrow else None
+    acc = mac.accumulator
+    fmt_id = 0 if acc.fmt == F16 else 1
+    rnd = lib.HW_ROUND_RNE if acc.rounding == "rne" else lib.HW_ROUND_RTZ
+    short = int(narrow and short_products(mac.a_fmt, mac.b_fmt, acc.fmt))
+
+    def call(r0, r1):
+        if values:
+            av = np.ascontiguousarray(a[r0:r1], dtype=np.float32)
+        else:
+            av = np.empty((r1 - r0, k), dtype=np.float32)
+            rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
+            if rc != lib.HW_OK or bad:
+                return -100
+        pa = _ptr("float *", av)
+        po = _ptr("float *", out) + r0 * n
+        pm = ffi.NULL if mx is None else _ptr("float *", mx) + r0 * n
+        if not narrow:
+            return lib.hw_mac_f32_seq(pa, _ptr("float *", bp), _ptr("float *", init),
+                                      _ptr("float *", fin), po, pm, r1 - r0, n, k, rnd)
+        return lib.hw_mac_narrow_seq(pa, _ptr("float *", bp), _ptr("float *", init),
+                                     _ptr("float *", fin), po, pm,
+                                     ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
+                                     _ptr("uint8_t *", bail) + r0 * n, r1 - r0, n, k, fmt_id, rnd,
+                                     short)
+
+    rcs = _parallel(call, _chunks(m, 6 if not narrow else 1, threads, m * n * k))
+    if any(rc != lib.HW_OK for rc in rcs):
+        return None
+    redo = None if bail is None else bail.astype(bool)
+    if stats and acc.rounding == "rtz" and acc.fmt != F16:
+        # binary32 rtz saturates silently: registers that reached the largest
+        # finite value may have overflowed; the engine counts those events
+        hit = mx >= np.float32(acc.fmt.max_finite)
+        if hit.any():
+            redo = hit if redo is None else (redo | hit)
+    st = None
+    if stats:
+        events = ev.astype(np.int64) if narrow else (~np.isfinite(out)).astype(np.int64)
+        st = dict(acc_events=events.reshape(-1), psum_events=np.zeros(m * n, np.int64),
+                  max_abs=mx.astype(np.float64).reshape(-1),
+                  width_needed=np.zeros(m * n, np.int32))
+    return out, st, redo
+
+
+def _int_values(codes, fmt, zp, axis_len, per_row: bool):
+    """Integer operand values (code two's complement, minus the zero point) as int32."""
+    c = np.asarray(codes)
+    if fmt.signed and fmt.bits in (8, 16, 32) and c.dtype.itemsize * 8 == fmt.bits:
+        v = c.view({8: np.int8, 16: np.int16, 32: np.int32}[fmt.bits]).astype(np.int32)
+    elif fmt.signed:
+        sh = 32 - fmt.bits
+        v = (c.astype(np.uint32) << np.uint32(sh)).view(np.int32) >> sh
+    else:
+        v = c.astype(np.int32)
+    if zp is not None:
+        z = zp.reshape(-1).astype(np.int32)
+        if z.size > 1:
+            v = v - (z[:, None] if per_row else z[None, :])
+        else:
+            v = v - z[0]
+    return v
+
+
+def _value_range(fmt, zp):
+    """(min, max) of operand values (code value minus zero point)."""
+    z = np.zeros(1, np.int64) if zp is None else zp.reshape(-1).astype(np.int64)
+    return fmt.min_int - int(z.max()), fmt.max_int - int(z.min())
+
+
+def _zp_full(zp, length):
+    if zp is None:
+        return None
+    z = zp.reshape(-1).astype(np.int32)
+    return np.ascontiguousarray(np.broadcast_to(z, (length,)) if z.size == 1 else z)
+
+
+def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
+    m, k = a.shape
+    n = b.shape[1]
+    acc = mac.accumulator
+    fa, fb = mac.a_fmt, mac.b_fmt
+    if fa.bits > 16 or fb.bits > 16:
+        return None
+    alo, ahi = _value_range(fa, za)
+    blo, bhi = _value_range(fb, zb)
+    amax, bmax_v = max(-alo, ahi), max(-blo, bhi)
+    braw = None
+    if bias is not None:
+        braw = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.int64), (n,)))
+        half = 1 << (acc.bits - 1)
+        if int(braw.min()) < -half or int(braw.max()) >= half:
+            return None  # a bias beyond the register: its load overflows (engine)
+    a, b = _codes_c(a), _codes_c(b)
+    if path == "int_wrap":
+        if min(alo, blo) <= -32768 or max(ahi, bhi) > 32767:
+            return None
+        la, lb = _lut_i32(fa), _lut_i32(fb)
+        zaf, zbf = _zp_full(za, m), _zp_full(zb, n)
+        kp = k + (k & 1)
+        bp = np.empty(-(-n // PW) * PW * kp, dtype=np.int16)
+        if lib.hw_mac_lut_i16(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
+                              lb.size, _ptr("int32_t *", zbf), 0, _ptr("int16_t *", bp),
+                              1) != lib.HW_OK:
+            return None
+        out = np.empty((m, n), dtype=np.int32)
+
+        def call(r0, r1):
+            a16 = np.empty((r1 - r0, k), dtype=np.int16)
+            rc = lib.hw_mac_lut_i16(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
+                                    _ptr("int32_t *", la), la.size,
+                                    ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
+                                    _ptr("int16_t *", a16), 0)
+            if rc != lib.HW_OK:
+                return rc
+            return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16), _ptr("int16_t *", bp),
+                                       _ptr("int32_t *", out) + r0 * n, r1 - r0, n, k)
+        if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k))):
+            return None
+        bits = acc.bits
+        if braw is not None:  # the bias is one more term of the modular sum
+            out += braw.astype(np.int32) if bits < 32 else braw.astype(np.int64).astype(np.int32)
+        if bits < 32:
+            sh = np.int32(32 - bits)
+            out = (out << sh) >> sh  # keep the low `bits` bits, sign-extended
+        return out.astype(np.int64), None, None
+    # int_steps
+    pmax = amax * bmax_v
+    bb = 0 if braw is None else int(np.abs(braw).max(initial=0))
+    half = 1 << (acc.bits - 1)
+    if (pmax + half >= 1 << 31 and acc.bits < 32) or pmax >= 1 << 31:
+        return None
+    if stats and k * pmax + 2 * bb >= 1 << 31:
+        return None
+    la, lb = _lut_i32(fa), _lut_i32(fb)
+    bp = np.empty((-(-n // PW), k, PW), dtype=np.int32)
+    zbf = _zp_full(zb, n)
+    if lib.hw_mac_lut_i32(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
+                          lb.size, _ptr("int32_t *", zbf), 0, _ptr("int32_t *", bp), 1) != lib.HW_OK:
+        return None
+    zaf = _zp_full(za, m)
+    b32b = None
+    if braw is not None:
+        b32b = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)  # 32-column groups
+        b32b[:n] = braw
+    init = b32b if mac.bias == "init" else None
+    fin = b32b if mac.bias == "final" else None
+    out = np.empty((m, n), dtype=np.int32)
+    ev = np.empty((m, n), np.int32) if stats else None
+    mx = np.empty((m, n), np.int64) if stats else None
+    wd = np.empty((m, n), np.int32) if stats else None
+    sat = int(acc.overflow == "saturate")
+
+    def call(r0, r1):
+        def sub(arr, ctype):
+            return ffi.NULL if arr is None else _ptr(ctype, arr) + r0 * n
+        av = np.empty((r1 - r0, k), dtype=np.int32)
+        rc = lib.hw_mac_lut_i32(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
+                                _ptr("int32_t *", la), la.size,
+                                ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
+                                _ptr("int32_t *", av), 0)
+        if rc != lib.HW_OK:
+            return rc
+        return lib.hw_mac_i32_steps(_ptr("int32_t *", av), _ptr("int32_t *", bp),
+                                    _ptr("int32_t *", init), _ptr("int32_t *", fin),
+                                    sub(out, "int32_t *"), sub(ev, "int32_t *"),
+                                    sub(mx, "int64_t *"), sub(wd, "int32_t *"), r1 - r0, n, k,
+                                    acc.bits, sat)
+    if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 1, threads, m * n * k))):
+        return None
+    st = None
+    if stats:
+        frac = mac.product_frac_bits
+        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
+                  psum_events=np.zeros(m * n, np.int64),
+                  max_abs=np.ldexp(mx.astype(np.float64), -frac).reshape(-1),
+                  width_needed=wd.reshape(-1))
+    return out.astype(np.int64), st, None
+
+
+@lru_cache(maxsize=64)
+def _aexp_lut(fmt) -> np.ndarray:
+    """Alignment exponent of every code: floor(log2|x|), clamped at emin (zeros:
+    -16000, below any real one)."""
+    out = np.full(1 << fmt.bits, -16000, dtype=np.int16)
+    for c in range(1 << fmt.bits):
+        cls = fmt.classify(c)
+        if cls == "normal":
+            mag = c & ((1 << (fmt.exp_bits + fmt.man_bits)) - 1)
+            out[c] = (mag >> fmt.man_bits) - fmt.bias
+        elif cls == "subnormal":
+            out[c] = fmt.emin
+    return out
+
+
+def _run_multi(mac, a, b, bias, stats, threads):
+    """Fused multi-term groups, sequential, narrow float operands (C kernel)."""
+    from . import _mac_native as nat
+
+    m, k = a.shape
+    n = b.shape[1]
+    acc = mac.accumulator
+    fa, fb = mac.a_fmt, mac.b_fmt
+    a, b = _codes_c(a), _codes_c(np.ascontiguousarray(b.T))
+    la, lb = _lut_f32(fa), _lut_f32(fb)
+    bt = np.empty((n, k), dtype=np.float32)
+    rc, bad = _lut_f32_call(b, lb, n, k, bt, 0)
+    if rc != lib.HW_OK or bad:
+        return None
+    bae = np.ascontiguousarray(_aexp_lut(fb)[b])
+    bvec = None
+    if bias is not None:
+        bvec = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (n,)))
+        if not np.isfinite(bvec).all():
+            return None
+    init = bvec if (bvec is not None and mac.bias == "init") else None
+    fin = bvec if (bvec is not None and mac.bias == "final") else None
+    spec, keep = nat.cached_spec(mac)
+    out = np.empty((m, n), dtype=np.uint64)
+    mx = np.empty((m, n), dtype=np.float64) if stats else None
+    ev = np.empty((m, n), dtype=np.int32) if stats else None
+
+    def call(r0, r1):
+        av = np.empty((r1 - r0, k), dtype=np.float32)
+        rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
+        if rc != lib.HW_OK or bad:
+            return -100
+        aae = np.ascontiguousarray(_aexp_lut(fa)[a[r0:r1]])
+        return lib.hw_mac_multi_seq(_ptr("float *", av), _ptr("int16_t *", aae),
+                                    _ptr("float *", bt), _ptr("int16_t *", bae),
+                                    _ptr("double *", init), _ptr("double *", fin),
+                                    _ptr("uint64_t *", out) + r0 * n,
+                                    ffi.NULL if mx is None else _ptr("double *", mx) + r0 * n,
+                                    ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
+                                    r1 - r0, n, k, ffi.addressof(spec[0], "acc"))
+    rcs = _parallel(call, _chunks(m, 1, threads, m * n * k))
+    del keep
+    if any(rc != lib.HW_OK for rc in rcs):
+        return None
+    st = None
+    if stats:
+        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
+                  psum_events=np.zeros(m * n, np.int64), max_abs=mx.reshape(-1),
+                  width_needed=np.zeros(m * n, np.int32))
+    return out, st, None

@@ -1,0 +1,235 @@
+"""Results of MAC-unit runs: statistics, analytic bounds, result arrays."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from ._mac_config import FixedAccumulator, FloatAccumulator, IntAccumulator, MacUnit, is_int
+from .api import decode as _decode
+
+__all__ = ["MacStats", "MatmulResult", "worst_case_bits", "a2q_bits", "a2q_l1_bits"]
+
+
+# ---------------------------------------------------------------------------
+# analytic bounds (numerics.md section 6; Colbert et al. 2023, A2Q)
+# ---------------------------------------------------------------------------
+def _clog2(k: int) -> int:
+    return max(0, (int(k) - 1).bit_length())
+
+
+def worst_case_bits(n_bits: int, m_bits: int, k: int) -> int:
+    """N + M + ceil(log2 K): a signed accumulator that never overflows for
+    K products of signed N-bit x M-bit integers."""
+    return int(n_bits) + int(m_bits) + _clog2(k)
+
+
+def a2q_bits(n_bits: int, m_bits: int, k: int, x_signed: bool) -> int:
+    """A2Q data-type bound: P_min = ceil(alpha + log2(1 + 2^-alpha) + 1) with
+    alpha = log2(K) + N + M - 1 - [x signed]; computed exactly as the
+    smallest P with 2^(P-1) >= 2^alpha + 1 (N: bits of x = the a operand)."""
+    e = int(n_bits) + int(m_bits) - 1 - int(bool(x_signed))
+    t = int(k) << e if e >= 0 else Fraction(int(k), 1 << -e)
+    return _p_min(t)
+
+
+def a2q_l1_bits(l1: int, n_bits: int, x_signed: bool) -> int:
+    """A2Q per-channel bound: alpha = log2(||w||_1) + N - [x signed], P_min as
+    in :func:`a2q_bits` (||w||_1 in integer units of the weights)."""
+    e = int(n_bits) - int(bool(x_signed))
+    t = int(l1) << e if e >= 0 else Fraction(int(l1), 1 << -e)
+    return _p_min(t)
+
+
+def _p_min(t) -> int:
+    """smallest P with 2^(P-1) >= t + 1 (t = 2^alpha >= 0)."""
+    p = 1
+    while (1 << (p - 1)) < t + 1:
+        p += 1
+    return p
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+@dataclass
+class MacStats:
+    """Statistics of one matmul / dot.
+
+    Attributes
+    ----------
+    overflow_events_per_output : int64 [..., M, N]
+        Accumulator adds (any accumulator of the unit: main, outer, psum
+        adder) that overflowed: wrapped, saturated, went to Inf or to the
+        saturation value of a float format.
+    overflow_events, overflow_events_per_column : total, and summed over the
+        rows M ([..., N]: one count per output column / channel and batch).
+    psum_overflow_events_per_output, psum_overflow_events : partial-sum
+        encodes that overflowed (saturated / wrapped / went to Inf).
+    max_abs_partial_per_output, max_abs_partial : float64.  Integer and
+        fixed accumulators: the largest |exact sum| formed by any add, before
+        the overflow policy acted (a real value: raw * 2^-frac_bits).  Float
+        and multi-term accumulators: the largest |register value| after any
+        add (Inf once it overflowed; NaN ignored).
+    bits_needed_per_output, bits_needed : int (int/fixed units only, else
+        None): the smallest register width W (sign included; for a fixed
+        accumulator int_bits = W - frac_bits) for which the same computation
+        never overflows: the signed width of every exact partial sum of an
+        overflow-free run in the same order (for outputs that overflowed, a
+        rerun with every int/fixed accumulator widened, in which partial sums
+        that overflow their psum format saturate).  Over all int/fixed
+        accumulators of the unit.
+    worst_case_bits, a2q_bits : int operands only (else None): N + M +
+        ceil(log2 K) and the A2Q data-type bound (x = the a operand).
+    a2q_l1_bits : int [..., N] for integer operands: A2Q's per-channel l1
+        bound with ||w||_1 of each column of b (zero points subtracted).
+    """
+
+    overflow_events_per_output: np.ndarray
+    psum_overflow_events_per_output: np.ndarray
+    max_abs_partial_per_output: np.ndarray
+    bits_needed_per_output: np.ndarray | None
+    worst_case_bits: int | None = None
+    a2q_bits: int | None = None
+    a2q_l1_bits: np.ndarray | None = None
+
+    @property
+    def overflow_events(self) -> int:
+        return int(self.overflow_events_per_output.sum())
+
+    @property
+    def overflow_events_per_column(self) -> np.ndarray:
+        """Events summed over the rows M: [..., N] (batch dimensions kept)."""
+        e = self.overflow_events_per_output
+        return e.sum(axis=-2) if e.ndim >= 2 else e
+
+    @property
+    def overflow_per_column(self) -> np.ndarray:
+        """Alias of :attr:`overflow_events_per_column`."""
+        return self.overflow_events_per_column
+
+    @property
+    def psum_overflow_events(self) -> int:
+        return int(self.psum_overflow_events_per_output.sum())
+
+    @property
+    def max_abs_partial(self) -> float:
+        m = self.max_abs_partial_per_output
+        return float(m.max()) if m.size else 0.0
+
+    @property
+    def bits_needed(self) -> int | None:
+        b = self.bits_needed_per_output
+        if b is None:
+            return None
+        return int(b.max()) if b.size else 1
+
+
+@dataclass
+class MatmulResult:
+    """Codes and exact values of the result register, plus statistics.
+
+    ``values``: int64 raw integers in LSB units (value = raw * 2^-frac_bits)
+    for int / fixed result registers (Python ints in an object array when
+    wider than 64 bits); float64 exact values for float / multi-term ones.
+    ``codes``: the register's bit patterns (two's complement of ``width``
+    bits for int / fixed).  ``fmt``: the result FloatFormat, or None.
+    ``path``: which kernel ran ("general" or a fast path's name).
+    """
+
+    codes: np.ndarray
+    values: np.ndarray
+    stats: MacStats | None
+    fmt: Any = None
+    frac_bits: int = 0
+    width: int | None = None
+    path: str = "general"
+
+    def real_values(self) -> np.ndarray:
+        """The result as float64 real numbers (raw * 2^-frac_bits for fixed)."""
+        if self.fmt is not None:
+            return self.values
+        return np.ldexp(self.values.astype(np.float64), -self.frac_bits)
+
+
+def _acc_unit_domain(acc, mac: MacUnit):
+    """('fixed', frac_bits, width) or ('float', FloatFormat)."""
+    if isinstance(acc, IntAccumulator):
+        return "fixed", mac.product_frac_bits, acc.bits
+    if isinstance(acc, FixedAccumulator):
+        return "fixed", acc.frac_bits, acc.width
+    if isinstance(acc, FloatAccumulator):
+        return "float", acc.fmt, None
+    return "float", acc.out_fmt, None
+
+
+def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
+    acc = mac.result_accumulator
+    dom = _acc_unit_domain(acc, mac)
+    if dom[0] == "float":
+        fmt = dom[1]
+        codes = out.astype(fmt.code_dtype).reshape(shape)
+        return codes, _decode(codes, fmt), fmt, 0, None
+    frac, width = dom[1], dom[2]
+    if nlo == 1:
+        mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
+        codes = (out & mask)
+        if width < 64:
+            sign = np.uint64(1 << (width - 1))
+            vals = (codes ^ sign).astype(np.int64) - np.int64(1 << (width - 1))
+        else:
+            vals = codes.view(np.int64).copy()
+        dt = np.dtype(np.uint8 if width <= 8 else np.uint16 if width <= 16 else
+                      np.uint32 if width <= 32 else np.uint64)
+        return codes.astype(dt).reshape(shape), vals.reshape(shape), None, frac, width
+    limbs = out.reshape(-1, nlo)
+    vals = np.empty(limbs.shape[0], dtype=object)
+    codes = np.empty(limbs.shape[0], dtype=object)
+    for r in range(limbs.shape[0]):
+        v = 0
+        for li in range(nlo - 1, -1, -1):
+            v = (v << 64) | int(limbs[r, li])
+        if v >> (64 * nlo - 1):
+            v -= 1 << (64 * nlo)
+        vals[r] = v
+        codes[r] = v & ((1 << width) - 1)
+    return codes.reshape(shape), vals.reshape(shape), None, frac, width
+
+
+def _has_fixed(mac: MacUnit) -> bool:
+    return any(isinstance(u, (IntAccumulator, FixedAccumulator))
+               for u in (mac.accumulator, mac.top_accumulator, mac.result_accumulator))
+
+
+def _make_stats(mac, st, shape, l1_cols, k):
+    if st is None:
+        return None
+    a, b = mac.a_fmt, mac.b_fmt
+    ints = is_int(a) and is_int(b)
+    l1 = None
+    if ints and l1_cols is not None:
+        l1 = np.array([a2q_l1_bits(int(v), a.bits, a.signed) for v in l1_cols.reshape(-1)],
+                      dtype=np.int64).reshape(l1_cols.shape)
+    return MacStats(
+        overflow_events_per_output=st["acc_events"].reshape(shape),
+        psum_overflow_events_per_output=st["psum_events"].reshape(shape),
+        max_abs_partial_per_output=st["max_abs"].reshape(shape),
+        bits_needed_per_output=(st["width_needed"].reshape(shape).astype(np.int64)
+                                if _has_fixed(mac) else None),
+        worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
+        a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
+        a2q_l1_bits=l1)
+
+
+def _l1(bx: np.ndarray, batch: int, n: int, kdim: int) -> np.ndarray:
+    """sum_k |b[k, j]| in integer units (zero points subtracted), [batch, n];
+    bx holds the columns of b contiguously ([batch, n, kdim])."""
+    mags = bx["sig"].reshape(batch, n, kdim)
+    if kdim == 0 or int(mags.max(initial=0)) < (1 << 62) // max(kdim, 1):
+        return mags.sum(axis=2, dtype=np.int64).astype(object)
+    return np.array([[sum(int(v) for v in mags[t, j]) for j in range(n)]
+                     for t in range(batch)], dtype=object)
+
+
