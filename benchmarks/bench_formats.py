@@ -4,6 +4,7 @@ Run from the repository root (after building the C extension in place)::
 
     python benchmarks/bench_formats.py            # 4 Mi elements, best of 7
     python benchmarks/bench_formats.py --n 1000000 --repeat 15
+    python benchmarks/bench_formats.py --scan --formats bfloat16 float8_e4m3fn
 
 For each format it converts the same float32 array (a normal distribution scaled so
 that about 0.05 % of the values overflow and, where the format's range allows it,
@@ -14,8 +15,9 @@ some land in the subnormal range) and prints millions of elements per second:
 * ``decode``: codes -> float64.  ml_dtypes: ``y.astype(np.float64)``;
   hwsim: ``hwsim.decode(codes, fmt, threads=...)`` (hwsim always decodes to float64).
 
-Each number is the best of ``--repeat`` timed calls (after one warm-up call), and the
-ratio columns are hwsim / ml_dtypes measured in the same process moments apart.
+Each number is the best of ``--repeat`` timed calls (after one warm-up call); the
+calls of one row are interleaved (ml_dtypes, 1 thread, 2 threads, again...), so the
+ratio columns compare hwsim and ml_dtypes under the same machine conditions.
 ``same bits`` says whether hwsim's codes equal ml_dtypes' bytes for that data (both
 use round-to-nearest-even and the format's default overflow behaviour).
 
@@ -45,21 +47,30 @@ except ImportError:  # pragma: no cover - ml_dtypes is a dev dependency
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import hwsim  # noqa: E402  (the checkout's hwsim, built in place)
+from hwsim import _native  # noqa: E402
 
 FORMATS = ["float8_e4m3fn", "float8_e5m2", "float4_e2m1fn", "bfloat16"]
 #: block formats and the element format whose ml_dtypes astype they are compared with
 BLOCK_FORMATS = [("mxfp8_e4m3", "float8_e4m3fn"), ("nvfp4", "float4_e2m1fn")]
 
 
-def best_rate(fn, n: int, repeat: int) -> float:
-    """Millions of elements per second of fn() on n elements: best of `repeat` runs."""
-    fn()  # warm-up: tables, thread pool, page cache
-    best = float("inf")
+def best_rates(fns, n: int, repeat: int) -> list[float]:
+    """Millions of elements per second of each fn() on n elements, best of `repeat`.
+
+    The calls are interleaved (one of each per round) so that every candidate
+    sees the same machine conditions: on a shared machine the memory bandwidth
+    left to this process drifts, and a baseline timed a minute apart from its
+    competitor would make the ratio drift with it.
+    """
+    for fn in fns:
+        fn()  # warm-up: tables, thread pool, page cache
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return n / best / 1e6
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return [n / b / 1e6 for b in best]
 
 
 def make_data(fmt, n: int, seed: int = 0) -> np.ndarray:
@@ -98,15 +109,17 @@ def bench_scalar(name: str, n: int, repeat: int) -> list[str]:
     y = x.astype(mld)
     codes = hwsim.encode(x, fmt, threads=1)
     same = "yes" if np.array_equal(codes, y.view(codes.dtype)) else "NO"
-    out = [row(name, "encode", best_rate(lambda: x.astype(mld), n, repeat),
-               best_rate(lambda: hwsim.encode(x, fmt, threads=1), n, repeat),
-               best_rate(lambda: hwsim.encode(x, fmt, threads=2), n, repeat), same)]
+    out = [row(name, "encode", *best_rates([lambda: x.astype(mld),
+                                            lambda: hwsim.encode(x, fmt, threads=1),
+                                            lambda: hwsim.encode(x, fmt, threads=2)], n, repeat),
+               same)]
     vals = hwsim.decode(codes, fmt)
     ref = y.astype(np.float64)
     dsame = "yes" if np.array_equal(vals, ref, equal_nan=True) else "NO"
-    out.append(row(name, "decode", best_rate(lambda: y.astype(np.float64), n, repeat),
-                   best_rate(lambda: hwsim.decode(codes, fmt, threads=1), n, repeat),
-                   best_rate(lambda: hwsim.decode(codes, fmt, threads=2), n, repeat), dsame))
+    out.append(row(name, "decode", *best_rates([lambda: y.astype(np.float64),
+                                                lambda: hwsim.decode(codes, fmt, threads=1),
+                                                lambda: hwsim.decode(codes, fmt, threads=2)],
+                                               n, repeat), dsame))
     return out
 
 
@@ -123,18 +136,39 @@ def bench_block(name: str, ref_name: str, n: int, repeat: int) -> list[str]:
     except Exception:  # noqa: BLE001 - any failure means "not available here"
         return [f"{name:<16}{'both':<8}n/a (not in this tree)"]
     mld = getattr(ml_dtypes, ref_name)
-    ref = best_rate(lambda: x.astype(mld), n, repeat)
-    out = [row(name, "encode", ref,
-               best_rate(lambda: hwsim.encode(x, fmt, threads=1), n, repeat),
-               best_rate(lambda: hwsim.encode(x, fmt, threads=2), n, repeat),
+    out = [row(name, "encode", *best_rates([lambda: x.astype(mld),
+                                            lambda: hwsim.encode(x, fmt, threads=1),
+                                            lambda: hwsim.encode(x, fmt, threads=2)], n, repeat),
                f"(ratio vs {ref_name} astype)")]
     y = x.astype(mld)
-    dref = best_rate(lambda: y.astype(np.float64), n, repeat)
-    out.append(row(name, "decode", dref,
-                   best_rate(lambda: hwsim.decode(bt), n, repeat),
-                   best_rate(lambda: hwsim.decode(bt), n, repeat),
+    out.append(row(name, "decode", *best_rates([lambda: y.astype(np.float64),
+                                                lambda: hwsim.decode(bt),
+                                                lambda: hwsim.decode(bt)], n, repeat),
                    "(decode takes no threads)"))
     return out
+
+
+def scan_threads(names, repeat: int) -> None:
+    """1 vs 2 threads over sizes 2^16 .. 2^22: where a split starts to pay (the
+    minimum chunk constants of hwsim/_native.py were read off this table)."""
+    print(f"{'format':<16}{'log2 n':>7}{'enc 1T':>9}{'enc 2T':>9}{'dec 1T':>9}{'dec 2T':>9}"
+          f"  chunks (enc/dec, 2 threads)")
+    for name in names:
+        fmt = hwsim.format(name)
+        for lg in range(16, 23):
+            n = 1 << lg
+            x = make_data(fmt, n)
+            c = hwsim.encode(x, fmt)
+            r = best_rates([lambda: hwsim.encode(x, fmt, threads=1),
+                            lambda: hwsim.encode(x, fmt, threads=2),
+                            lambda: hwsim.decode(c, fmt, threads=1),
+                            lambda: hwsim.decode(c, fmt, threads=2)],
+                           n, max(repeat, (1 << 22) // n))
+            flat = fmt.exp_bits == 8 and fmt.bias == 127
+            ch = _native._chunks(n, 2, _native.FLAT_MIN_CHUNK if flat
+                                 else _native.PARALLEL_THRESHOLD // 2)
+            print(f"{name:<16}{lg:>7}" + "".join(f"{v:>9.0f}" for v in r) + f"  {len(ch)}",
+                  flush=True)
 
 
 def main(argv=None) -> None:
@@ -142,11 +176,16 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=1 << 22, help="elements per array (default 4Mi)")
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per number (best kept)")
     ap.add_argument("--formats", nargs="*", default=FORMATS, help="scalar formats to run")
+    ap.add_argument("--scan", action="store_true",
+                    help="instead: 1 vs 2 threads over sizes 2^16..2^22 for --formats")
     args = ap.parse_args(argv)
     if args.n < 1 or args.repeat < 1:
         ap.error(f"--n and --repeat must be >= 1, got {args.n} and {args.repeat}")
     for line in machine_notes():
         print(line)
+    if args.scan:
+        scan_threads(args.formats, args.repeat)
+        return
     print(f"n = {args.n} float32 elements, best of {args.repeat}; rates in M elements/s\n")
     head = (f"{'format':<16}{'op':<8}{'ml_dtypes':>10}{'hwsim 1T':>10}{'ratio':>9}"
             f"{'hwsim 2T':>10}{'ratio':>9}  same bits")

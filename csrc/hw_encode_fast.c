@@ -100,14 +100,16 @@ static HWI_ALWAYS_INLINE fast_acc first_pass(void *out, const void *in, size_t i
 }
 
 /* The bfloat16 case (KIND_F32_FLAT_S, 2-byte codes) in one lean pass: every
- * code as fast_flat32 would give it for a zero or a float32 normal that
- * cannot overflow (|x| <= max finite), with three reductions in place of
+ * code as fast_flat32 would give it for a zero, +-Inf or a float32 normal
+ * that cannot overflow (|x| <= max finite), with three reductions in place of
  * the per-element tests: the OR of |x|'s bits (INEXACT: any dropped bit), the
- * largest |x| and the smallest |x| - 1 (wrapping, so zeros drop out).
- * Returns 1 when every element of [i0, i1) is such a value: the codes are
- * then final and INEXACT is the only flag; else 0 and the caller redoes the
- * block with first_pass.  The sign goes in unchanged: u >> s moves bit 31
- * onto the code's sign bit 8 + M. */
+ * largest |x| and the smallest |x| - 1 (wrapping, so zeros drop out), where
+ * an Inf enters as a zero (its rounded pattern is the Inf code in every mode,
+ * and 'special' maps Inf to Inf without a flag).  Returns 1 when every
+ * element of [i0, i1) is such a value: the codes are then final and INEXACT
+ * is the only flag; else 0 and the caller redoes the block with first_pass.
+ * The sign goes in unchanged: u >> s moves bit 31 onto the code's sign bit
+ * 8 + M. */
 static HWI_ALWAYS_INLINE int flat_s_clean(uint16_t *out, const float *in, size_t i0, size_t i1,
                                           const fast_params *p, const int mode, int *inexact)
 {
@@ -116,11 +118,13 @@ static HWI_ALWAYS_INLINE int flat_s_clean(uint16_t *out, const float *in, size_t
     uint32_t acc_or = 0, acc_max = 0, acc_min = 0xFFFFFFFFu;
     size_t i;
     for (i = i0; i < i1; i++) {
-        uint32_t u = hwi_f32_bits(in[i]), a = u & 0x7FFFFFFFu, sign = u >> 31, K, m1 = a - 1u;
+        uint32_t u = hwi_f32_bits(in[i]), a = u & 0x7FFFFFFFu, sign = u >> 31, K, r, m1;
         FAST_ROUND(mode, K, a, s, mask, sign)
         out[i] = (uint16_t)(K | ((u >> s) & sbit));
-        acc_or |= a;
-        acc_max = acc_max > a ? acc_max : a;
+        r = a & ~(0u - (uint32_t)(a == 0x7F800000u)); /* +-Inf counts as a zero */
+        m1 = r - 1u;
+        acc_or |= r;
+        acc_max = acc_max > r ? acc_max : r;
         acc_min = acc_min < m1 ? acc_min : m1;
     }
     *inexact = (acc_or & mask) != 0;
