@@ -6,7 +6,12 @@
  * block of zeros gets -127.  Elements: V / 2^shared_exp (exact: only the
  * exponent changes) rounded once into the element format, saturating.  With
  * caller scales (scales_in), a NaN element of a non-NaN block is an error
- * and +-Inf saturates. */
+ * and +-Inf saturates.
+ *
+ * hw_mx_quantize_general is the block-by-block, element-by-element loop;
+ * hw_mx_quantize runs hw_mx_quantize_fast (hw_mx_fast.c) where it applies,
+ * which reuses hwi_mx_elem_code / hwi_mx_block_elems for the elements and
+ * blocks it cannot settle. */
 #include "hw_block_util.h"
 
 /* Shared exponent of one block: 1 and *se on success, 0 for the NaN scale. */

@@ -7,7 +7,11 @@
  * first rounded to binary32), as NVIDIA's ModelOpt reference does;
  * HW_NVFP4_EXACT divides exactly and rounds once.  A NaN or Inf in a block
  * gives the NaN scale 0x7F and element codes 0.  With caller scales
- * (scales_in), a NaN element of a non-NaN block is an error, +-Inf saturates. */
+ * (scales_in), a NaN element of a non-NaN block is an error, +-Inf saturates.
+ *
+ * hw_nvfp4_quantize_general is the block-by-block loop; hw_nvfp4_quantize
+ * runs hw_nvfp4_quantize_fast (hw_nvfp4_fast.c, binary32 arithmetic only)
+ * where it applies, which reuses the hwi_nvfp4_* helpers below. */
 #include "hw_block_util.h"
 
 #define E4M3_ONE 0x38u /* code of 1.0 in float8_e4m3fn */
