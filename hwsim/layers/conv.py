@@ -45,8 +45,11 @@ def reduction_index(cin_g, kh, kw, order="cin,kh,kw"):
     return got["cin"], got["kh"], got["kw"]
 
 
-def _im2col_nchw_py(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
-    N, C, H, W = x.shape
+def _im2col_py(x, nhwc, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
+    if nhwc:
+        N, H, W, C = x.shape
+    else:
+        N, C, H, W = x.shape
     K = kc.shape[0]
     for g in range(G):
         for n in prange(N):
@@ -59,26 +62,10 @@ def _im2col_nchw_py(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad
                         ix = ox * sw - pl + kj[k] * dw
                         if iy < 0 or iy >= H or ix < 0 or ix >= W:
                             out[g, row, k] = pad
+                        elif nhwc:
+                            out[g, row, k] = x[n, iy, ix, c]
                         else:
                             out[g, row, k] = x[n, c, iy, ix]
-
-
-def _im2col_nhwc_py(x, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
-    N, H, W, C = x.shape
-    K = kc.shape[0]
-    for g in range(G):
-        for n in prange(N):
-            for oy in range(Ho):
-                for ox in range(Wo):
-                    row = (n * Ho + oy) * Wo + ox
-                    for k in range(K):
-                        c = g * cin_g + kc[k]
-                        iy = oy * sh - pt + ki[k] * dh
-                        ix = ox * sw - pl + kj[k] * dw
-                        if iy < 0 or iy >= H or ix < 0 or ix >= W:
-                            out[g, row, k] = pad
-                        else:
-                            out[g, row, k] = x[n, iy, ix, c]
 
 
 def _dual(fn, arg=-1, min_size=1 << 21):
@@ -92,8 +79,7 @@ def _dual(fn, arg=-1, min_size=1 << 21):
     return pick
 
 
-_im2col_nchw = _dual(_im2col_nchw_py)
-_im2col_nhwc = _dual(_im2col_nhwc_py)
+_im2col = _dual(_im2col_py)
 
 
 def _pair(v, name):
@@ -145,8 +131,7 @@ def im2col(x_codes, kernel, *, stride=1, padding=0, dilation=1, groups=1, layout
     cin_g = C // groups
     kc, ki, kj = reduction_index(cin_g, kh, kw, order)
     out = np.empty((groups, N * Ho * Wo, kc.shape[0]), dtype=x.dtype)
-    fn = _im2col_nchw if layout == "NCHW" else _im2col_nhwc
-    fn(x, groups, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, x.dtype.type(pad_code), out)
+    _im2col(x, layout == "NHWC", groups, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, x.dtype.type(pad_code), out)
     return out, (N, Ho, Wo)
 
 
