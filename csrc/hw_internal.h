@@ -28,6 +28,7 @@ static inline uint64_t hwi_shift_right_jam64(uint64_t x, int s)
 static inline uint64_t hwi_f64_bits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 static inline double hwi_bits_f64(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 static inline uint32_t hwi_f32_bits(float d) { uint32_t u; memcpy(&u, &d, 4); return u; }
+static inline float hwi_bits_f32(uint32_t u) { float d; memcpy(&d, &u, 4); return d; }
 
 static inline uint64_t hwi_splitmix64(uint64_t z)
 {
@@ -151,6 +152,16 @@ static inline uint64_t hwi_nan_code(const hw_format *f, const hw_opts *o, uint32
 
 
 /* ---- MAC units (hw_mac_*.c, hw_acc_*.c) ------------------------------------
+ * hwi_lut_row_f32 (hw_mac_pack.c): one row of cols codes -> lut values at
+ * out[(c / 16) * ps + c % 16]; -1 on a code >= lut_n, 1 on a non-finite value. */
+int hwi_lut_row_f32(const void *codes, int code_size, int64_t cols, const float *lut,
+                    int64_t lut_n, float *out, int64_t ps);
+/* hwi_dec_row_f32: the same by arithmetic (dec: see hw_mac_pack.c); valid
+ * dec for this code size: hwi_dec_valid */
+int hwi_dec_row_f32(const void *codes, int code_size, int64_t cols, const int32_t *dec,
+                    float *out, int64_t ps);
+int hwi_dec_valid(const int32_t *dec, int code_size);
+/*
  * 128-bit integers are a GCC/Clang extension; the MAC kernels use them for
  * exact two-term sums and products-on-a-grid. */
 __extension__ typedef unsigned __int128 hwi_u128;

@@ -10,8 +10,17 @@
  * zero (MXCSR, restored afterwards): truncating twice truncates once.
  * AVX2 + FMA + F16C kernels with runtime dispatch; a portable loop for
  * binary32 rne elsewhere.  Outputs are independent: the k order
- * of each stays sequential. */
+ * of each stays sequential.
+ *
+ * Cache blocking (as in GotoBLAS-style GEMMs, but never reassociating): the
+ * k range is cut into blocks of KC steps and the rows into blocks of MC; the
+ * registers of every output are stored to `out` (and max |acc| / events to
+ * their arrays) between k blocks and reloaded, which is exact, so each
+ * output still sees acc <- round(acc + a*b) for k = 0, 1, ..., K-1 in order.
+ * A KC-step slice of a 16-column panel of b (16 KiB) stays in L1 across the
+ * MC rows of a block, the KC-step slice of all of b in L2. */
 #include <math.h>
+#include <stdlib.h>
 #include "hw_internal.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -42,35 +51,64 @@ static int have_avx2(void)
 #endif
 }
 
+/* One call of a kernel: rows [0, m) of a block of A (row r at a + r * lda),
+ * k steps kk = 0..kc-1 of every panel of b (panel p at b + p * pst, step kk
+ * at + kk * PW), registers loaded from init (first k block) or from out /
+ * mx / ev (later ones), fin added and bail written after the last. */
+typedef struct blk {
+    const float *a, *b, *init, *fin;
+    int64_t lda, pst, kc, m, n, ldo; /* ldo: row stride of out / mx / ev / bail */
+    int first, last;
+    float *out, *mx;
+    int32_t *ev;
+    uint8_t *bail;
+    int fmt, mode; /* narrow registers: 0 binary16 / 1 bfloat16; see narrow_add */
+} blk;
+
+/* 16 floats of a row of out (cols valid, the rest zero) */
+static inline const float *row16(const float *src, int cols, float *tmp)
+{
+    int q;
+    if (cols == PW) return src;
+    for (q = 0; q < PW; q++) tmp[q] = q < cols ? src[q] : 0.0f;
+    return tmp;
+}
+
 /* ---- binary32: portable ---------------------------------------------- */
-static void f32_portable(const float *a, const float *bp, const float *init, const float *fin,
-                         float *out, float *mx, int64_t m, int64_t n, int64_t k)
+static void f32_portable(const blk *B)
 {
     int64_t i, j, kk;
-    for (i = 0; i < m; i++) {
-        for (j = 0; j < n; j++) {
-            const float *bc = bp + (j / PW) * k * PW + (j % PW);
-            const float *ar = a + i * k;
-            float acc = init ? init[j] : 0.0f, mv = init ? fabsf(acc) : 0.0f;
-            for (kk = 0; kk < k; kk++) {
+    for (i = 0; i < B->m; i++) {
+        for (j = 0; j < B->n; j++) {
+            const float *bc = B->b + (j / PW) * B->pst + (j % PW);
+            const float *ar = B->a + i * B->lda;
+            float *o = B->out + i * B->ldo + j, *mo = B->mx ? B->mx + i * B->ldo + j : NULL;
+            float acc, mv;
+            if (B->first) {
+                acc = B->init ? B->init[j] : 0.0f;
+                mv = fabsf(acc);
+            } else {
+                acc = *o;
+                mv = mo ? *mo : 0.0f;
+            }
+            for (kk = 0; kk < B->kc; kk++) {
                 float p = ar[kk] * bc[kk * PW]; /* exact */
                 acc = acc + p;
                 if (fabsf(acc) > mv) mv = fabsf(acc);
             }
-            if (fin) {
-                acc = acc + fin[j];
+            if (B->last && B->fin) {
+                acc = acc + B->fin[j];
                 if (fabsf(acc) > mv) mv = fabsf(acc);
             }
-            out[i * n + j] = acc;
-            if (mx) mx[i * n + j] = mv;
+            *o = acc;
+            if (mo) *mo = mv;
         }
     }
 }
 
 #ifdef HWI_X86
-/* Blocks of 6 rows x 16 columns (3 x 16 when tracking max |acc|) over all k,
- * accumulators in named registers (arrays would live on the stack). */
-#define F32_LD(r, h) (init ? _mm256_loadu_ps(init + p * PW + 8 * (h)) : _mm256_setzero_ps())
+/* Blocks of 6 rows x 16 columns (3 x 16 when tracking max |acc|) over the k
+ * steps, registers in named variables (arrays would live on the stack). */
 #define F32_FMA(r)                                                                           \
     do {                                                                                     \
         __m256 av_ = _mm256_broadcast_ss(a##r + kk);                                          \
@@ -82,20 +120,58 @@ static void f32_portable(const float *a, const float *bp, const float *init, con
         m##r##0 = _mm256_max_ps(_mm256_and_ps(c##r##0, absm), m##r##0);                       \
         m##r##1 = _mm256_max_ps(_mm256_and_ps(c##r##1, absm), m##r##1);                       \
     } while (0)
+/* the registers of row r: from init / zero in the first k block, else from
+ * out (rows beyond the block: zero); F32_LOADM also max |acc| (from mx) */
+#define F32_LOAD(r)                                                                          \
+    do {                                                                                     \
+        if (B->first || r >= rows) {                                                         \
+            c##r##0 = B->first && B->init ? _mm256_loadu_ps(B->init + p * PW) : z;            \
+            c##r##1 = B->first && B->init ? _mm256_loadu_ps(B->init + p * PW + 8) : z;        \
+        } else {                                                                             \
+            float t_[PW];                                                                    \
+            const float *s_ = row16(B->out + (i0 + r) * B->ldo + p * PW, cols, t_);            \
+            c##r##0 = _mm256_loadu_ps(s_);                                                   \
+            c##r##1 = _mm256_loadu_ps(s_ + 8);                                               \
+        }                                                                                    \
+    } while (0)
+#define F32_LOADM(r)                                                                         \
+    do {                                                                                     \
+        F32_LOAD(r);                                                                         \
+        if (B->first || r >= rows) {                                                         \
+            m##r##0 = _mm256_and_ps(c##r##0, absm);                                          \
+            m##r##1 = _mm256_and_ps(c##r##1, absm);                                          \
+        } else {                                                                             \
+            float t_[PW];                                                                    \
+            const float *s_ = row16(B->mx + (i0 + r) * B->ldo + p * PW, cols, t_);             \
+            m##r##0 = _mm256_loadu_ps(s_);                                                   \
+            m##r##1 = _mm256_loadu_ps(s_ + 8);                                               \
+        }                                                                                    \
+    } while (0)
 
-/* write one row of a block: + fin, max, store the valid columns */
+/* write one row of a block: + fin (last k block), max, store the valid columns */
 __attribute__((target("avx2,fma")))
-static void f32_store(__m256 c0, __m256 c1, __m256 m0, __m256 m1, const float *fin, int64_t p,
-                      float *orow, float *mrow, int cols)
+static void f32_store(const blk *B, __m256 c0, __m256 c1, __m256 m0, __m256 m1, int64_t p,
+                      int64_t i, int cols)
 {
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     float tc[PW], tm[PW];
+    float *orow = B->out + i * B->ldo + p * PW;
+    float *mrow = B->mx ? B->mx + i * B->ldo + p * PW : NULL;
     int q;
-    if (fin) {
-        c0 = _mm256_add_ps(c0, _mm256_loadu_ps(fin + p * PW));
-        c1 = _mm256_add_ps(c1, _mm256_loadu_ps(fin + p * PW + 8));
+    if (B->last && B->fin) {
+        c0 = _mm256_add_ps(c0, _mm256_loadu_ps(B->fin + p * PW));
+        c1 = _mm256_add_ps(c1, _mm256_loadu_ps(B->fin + p * PW + 8));
         m0 = _mm256_max_ps(_mm256_and_ps(c0, absm), m0);
         m1 = _mm256_max_ps(_mm256_and_ps(c1, absm), m1);
+    }
+    if (cols == PW) {
+        _mm256_storeu_ps(orow, c0);
+        _mm256_storeu_ps(orow + 8, c1);
+        if (mrow) {
+            _mm256_storeu_ps(mrow, m0);
+            _mm256_storeu_ps(mrow + 8, m1);
+        }
+        return;
     }
     _mm256_storeu_ps(tc, c0);
     _mm256_storeu_ps(tc + 8, c1);
@@ -108,70 +184,67 @@ static void f32_store(__m256 c0, __m256 c1, __m256 m0, __m256 m1, const float *f
 }
 
 __attribute__((target("avx2,fma")))
-static void f32_run6(const float *a, const float *bp, const float *init, const float *fin,
-                     float *out, int64_t m, int64_t n, int64_t k)
+static void f32_run6(const blk *B)
 {
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 z = _mm256_setzero_ps();
     int64_t i0, p, kk;
-    for (i0 = 0; i0 < m; i0 += 6) {
-        int rows = (int)(m - i0 < 6 ? m - i0 : 6), r;
-        const float *a0 = a + i0 * k;
-        const float *a1 = a + (i0 + (rows > 1)) * k, *a2 = a + (i0 + (rows > 2) * 2) * k;
-        const float *a3 = a + (i0 + (rows > 3) * 3) * k, *a4 = a + (i0 + (rows > 4) * 4) * k;
-        const float *a5 = a + (i0 + (rows > 5) * 5) * k;
-        for (p = 0; p * PW < n; p++) {
-            const float *b = bp + p * k * PW;
-            int cols = (int)(n - p * PW < PW ? n - p * PW : PW);
-            __m256 c00 = F32_LD(0, 0), c01 = F32_LD(0, 1), c10 = c00, c11 = c01, c20 = c00,
-                   c21 = c01, c30 = c00, c31 = c01, c40 = c00, c41 = c01, c50 = c00, c51 = c01;
-            __m256 z = _mm256_setzero_ps();
-            for (kk = 0; kk < k; kk++) {
+    for (p = 0; p * PW < B->n; p++) { /* the panel's k slice stays in L1 over the rows */
+        const float *b = B->b + p * B->pst;
+        int cols = (int)(B->n - p * PW < PW ? B->n - p * PW : PW);
+        for (i0 = 0; i0 < B->m; i0 += 6) {
+            int rows = (int)(B->m - i0 < 6 ? B->m - i0 : 6), r;
+            const float *a0 = B->a + i0 * B->lda;
+            const float *a1 = B->a + (i0 + (rows > 1)) * B->lda;
+            const float *a2 = B->a + (i0 + (rows > 2) * 2) * B->lda;
+            const float *a3 = B->a + (i0 + (rows > 3) * 3) * B->lda;
+            const float *a4 = B->a + (i0 + (rows > 4) * 4) * B->lda;
+            const float *a5 = B->a + (i0 + (rows > 5) * 5) * B->lda;
+            __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+            F32_LOAD(0); F32_LOAD(1); F32_LOAD(2); F32_LOAD(3); F32_LOAD(4); F32_LOAD(5);
+            for (kk = 0; kk < B->kc; kk++) {
                 __m256 b0 = _mm256_loadu_ps(b + kk * PW), b1 = _mm256_loadu_ps(b + kk * PW + 8);
                 F32_FMA(0); F32_FMA(1); F32_FMA(2); F32_FMA(3); F32_FMA(4); F32_FMA(5);
             }
             for (r = 0; r < rows; r++) {
                 __m256 x0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : r == 3 ? c30 : r == 4 ? c40 : c50;
                 __m256 x1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : r == 3 ? c31 : r == 4 ? c41 : c51;
-                f32_store(x0, x1, z, z, fin, p, out + (i0 + r) * n + p * PW, NULL, cols);
+                f32_store(B, x0, x1, z, z, p, i0 + r, cols);
             }
-            (void)absm;
         }
     }
+    (void)absm;
 }
 
 __attribute__((target("avx2,fma")))
-static void f32_run3(const float *a, const float *bp, const float *init, const float *fin,
-                     float *out, float *mx, int64_t m, int64_t n, int64_t k)
+static void f32_run3(const blk *B)
 {
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 z = _mm256_setzero_ps();
     int64_t i0, p, kk;
-    for (i0 = 0; i0 < m; i0 += 3) {
-        int rows = (int)(m - i0 < 3 ? m - i0 : 3), r;
-        const float *a0 = a + i0 * k;
-        const float *a1 = a + (i0 + (rows > 1)) * k, *a2 = a + (i0 + (rows > 2) * 2) * k;
-        for (p = 0; p * PW < n; p++) {
-            const float *b = bp + p * k * PW;
-            int cols = (int)(n - p * PW < PW ? n - p * PW : PW);
-            __m256 c00 = F32_LD(0, 0), c01 = F32_LD(0, 1), c10 = c00, c11 = c01, c20 = c00,
-                   c21 = c01;
-            __m256 m00 = _mm256_and_ps(c00, absm), m01 = _mm256_and_ps(c01, absm);
-            __m256 m10 = m00, m11 = m01, m20 = m00, m21 = m01;
-            for (kk = 0; kk < k; kk++) {
+    for (p = 0; p * PW < B->n; p++) {
+        const float *b = B->b + p * B->pst;
+        int cols = (int)(B->n - p * PW < PW ? B->n - p * PW : PW);
+        for (i0 = 0; i0 < B->m; i0 += 3) {
+            int rows = (int)(B->m - i0 < 3 ? B->m - i0 : 3), r;
+            const float *a0 = B->a + i0 * B->lda;
+            const float *a1 = B->a + (i0 + (rows > 1)) * B->lda;
+            const float *a2 = B->a + (i0 + (rows > 2) * 2) * B->lda;
+            __m256 c00, c01, c10, c11, c20, c21, m00, m01, m10, m11, m20, m21;
+            F32_LOADM(0); F32_LOADM(1); F32_LOADM(2);
+            for (kk = 0; kk < B->kc; kk++) {
                 __m256 b0 = _mm256_loadu_ps(b + kk * PW), b1 = _mm256_loadu_ps(b + kk * PW + 8);
                 F32_FMA(0); F32_MAX(0); F32_FMA(1); F32_MAX(1); F32_FMA(2); F32_MAX(2);
             }
             for (r = 0; r < rows; r++) {
                 __m256 x0 = r == 0 ? c00 : r == 1 ? c10 : c20, x1 = r == 0 ? c01 : r == 1 ? c11 : c21;
                 __m256 y0 = r == 0 ? m00 : r == 1 ? m10 : m20, y1 = r == 0 ? m01 : r == 1 ? m11 : m21;
-                f32_store(x0, x1, y0, y1, fin, p, out + (i0 + r) * n + p * PW,
-                          mx + (i0 + r) * n + p * PW, cols);
+                f32_store(B, x0, x1, y0, y1, p, i0 + r, cols);
             }
         }
     }
 }
-#endif
 
-#ifdef HWI_X86
 /* round toward zero in MXCSR for the duration of a kernel; returns the old value */
 static unsigned mxcsr_rz(void)
 {
@@ -179,30 +252,8 @@ static unsigned mxcsr_rz(void)
     _mm_setcsr(old | 0x6000u);
     return old;
 }
-#endif
-
-int hw_mac_f32_seq(const float *a, const float *bp, const float *init, const float *fin,
-                   float *out, float *max_abs, int64_t m, int64_t n, int64_t k, int32_t rounding)
-{
-    if (m < 0 || n < 0 || k < 0 || (m && n && (!out || (k && (!a || !bp))))) return HW_E_SIZE;
-    if (rounding != HW_ROUND_RNE && rounding != HW_ROUND_RTZ) return HW_E_MODE;
-    if (!env_ok()) return HW_E_MODE;
-#ifdef HWI_X86
-    if (have_avx2()) {
-        unsigned old = rounding == HW_ROUND_RTZ ? mxcsr_rz() : 0;
-        if (max_abs) f32_run3(a, bp, init, fin, out, max_abs, m, n, k);
-        else f32_run6(a, bp, init, fin, out, m, n, k);
-        if (rounding == HW_ROUND_RTZ) _mm_setcsr(old);
-        return HW_OK;
-    }
-#endif
-    if (rounding != HW_ROUND_RNE) return HW_E_MODE;
-    f32_portable(a, bp, init, fin, out, max_abs, m, n, k);
-    return HW_OK;
-}
 
 /* ---- binary16 / bfloat16 registers ------------------------------------ */
-#ifdef HWI_X86
 /* acc <- round(acc + p) into the register format (FMT 0 binary16, 1 bfloat16).
  * MODE 0: rne, every addend has <= p significant bits: s = fl32(acc + p) is
  *         rounded again (double rounding is innocuous: 24 >= 2p + 2);
@@ -249,28 +300,30 @@ static inline __m256 narrow_add(__m256 acc, __m256 p, const int FMT, const int M
 }
 
 /* one row x 64 columns (four panels: eight independent dependency chains) at a
- * time, registers held in named variables */
+ * time, registers held in named variables; tc / tm / te stage the 64 columns
+ * of out / mx / ev (the valid `cols` of them) between k blocks */
 #define NLOAD(i)                                                                             \
-    __m256 c##i = init ? _mm256_loadu_ps(init + cb + 8 * (i)) : _mm256_setzero_ps();           \
-    __m256 m##i = _mm256_and_ps(c##i, absm);                                                  \
-    __m256i e##i = _mm256_setzero_si256()
+    __m256 c##i = B->first ? (B->init ? _mm256_loadu_ps(B->init + cb + 8 * (i))               \
+                                      : _mm256_setzero_ps())                                  \
+                           : _mm256_loadu_ps(tc + 8 * (i));                                   \
+    __m256 m##i = B->first || !STATS ? _mm256_and_ps(c##i, absm) : _mm256_loadu_ps(tm + 8 * (i)); \
+    __m256i e##i = B->first || !STATS ? _mm256_setzero_si256()                               \
+                                      : _mm256_loadu_si256((const __m256i *)(te + 8 * (i)))
 #define NSTEP(i, bptr, off)                                                                  \
     c##i = narrow_add(c##i, _mm256_mul_ps(av, _mm256_loadu_ps((bptr) + kk * PW + (off))),     \
                       FMT, MODE, STATS, &e##i, &m##i, thr)
 #define NFIN(i)                                                                              \
     do {                                                                                     \
-        if (fin) c##i = narrow_add(c##i, _mm256_loadu_ps(fin + cb + 8 * (i)), FMT, MODE, 1,    \
-                                   &e##i, &m##i, thr);                                        \
+        if (B->last && B->fin)                                                               \
+            c##i = narrow_add(c##i, _mm256_loadu_ps(B->fin + cb + 8 * (i)), FMT, MODE, 1,      \
+                              &e##i, &m##i, thr);                                             \
         _mm256_storeu_ps(tc + 8 * (i), c##i);                                                 \
         _mm256_storeu_ps(tm + 8 * (i), m##i);                                                 \
         _mm256_storeu_si256((__m256i *)(te + 8 * (i)), e##i);                                 \
     } while (0)
 
 __attribute__((target("avx2,fma,f16c"), always_inline))
-static inline void narrow_body(const float *a, const float *bp, const float *init,
-                               const float *fin, float *out, float *mx, int32_t *events,
-                               uint8_t *bail, int64_t m, int64_t n, int64_t k, const int FMT,
-                               const int MODE, const int STATS)
+static inline void narrow_body(const blk *B, const int FMT, const int MODE, const int STATS)
 {
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     /* overflow thresholds (exactly representable in binary32): binary16 rne
@@ -279,50 +332,57 @@ static inline void narrow_body(const float *a, const float *bp, const float *ini
     const float thr_f = FMT == 0 ? (MODE == 1 ? 65536.0f : 65520.0f)
                                  : (MODE == 1 ? INFINITY : 3.3961775e38f);
     const __m256 thr = _mm256_set1_ps(thr_f);
-    const int64_t npan = (n + PW - 1) / PW;
+    const int64_t n = B->n, npan = (n + PW - 1) / PW;
     int64_t i, p, kk;
-    for (i = 0; i < m; i++) {
-        const float *ar = a + i * k;
-        for (p = 0; p < npan; p += 4) {
-            const int64_t cb = p * PW;
-            const int np4 = npan - p < 4 ? (int)(npan - p) : 4;
-            const float *q0 = bp + p * k * PW;
-            const float *q1 = bp + (np4 > 1 ? p + 1 : p) * k * PW;
-            const float *q2 = bp + (np4 > 2 ? p + 2 : p) * k * PW;
-            const float *q3 = bp + (np4 > 3 ? p + 3 : p) * k * PW;
-            int cols = (int)(n - cb < 4 * PW ? n - cb : 4 * PW), q;
+    for (p = 0; p < npan; p += 4) {
+        const int64_t cb = p * PW;
+        const int np4 = npan - p < 4 ? (int)(npan - p) : 4;
+        const float *q0 = B->b + p * B->pst;
+        const float *q1 = B->b + (np4 > 1 ? p + 1 : p) * B->pst;
+        const float *q2 = B->b + (np4 > 2 ? p + 2 : p) * B->pst;
+        const float *q3 = B->b + (np4 > 3 ? p + 3 : p) * B->pst;
+        int cols = (int)(n - cb < 4 * PW ? n - cb : 4 * PW), q;
+        for (i = 0; i < B->m; i++) {
+            const float *ar = B->a + i * B->lda;
             float tc[4 * PW], tm[4 * PW];
             int32_t te[4 * PW];
-            NLOAD(0); NLOAD(1); NLOAD(2); NLOAD(3); NLOAD(4); NLOAD(5); NLOAD(6); NLOAD(7);
-            for (kk = 0; kk < k; kk++) {
-                __m256 av = _mm256_broadcast_ss(ar + kk);
-                NSTEP(0, q0, 0); NSTEP(1, q0, 8); NSTEP(2, q1, 0); NSTEP(3, q1, 8);
-                NSTEP(4, q2, 0); NSTEP(5, q2, 8); NSTEP(6, q3, 0); NSTEP(7, q3, 8);
+            if (!B->first) {
+                for (q = 0; q < 4 * PW; q++) {
+                    int64_t o = i * B->ldo + cb + q;
+                    tc[q] = q < cols ? B->out[o] : 0.0f;
+                    tm[q] = q < cols && B->mx ? B->mx[o] : 0.0f;
+                    te[q] = q < cols && B->ev ? B->ev[o] : 0;
+                }
             }
-            NFIN(0); NFIN(1); NFIN(2); NFIN(3); NFIN(4); NFIN(5); NFIN(6); NFIN(7);
+            {
+                NLOAD(0); NLOAD(1); NLOAD(2); NLOAD(3); NLOAD(4); NLOAD(5); NLOAD(6); NLOAD(7);
+                for (kk = 0; kk < B->kc; kk++) {
+                    __m256 av = _mm256_broadcast_ss(ar + kk);
+                    NSTEP(0, q0, 0); NSTEP(1, q0, 8); NSTEP(2, q1, 0); NSTEP(3, q1, 8);
+                    NSTEP(4, q2, 0); NSTEP(5, q2, 8); NSTEP(6, q3, 0); NSTEP(7, q3, 8);
+                }
+                NFIN(0); NFIN(1); NFIN(2); NFIN(3); NFIN(4); NFIN(5); NFIN(6); NFIN(7);
+            }
             for (q = 0; q < cols; q++) {
-                int64_t o = i * n + cb + q;
-                out[o] = tc[q];
-                bail[o] = !isfinite(tc[q]);
-                if (mx) mx[o] = tm[q];
-                if (events) events[o] = te[q];
+                int64_t o = i * B->ldo + cb + q;
+                B->out[o] = tc[q];
+                if (B->last) B->bail[o] = !isfinite(tc[q]);
+                if (B->mx) B->mx[o] = tm[q];
+                if (B->ev) B->ev[o] = te[q];
             }
         }
     }
 }
 
-#define NARROW_ARGS a, bp, init, fin, out, mx, events, bail, m, n, k
 #define NARROW_CASE(F, M)                                                                    \
     do {                                                                                     \
-        if (stats) narrow_body(NARROW_ARGS, F, M, 1);                                        \
-        else narrow_body(NARROW_ARGS, F, M, 0);                                              \
+        if (stats) narrow_body(B, F, M, 1);                                                  \
+        else narrow_body(B, F, M, 0);                                                        \
     } while (0)
 __attribute__((target("avx2,fma,f16c")))
-static void narrow_run(const float *a, const float *bp, const float *init, const float *fin,
-                       float *out, float *mx, int32_t *events, uint8_t *bail, int64_t m,
-                       int64_t n, int64_t k, int fmt, int mode)
+static void narrow_run(const blk *B)
 {
-    int stats = mx || events;
+    int stats = B->mx || B->ev, fmt = B->fmt, mode = B->mode;
     if (fmt == 0 && mode == 0) NARROW_CASE(0, 0);
     else if (fmt == 0 && mode == 1) NARROW_CASE(0, 1);
     else if (fmt == 0) NARROW_CASE(0, 2);
@@ -332,12 +392,163 @@ static void narrow_run(const float *a, const float *bp, const float *init, const
 }
 #endif
 
-int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const float *fin,
-                      float *out, float *max_abs, int32_t *events, uint8_t *bail,
-                      int64_t m, int64_t n, int64_t k, int32_t fmt, int32_t rounding,
-                      int32_t short_products)
+/* ---- the blocked driver --------------------------------------------------
+ * Operands: float values (code size 0) or codes decoded through a lookup
+ * table, A [m x k] and b [k x n] row-major.  Per call (one thread's rows):
+ * for each block of NC columns and KC steps, that slice of b is decoded into
+ * panels of 16 columns (L2-resident, reused by every row), and each block of
+ * MC rows of A into a row-major buffer (L1/L2), then the kernel runs. */
+#ifndef KC
+#define KC 256
+#endif
+#ifndef MC
+#define MC 48 /* a multiple of the kernels' row blocks (6, 3, 1) */
+#endif
+#define NC 1024 /* a multiple of 64: init / fin are read in groups of 64 columns */
+
+typedef struct operand {
+    const void *p;
+    int cs;
+    const float *lut;
+    int64_t lut_n;
+    const int32_t *dec; /* arithmetic decode (hwi_dec_row_f32) instead of the lut */
+} operand;
+
+/* cols values of one row (codes through the table, or floats copied) to
+ * out[(c / 16) * ps + c % 16]; -1 bad code, 1 non-finite value, 0 */
+static int put_row(const operand *X, int64_t off, int64_t cols, float *out, int64_t ps)
 {
-    if (m < 0 || n < 0 || k < 0 || (m && n && (!out || !bail || (k && (!a || !bp)))))
+    if (X->cs && X->dec)
+        return hwi_dec_row_f32((const char *)X->p + (size_t)off * (size_t)X->cs, X->cs, cols,
+                               X->dec, out, ps);
+    if (X->cs)
+        return hwi_lut_row_f32((const char *)X->p + (size_t)off * (size_t)X->cs, X->cs, cols,
+                               X->lut, X->lut_n, out, ps);
+    {
+        const float *src = (const float *)X->p + off;
+        int64_t c;
+        int bad = 0;
+        for (c = 0; c < cols; c++) {
+            out[(c >> 4) * ps + (c & 15)] = src[c];
+            bad |= (hwi_f32_bits(src[c]) & 0x7F800000u) == 0x7F800000u;
+        }
+        return bad;
+    }
+}
+
+static int op_check(const operand *X, int64_t need)
+{
+    if (X->cs == 0) return 1;
+    if (X->dec) return hwi_dec_valid(X->dec, X->cs);
+    return hwi_valid_code_size(X->cs) && X->lut_n >= 1 && (!need || X->lut);
+}
+
+static int blocked(void (*kern)(const blk *), blk B, const operand *A, const operand *Bo,
+                   int64_t m, int64_t n, int64_t k, int64_t *nonfinite)
+{
+    float *abuf, *bbuf;
+    int64_t j0, k0, i0, r, nc_max = n < NC ? n : NC;
+    int rc = HW_OK, got = 0;
+    if (nonfinite) *nonfinite = 0;
+    if (m == 0 || n == 0) return HW_OK;
+    abuf = (float *)malloc(sizeof(float) * MC * KC);
+    bbuf = (float *)malloc(sizeof(float) * (size_t)(KC * ((nc_max + PW - 1) / PW) * PW));
+    if (!abuf || !bbuf) {
+        free(abuf);
+        free(bbuf);
+        return HW_E_NOMEM;
+    }
+    B.ldo = n;
+    for (j0 = 0; j0 < n && !got; j0 += NC) {
+        int64_t nc = n - j0 < NC ? n - j0 : NC, tail = nc % PW, lastp = (nc / PW) * PW;
+        k0 = 0;
+        do {
+            int64_t kc = k - k0 < KC ? k - k0 : KC;
+            blk S = B;
+            for (r = 0; r < kc && !got; r++) { /* b[k0 .. k0+kc, j0 .. j0+nc] -> panels */
+                got = put_row(Bo, (k0 + r) * n + j0, nc, bbuf + r * PW, kc * PW);
+                if (tail) memset(bbuf + lastp * kc + r * PW + tail, 0, sizeof(float) * (PW - tail));
+            }
+            S.n = nc;
+            S.kc = kc;
+            S.pst = kc * PW;
+            S.b = bbuf;
+            S.first = k0 == 0;
+            S.last = k0 + kc == k;
+            S.init = B.init ? B.init + j0 : NULL;
+            S.fin = B.fin ? B.fin + j0 : NULL;
+            for (i0 = 0; i0 < m && !got; i0 += MC) {
+                S.m = m - i0 < MC ? m - i0 : MC;
+                for (r = 0; r < S.m && !got; r++)
+                    got = put_row(A, (i0 + r) * k + k0, kc, abuf + r * KC, 16);
+                if (got) break;
+                S.a = abuf;
+                S.lda = KC;
+                S.out = B.out + i0 * n + j0;
+                S.mx = B.mx ? B.mx + i0 * n + j0 : NULL;
+                S.ev = B.ev ? B.ev + i0 * n + j0 : NULL;
+                S.bail = B.bail ? B.bail + i0 * n + j0 : NULL;
+                kern(&S);
+            }
+            k0 += kc;
+        } while (k0 < k && !got);
+    }
+    free(abuf);
+    free(bbuf);
+    if (got < 0) rc = HW_E_CODE;
+    else if (got > 0 && nonfinite) *nonfinite = 1;
+    return rc;
+}
+
+#define OPERANDS                                                                             \
+    operand A = {a, a_code_size, a_lut, a_lut_n, a_dec}, Bo = {b, b_code_size, b_lut, b_lut_n, b_dec}
+
+int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64_t a_lut_n,
+                   const int32_t *a_dec, const void *b, int32_t b_code_size,
+                   const float *b_lut, int64_t b_lut_n, const int32_t *b_dec, const float *init, const float *fin, float *out, float *max_abs,
+                   int64_t m, int64_t n, int64_t k, int32_t rounding, int64_t *nonfinite)
+{
+    OPERANDS;
+    blk B = {0};
+    void (*kern)(const blk *) = f32_portable;
+    int rc;
+    if (m < 0 || n < 0 || k < 0 || k > ((int64_t)1 << 40) || !nonfinite ||
+        (m && n && (!out || (k && (!a || !b)))) || !op_check(&A, m && n && k) ||
+        !op_check(&Bo, m && n && k))
+        return HW_E_SIZE;
+    if (rounding != HW_ROUND_RNE && rounding != HW_ROUND_RTZ) return HW_E_MODE;
+    if (!env_ok()) return HW_E_MODE;
+#ifdef HWI_X86
+    if (have_avx2()) kern = max_abs ? f32_run3 : f32_run6;
+#endif
+    if (kern == f32_portable && rounding != HW_ROUND_RNE) return HW_E_MODE;
+    B.init = init;
+    B.fin = fin;
+    B.out = out;
+    B.mx = max_abs;
+#ifdef HWI_X86
+    if (rounding == HW_ROUND_RTZ) {
+        unsigned old = mxcsr_rz();
+        rc = blocked(kern, B, &A, &Bo, m, n, k, nonfinite);
+        _mm_setcsr(old);
+        return rc;
+    }
+#endif
+    rc = blocked(kern, B, &A, &Bo, m, n, k, nonfinite);
+    return rc;
+}
+
+int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
+                      int64_t a_lut_n, const int32_t *a_dec, const void *b, int32_t b_code_size,
+                      const float *b_lut, int64_t b_lut_n, const int32_t *b_dec, const float *init, const float *fin, float *out,
+                      float *max_abs, int32_t *events, uint8_t *bail, int64_t m, int64_t n,
+                      int64_t k, int32_t fmt, int32_t rounding, int32_t short_products,
+                      int64_t *nonfinite)
+{
+    OPERANDS;
+    if (m < 0 || n < 0 || k < 0 || k > ((int64_t)1 << 40) || !nonfinite ||
+        (m && n && (!out || !bail || (k && (!a || !b)))) || !op_check(&A, m && n && k) ||
+        !op_check(&Bo, m && n && k))
         return HW_E_SIZE;
     if ((fmt != 0 && fmt != 1) || (rounding != HW_ROUND_RNE && rounding != HW_ROUND_RTZ))
         return HW_E_MODE;
@@ -345,15 +556,24 @@ int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const 
 #ifdef HWI_X86
     __builtin_cpu_init();
     if (have_avx2() && __builtin_cpu_supports("f16c")) {
+        blk B = {0};
+        int rc;
+        B.init = init;
+        B.fin = fin;
+        B.out = out;
+        B.mx = max_abs;
+        B.ev = events;
+        B.bail = bail;
+        B.fmt = fmt;
+        B.mode = rounding == HW_ROUND_RTZ ? 1 : short_products ? 0 : 2;
         if (rounding == HW_ROUND_RTZ) {
             unsigned old = mxcsr_rz();
-            narrow_run(a, bp, init, fin, out, max_abs, events, bail, m, n, k, fmt, 1);
+            rc = blocked(narrow_run, B, &A, &Bo, m, n, k, nonfinite);
             _mm_setcsr(old);
         } else {
-            narrow_run(a, bp, init, fin, out, max_abs, events, bail, m, n, k, fmt,
-                       short_products ? 0 : 2);
+            rc = blocked(narrow_run, B, &A, &Bo, m, n, k, nonfinite);
         }
-        return HW_OK;
+        return rc;
     }
 #endif
     return HW_E_MODE;

@@ -11,47 +11,197 @@ static inline int64_t dst_index(int64_t r, int64_t c, int64_t rows, int64_t cols
     return pack ? (c / PW) * rows * PW + r * PW + (c % PW) : r * cols + c;
 }
 
-/* codes [rows x cols] of 1 or 2 bytes (or wider) -> lut values, row-major or
- * packed; returns the count of non-finite values (or -1 on a bad code) */
-#define LUT_LOOP(T)                                                                          \
+/* One row of codes -> lut values: column c goes to out[(c / 16) * ps + c % 16]
+ * (ps = 16: contiguous; ps = rows * 16: a row of the panel layout).  The code
+ * bound is checked only when a code of this size can exceed the table.
+ * Returns -1 on a code >= lut_n, else 1 when a value is non-finite, else 0. */
+#define ROW_LOOP(T)                                                                          \
     do {                                                                                     \
         const T *cc = (const T *)codes;                                                      \
-        for (r = 0; r < rows; r++) {                                                         \
-            const T *row = cc + r * cols;                                                     \
-            for (c = 0; c < cols; c++) {                                                     \
-                uint64_t x = row[c];                                                         \
+        for (g = 0; g < cols; g += 16) {                                                     \
+            float *og = out + (g >> 4) * ps;                                                 \
+            int64_t q, w = cols - g < 16 ? cols - g : 16;                                    \
+            for (q = 0; q < w; q++) {                                                        \
+                uint64_t x = cc[g + q];                                                      \
                 float v;                                                                     \
-                if (x >= (uint64_t)lut_n) return -1;                                         \
+                if (bounded && x >= (uint64_t)lut_n) return -1;                              \
                 v = lut[x];                                                                  \
-                if (check) bad += !isfinite(v);                                              \
-                out[pack ? (c / PW) * rows * PW + r * PW + (c % PW) : r * cols + c] = v;     \
+                bad_any |= (~hwi_f32_bits(v) & 0x7F800000u) == 0;                            \
+                og[q] = v;                                                                   \
             }                                                                                \
         }                                                                                    \
     } while (0)
 
-static int64_t lut_f32_run(const void *codes, int code_size, int64_t rows, int64_t cols,
-                           const float *lut, int64_t lut_n, float *out, int pack, int check)
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+/* full 16-column groups of 1- or 2-byte codes whose table covers every code:
+ * AVX2 gathers; returns the first column not done */
+__attribute__((target("avx2")))
+static int64_t row_gather(const void *codes, int code_size, int64_t cols, const float *lut,
+                          float *out, int64_t ps, int *bad)
 {
-    int64_t r, c, bad = 0;
-    if (code_size == 1) LUT_LOOP(uint8_t);
-    else if (code_size == 2) LUT_LOOP(uint16_t);
-    else if (code_size == 4) LUT_LOOP(uint32_t);
-    else LUT_LOOP(uint64_t);
+    const __m256i expm = _mm256_set1_epi32(0x7F800000);
+    __m256i any = _mm256_setzero_si256();
+    int64_t g;
+    for (g = 0; g + 16 <= cols; g += 16) {
+        __m256i i0, i1;
+        __m256 v0, v1;
+        if (code_size == 1) {
+            __m128i c = _mm_loadu_si128((const __m128i *)((const uint8_t *)codes + g));
+            i0 = _mm256_cvtepu8_epi32(c);
+            i1 = _mm256_cvtepu8_epi32(_mm_srli_si128(c, 8));
+        } else {
+            const uint16_t *c16 = (const uint16_t *)codes + g;
+            i0 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)c16));
+            i1 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(c16 + 8)));
+        }
+        v0 = _mm256_i32gather_ps(lut, i0, 4);
+        v1 = _mm256_i32gather_ps(lut, i1, 4);
+        any = _mm256_or_si256(any, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v0), expm), expm));
+        any = _mm256_or_si256(any, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v1), expm), expm));
+        _mm256_storeu_ps(out + (g >> 4) * ps, v0);
+        _mm256_storeu_ps(out + (g >> 4) * ps + 8, v1);
+    }
+    *bad = !_mm256_testz_si256(any, any);
+    return g;
+}
+
+static int have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+#endif
+
+int hwi_lut_row_f32(const void *codes, int code_size, int64_t cols, const float *lut,
+                    int64_t lut_n, float *out, int64_t ps)
+{
+    int64_t g = 0;
+    int bad_any = 0;
+    int bounded = code_size > 2 || lut_n < ((int64_t)1 << (8 * code_size));
+#if defined(__x86_64__) || defined(__i386__)
+    if (!bounded && have_avx2()) {
+        int b2 = 0;
+        g = row_gather(codes, code_size, cols, lut, out, ps, &b2);
+        bad_any |= b2;
+        codes = (const char *)codes + g * code_size;
+        out += (g >> 4) * ps;
+        cols -= g;
+    }
+#endif
+    if (code_size == 1) ROW_LOOP(uint8_t);
+    else if (code_size == 2) ROW_LOOP(uint16_t);
+    else if (code_size == 4) ROW_LOOP(uint32_t);
+    else ROW_LOOP(uint64_t);
+    return bad_any != 0;
+}
+
+/* Arithmetic decode of narrow float codes (the caller has verified, code by
+ * code, that it equals the table): dec = {shift, scale exponent, magnitude
+ * bits, signed, non-finite-from, nan-at-sign}.  The magnitude field shifted
+ * into binary32's exponent / fraction reads as 2^(E-127) * 1.f (E > 0) or
+ * 2^-126 * 0.f (E = 0): times 2^(127 - bias) it is the code's value, exactly
+ * (the multiply is exact: DAZ / FTZ are off and the results are binary32
+ * numbers).  Non-finite: magnitude >= dec[4], or the code 1 << magnitude bits
+ * when dec[5] (fnuz / P3109 NaN); a code >= 2^(magnitude + sign bits) is a
+ * bad code.  Same placement / return as hwi_lut_row_f32. */
+int hwi_dec_valid(const int32_t *dec, int code_size)
+{
+    return dec[0] >= 0 && dec[0] <= 23 && dec[1] >= -126 && dec[1] <= 127 && dec[2] >= 1 &&
+           (dec[3] == 0 || dec[3] == 1) && dec[2] + dec[3] <= 8 * code_size &&
+           dec[2] + dec[3] <= 16 && dec[4] >= 0 && dec[4] <= (1 << dec[2]) &&
+           (dec[5] == 0 || dec[5] == 1) && (code_size == 1 || code_size == 2);
+}
+
+static inline float dec_one(uint32_t x, const int32_t *dec, float scale, int *bad)
+{
+    uint32_t mag = x & ((1u << dec[2]) - 1u), sgn = dec[3] ? (x >> dec[2]) & 1u : 0u;
+    float v;
+    *bad |= mag >= (uint32_t)dec[4] || (dec[5] && x == (1u << dec[2]));
+    v = hwi_bits_f32(mag << dec[0]) * scale;
+    return hwi_bits_f32(hwi_f32_bits(v) | (sgn << 31));
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2")))
+static int64_t dec_avx2(const void *codes, int code_size, int64_t cols, const int32_t *dec,
+                        float scale, float *out, int64_t ps, int *bad)
+{
+    const __m256i magm = _mm256_set1_epi32((int)((1u << dec[2]) - 1u));
+    const __m256i lim = _mm256_set1_epi32(dec[4] - 1), nanc = _mm256_set1_epi32(1 << dec[2]);
+    const __m128i sh = _mm_cvtsi32_si128(dec[0]), ssh = _mm_cvtsi32_si128(dec[2]);
+    const __m256 sc = _mm256_set1_ps(scale);
+    const __m256i top = _mm256_set1_epi32((1 << (dec[2] + dec[3])) - 1);
+    __m256i any = _mm256_setzero_si256(), wide = _mm256_setzero_si256();
+    int64_t g;
+    for (g = 0; g + 8 <= cols; g += 8) {
+        __m256i x = code_size == 1
+            ? _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)((const uint8_t *)codes + g)))
+            : _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)codes + g)));
+        __m256i mag = _mm256_and_si256(x, magm);
+        __m256 v;
+        wide = _mm256_or_si256(wide, _mm256_cmpgt_epi32(x, top));
+        v = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_sll_epi32(mag, sh)), sc);
+        any = _mm256_or_si256(any, _mm256_cmpgt_epi32(mag, lim));
+        if (dec[5]) any = _mm256_or_si256(any, _mm256_cmpeq_epi32(x, nanc));
+        if (dec[3])
+            v = _mm256_or_ps(v, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srl_epi32(x, ssh), 31)));
+        _mm256_storeu_ps(out + (g >> 4) * ps + (g & 15), v);
+    }
+    if (!_mm256_testz_si256(wide, wide)) return -1;
+    *bad |= !_mm256_testz_si256(any, any);
+    return g;
+}
+#endif
+
+int hwi_dec_row_f32(const void *codes, int code_size, int64_t cols, const int32_t *dec,
+                    float *out, int64_t ps)
+{
+    float scale = ldexpf(1.0f, dec[1]);
+    int64_t c = 0;
+    int bad = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (have_avx2()) c = dec_avx2(codes, code_size, cols, dec, scale, out, ps, &bad);
+    if (c < 0) return -1;
+#endif
+    for (; c < cols; c++) {
+        uint32_t x = code_size == 1 ? ((const uint8_t *)codes)[c] : ((const uint16_t *)codes)[c];
+        if (x >> (dec[2] + dec[3])) return -1;
+        out[(c >> 4) * ps + (c & 15)] = dec_one(x, dec, scale, &bad);
+    }
+    return bad;
+}
+
+/* codes [rows x cols] -> lut values, row-major (panel_rows 0) or packed in
+ * panels of panel_rows rows (pad columns of the last panel zeroed); returns
+ * the number of rows holding a non-finite value (or -1 on a bad code) */
+static int64_t lut_f32_run(const void *codes, int code_size, int64_t rows, int64_t cols,
+                           const float *lut, int64_t lut_n, float *out, int64_t panel_rows)
+{
+    int64_t r, bad = 0, tail = cols % PW, last = (cols / PW) * panel_rows * PW;
+    for (r = 0; r < rows; r++) {
+        int got = hwi_lut_row_f32((const char *)codes + (size_t)(r * cols) * (size_t)code_size,
+                                  code_size, cols, lut, lut_n,
+                                  panel_rows ? out + r * PW : out + r * cols,
+                                  panel_rows ? panel_rows * PW : PW);
+        if (got < 0) return -1;
+        bad += got;
+        if (panel_rows && tail)
+            memset(out + last + r * PW + tail, 0, sizeof(float) * (size_t)(PW - tail));
+    }
     return bad;
 }
 
 int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
-                   const float *lut, int64_t lut_n, float *out, int32_t pack,
+                   const float *lut, int64_t lut_n, float *out, int64_t panel_rows,
                    int64_t *nonfinite)
 {
-    int64_t i, bad;
-    int check = 0;
-    if (!hwi_valid_code_size(code_size) || rows < 0 || cols < 0 || lut_n < 1 || !nonfinite)
+    int64_t bad;
+    if (!hwi_valid_code_size(code_size) || rows < 0 || cols < 0 || lut_n < 1 || !nonfinite ||
+        (panel_rows != 0 && panel_rows < rows))
         return HW_E_SIZE;
     if (rows && cols && (!codes || !lut || !out)) return HW_E_SIZE;
-    for (i = 0; i < lut_n; i++) check |= !isfinite(lut[i]);
-    if (pack) memset(out, 0, sizeof(float) * (size_t)(((cols + PW - 1) / PW) * PW * rows));
-    bad = lut_f32_run(codes, code_size, rows, cols, lut, lut_n, out, pack, check);
+    bad = lut_f32_run(codes, code_size, rows, cols, lut, lut_n, out, panel_rows);
     if (bad < 0) return HW_E_CODE;
     *nonfinite = bad;
     return HW_OK;

@@ -35,6 +35,7 @@ the data, and otherwise declines (returns None):
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -97,7 +98,8 @@ def _lut_values(codes: np.ndarray, fmt, dtype) -> np.ndarray:
 
 
 def _pack_b(b: np.ndarray, dtype) -> np.ndarray:
-    """[K, N] -> panels [ceil(N/16), K, 16], zero padded."""
+    """[K, N] -> panels [ceil(N/16), K, 16], zero padded (the layout of the
+    integer kernels' b)."""
     k, n = b.shape
     npan = -(-n // PW)
     out = np.zeros((npan, k, PW), dtype=dtype)
@@ -109,18 +111,39 @@ def _pack_b(b: np.ndarray, dtype) -> np.ndarray:
     return out
 
 
-def _chunks(m: int, unit: int, threads: int, work: int):
+def _chunks(m: int, unit: int, threads: int, work: int, per_thread: int = 2):
+    """Row ranges (multiples of unit) for the threads: per_thread of them each
+    (1 where every call repeats a per-call cost, e.g. decoding all of b)."""
     if threads <= 1 or work < (1 << 16) or m <= unit:
         return [(0, m)]
-    per = -(-m // (threads * 2))
+    per = -(-m // (threads * per_thread))
     per = -(-per // unit) * unit
     return [(r, min(m, r + per)) for r in range(0, m, per)]
 
 
-def _parallel(fn, ranges):
-    if len(ranges) == 1:
-        return [fn(*ranges[0])]
-    return list(_native._pool().map(lambda r: fn(*r), ranges))
+def _parallel(fn, ranges, threads: int = 2):
+    """fn(r0, r1) over the ranges: the calling thread and threads - 1 pool
+    workers take ranges in turn (never more threads than cores asked for)."""
+    if len(ranges) == 1 or threads <= 1:
+        return [fn(*r) for r in ranges]
+    results = [None] * len(ranges)
+    todo = iter(range(len(ranges)))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            results[i] = fn(*ranges[i])
+    futures = [_native._pool().submit(worker) for _ in range(min(threads, len(ranges)) - 1)]
+    try:
+        worker()
+    finally:
+        for fu in futures:
+            fu.result()
+    return results
 
 
 def plan(mac: MacUnit, stats: bool) -> str | None:
@@ -194,6 +217,38 @@ def _lut_f32(fmt) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
+def _arith_dec(fmt):
+    """The arithmetic decoder of a float format of <= 16 bits for the float
+    kernels (hwsim.h, ``dec``), or None.  Accepted only after comparing it,
+    code by code, with the decode table: every finite value bit for bit, and
+    exactly the non-finite codes flagged."""
+    if fmt.kind != "float" or fmt.bits > 16 or fmt.exp_bits > 8 or fmt.man_bits > 23:
+        return None
+    mb, sgn = fmt.exp_bits + fmt.man_bits, int(fmt.signed)
+    e = 127 - fmt.bias
+    if not -126 <= e <= 127:
+        return None
+    lut = _lut_f32(fmt)
+    fin = np.isfinite(lut)
+    pos_bad = ~fin[:1 << mb]
+    t = int(np.argmax(pos_bad)) if pos_bad.any() else 1 << mb
+    if pos_bad[:t].any() or not pos_bad[t:].all():
+        return None
+    nan_sign = int(bool(sgn) and not fin[1 << mb])
+    dec = np.array([23 - fmt.man_bits, e, mb, sgn, t, nan_sign], dtype=np.int32)
+    codes = np.arange(1 << fmt.bits, dtype=np.uint32)
+    mag = codes & np.uint32((1 << mb) - 1)
+    with np.errstate(all="ignore"):  # NaN / Inf patterns: compared as flagged below
+        v = (mag << np.uint32(dec[0])).view(np.float32) * np.float32(2.0 ** e)
+    bits = v.view(np.uint32) | (((codes >> np.uint32(mb)) & np.uint32(sgn)) << np.uint32(31))
+    flagged = (mag >= t) | ((codes == (1 << mb)) & bool(nan_sign))
+    if not np.array_equal(flagged, ~fin) or \
+            not np.array_equal(bits[fin], lut.view(np.uint32)[fin]):
+        return None
+    return dec
+
+
+@lru_cache(maxsize=64)
 def _lut_i32(fmt) -> np.ndarray:
     v = np.arange(1 << fmt.bits, dtype=np.int64)
     if fmt.signed:
@@ -208,11 +263,12 @@ def _codes_c(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _lut_f32_call(codes, lut, rows, cols, out, pack):
+def _lut_f32_call(codes, lut, rows, cols, out, panel_rows=0):
     nf = ffi.new("int64_t *")
     rc = lib.hw_mac_lut_f32(_ptr("void *", codes), codes.dtype.itemsize, rows, cols,
-                            _ptr("float *", lut), lut.size, _ptr("float *", out), pack, nf)
+                            _ptr("float *", lut), lut.size, _ptr("float *", out), panel_rows, nf)
     return rc, nf[0]
+
 
 
 def _lo_hi(v: np.ndarray, blocks) -> tuple[float, float]:
@@ -248,6 +304,14 @@ def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int, ablk=Non
             amin * bmin * 2.0 ** -(pa + pb - 2) >= 2.0 ** -149)
 
 
+def _float_operand(codes: np.ndarray, fmt):
+    """(pointer, code size, lut, lut size, dec) of a code operand of the float kernels."""
+    lut = _lut_f32(fmt)
+    dec = _arith_dec(fmt) if codes.dtype.itemsize <= 2 else None
+    return (_ptr("char *", codes), codes.dtype.itemsize, _ptr("float *", lut), lut.size,
+            _ptr("int32_t *", dec))
+
+
 def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     m, k = a.shape
     n = b.shape[1]
@@ -255,16 +319,16 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     if values:  # block-format operands, decoded exactly
         if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt), *blocks):
             return None
-        bp = _pack_b(b.astype(np.float32), np.float32)
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        b = np.ascontiguousarray(b, dtype=np.float32)
+        opa = (_ptr("char *", a), 0, ffi.NULL, 1, ffi.NULL)
+        opb = (_ptr("char *", b), 0, ffi.NULL, 1, ffi.NULL)
     else:
         if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
             return None
-        la, lb = _lut_f32(mac.a_fmt), _lut_f32(mac.b_fmt)
         a, b = _codes_c(a), _codes_c(b)
-        bp = np.empty((-(-n // PW), k, PW), dtype=np.float32)
-        rc, bad = _lut_f32_call(b, lb, k, n, bp, 1)
-        if rc != lib.HW_OK or bad:
-            return None
+        opa, opb = _float_operand(a, mac.a_fmt), _float_operand(b, mac.b_fmt)
+    a_row_bytes = a.dtype.itemsize * k
     bvec = _float_bias(bias, n)
     if bvec is False:
         return None
@@ -280,27 +344,23 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     rnd = lib.HW_ROUND_RNE if acc.rounding == "rne" else lib.HW_ROUND_RTZ
     short = int(narrow and short_products(mac.a_fmt, mac.b_fmt, acc.fmt))
 
+    pin, pfi = _ptr("float *", init), _ptr("float *", fin)
+
     def call(r0, r1):
-        if values:
-            av = np.ascontiguousarray(a[r0:r1], dtype=np.float32)
-        else:
-            av = np.empty((r1 - r0, k), dtype=np.float32)
-            rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
-            if rc != lib.HW_OK or bad:
-                return -100
-        pa = _ptr("float *", av)
+        flag = ffi.new("int64_t *")
+        pa = (opa[0] + r0 * a_row_bytes,) + opa[1:]
         po = _ptr("float *", out) + r0 * n
         pm = ffi.NULL if mx is None else _ptr("float *", mx) + r0 * n
         if not narrow:
-            return lib.hw_mac_f32_seq(pa, _ptr("float *", bp), _ptr("float *", init),
-                                      _ptr("float *", fin), po, pm, r1 - r0, n, k, rnd)
-        return lib.hw_mac_narrow_seq(pa, _ptr("float *", bp), _ptr("float *", init),
-                                     _ptr("float *", fin), po, pm,
-                                     ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
-                                     _ptr("uint8_t *", bail) + r0 * n, r1 - r0, n, k, fmt_id, rnd,
-                                     short)
+            rc = lib.hw_mac_f32_seq(*pa, *opb, pin, pfi, po, pm, r1 - r0, n, k, rnd, flag)
+        else:
+            rc = lib.hw_mac_narrow_seq(*pa, *opb, pin, pfi, po, pm,
+                                       ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
+                                       _ptr("uint8_t *", bail) + r0 * n, r1 - r0, n, k, fmt_id,
+                                       rnd, short, flag)
+        return -100 if (rc == lib.HW_OK and flag[0]) else rc
 
-    rcs = _parallel(call, _chunks(m, 6 if not narrow else 1, threads, m * n * k))
+    rcs = _parallel(call, _chunks(m, 6, threads, m * n * k, 1), threads)
     if any(rc != lib.HW_OK for rc in rcs):
         return None
     redo = None if bail is None else bail.astype(bool)
@@ -391,7 +451,8 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
                 return rc
             return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16), _ptr("int16_t *", bp),
                                        _ptr("int32_t *", out) + r0 * n, r1 - r0, n, k)
-        if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k))):
+        if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k),
+                                                   threads)):
             return None
         bits = acc.bits
         if braw is not None:  # the bias is one more term of the modular sum
@@ -442,7 +503,8 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
                                     sub(out, "int32_t *"), sub(ev, "int32_t *"),
                                     sub(mx, "int64_t *"), sub(wd, "int32_t *"), r1 - r0, n, k,
                                     acc.bits, sat)
-    if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 1, threads, m * n * k))):
+    if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 1, threads, m * n * k),
+                                               threads)):
         return None
     st = None
     if stats:
@@ -480,7 +542,7 @@ def _run_multi(mac, a, b, bias, stats, threads):
     a, b = _codes_c(a), _codes_c(np.ascontiguousarray(b.T))
     la, lb = _lut_f32(fa), _lut_f32(fb)
     bt = np.empty((n, k), dtype=np.float32)
-    rc, bad = _lut_f32_call(b, lb, n, k, bt, 0)
+    rc, bad = _lut_f32_call(b, lb, n, k, bt)
     if rc != lib.HW_OK or bad:
         return None
     bae = np.ascontiguousarray(_aexp_lut(fb)[b])
@@ -498,7 +560,7 @@ def _run_multi(mac, a, b, bias, stats, threads):
 
     def call(r0, r1):
         av = np.empty((r1 - r0, k), dtype=np.float32)
-        rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av, 0)
+        rc, bad = _lut_f32_call(a[r0:r1], la, r1 - r0, k, av)
         if rc != lib.HW_OK or bad:
             return -100
         aae = np.ascontiguousarray(_aexp_lut(fa)[a[r0:r1]])
@@ -509,7 +571,7 @@ def _run_multi(mac, a, b, bias, stats, threads):
                                     ffi.NULL if mx is None else _ptr("double *", mx) + r0 * n,
                                     ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
                                     r1 - r0, n, k, ffi.addressof(spec[0], "acc"))
-    rcs = _parallel(call, _chunks(m, 1, threads, m * n * k))
+    rcs = _parallel(call, _chunks(m, 1, threads, m * n * k), threads)
     del keep
     if any(rc != lib.HW_OK for rc in rcs):
         return None

@@ -127,25 +127,40 @@ class MacStats:
         return int(b.max()) if b.size else 1
 
 
-@dataclass
 class MatmulResult:
     """Codes and exact values of the result register, plus statistics.
 
     ``values``: int64 raw integers in LSB units (value = raw * 2^-frac_bits)
     for int / fixed result registers (Python ints in an object array when
-    wider than 64 bits); float64 exact values for float / multi-term ones.
+    wider than 64 bits); float64 exact values for float / multi-term ones
+    (computed from the codes on first access).
     ``codes``: the register's bit patterns (two's complement of ``width``
     bits for int / fixed).  ``fmt``: the result FloatFormat, or None.
     ``path``: which kernel ran ("general" or a fast path's name).
     """
 
-    codes: np.ndarray
-    values: np.ndarray
-    stats: MacStats | None
-    fmt: Any = None
-    frac_bits: int = 0
-    width: int | None = None
-    path: str = "general"
+    __slots__ = ("codes", "_values", "stats", "fmt", "frac_bits", "width", "path")
+
+    def __init__(self, codes: np.ndarray, values, stats: MacStats | None, fmt: Any = None,
+                 frac_bits: int = 0, width: int | None = None, path: str = "general"):
+        self.codes = codes
+        self._values = values  # an array, or a function computing it once
+        self.stats = stats
+        self.fmt = fmt
+        self.frac_bits = frac_bits
+        self.width = width
+        self.path = path
+
+    @property
+    def values(self) -> np.ndarray:
+        if callable(self._values):
+            self._values = self._values()
+        return self._values
+
+    def __repr__(self) -> str:
+        return (f"MatmulResult(shape={tuple(np.shape(self.codes))}, fmt={self.fmt!r}, "
+                f"frac_bits={self.frac_bits}, width={self.width}, path={self.path!r}, "
+                f"stats={'yes' if self.stats is not None else 'no'})")
 
     def real_values(self) -> np.ndarray:
         """The result as float64 real numbers (raw * 2^-frac_bits for fixed)."""

@@ -255,7 +255,8 @@ def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k,
             if got is None:
                 return None
             parts.append(got)
-    vals = np.concatenate([p_[0] for p_ in parts]).reshape(-1, n)
+    vals = (parts[0][0] if len(parts) == 1 else
+            np.concatenate([p_[0] for p_ in parts])).reshape(-1, n)
     st = None
     if stats:
         st = {key: np.concatenate([p_[1][key] for p_ in parts]) for key in parts[0][1]}
@@ -288,16 +289,20 @@ def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k,
         values, fmt, frac, width = vals.astype(np.int64), None, mac.product_frac_bits, w
     else:
         fmt = acc.fmt
-        v32 = vals.astype(np.float32)
+        v32 = vals if vals.dtype == np.float32 else vals.astype(np.float32)
         if fmt.bits == 32:
             codes = v32.view(np.uint32)
         elif fmt.exp_bits == 5:
             codes = v32.astype(np.float16).view(np.uint16)
         else:
             codes = (v32.view(np.uint32) >> 16).astype(np.uint16)
-        values, frac, width = v32.astype(np.float64), 0, None
+        frac, width = 0, None
+
+        def values():  # exact: binary32 / binary16 / bfloat16 widen exactly
+            return v32.astype(np.float64).reshape(shape)
     codes = codes.reshape(shape)
-    values = values.reshape(shape)
+    if not callable(values):
+        values = values.reshape(shape)
     mst = None
     if stats:
         l1 = None

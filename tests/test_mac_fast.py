@@ -224,3 +224,118 @@ def test_multi_term_fast_path(acc):
         _check(MacUnit(ops, ops, accumulator=acc, bias="final"), a, b,
                bias=np.array([1.0, -0.0, 0.5, -2.0, 0.0]))
         assert res.path == "multi_seq"
+
+
+# ---- the blocked float kernels (csrc/hw_mac_fast_f32.c: KC = 256 k steps,
+# MC = 48 rows, NC = 1024 columns per block; registers stored and reloaded
+# between k blocks) and their operand decoders (hw_mac_pack.c)
+BLOCK_SHAPES = [(7, 270, 1040), (100, 520, 20), (49, 257, 17)]
+
+
+@pytest.mark.parametrize("shape", BLOCK_SHAPES, ids=str)
+@pytest.mark.parametrize("acc", [FloatAccumulator("float32"), FloatAccumulator("float32", "rtz"),
+                                 FloatAccumulator("float16", "rne"),
+                                 FloatAccumulator("bfloat16", "rtz")],
+                         ids=lambda a: f"{a.fmt.name}-{a.rounding}")
+def test_float_kernels_across_block_boundaries(shape, acc):
+    m, k, n = shape
+    rng = np.random.default_rng(m * k + n)
+    a = _e4m3(rng.standard_normal((m, k)) * 6)
+    b = _e4m3(rng.standard_normal((k, n)))
+    bias = np.round(rng.standard_normal(n) * 64) / 4      # exact in every register format
+    for where in ("init", "final"):
+        mac = MacUnit(E4M3, E4M3, accumulator=acc, bias=where)
+        _check(mac, a, b, want_path="f32_seq" if acc.fmt.name == "float32" else "narrow_seq",
+               bias=bias)
+
+
+def test_non_finite_operand_in_a_late_block_takes_the_engine():
+    m, k, n = 60, 300, 1030
+    a = _e4m3(RNG.standard_normal((m, k)))
+    b = _e4m3(RNG.standard_normal((k, n)))
+    mac = MacUnit(E4M3, E4M3, accumulator=FloatAccumulator("float32"))
+    assert matmul(a, b, mac, stats=False).path == "f32_seq"
+    a2 = a.copy()
+    a2[55, 290] = E4M3.nan_code                              # third row block, second k block
+    assert matmul(a2, b, mac, stats=False).path == "general"
+    b2 = b.copy()
+    b2[280, 1027] = E4M3.nan_code                            # second k block, second column block
+    r = matmul(a[:3], b2, mac, stats=False)
+    assert r.path == "general"
+    assert np.isnan(r.values[:, 1027]).all()
+
+
+DECODER_FORMATS = ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
+                   "float4_e2m1fn", "float6_e2m3fn", "float6_e3m2fn", "float8_e3m4", "e3m2",
+                   "float16", "e4m3_nosub", "e3m3_unsigned"]   # (bfloat16 products can
+# fall below binary32's range: such operands never reach these kernels)
+
+
+@pytest.mark.parametrize("name", DECODER_FORMATS)
+def test_operand_decoders_are_exact_on_every_code(name):
+    # every finite code of the format through the A decoder (column) and the
+    # B decoder (row), times exactly 1: the fast kernel returns the code's value
+    from hwsim._mac_fast import _arith_dec
+    fmt = hwsim.format(name)
+    codes = np.arange(1 << fmt.bits, dtype=np.uint16 if fmt.bits > 8 else np.uint8)
+    vals = hwsim.decode(codes, fmt)
+    codes = codes[np.isfinite(vals)]
+    vals = vals[np.isfinite(vals)]
+    one = hwsim.encode(np.ones((1, 1)), fmt).astype(codes.dtype)
+    mac = MacUnit(fmt, fmt, accumulator=FloatAccumulator("float32"))
+    ra = matmul(codes[:, None], one, mac, stats=False)
+    rb = matmul(one, codes[None, :], mac, stats=False)
+    assert ra.path == rb.path == "f32_seq"
+    want = vals + 0.0                                        # 0 + (-0 * 1) = +0 under rne
+    assert np.array_equal(ra.values[:, 0], want) and np.array_equal(rb.values[0], want)
+    assert np.array_equal(np.signbit(ra.values[:, 0]), np.signbit(want))
+    # which decoder served it: arithmetic unless the format's layout defeats it
+    expect_arith = name not in ("e4m3_nosub",)
+    assert (_arith_dec(fmt) is not None) == expect_arith
+
+
+def test_wide_code_arrays_of_narrow_formats():
+    # uint16 / int64 code arrays of an 8-bit format: the same results
+    a = _e4m3(RNG.standard_normal((9, 40)))
+    b = _e4m3(RNG.standard_normal((40, 11)))
+    mac = MacUnit(E4M3, E4M3, accumulator=FloatAccumulator("float32"))
+    r8 = matmul(a, b, mac)
+    for dt in (np.uint16, np.int64):
+        r = matmul(a.astype(dt), b.astype(dt), mac)
+        assert r.path == "f32_seq"
+        _same(r, r8)
+
+
+def test_float_kernel_rejects_bad_arguments_at_the_c_boundary():
+    from hwsim import _native
+    ffi, lib = _native.ffi, _native.lib
+    a = np.zeros((2, 3), np.uint8)
+    b = np.zeros((3, 2), np.uint8)
+    out = np.zeros((2, 2), np.float32)
+    nf = ffi.new("int64_t *")
+    pa = ffi.cast("char *", ffi.from_buffer(a))
+    pb = ffi.cast("char *", ffi.from_buffer(b))
+    po = ffi.cast("float *", ffi.from_buffer(out))
+    lut = np.zeros(256, np.float32)
+    pl = ffi.cast("float *", ffi.from_buffer(lut))
+    good = dict(a=(pa, 1, pl, 256, ffi.NULL), b=(pb, 1, pl, 256, ffi.NULL))
+
+    def call(a_op=None, b_op=None, m=2, n=2, k=3):
+        return lib.hw_mac_f32_seq(*(a_op or good["a"]), *(b_op or good["b"]), ffi.NULL, ffi.NULL,
+                                  po, ffi.NULL, m, n, k, lib.HW_ROUND_RNE, nf)
+    assert call() == lib.HW_OK and nf[0] == 0
+    assert call(m=-1) == lib.HW_E_SIZE
+    assert call(a_op=(pa, 3, pl, 256, ffi.NULL)) == lib.HW_E_SIZE          # code size 3
+    assert call(a_op=(pa, 1, pl, 0, ffi.NULL)) == lib.HW_E_SIZE            # empty table
+    assert call(a_op=(pa, 1, pl, 5, ffi.NULL)) == lib.HW_OK                # codes are all 0
+    a[1, 2] = 9
+    assert call(a_op=(pa, 1, pl, 5, ffi.NULL)) == lib.HW_E_CODE            # code 9 >= 5 entries
+    bad_dec = np.array([24, 0, 7, 1, 128, 0], np.int32)                    # shift 24 > 23
+    pd = ffi.cast("int32_t *", ffi.from_buffer(bad_dec))
+    assert call(b_op=(pb, 1, pl, 256, pd)) == lib.HW_E_SIZE
+    dec = np.array([20, 120, 3, 0, 8, 0], np.int32)                        # 3-bit magnitudes
+    pd = ffi.cast("int32_t *", ffi.from_buffer(dec))
+    assert call(a_op=(pa, 1, pl, 256, pd)) == lib.HW_E_CODE                # code 9 >= 2^3
+    a[1, 2] = 0
+    lut[0] = np.inf
+    assert call() == lib.HW_OK and nf[0] == 1                              # non-finite value

@@ -369,16 +369,26 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
                 hw_mac_result *res);
 
 /* ---- MAC fast paths (hw_mac_fast_*.c): flat signatures, callable from numba ----
- * Each computes exactly what hw_mac_gemm computes for one configuration, on
- * pre-decoded operand values; hwsim/mac.py proves the preconditions before
- * choosing one.  out[i*n + j] for 0 <= i < m, 0 <= j < n.  b is packed in
- * panels of 16 columns: bp[(j / 16) * k * 16 + kk * 16 + (j % 16)], zero
+ * Each computes exactly what hw_mac_gemm computes for one configuration;
+ * hwsim/_mac_fast.py proves the preconditions before choosing one.
+ * out[i*n + j] for 0 <= i < m, 0 <= j < n.  The integer kernels take
+ * pre-decoded operand values, b packed in panels of 16 columns: bp[(j / 16) * k * 16 + kk * 16 + (j % 16)], zero
  * padded (int16 pairs: bp[(j / 16) * kp * 32 + (kk / 2) * 32 + (j % 16) * 2 +
  * kk % 2], kp = k rounded up to even).  init / fin of the float kernels are
  * read in groups of 64 columns: zero pad them.  Return HW_OK, HW_E_SIZE, or HW_E_MODE
  * when the CPU / floating-point environment cannot run the kernel bit-exactly
  * (the caller then uses hw_mac_gemm).
  *----------------------------------------------------------------------------
+ * The operands of the float kernels, a [m x k] and b [k x n], both
+ * row-major (not packed): code size 0: float values; 1, 2, 4 or 8: codes of
+ * that size decoded through the lut (lut_n entries; a code >= lut_n:
+ * HW_E_CODE).  dec (may be NULL), for 1- and 2-byte float codes: decode by
+ * arithmetic instead of the lut: int32 {23 - man_bits, 127 - bias, magnitude
+ * bits, signed, first non-finite magnitude (2^magnitude bits: none), 1 if
+ * the code 1 << magnitude bits is NaN}; the caller must have checked, code
+ * by code, that this equals the lut (hwsim/_mac_fast.py does).  A non-finite
+ * operand value stops the kernel with *nonfinite = 1 (outputs then
+ * unspecified; the caller uses hw_mac_gemm), else 0.
  * hw_mac_f32_seq: binary32 accumulator, rounding HW_ROUND_RNE or HW_ROUND_RTZ,
  * products exact in binary32: acc = init[j] (or +0); acc = fma(a[i,kk],
  * b[kk,j], acc) for kk = 0..k-1; then acc = acc + fin[j] (if fin).  max_abs
@@ -401,13 +411,16 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  * (bits <= 31) or |a*b| < 2^31 (bits = 32), and, with statistics,
  * k * max|a*b| + |init| + |fin| < 2^31.
  *--------------------------------------------------------------------------*/
-int hw_mac_f32_seq(const float *a, const float *bp, const float *init, const float *fin,
-                   float *out, float *max_abs, int64_t m, int64_t n, int64_t k,
-                   int32_t rounding);
-int hw_mac_narrow_seq(const float *a, const float *bp, const float *init, const float *fin,
-                      float *out, float *max_abs, int32_t *events, uint8_t *bail,
-                      int64_t m, int64_t n, int64_t k, int32_t fmt, int32_t rounding,
-                      int32_t short_products);
+int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64_t a_lut_n,
+                   const int32_t *a_dec, const void *b, int32_t b_code_size,
+                   const float *b_lut, int64_t b_lut_n, const int32_t *b_dec, const float *init, const float *fin, float *out, float *max_abs,
+                   int64_t m, int64_t n, int64_t k, int32_t rounding, int64_t *nonfinite);
+int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
+                      int64_t a_lut_n, const int32_t *a_dec, const void *b, int32_t b_code_size,
+                      const float *b_lut, int64_t b_lut_n, const int32_t *b_dec, const float *init, const float *fin, float *out,
+                      float *max_abs, int32_t *events, uint8_t *bail, int64_t m, int64_t n,
+                      int64_t k, int32_t fmt, int32_t rounding, int32_t short_products,
+                      int64_t *nonfinite);
 int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
                     int64_t k);
 int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
@@ -418,14 +431,16 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
 /*----------------------------------------------------------------------------
  * hw_mac_lut_f32 / hw_mac_lut_i32 / hw_mac_lut_i16: operand preparation for
  * the fast paths: out = lut[codes] (codes: rows x cols, code_size bytes each;
- * every code < lut_n, else HW_E_CODE), row-major (pack 0) or in zero-padded
- * panels of 16 columns (pack 1; i16: pairs = 1 gives hw_mac_i16_wrap's pair
- * panels).  The float one counts non-finite values into *nonfinite; the
+ * every code < lut_n, else HW_E_CODE), row-major or in zero-padded panels of
+ * 16 columns (f32: panel_rows 0: row-major; else panels of panel_rows >= rows
+ * rows, out pointing at this call's first row in panel 0, so that row ranges
+ * of b can be packed in parallel; i32: pack 1 packs all rows; i16: pairs = 1
+ * gives hw_mac_i16_wrap's pair panels).  The float one sets *nonfinite > 0 when a value is non-finite; the
  * integer ones subtract zp[r] (zp_per_row) or zp[c] (zp may be NULL); the
  * caller guarantees that the i16 values fit int16.
  *--------------------------------------------------------------------------*/
 int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
-                   const float *lut, int64_t lut_n, float *out, int32_t pack,
+                   const float *lut, int64_t lut_n, float *out, int64_t panel_rows,
                    int64_t *nonfinite);
 int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
