@@ -46,7 +46,7 @@ ffibuilder.set_source(
     include_dirs=[_rel(os.path.join(_CSRC, "include")), _rel(_CSRC)],
     extra_compile_args=_flags,
     extra_link_args=_link,
-    libraries=["m"],
+    libraries=["m", "pthread"],
 )
 
 if __name__ == "__main__":

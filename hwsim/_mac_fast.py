@@ -146,6 +146,7 @@ def _parallel(fn, ranges, threads: int = 2):
     return results
 
 
+@lru_cache(maxsize=256)
 def plan(mac: MacUnit, stats: bool) -> str | None:
     """The fast path that may serve this unit (data checks come later), or None."""
     acc = mac.accumulator
@@ -328,7 +329,6 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
             return None
         a, b = _codes_c(a), _codes_c(b)
         opa, opb = _float_operand(a, mac.a_fmt), _float_operand(b, mac.b_fmt)
-    a_row_bytes = a.dtype.itemsize * k
     bvec = _float_bias(bias, n)
     if bvec is False:
         return None
@@ -346,23 +346,17 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
 
     pin, pfi = _ptr("float *", init), _ptr("float *", fin)
 
-    def call(r0, r1):
-        flag = ffi.new("int64_t *")
-        pa = (opa[0] + r0 * a_row_bytes,) + opa[1:]
-        po = _ptr("float *", out) + r0 * n
-        pm = ffi.NULL if mx is None else _ptr("float *", mx) + r0 * n
-        if not narrow:
-            rc = lib.hw_mac_f32_seq(*pa, *opb, pin, pfi, po, pm, r1 - r0, n, k, rnd, flag)
-        else:
-            rc = lib.hw_mac_narrow_seq(*pa, *opb, pin, pfi, po, pm,
-                                       ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
-                                       _ptr("uint8_t *", bail) + r0 * n, r1 - r0, n, k, fmt_id,
-                                       rnd, short, flag)
-        return -100 if (rc == lib.HW_OK and flag[0]) else rc
-
-    rcs = _parallel(call, _chunks(m, 6, threads, m * n * k, 1), threads)
-    if any(rc != lib.HW_OK for rc in rcs):
-        return None
+    flag = ffi.new("int64_t *")
+    po = _ptr("float *", out)
+    pm = _ptr("float *", mx)
+    if not narrow:
+        rc = lib.hw_mac_f32_seq(*opa, *opb, pin, pfi, po, pm, m, n, k, rnd, threads, flag)
+    else:
+        rc = lib.hw_mac_narrow_seq(*opa, *opb, pin, pfi, po, pm, _ptr("int32_t *", ev),
+                                   _ptr("uint8_t *", bail), m, n, k, fmt_id, rnd, short,
+                                   threads, flag)
+    if rc != lib.HW_OK or flag[0]:
+        return None  # a NaN / Inf operand (or a CPU / environment without the kernel)
     redo = None if bail is None else bail.astype(bool)
     if stats and acc.rounding == "rtz" and acc.fmt != F16:
         # binary32 rtz saturates silently: registers that reached the largest

@@ -48,7 +48,12 @@ def default_threads() -> int:
         if n < 1:
             raise ValueError(f"HWSIM_NUM_THREADS must be >= 1, got {n}")
         return n
-    return os.cpu_count() or 1
+    return _cpu_count()
+
+
+@lru_cache(maxsize=1)
+def _cpu_count() -> int:
+    return os.cpu_count() or 1  # a syscall per query: asked once
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -145,11 +145,16 @@ def test_float_fast_paths_hypothesis(acc, m, k, n, seed, scale):
 def test_fast_paths_do_not_depend_on_threads():
     a = _e4m3(RNG.standard_normal((96, 256)))
     b = _e4m3(RNG.standard_normal((256, 40)))
-    for acc in (FloatAccumulator("float32"), FloatAccumulator("float16", "rtz")):
+    # (the float kernels run their own POSIX threads: each sets the caller's
+    # rounding mode, e.g. toward zero for binary32 rtz, in its MXCSR)
+    for acc in (FloatAccumulator("float32"), FloatAccumulator("float32", "rtz"),
+                FloatAccumulator("float16", "rtz"), FloatAccumulator("bfloat16", "rne")):
         mac = MacUnit(E4M3, E4M3, accumulator=acc)
-        r1, r2 = matmul(a, b, mac, threads=1), matmul(a, b, mac, threads=2)
-        assert r1.path == r2.path != "general"
-        _same(r1, r2)
+        r1 = matmul(a, b, mac, threads=1)
+        for t in (2, 3, 8):
+            rt = matmul(a, b, mac, threads=t)
+            assert r1.path == rt.path != "general"
+            _same(r1, rt)
     ai = RNG.integers(0, 256, (96, 256)).astype(np.uint8)
     bi = RNG.integers(0, 256, (256, 40)).astype(np.uint8)
     for acc in (IntAccumulator(32), IntAccumulator(20, "saturate")):
@@ -226,10 +231,10 @@ def test_multi_term_fast_path(acc):
         assert res.path == "multi_seq"
 
 
-# ---- the blocked float kernels (csrc/hw_mac_fast_f32.c: KC = 256 k steps,
-# MC = 48 rows, NC = 1024 columns per block; registers stored and reloaded
+# ---- the blocked float kernels (csrc/hw_mac_fast_f32.c: KC = 1024 k steps,
+# MC = 24 rows, NC = 1024 columns per block; registers stored and reloaded
 # between k blocks) and their operand decoders (hw_mac_pack.c)
-BLOCK_SHAPES = [(7, 270, 1040), (100, 520, 20), (49, 257, 17)]
+BLOCK_SHAPES = [(7, 1030, 1040), (30, 2100, 20), (49, 1025, 17)]
 
 
 @pytest.mark.parametrize("shape", BLOCK_SHAPES, ids=str)
@@ -250,16 +255,17 @@ def test_float_kernels_across_block_boundaries(shape, acc):
 
 
 def test_non_finite_operand_in_a_late_block_takes_the_engine():
-    m, k, n = 60, 300, 1030
+    m, k, n = 60, 1100, 1030
     a = _e4m3(RNG.standard_normal((m, k)))
     b = _e4m3(RNG.standard_normal((k, n)))
     mac = MacUnit(E4M3, E4M3, accumulator=FloatAccumulator("float32"))
     assert matmul(a, b, mac, stats=False).path == "f32_seq"
     a2 = a.copy()
-    a2[55, 290] = E4M3.nan_code                              # third row block, second k block
-    assert matmul(a2, b, mac, stats=False).path == "general"
+    a2[55, 1090] = E4M3.nan_code                             # third row block, second k block
+    r = matmul(a2, b[:, :20], mac, stats=False)
+    assert r.path == "general" and np.isnan(r.values[55]).all()
     b2 = b.copy()
-    b2[280, 1027] = E4M3.nan_code                            # second k block, second column block
+    b2[1080, 1027] = E4M3.nan_code                           # second k block, second column block
     r = matmul(a[:3], b2, mac, stats=False)
     assert r.path == "general"
     assert np.isnan(r.values[:, 1027]).all()
@@ -322,7 +328,7 @@ def test_float_kernel_rejects_bad_arguments_at_the_c_boundary():
 
     def call(a_op=None, b_op=None, m=2, n=2, k=3):
         return lib.hw_mac_f32_seq(*(a_op or good["a"]), *(b_op or good["b"]), ffi.NULL, ffi.NULL,
-                                  po, ffi.NULL, m, n, k, lib.HW_ROUND_RNE, nf)
+                                  po, ffi.NULL, m, n, k, lib.HW_ROUND_RNE, 1, nf)
     assert call() == lib.HW_OK and nf[0] == 0
     assert call(m=-1) == lib.HW_E_SIZE
     assert call(a_op=(pa, 3, pl, 256, ffi.NULL)) == lib.HW_E_SIZE          # code size 3
@@ -339,3 +345,32 @@ def test_float_kernel_rejects_bad_arguments_at_the_c_boundary():
     a[1, 2] = 0
     lut[0] = np.inf
     assert call() == lib.HW_OK and nf[0] == 1                              # non-finite value
+
+
+def test_prepacked_b_gives_the_same_registers():
+    # hw_mac_pack_f32 (row ranges packed separately) + HW_MAC_PACKED equals
+    # decoding b inside the kernel, for 1 and 3 threads
+    from hwsim import _native
+    from hwsim._mac_fast import PW, _float_operand
+    ffi, lib = _native.ffi, _native.lib
+    m, k, n = 40, 300, 37
+    a = _e4m3(RNG.standard_normal((m, k)))
+    b = _e4m3(RNG.standard_normal((k, n)))
+    opa, opb = _float_operand(a, E4M3), _float_operand(b, E4M3)
+    bp = np.full((-(-n // PW), k, PW), np.nan, np.float32)
+    nf = ffi.new("int64_t *")
+    pbp = ffi.cast("float *", ffi.from_buffer(bp))
+    for r0, r1 in ((0, 100), (100, 300)):
+        assert lib.hw_mac_pack_f32(opb[0] + r0 * n, *opb[1:], r1 - r0, n, k, pbp + r0 * PW,
+                                   nf) == lib.HW_OK and nf[0] == 0
+    assert not np.isnan(bp).any() and (bp[-1, :, n % PW:] == 0).all()
+    want = matmul(a, b, MacUnit(E4M3, E4M3, accumulator=FloatAccumulator("float32")),
+                  path="general").values
+    for threads in (1, 3):
+        out = np.empty((m, n), np.float32)
+        rc = lib.hw_mac_f32_seq(*opa, ffi.cast("char *", pbp), lib.HW_MAC_PACKED, ffi.NULL, 1,
+                                ffi.NULL, ffi.NULL, ffi.NULL, ffi.cast("float *",
+                                                                       ffi.from_buffer(out)),
+                                ffi.NULL, m, n, k, lib.HW_ROUND_RNE, threads, nf)
+        assert rc == lib.HW_OK and nf[0] == 0
+        assert np.array_equal(out.astype(np.float64), want)

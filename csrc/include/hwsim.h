@@ -45,6 +45,9 @@ enum {
     HW_OVF_ERROR = 3, HW_OVF_WRAP = 4
 };
 
+/* b_code_size of the float MAC kernels: b already decoded into panels. */
+enum { HW_MAC_PACKED = -1 };
+
 /* Tininess detection (values equal hwsim.modes.Tininess). */
 enum { HW_TININESS_AFTER = 0, HW_TININESS_BEFORE = 1 };
 
@@ -388,7 +391,14 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  * the code 1 << magnitude bits is NaN}; the caller must have checked, code
  * by code, that this equals the lut (hwsim/_mac_fast.py does).  A non-finite
  * operand value stops the kernel with *nonfinite = 1 (outputs then
- * unspecified; the caller uses hw_mac_gemm), else 0.
+ * unspecified; the caller uses hw_mac_gemm), else 0.  b_code_size
+ * HW_MAC_PACKED: b is float values already in panels of 16 columns over all
+ * k rows (see above), as hw_mac_pack_f32 writes them (decoded once, shared
+ * by the threads' calls).  threads > 1: the kernel runs that many POSIX
+ * threads itself (b decoded once, blocks of rows claimed in turn; the result
+ * is the same for every thread count).  hw_mac_pack_f32: b [k x n] (an operand as above)
+ * -> panels of panel_rows >= k rows, out pointing at this call's first row
+ * in panel 0 (row ranges can be packed in parallel); pad columns zeroed.
  * hw_mac_f32_seq: binary32 accumulator, rounding HW_ROUND_RNE or HW_ROUND_RTZ,
  * products exact in binary32: acc = init[j] (or +0); acc = fma(a[i,kk],
  * b[kk,j], acc) for kk = 0..k-1; then acc = acc + fin[j] (if fin).  max_abs
@@ -413,13 +423,19 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  *--------------------------------------------------------------------------*/
 int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64_t a_lut_n,
                    const int32_t *a_dec, const void *b, int32_t b_code_size,
-                   const float *b_lut, int64_t b_lut_n, const int32_t *b_dec, const float *init, const float *fin, float *out, float *max_abs,
-                   int64_t m, int64_t n, int64_t k, int32_t rounding, int64_t *nonfinite);
+                   const float *b_lut, int64_t b_lut_n, const int32_t *b_dec,
+                   const float *init, const float *fin, float *out, float *max_abs,
+                   int64_t m, int64_t n, int64_t k, int32_t rounding, int32_t threads,
+                   int64_t *nonfinite);
+int hw_mac_pack_f32(const void *b, int32_t code_size, const float *lut, int64_t lut_n,
+                    const int32_t *dec, int64_t k, int64_t n, int64_t panel_rows, float *out,
+                    int64_t *nonfinite);
 int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
                       int64_t a_lut_n, const int32_t *a_dec, const void *b, int32_t b_code_size,
-                      const float *b_lut, int64_t b_lut_n, const int32_t *b_dec, const float *init, const float *fin, float *out,
-                      float *max_abs, int32_t *events, uint8_t *bail, int64_t m, int64_t n,
-                      int64_t k, int32_t fmt, int32_t rounding, int32_t short_products,
+                      const float *b_lut, int64_t b_lut_n, const int32_t *b_dec,
+                      const float *init, const float *fin, float *out, float *max_abs,
+                      int32_t *events, uint8_t *bail, int64_t m, int64_t n, int64_t k,
+                      int32_t fmt, int32_t rounding, int32_t short_products, int32_t threads,
                       int64_t *nonfinite);
 int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m, int64_t n,
                     int64_t k);
