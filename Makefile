@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 SRC_C  := $(wildcard csrc/*.c csrc/*.h csrc/include/*.h)
 JOBS   ?= 2
 ASAN_TESTS ?= tests/test_build.py $(wildcard tests/test_codec*.py tests/test_fastpath*.py tests/test_block*.py \
-                         tests/test_codebook*.py tests/test_errors*.py tests/test_mac_c*.py)
+                         tests/test_codebook*.py tests/test_errors*.py tests/test_mac_c*.py \
+                         tests/test_mac_fast.py)
 
 .PHONY: demo test test-asan test-exhaustive bench install clean
 

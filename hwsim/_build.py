@@ -30,7 +30,7 @@ def _rel(p: str) -> str:
 _flags = ["-O3", "-std=gnu99", "-fno-fast-math", "-ffp-contract=off", "-fno-strict-aliasing",
           "-Wall", "-Wextra", "-Wno-unused-parameter"]
 _link: list = []
-_flags += os.environ.get("HWSIM_XFLAGS", "").split()  # TEMP
+_flags += os.environ.get("HWSIM_EXTRA_CFLAGS", "").split()  # e.g. -DKC=512 for tuning
 if os.environ.get("HWSIM_SANITIZE"):
     _flags = [f for f in _flags if f != "-O3"] + [
         "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",

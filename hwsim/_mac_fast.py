@@ -19,6 +19,12 @@ the data, and otherwise declines (returns None):
     binary32 register with rtz (the rne sum stepped toward zero when the
     error has the opposite sign).  Outputs whose register met Inf / NaN are
     recomputed by the engine.
+Both float paths take the operand codes as they are: the C kernel decodes
+them (by arithmetic when :func:`_arith_dec` has checked, code by code, that
+it equals the decode table; else through the table), caches blocks of b and
+A (KC x MC x NC) and stores / reloads the registers between k blocks, which
+is exact; with threads > 1 it runs its own POSIX threads over blocks of rows
+(each output is computed by one thread, so no thread count changes a bit).
 ``int_wrap``  IntAccumulator(bits <= 32, wrap), Sequential or Tree, no
     statistics: the result is the exact sum modulo 2^bits whatever the
     order, computed modulo 2^32 (int16 operand values, -32768 excluded).
