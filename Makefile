@@ -9,7 +9,7 @@ ASAN_TESTS ?= tests/test_build.py $(wildcard tests/test_codec*.py tests/test_fas
                          tests/test_codebook*.py tests/test_errors*.py tests/test_mac_c*.py \
                          tests/test_mac_fast.py)
 
-.PHONY: demo test test-asan test-exhaustive bench install clean
+.PHONY: demo test test-asan test-portable test-exhaustive bench install clean
 
 $(STAMP): pyproject.toml setup.py hwsim/_build.py $(SRC_C)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,20 @@ test-asan: $(STAMP)
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  PYTHONPATH=. HWSIM_EXPECT_ASAN=1 ../../$(VPY) -m pytest -q -p no:cacheprovider \
 	  $(addprefix ../../,$(ASAN_TESTS))
+
+# The C kernels built with -DHWSIM_PORTABLE (no SIMD): the portable loops that
+# CPUs without AVX2 run, checked against the general engine on this machine.
+PORTABLE_TESTS ?= tests/test_build.py tests/test_mac_fast.py tests/test_fastpath_codec.py \
+                  tests/test_fastpath_block.py tests/test_codec_exhaustive.py
+test-portable: $(STAMP)
+	rm -rf build/portable
+	mkdir -p build/portable
+	cp -r hwsim build/portable/hwsim
+	rm -f build/portable/hwsim/_hwsim_c*.so
+	HWSIM_EXTRA_CFLAGS=-DHWSIM_PORTABLE $(VPY) setup.py -q build_ext --build-lib build/portable \
+	  --build-temp build/portable-tmp
+	cd build/portable && PYTHONPATH=. HWSIM_EXPECT_PORTABLE=1 ../../$(VPY) -m pytest -q \
+	  -p no:cacheprovider -n $(JOBS) --dist loadfile $(addprefix ../../,$(PORTABLE_TESTS))
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(VPY) $$f || exit 1; done

@@ -25,7 +25,10 @@ K = 1024
 
 
 def best(fn, repeat: int, clock=time.perf_counter) -> float:
-    fn()  # warm up (LUTs, thread pool, page faults)
+    t0 = time.perf_counter()  # warm up (tables, threads, page faults, idle cores
+    fn()                      # clocking up) for at least 50 ms
+    while time.perf_counter() - t0 < 0.05:
+        fn()
     t_best = float("inf")
     for _ in range(repeat):
         t0 = clock()

@@ -213,7 +213,7 @@ static int dec_base(double *out, const void *in, int cs, int flat, size_t n, con
     }
 }
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#ifdef HWI_SIMD
 __attribute__((target("avx2"))) static int dec_avx2(double *out, const void *in, int cs,
                                                     int flat, size_t n, const hw_format *f,
                                                     const dec_params *p, hw_result *res)

@@ -12,7 +12,7 @@
 #define HWI_ALWAYS_INLINE inline
 #endif
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#ifdef HWI_SIMD
 #define HWI_HAVE_AVX2_CLONE 1
 #endif
 

@@ -7,6 +7,13 @@
 #include <string.h>
 #include "include/hwsim.h"
 
+/* x86 SIMD kernels (AVX2 / FMA / F16C, chosen at run time when the CPU has
+ * them).  Building with -DHWSIM_PORTABLE leaves only the portable C loops,
+ * so that they are tested on x86 too (make test-portable). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(HWSIM_PORTABLE)
+#define HWI_SIMD 1
+#endif
+
 /* internal flag bits above the public HW_FLAG_* ones */
 #define HWI_ERR_OVERFLOW 0x100u
 #define HWI_ERR_NAN 0x200u

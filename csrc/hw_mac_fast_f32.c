@@ -43,11 +43,31 @@ static int env_ok(void)
 #endif
 }
 
+#ifdef HWI_X86
+/* round toward zero in MXCSR for the duration of a kernel; returns the old value */
+static unsigned mxcsr_rz(void)
+{
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x6000u);
+    return old;
+}
+#endif
+
 static int have_avx2(void)
 {
-#ifdef HWI_X86
+#ifdef HWI_SIMD
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+int hw_mac_simd(void)
+{
+#ifdef HWI_SIMD
+    __builtin_cpu_init();
+    return have_avx2() && __builtin_cpu_supports("f16c");
 #else
     return 0;
 #endif
@@ -108,7 +128,7 @@ static void f32_portable(const blk *B)
     }
 }
 
-#ifdef HWI_X86
+#ifdef HWI_SIMD
 /* Blocks of 6 rows x 16 columns (3 x 16 when tracking max |acc|) over the k
  * steps, registers in named variables (arrays would live on the stack). */
 #define F32_FMA(r)                                                                           \
@@ -247,13 +267,6 @@ static void f32_run3(const blk *B)
     }
 }
 
-/* round toward zero in MXCSR for the duration of a kernel; returns the old value */
-static unsigned mxcsr_rz(void)
-{
-    unsigned old = _mm_getcsr();
-    _mm_setcsr(old | 0x6000u);
-    return old;
-}
 
 /* ---- binary16 / bfloat16 registers ------------------------------------ */
 /* acc <- round(acc + p) into the register format (FMT 0 binary16, 1 bfloat16).
@@ -653,7 +666,7 @@ int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64
         return HW_E_SIZE;
     if (rounding != HW_ROUND_RNE && rounding != HW_ROUND_RTZ) return HW_E_MODE;
     if (!env_ok()) return HW_E_MODE;
-#ifdef HWI_X86
+#ifdef HWI_SIMD
     if (have_avx2()) kern = max_abs ? f32_run3 : f32_run6;
 #endif
     if (kern == f32_portable && rounding != HW_ROUND_RNE) return HW_E_MODE;
@@ -689,9 +702,8 @@ int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
     if ((fmt != 0 && fmt != 1) || (rounding != HW_ROUND_RNE && rounding != HW_ROUND_RTZ))
         return HW_E_MODE;
     if (!env_ok()) return HW_E_MODE;
-#ifdef HWI_X86
-    __builtin_cpu_init();
-    if (have_avx2() && __builtin_cpu_supports("f16c")) {
+#ifdef HWI_SIMD
+    if (hw_mac_simd()) {
         blk B = {0};
         int rc;
         B.init = init;

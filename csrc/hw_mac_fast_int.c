@@ -5,16 +5,15 @@
  * stepped product by product (wrap or saturate), vectorised across columns,
  * with the statistics of hw_mac_gemm. */
 #include "hw_internal.h"
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef HWI_SIMD
 #include <immintrin.h>
-#define HWI_X86 1
 #endif
 
 #define PW 16
 
 static int have_avx2(void)
 {
-#ifdef HWI_X86
+#ifdef HWI_SIMD
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
 #else
@@ -37,7 +36,7 @@ static void wrap_portable(const int16_t *a, const int16_t *bp, int32_t *out, int
         }
 }
 
-#ifdef HWI_X86
+#ifdef HWI_SIMD
 #define WMADD(r, pr)                                                                         \
     do {                                                                                     \
         __m256i av_ = _mm256_set1_epi32(pr);                                                  \
@@ -103,7 +102,7 @@ int hw_mac_i16_wrap(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m
                     int64_t k)
 {
     if (m < 0 || n < 0 || k < 0 || (m && n && (!out || (k && (!a || !bp))))) return HW_E_SIZE;
-#ifdef HWI_X86
+#ifdef HWI_SIMD
     if (have_avx2()) {
         wrap_avx2(a, bp, out, m, n, k);
         return HW_OK;
@@ -154,7 +153,7 @@ static void steps_portable(const int32_t *a, const int32_t *bp, const int32_t *i
         }
 }
 
-#ifdef HWI_X86
+#ifdef HWI_SIMD
 /* One row x 32 columns (two panels, four vectors) per block.  Register of
  * `bits` <= 31: s = acc + x never overflows int32 (precondition); 32 bits
  * (WIDE): s wraps in int32 and a signed-overflow test recovers the event and
@@ -290,7 +289,7 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
     int stats = events || max_abs || width;
     if (m < 0 || n < 0 || k < 0 || bits < 2 || bits > 32) return HW_E_SIZE;
     if (m && n && (!out || (k && (!a || !bp)))) return HW_E_SIZE;
-#ifdef HWI_X86
+#ifdef HWI_SIMD
     if (have_avx2()) {
         steps_avx2(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits, saturate != 0,
                    stats);

@@ -32,7 +32,7 @@ static inline int64_t dst_index(int64_t r, int64_t c, int64_t rows, int64_t cols
         }                                                                                    \
     } while (0)
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef HWI_SIMD
 #include <immintrin.h>
 /* full 16-column groups of 1- or 2-byte codes whose table covers every code:
  * AVX2 gathers; returns the first column not done */
@@ -79,7 +79,7 @@ int hwi_lut_row_f32(const void *codes, int code_size, int64_t cols, const float 
     int64_t g = 0;
     int bad_any = 0;
     int bounded = code_size > 2 || lut_n < ((int64_t)1 << (8 * code_size));
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef HWI_SIMD
     if (!bounded && have_avx2()) {
         int b2 = 0;
         g = row_gather(codes, code_size, cols, lut, out, ps, &b2);
@@ -122,7 +122,7 @@ static inline float dec_one(uint32_t x, const int32_t *dec, float scale, int *ba
     return hwi_bits_f32(hwi_f32_bits(v) | (sgn << 31));
 }
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef HWI_SIMD
 __attribute__((target("avx2")))
 static int64_t dec_avx2(const void *codes, int code_size, int64_t cols, const int32_t *dec,
                         float scale, float *out, int64_t ps, int *bad)
@@ -160,7 +160,7 @@ int hwi_dec_row_f32(const void *codes, int code_size, int64_t cols, const int32_
     float scale = ldexpf(1.0f, dec[1]);
     int64_t c = 0;
     int bad = 0;
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef HWI_SIMD
     if (have_avx2()) c = dec_avx2(codes, code_size, cols, dec, scale, out, ps, &bad);
     if (c < 0) return -1;
 #endif

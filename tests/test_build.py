@@ -7,10 +7,15 @@ from hwsim import _native
 
 def test_extension_location_matches_run_kind():
     path = os.path.abspath(_native._hwsim_c.__file__)
-    if os.environ.get("HWSIM_EXPECT_ASAN"):
-        assert os.sep + os.path.join("build", "asan") + os.sep in path, path
-    else:
-        assert os.sep + os.path.join("build", "asan") + os.sep not in path, path
+    for kind in ("asan", "portable"):
+        inside = os.sep + os.path.join("build", kind) + os.sep in path
+        assert inside == bool(os.environ.get(f"HWSIM_EXPECT_{kind.upper()}")), path
+
+
+def test_simd_kernels_present_unless_portable():
+    # the portable build (make test-portable) really runs the portable loops
+    # (this machine's CPU has AVX2, FMA and F16C)
+    assert _native.lib.hw_mac_simd() == (0 if os.environ.get("HWSIM_EXPECT_PORTABLE") else 1)
 
 
 def test_compile_flags_keep_ieee_semantics():

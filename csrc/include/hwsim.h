@@ -427,6 +427,11 @@ int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64
                    const float *init, const float *fin, float *out, float *max_abs,
                    int64_t m, int64_t n, int64_t k, int32_t rounding, int32_t threads,
                    int64_t *nonfinite);
+/* 1 when the SIMD float MAC kernels can run here (compiled in, CPU has AVX2,
+ * FMA and F16C): binary32 rtz and the binary16 / bfloat16 registers need
+ * them; without them those calls return HW_E_MODE (the caller uses
+ * hw_mac_gemm) and binary32 rne runs a portable loop. */
+int hw_mac_simd(void);
 int hw_mac_pack_f32(const void *b, int32_t code_size, const float *lut, int64_t lut_n,
                     const int32_t *dec, int64_t k, int64_t n, int64_t panel_rows, float *out,
                     int64_t *nonfinite);
