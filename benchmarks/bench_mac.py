@@ -5,7 +5,9 @@ matmul).  Columns: wall-clock MAC/s with hwsim's default threads (best of
 several runs) and its ratio to numpy's ``a32 @ b32`` timed the same way in
 the same run (nothing unset: numpy uses its own BLAS threads); and the
 per-core rate from CPU time with ``threads=1`` (robust when other processes
-share the machine).  Run: ``PYTHONPATH=. python benchmarks/bench_mac.py
+share the machine).  Every timing is the best of 4 x repeat calls after a
+50 ms warm-up; numpy is timed at the start and at the end, and the faster of
+the two is the baseline.  Run: ``PYTHONPATH=. python benchmarks/bench_mac.py
 [--quick]``.
 """
 from __future__ import annotations
@@ -56,7 +58,7 @@ def main() -> None:
     bmx = hwsim.encode(b32, "mxfp4", axis=0)
     rows = []
 
-    def bench(name, mac, a, b, stats, goal=None, reps=repeat):
+    def bench(name, mac, a, b, stats, goal=None, reps=repeat * 4):  # as many as numpy's
         res = {}
 
         def run(threads=None):
@@ -95,7 +97,7 @@ def main() -> None:
     rows = [(name, st, path, rate, rate / np_rate, cpu_rate, goal)
             for name, st, path, rate, _, cpu_rate, goal in rows]
     print(f"MAC units, M = N = {M}, K = {K} ({macs / 1e6:.0f} M MACs per matmul), "
-          f"{os.cpu_count()} cores, best of {repeat}")
+          f"{os.cpu_count()} cores, best of {repeat * 4} after a 50 ms warm-up")
     print(f"numpy float32 a32 @ b32: {t_np * 1e3:.2f} ms = {np_rate / 1e9:.1f} G MAC/s "
           "(an earlier quiet run of this machine: ~87 G MAC/s)")
     print()
