@@ -142,6 +142,14 @@ static void f32_portable(const blk *B)
         m##r##0 = _mm256_max_ps(_mm256_and_ps(c##r##0, absm), m##r##0);                       \
         m##r##1 = _mm256_max_ps(_mm256_and_ps(c##r##1, absm), m##r##1);                       \
     } while (0)
+/* 16 columns of row r of a stored array (out or mx) into x0, x1 */
+#define F32_ROW(x0, x1, arr, r)                                                              \
+    do {                                                                                     \
+        float t_[PW];                                                                        \
+        const float *s_ = row16((arr) + (i0 + (r)) * B->ldo + p * PW, cols, t_);               \
+        x0 = _mm256_loadu_ps(s_);                                                            \
+        x1 = _mm256_loadu_ps(s_ + 8);                                                        \
+    } while (0)
 /* the registers of row r: from init / zero in the first k block, else from
  * out (rows beyond the block: zero); F32_LOADM also max |acc| (from mx) */
 #define F32_LOAD(r)                                                                          \
@@ -150,10 +158,7 @@ static void f32_portable(const blk *B)
             c##r##0 = B->first && B->init ? _mm256_loadu_ps(B->init + p * PW) : z;            \
             c##r##1 = B->first && B->init ? _mm256_loadu_ps(B->init + p * PW + 8) : z;        \
         } else {                                                                             \
-            float t_[PW];                                                                    \
-            const float *s_ = row16(B->out + (i0 + r) * B->ldo + p * PW, cols, t_);            \
-            c##r##0 = _mm256_loadu_ps(s_);                                                   \
-            c##r##1 = _mm256_loadu_ps(s_ + 8);                                               \
+            F32_ROW(c##r##0, c##r##1, B->out, r);                                            \
         }                                                                                    \
     } while (0)
 #define F32_LOADM(r)                                                                         \
@@ -163,10 +168,7 @@ static void f32_portable(const blk *B)
             m##r##0 = _mm256_and_ps(c##r##0, absm);                                          \
             m##r##1 = _mm256_and_ps(c##r##1, absm);                                          \
         } else {                                                                             \
-            float t_[PW];                                                                    \
-            const float *s_ = row16(B->mx + (i0 + r) * B->ldo + p * PW, cols, t_);             \
-            m##r##0 = _mm256_loadu_ps(s_);                                                   \
-            m##r##1 = _mm256_loadu_ps(s_ + 8);                                               \
+            F32_ROW(m##r##0, m##r##1, B->mx, r);                                             \
         }                                                                                    \
     } while (0)
 
