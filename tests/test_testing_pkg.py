@@ -4,6 +4,7 @@ explains a difference, and ``reference`` is the exact oracle."""
 from __future__ import annotations
 
 import math
+import random
 from fractions import Fraction
 
 import numpy as np
@@ -119,18 +120,26 @@ def test_values_near_ties_lie_between_neighbours(data):
     assert lo_all - 1.25 * (top - f.max_finite) <= x <= f.max_finite + 1.25 * (top - f.max_finite)
 
 
+def _find(strategy, condition):
+    # a fixed seed: a rare draw found once is found on every run
+    return find(strategy, condition, random=random.Random(0))
+
+
 def test_values_near_ties_hit_exact_midpoints_and_their_neighbours():
     f = hwsim.format("float8_e4m3fn")
     vals = ht.representable_values(f)
     mids = {float((a + b) / 2) for a, b in zip(vals, vals[1:])}
     mids.add((448 + 480) / 2)  # the overflow threshold
-    find(ht.values_near_ties(f), lambda v: v in mids and v > 0)
-    find(ht.values_near_ties(f), lambda v: v == 464.0)
-    find(ht.values_near_ties(f), lambda v: np.nextafter(v, np.inf) in mids and v not in mids)
-    find(ht.values_near_ties(f), lambda v: v < 0)
+    _find(ht.values_near_ties(f), lambda v: v in mids and v > 0)
+    _find(ht.values_near_ties(f), lambda v: v == 464.0)
+    _find(ht.values_near_ties(f), lambda v: np.nextafter(v, np.inf) in mids and v not in mids)
+    _find(ht.values_near_ties(f), lambda v: v < 0)
     # int formats: n + 1/2 between consecutive integers, up to the threshold 7.5 of int4
-    find(ht.values_near_ties(IntFormat(4)), lambda v: v == 7.5)
-    find(ht.values_near_ties(FixedFormat(8, 2)), lambda v: v == -0.125)
+    _find(ht.values_near_ties(IntFormat(4)), lambda v: v == 7.5)
+    # fixed8.2: exact negative midpoints of the 1/4 grid (odd multiples of 1/8); asking
+    # for one given value (-0.125: 1 draw in ~1000) made this test flaky
+    _find(ht.values_near_ties(FixedFormat(8, 2)),
+         lambda v: v < 0 and (v * 8).is_integer() and int(v * 8) % 2 == 1)
 
 
 def test_boundary_lists():
