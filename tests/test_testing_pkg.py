@@ -233,7 +233,7 @@ def test_values_at_the_top_of_float64():
     f = FloatFormat(11, 1, bias=1024, subnormals=False, specials="finite", signed=False)
     assert f.max_finite == 1.5 * 2.0**1023
     big = np.finfo(np.float64).max  # what a gap point beyond float64 is drawn as
-    assert find(ht.values_near_ties(f), lambda v: v == big) == big
+    assert _find(ht.values_near_ties(f), lambda v: v == big) == big
     e = ht.edge_values(f)  # max 1.5 * 2**1023, spacing 2**1022 there: last midpoint 1.75 * 2**1023
     assert f.max_finite in e and 1.75 * 2.0**1023 in e
     assert ht.edge_values(f, np.float32).dtype == np.float32  # beyond float32: inf
