@@ -172,6 +172,14 @@ static void f32_portable(const blk *B)
         }                                                                                    \
     } while (0)
 
+/* row r of the tile at i0 in the A block (rows past the block repeat row 0;
+ * their registers are never stored), and storing row r's registers */
+#define A_ROW(r) (B->a + (i0 + (rows > (r)) * (r)) * B->lda)
+#define F32_PUT(r, y0, y1)                                                                   \
+    do {                                                                                     \
+        if ((r) < rows) f32_store(B, c##r##0, c##r##1, y0, y1, p, i0 + (r), cols);           \
+    } while (0)
+
 /* write one row of a block: + fin (last k block), max, store the valid columns */
 __attribute__((target("avx2,fma")))
 static void f32_store(const blk *B, __m256 c0, __m256 c1, __m256 m0, __m256 m1, int64_t p,
@@ -217,24 +225,17 @@ static void f32_run6(const blk *B)
         const float *b = B->b + p * B->pst;
         int cols = (int)(B->n - p * PW < PW ? B->n - p * PW : PW);
         for (i0 = 0; i0 < B->m; i0 += 6) {
-            int rows = (int)(B->m - i0 < 6 ? B->m - i0 : 6), r;
-            const float *a0 = B->a + i0 * B->lda;
-            const float *a1 = B->a + (i0 + (rows > 1)) * B->lda;
-            const float *a2 = B->a + (i0 + (rows > 2) * 2) * B->lda;
-            const float *a3 = B->a + (i0 + (rows > 3) * 3) * B->lda;
-            const float *a4 = B->a + (i0 + (rows > 4) * 4) * B->lda;
-            const float *a5 = B->a + (i0 + (rows > 5) * 5) * B->lda;
+            int rows = (int)(B->m - i0 < 6 ? B->m - i0 : 6);
+            const float *a0 = A_ROW(0), *a1 = A_ROW(1), *a2 = A_ROW(2), *a3 = A_ROW(3),
+                        *a4 = A_ROW(4), *a5 = A_ROW(5);
             __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
             F32_LOAD(0); F32_LOAD(1); F32_LOAD(2); F32_LOAD(3); F32_LOAD(4); F32_LOAD(5);
             for (kk = 0; kk < B->kc; kk++) {
                 __m256 b0 = _mm256_loadu_ps(b + kk * PW), b1 = _mm256_loadu_ps(b + kk * PW + 8);
                 F32_FMA(0); F32_FMA(1); F32_FMA(2); F32_FMA(3); F32_FMA(4); F32_FMA(5);
             }
-            for (r = 0; r < rows; r++) {
-                __m256 x0 = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : r == 3 ? c30 : r == 4 ? c40 : c50;
-                __m256 x1 = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : r == 3 ? c31 : r == 4 ? c41 : c51;
-                f32_store(B, x0, x1, z, z, p, i0 + r, cols);
-            }
+            F32_PUT(0, z, z); F32_PUT(1, z, z); F32_PUT(2, z, z);
+            F32_PUT(3, z, z); F32_PUT(4, z, z); F32_PUT(5, z, z);
         }
     }
     (void)absm;
@@ -250,21 +251,15 @@ static void f32_run3(const blk *B)
         const float *b = B->b + p * B->pst;
         int cols = (int)(B->n - p * PW < PW ? B->n - p * PW : PW);
         for (i0 = 0; i0 < B->m; i0 += 3) {
-            int rows = (int)(B->m - i0 < 3 ? B->m - i0 : 3), r;
-            const float *a0 = B->a + i0 * B->lda;
-            const float *a1 = B->a + (i0 + (rows > 1)) * B->lda;
-            const float *a2 = B->a + (i0 + (rows > 2) * 2) * B->lda;
+            int rows = (int)(B->m - i0 < 3 ? B->m - i0 : 3);
+            const float *a0 = A_ROW(0), *a1 = A_ROW(1), *a2 = A_ROW(2);
             __m256 c00, c01, c10, c11, c20, c21, m00, m01, m10, m11, m20, m21;
             F32_LOADM(0); F32_LOADM(1); F32_LOADM(2);
             for (kk = 0; kk < B->kc; kk++) {
                 __m256 b0 = _mm256_loadu_ps(b + kk * PW), b1 = _mm256_loadu_ps(b + kk * PW + 8);
                 F32_FMA(0); F32_MAX(0); F32_FMA(1); F32_MAX(1); F32_FMA(2); F32_MAX(2);
             }
-            for (r = 0; r < rows; r++) {
-                __m256 x0 = r == 0 ? c00 : r == 1 ? c10 : c20, x1 = r == 0 ? c01 : r == 1 ? c11 : c21;
-                __m256 y0 = r == 0 ? m00 : r == 1 ? m10 : m20, y1 = r == 0 ? m01 : r == 1 ? m11 : m21;
-                f32_store(B, x0, x1, y0, y1, p, i0 + r, cols);
-            }
+            F32_PUT(0, m00, m01); F32_PUT(1, m10, m11); F32_PUT(2, m20, m21);
         }
     }
 }
