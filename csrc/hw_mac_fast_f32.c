@@ -643,6 +643,24 @@ static int run_threads(void (*kern)(const blk *), blk B, const operand *A, const
     return S.rc;
 }
 
+/* run the threads with binary32 adds rounding toward zero (rtz; x86 MXCSR,
+ * restored afterwards) or to nearest */
+static int run_rounded(void (*kern)(const blk *), blk B, const operand *A, const operand *Bo,
+                       int64_t m, int64_t n, int64_t k, int threads, int rtz,
+                       int64_t *nonfinite)
+{
+#ifdef HWI_X86
+    if (rtz) {
+        unsigned old = mxcsr_rz();
+        int rc = run_threads(kern, B, A, Bo, m, n, k, threads, nonfinite);
+        _mm_setcsr(old);
+        return rc;
+    }
+#endif
+    (void)rtz;
+    return run_threads(kern, B, A, Bo, m, n, k, threads, nonfinite);
+}
+
 #define OPERANDS                                                                             \
     operand A = {a, a_code_size, a_lut, a_lut_n, a_dec}, Bo = {b, b_code_size, b_lut, b_lut_n, b_dec}
 
@@ -656,7 +674,6 @@ int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64
     OPERANDS;
     blk B = {0};
     void (*kern)(const blk *) = f32_portable;
-    int rc;
     if (m < 0 || n < 0 || k < 0 || k > ((int64_t)1 << 40) || !nonfinite ||
         (m && n && (!out || (k && (!a || !b)))) || a_code_size < 0 ||
         !op_check(&A, m && n && k) || !op_check(&Bo, m && n && k))
@@ -671,16 +688,8 @@ int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64
     B.fin = fin;
     B.out = out;
     B.mx = max_abs;
-#ifdef HWI_X86
-    if (rounding == HW_ROUND_RTZ) {
-        unsigned old = mxcsr_rz();
-        rc = run_threads(kern, B, &A, &Bo, m, n, k, threads, nonfinite);
-        _mm_setcsr(old);
-        return rc;
-    }
-#endif
-    rc = run_threads(kern, B, &A, &Bo, m, n, k, threads, nonfinite);
-    return rc;
+    return run_rounded(kern, B, &A, &Bo, m, n, k, threads, rounding == HW_ROUND_RTZ,
+                       nonfinite);
 }
 
 int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
@@ -702,7 +711,6 @@ int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
 #ifdef HWI_SIMD
     if (hw_mac_simd()) {
         blk B = {0};
-        int rc;
         B.init = init;
         B.fin = fin;
         B.out = out;
@@ -711,14 +719,8 @@ int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
         B.bail = bail;
         B.fmt = fmt;
         B.mode = rounding == HW_ROUND_RTZ ? 1 : short_products ? 0 : 2;
-        if (rounding == HW_ROUND_RTZ) {
-            unsigned old = mxcsr_rz();
-            rc = run_threads(narrow_run, B, &A, &Bo, m, n, k, threads, nonfinite);
-            _mm_setcsr(old);
-        } else {
-            rc = run_threads(narrow_run, B, &A, &Bo, m, n, k, threads, nonfinite);
-        }
-        return rc;
+        return run_rounded(narrow_run, B, &A, &Bo, m, n, k, threads,
+                           rounding == HW_ROUND_RTZ, nonfinite);
     }
 #endif
     return HW_E_MODE;
