@@ -53,15 +53,13 @@ static unsigned mxcsr_rz(void)
 }
 #endif
 
+#ifdef HWI_SIMD
 static int have_avx2(void)
 {
-#ifdef HWI_SIMD
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
 }
+#endif
 
 int hw_mac_simd(void)
 {

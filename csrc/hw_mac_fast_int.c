@@ -11,15 +11,13 @@
 
 #define PW 16
 
+#ifdef HWI_SIMD
 static int have_avx2(void)
 {
-#ifdef HWI_SIMD
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
-#else
-    return 0;
-#endif
 }
+#endif
 
 /* ---- modular sums ----------------------------------------------------- */
 static void wrap_portable(const int16_t *a, const int16_t *bp, int32_t *out, int64_t m,
@@ -286,13 +284,12 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
                      int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
                      int32_t saturate)
 {
-    int stats = events || max_abs || width;
     if (m < 0 || n < 0 || k < 0 || bits < 2 || bits > 32) return HW_E_SIZE;
     if (m && n && (!out || (k && (!a || !bp)))) return HW_E_SIZE;
 #ifdef HWI_SIMD
     if (have_avx2()) {
         steps_avx2(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits, saturate != 0,
-                   stats);
+                   events || max_abs || width);
         return HW_OK;
     }
 #endif
