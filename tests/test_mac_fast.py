@@ -382,3 +382,29 @@ def test_prepacked_b_gives_the_same_registers():
                                 ffi.NULL, m, n, k, lib.HW_ROUND_RNE, threads, nf)
         assert rc == lib.HW_OK and nf[0] == 0
         assert np.array_equal(out.astype(np.float64), want)
+
+
+def test_lut_f32_packs_row_ranges_into_panels():
+    # hw_mac_lut_f32 with panel_rows: two row ranges packed separately equal the
+    # table values in the panel layout, pad columns zero; row-major with 0
+    from hwsim import _native
+    from hwsim._mac_fast import PW, _lut_f32, _pack_b
+    ffi, lib = _native.ffi, _native.lib
+    k, n = 50, 21
+    b = _e4m3(RNG.standard_normal((k, n)))
+    lut = _lut_f32(E4M3)
+    want = _pack_b(lut[b], np.float32)
+    got = np.full(want.shape, np.nan, np.float32)
+    nf = ffi.new("int64_t *")
+    pg = ffi.cast("float *", ffi.from_buffer(got))
+    pl = ffi.cast("float *", ffi.from_buffer(lut))
+    pb = ffi.cast("char *", ffi.from_buffer(b))
+    for r0, r1 in ((0, 17), (17, 50)):
+        assert lib.hw_mac_lut_f32(pb + r0 * n, 1, r1 - r0, n, pl, lut.size, pg + r0 * PW, k,
+                                  nf) == lib.HW_OK and nf[0] == 0
+    assert np.array_equal(got, want)
+    assert lib.hw_mac_lut_f32(pb, 1, k, n, pl, lut.size, pg, k - 1, nf) == lib.HW_E_SIZE
+    flat = np.empty((k, n), np.float32)
+    assert lib.hw_mac_lut_f32(pb, 1, k, n, pl, lut.size, ffi.cast("float *", ffi.from_buffer(flat)),
+                              0, nf) == lib.HW_OK
+    assert np.array_equal(flat, lut[b])
