@@ -1,4 +1,4 @@
-"""Block-format operands for the scalar MAC units (hwsim._mac_block) against the oracles.
+"""Block-format operands for the scalar MAC units (hwsim.mac.block) against the oracles.
 
 Oracles: ``hwsim.reference`` block decoders (Fractions) for the operand values,
 and plain-Python loops of exact Fraction sums rounded with
@@ -12,7 +12,7 @@ import pytest
 
 import hwsim
 from hwsim import reference as R
-from hwsim._mac_block import (block_dot_unit, inner_exact_accumulator, matmul_blocks,
+from hwsim.mac.block import (block_dot_unit, inner_exact_accumulator, matmul_blocks,
                               scalar_format, to_scalar)
 from hwsim.formats import PRESETS
 from hwsim.mac import Chunked, FixedAccumulator, FloatAccumulator, MacUnit, matmul

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _mac_native as nat
+from hwsim.mac import engine as nat
 from hwsim._native import ffi, lib
 from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
                        IntAccumulator, MacUnit, Tiles, Tree, kulisch, matmul)

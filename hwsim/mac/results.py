@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ._mac_config import FixedAccumulator, FloatAccumulator, IntAccumulator, MacUnit, is_int
-from .api import decode as _decode
+from ..api import decode as _decode
+from ..formats import IntFormat
+from .accumulators import is_int
+from .config import MacUnit
 
 __all__ = ["MacStats", "MatmulResult", "worst_case_bits", "a2q_bits", "a2q_l1_bits"]
 
@@ -169,25 +171,13 @@ class MatmulResult:
         return np.ldexp(self.values.astype(np.float64), -self.frac_bits)
 
 
-def _acc_unit_domain(acc, mac: MacUnit):
-    """('fixed', frac_bits, width) or ('float', FloatFormat)."""
-    if isinstance(acc, IntAccumulator):
-        return "fixed", mac.product_frac_bits, acc.bits
-    if isinstance(acc, FixedAccumulator):
-        return "fixed", acc.frac_bits, acc.width
-    if isinstance(acc, FloatAccumulator):
-        return "float", acc.fmt, None
-    return "float", acc.out_fmt, None
-
-
 def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
-    acc = mac.result_accumulator
-    dom = _acc_unit_domain(acc, mac)
-    if dom[0] == "float":
-        fmt = dom[1]
+    reg = mac.result_accumulator.register(mac)
+    if not reg.fixed:
+        fmt = reg.fmt
         codes = out.astype(fmt.code_dtype).reshape(shape)
         return codes, _decode(codes, fmt), fmt, 0, None
-    frac, width = dom[1], dom[2]
+    frac, width = reg.frac_bits, reg.width
     if nlo == 1:
         mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
         codes = (out & mask)
@@ -196,9 +186,7 @@ def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
             vals = (codes ^ sign).astype(np.int64) - np.int64(1 << (width - 1))
         else:
             vals = codes.view(np.int64).copy()
-        dt = np.dtype(np.uint8 if width <= 8 else np.uint16 if width <= 16 else
-                      np.uint32 if width <= 32 else np.uint64)
-        return codes.astype(dt).reshape(shape), vals.reshape(shape), None, frac, width
+        return codes.astype(register_code_dtype(width)).reshape(shape), vals.reshape(shape), None, frac, width
     limbs = out.reshape(-1, nlo)
     vals = np.empty(limbs.shape[0], dtype=object)
     codes = np.empty(limbs.shape[0], dtype=object)
@@ -213,9 +201,9 @@ def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
     return codes.reshape(shape), vals.reshape(shape), None, frac, width
 
 
-def _has_fixed(mac: MacUnit) -> bool:
-    return any(isinstance(u, (IntAccumulator, FixedAccumulator))
-               for u in (mac.accumulator, mac.top_accumulator, mac.result_accumulator))
+def register_code_dtype(width: int) -> np.dtype:
+    """The unsigned dtype holding the codes of a ``width``-bit register (<= 64)."""
+    return IntFormat(width).code_dtype
 
 
 def _make_stats(mac, st, shape, l1_cols, k):
@@ -232,7 +220,7 @@ def _make_stats(mac, st, shape, l1_cols, k):
         psum_overflow_events_per_output=st["psum_events"].reshape(shape),
         max_abs_partial_per_output=st["max_abs"].reshape(shape),
         bits_needed_per_output=(st["width_needed"].reshape(shape).astype(np.int64)
-                                if _has_fixed(mac) else None),
+                                if mac.has_integer_register else None),
         worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
         a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
         a2q_l1_bits=l1)
