@@ -1,42 +1,11 @@
 """Fast paths of :func:`hwsim.mac.matmul`, used only where provably identical.
 
-Each path states the conditions under which its kernel computes exactly what
-the general engine (``hw_mac_gemm``) computes, checks them on the formats and
-the data, and otherwise declines (returns None):
-
-``f32_seq``  Sequential FloatAccumulator(binary32, rne, overflow special),
-    exact products that fit binary32 exactly (p_a + p_b <= 24, the product's
-    LSB >= 2^-149, |product| < 2^128; e.g. E4M3 x E4M3: 8 bits): every product
-    is exact, so an FMA chain equals both fused and unfused semantics.
-    Native binary32 arithmetic in the IEEE default environment (checked: no
-    FTZ / DAZ, rne).  Data with a NaN / Inf operand or bias goes to the
-    general engine (NaN payloads / canonical codes); overflow to Inf is then
-    the only possible event, once per output.
-``narrow_seq``  the same with the register in binary16 or bfloat16, rne or
-    rtz, fused (or unfused when every product is exact in the register
-    format): binary32 sum + exact TwoSum error give round-to-odd at 24 bits,
-    then one rounding into the register (correct since 24 >= p + 2); and a
-    binary32 register with rtz (the rne sum stepped toward zero when the
-    error has the opposite sign).  Outputs whose register met Inf / NaN are
-    recomputed by the engine.
-Both float paths take the operand codes as they are: the C kernel decodes
-them (by arithmetic when :func:`_arith_dec` has checked, code by code, that
-it equals the decode table; else through the table), caches blocks of b and
-A (KC x MC x NC) and stores / reloads the registers between k blocks, which
-is exact; with threads > 1 it runs its own POSIX threads over blocks of rows
-(each output is computed by one thread, so no thread count changes a bit).
-``int_wrap``  IntAccumulator(bits <= 32, wrap), Sequential or Tree, no
-    statistics: the result is the exact sum modulo 2^bits whatever the
-    order, computed modulo 2^32 (int16 operand values, -32768 excluded).
-``multi_seq``  FusedMultiTermAccumulator, Sequential, float operands of at
-    most 16 bits, window_bits + 3 + bits(fan_in + 1) <= 53: products are exact
-    in binary64 and the windowed terms are integers whose group sum stays
-    below 2^53, so binary64 / int64 arithmetic computes every truncation and
-    sum exactly; one hwi_round_pack per group, as the engine.
-``int_steps``  IntAccumulator(bits <= 32, wrap or saturate), Sequential:
-    the register stepped product by product in int32 (sums in int64 for 32
-    bits; |a*b| + 2^(bits-1) < 2^31 and, with statistics, K max|a*b| + |bias|
-    < 2^31 so that the exact partial sums fit too).
+Each path (``f32_seq``, ``narrow_seq``, ``int_wrap``, ``int_steps``,
+``multi_seq``) states the conditions under which its kernel computes exactly
+what the general engine (``hw_mac_gemm``) computes; :func:`plan` checks them
+on the formats and :func:`run` on the data, and otherwise declines (returns
+None) so that the general engine runs.  The conditions and why they suffice:
+docs/architecture.md, "MAC fast paths".
 """
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def _p_min(t) -> int:
 # ---------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class MacStats:
     """Statistics of one matmul / dot.
 
@@ -96,6 +96,26 @@ class MacStats:
     worst_case_bits: int | None = None
     a2q_bits: int | None = None
     a2q_l1_bits: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return (f"MacStats(shape={tuple(self.overflow_events_per_output.shape)}, "
+                f"overflow_events={self.overflow_events}, "
+                f"psum_overflow_events={self.psum_overflow_events}, "
+                f"max_abs_partial={self.max_abs_partial!r}, bits_needed={self.bits_needed}, "
+                f"worst_case_bits={self.worst_case_bits}, a2q_bits={self.a2q_bits}; "
+                ".to_dict() has every array)")
+
+    def to_dict(self) -> dict:
+        """Every field (per-output arrays included) and the totals."""
+        return dict(overflow_events_per_output=self.overflow_events_per_output,
+                    psum_overflow_events_per_output=self.psum_overflow_events_per_output,
+                    max_abs_partial_per_output=self.max_abs_partial_per_output,
+                    bits_needed_per_output=self.bits_needed_per_output,
+                    worst_case_bits=self.worst_case_bits, a2q_bits=self.a2q_bits,
+                    a2q_l1_bits=self.a2q_l1_bits, overflow_events=self.overflow_events,
+                    overflow_events_per_column=self.overflow_events_per_column,
+                    psum_overflow_events=self.psum_overflow_events,
+                    max_abs_partial=self.max_abs_partial, bits_needed=self.bits_needed)
 
     @property
     def overflow_events(self) -> int:
@@ -164,6 +184,12 @@ class MatmulResult:
                 f"frac_bits={self.frac_bits}, width={self.width}, path={self.path!r}, "
                 f"stats={'yes' if self.stats is not None else 'no'})")
 
+    def to_dict(self) -> dict:
+        """Every field: codes, values, stats (a dict, or None), fmt, frac_bits, width, path."""
+        return dict(codes=self.codes, values=self.values,
+                    stats=None if self.stats is None else self.stats.to_dict(), fmt=self.fmt,
+                    frac_bits=self.frac_bits, width=self.width, path=self.path)
+
     def real_values(self) -> np.ndarray:
         """The result as float64 real numbers (raw * 2^-frac_bits for fixed)."""
         if self.fmt is not None:
@@ -176,7 +202,7 @@ def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
     if not reg.fixed:
         fmt = reg.fmt
         codes = out.astype(fmt.code_dtype).reshape(shape)
-        return codes, _decode(codes, fmt), fmt, 0, None
+        return codes, _decode(codes, fmt).reshape(shape), fmt, 0, None
     frac, width = reg.frac_bits, reg.width
     if nlo == 1:
         mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)

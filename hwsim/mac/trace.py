@@ -20,7 +20,7 @@ __all__ = ["MacTrace", "trace"]
 # ---------------------------------------------------------------------------
 # trace
 # ---------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class MacTrace:
     """Every step of one output: ``steps`` (list of dicts, in order) and the
     final ``code`` / ``value`` (equal to matmul's for that output).
@@ -152,5 +152,5 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
                      a_value=_xval_fraction(ax[kk]), b_value=_xval_fraction(bx[kk]))
         steps.append(d)
     del keep
-    return MacTrace(steps, codes[()] if hasattr(codes, "shape") else codes,
-                    values[()] if hasattr(values, "shape") else values)
+    return MacTrace(steps, np.asarray(codes).reshape(())[()],
+                    np.asarray(values).reshape(())[()])

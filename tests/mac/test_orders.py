@@ -4,7 +4,7 @@ engine equals the exact reference on hypothesis-drawn configurations."""
 from hypothesis import given, settings
 
 from hwsim.testing.mac_strategies import mac_problems, mac_units
-from mac_check import check_against_reference
+from .mac_check import check_against_reference
 
 
 @settings(max_examples=150, deadline=None)

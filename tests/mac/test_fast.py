@@ -13,6 +13,9 @@ from hwsim.mac import (FloatAccumulator, FusedMultiTermAccumulator, IntAccumulat
                        fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import reference_matmul
 
+# C kernels: rerun under ASan/UBSan (native) and on the -DHWSIM_PORTABLE build (portable)
+pytestmark = [pytest.mark.native, pytest.mark.portable]
+
 E4M3 = hwsim.format("float8_e4m3fn")
 F16 = hwsim.format("float16")
 RNG = np.random.default_rng(99)

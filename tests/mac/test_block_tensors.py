@@ -13,7 +13,7 @@ from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTe
                        IntAccumulator, MacUnit, Tree, kulisch, matmul)
 from hwsim._ref_mac import round_fraction_to_float
 from hwsim.testing.mac_strategies import reference_matmul
-from mac_check import check_against_reference
+from .mac_check import check_against_reference
 
 RNG = np.random.default_rng(31)
 
