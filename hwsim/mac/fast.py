@@ -344,6 +344,18 @@ def _zp_full(zp, length):
     return np.ascontiguousarray(np.broadcast_to(z, (length,)) if z.size == 1 else z)
 
 
+def _int_rows(a, r0, r1, lut, zaf, dtype):
+    """(status, rows r0:r1 of the code array a as int16 / int32 values, zero points
+    (zaf, one per row, or None) subtracted)."""
+    out = np.empty((r1 - r0, a.shape[1]), dtype=dtype)
+    fn, ctype = ((lib.hw_mac_lut_i16, "int16_t *") if dtype == np.int16 else
+                 (lib.hw_mac_lut_i32, "int32_t *"))
+    rc = fn(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, a.shape[1],
+            _ptr("int32_t *", lut), lut.size,
+            ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1, _ptr(ctype, out), 0)
+    return rc, out
+
+
 def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     """The integer paths: checks shared by both, then int_wrap or int_steps."""
     n = b.shape[1]
@@ -380,11 +392,7 @@ def _run_int_wrap(mac, a, b, braw, za, zb, ranges, threads):
     out = np.empty((m, n), dtype=np.int32)
 
     def call(r0, r1):
-        a16 = np.empty((r1 - r0, k), dtype=np.int16)
-        rc = lib.hw_mac_lut_i16(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
-                                _ptr("int32_t *", la), la.size,
-                                ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
-                                _ptr("int16_t *", a16), 0)
+        rc, a16 = _int_rows(a, r0, r1, la, zaf, np.int16)
         if rc != lib.HW_OK:
             return rc
         return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16), _ptr("int16_t *", bp),
@@ -435,11 +443,7 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
     def call(r0, r1):
         def sub(arr, ctype):
             return ffi.NULL if arr is None else _ptr(ctype, arr) + r0 * n
-        av = np.empty((r1 - r0, k), dtype=np.int32)
-        rc = lib.hw_mac_lut_i32(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
-                                _ptr("int32_t *", la), la.size,
-                                ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
-                                _ptr("int32_t *", av), 0)
+        rc, av = _int_rows(a, r0, r1, la, zaf, np.int32)
         if rc != lib.HW_OK:
             return rc
         return lib.hw_mac_i32_steps(_ptr("int32_t *", av), _ptr("int32_t *", bp),

@@ -112,16 +112,7 @@ def test_nf4_bitsandbytes_dequant_vs_fraction_reference():
 
 def _loop_per_mac(av, bv, bias, fmt):
     """acc = bias; acc = fl(acc + a_k b_k) for every k (fused: one rounding per MAC)."""
-    M, K = av.shape
-    N = bv.shape[1]
-    out = np.empty((M, N))
-    for i in range(M):
-        for j in range(N):
-            acc = Fraction(float(bias[j]))
-            for k in range(K):
-                acc = Fraction(_fl(acc + Fraction(float(av[i, k])) * Fraction(float(bv[k, j])), fmt))
-            out[i, j] = float(acc)
-    return out
+    return _loop_per_block(av, bv, bias, fmt, 1)
 
 
 def _loop_per_block(av, bv, bias, fmt, bs):
