@@ -150,10 +150,6 @@ def _widened(mac: MacUnit, k: int) -> MacUnit:
                                tiling=tiling)
 
 
-def out_limbs(acc) -> int:
-    return acc.out_limbs()
-
-
 # ---------------------------------------------------------------------------
 # operands
 # ---------------------------------------------------------------------------
@@ -308,7 +304,7 @@ def run(mac: MacUnit, ax, bx, strides: Strides, m: int, n: int, k: int, bias_x,
         want_stats: bool, threads: int, where_fn):
     """General C engine over all outputs; returns (out, stats dict, nlo)."""
     s, keep = run_spec(mac, bias_x is not None)
-    nlo = out_limbs(mac.result_accumulator)
+    nlo = mac.result_accumulator.out_limbs()
     try:
         out, st, _ = gemm(s, ax, bx, strides, m, n, k, bias_x, nlo, want_stats, threads)
     except GemmError as e:
@@ -339,7 +335,7 @@ def _shadow_widths(mac, st, bias_mode, ax, bx, strides, m, n, k, bias_x, threads
     sh.bias = bias_mode
     ranges = [(int(r), int(r) + 1) for r in rows]
     _, st2, _ = gemm(sh, ax, bx, strides, m, n, k, bias_x,
-                     out_limbs(wide.result_accumulator), True, threads, rows=ranges)
+                     wide.result_accumulator.out_limbs(), True, threads, rows=ranges)
     for r in rows:
         st["width_needed"][r * n:(r + 1) * n] = st2["width_needed"][r * n:(r + 1) * n]
     del keep

@@ -118,7 +118,7 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
         else engine.unpack_f64(bcol)
     bias_x = _bias_x(bias1, mac, 1)
     s, keep = engine.run_spec(mac, bias_x is not None)
-    nlo = engine.out_limbs(mac.result_accumulator)
+    nlo = mac.result_accumulator.out_limbs()
     cap = 4 * k + 64
     while True:
         try:
