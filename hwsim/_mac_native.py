@@ -169,7 +169,9 @@ def build_spec(mac: MacUnit, shadow_k: int | None = None):
         t = mac.tiling
         s.tiles = lib.HW_TILES_RELOAD if t.mode == "reload" else lib.HW_TILES_SEPARATE
         s.tile = t.T
-        ov = "saturate" if shadow else t.psum_overflow
+        # the shadow keeps the psum policy (the psum buffer is not resized);
+        # only "error" becomes "saturate": a statistic never raises
+        ov = "saturate" if shadow and t.psum_overflow == "error" else t.psum_overflow
         _fill_num(s.psum, t.psum_format, t.psum_rounding, ov, keep)
         if t.mode == "separate":
             _fill_acc(s.adder, mac.psum_adder, mac, keep)
