@@ -80,7 +80,8 @@ class MacStats:
         reloaded register, psum adder) overflows: the largest signed width
         of any exact value written into one of them, in the run where they
         are all wide enough and everything else (products, float registers,
-        the psum format and its overflow policy; "error" saturates) is
+        the psum format; a psum that wraps or saturates keeps that policy,
+        any other saturates) is
         unchanged.  For outputs without an overflow event that is the real
         run.  See docs/semantics.md, "MAC statistics".
     worst_case_bits, a2q_bits : int operands only (else None): N + M +

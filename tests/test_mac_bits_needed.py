@@ -146,3 +146,15 @@ def test_chunked_counts_inner_and_outer_registers():
     mac = MacUnit("int8", "int8", accumulator=IntAccumulator(8, "wrap"),
                   order=Chunked(2, IntAccumulator(12, "wrap")))
     _check(mac, _codes([[100, 100, 100, 100]]), _codes([[1]] * 4), [[-112]], [[2]], [[0]], [[10]])
+
+
+@pytest.mark.parametrize("psum_overflow", ["special", "saturate", "error"])
+def test_widened_run_saturates_a_float_psum_that_would_stop_it(psum_overflow):
+    # found by the soak run: 2-bit int register, tiles of 1 reloaded from a
+    # float8_e4m3 psum (max 240).  Real run: 4*62 = 248 wraps to 0 in 2 bits
+    # (event), the psum 0 is fine, + 0*0 = 0.  Widened: 248 -> the psum
+    # overflows; Inf ("special") or an error could not go on, so it saturates
+    # to 240; 240 + 0 = 240.  Widths 9 (248) and 9 (240): 9.
+    mac = MacUnit("int8", "int8", accumulator=IntAccumulator(2, "wrap"),
+                  tiling=Tiles(1, "float8_e4m3", "rne", "reload", psum_overflow))
+    _check(mac, _codes([[4, 0]]), _codes([[62], [0]]), [[0]], [[1]], [[0]], [[9]])
