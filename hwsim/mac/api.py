@@ -280,6 +280,8 @@ def _redo_rows(mac: MacUnit, p: _Problem, rows, vals, st, stats: bool) -> None:
                              ("psum_events", sub.stats.psum_overflow_events_per_output),
                              ("max_abs", sub.stats.max_abs_partial_per_output)):
                 st[key][r * n:(r + 1) * n] = arr[0]
+            if sub.stats.bits_needed_per_output is not None:
+                st["width_needed"][r * n:(r + 1) * n] = sub.stats.bits_needed_per_output[0]
 
 
 def _where(idx: int, batch, m: int, n: int) -> str:
