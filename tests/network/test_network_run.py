@@ -4,7 +4,7 @@ import pytest
 
 from hwsim.network import Network
 from hwsim.network.calibrate import choose_range, fake_quant, scale_for
-from test_layers_refimpl import ref_conv2d, ref_tflite, to_int
+from layers_refimpl import ref_conv2d, ref_tflite, to_int
 
 
 def _small_net(config):
