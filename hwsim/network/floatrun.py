@@ -19,7 +19,14 @@ def bind_inputs(net, x) -> dict:
     for k in net.inputs:
         if k not in d:
             raise ValueError(f"missing network input {k!r}")
-    return {k: np.asarray(v, np.float64) for k, v in d.items()}
+    out = {k: np.asarray(v, np.float64) for k, v in d.items()}
+    for k, want in net.declared_shapes.items():
+        got = out[k].shape
+        if len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
+            shown = tuple("?" if w is None else w for w in want)
+            raise ValueError(f"input {k!r} must have the declared shape {shown} (? = any size), "
+                             f"got {got}")
+    return out
 
 
 def reference_run(net, x) -> dict:

@@ -82,6 +82,7 @@ class Network:
         self._plan: Plan | None = None  # cache of plan(); reset by every change
         self.source: dict = {}
         self.code_inputs: set = set()  # inputs given as integer codes (ONNX integer inputs)
+        self.declared_shapes: dict = {}  # input -> declared shape (None: any size), enforced
 
     # -- building -------------------------------------------------------------
     def add(self, op, inputs, output, name=None, weight=None, bias=None, wq=None, bq=None,

@@ -11,6 +11,9 @@ Bit-exactness against onnxruntime: see docs/architecture.md ("ONNX import").
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import numpy as np
 
 from ..formats import format as parse_format
@@ -18,6 +21,7 @@ from ..ops import UnsupportedModelError, onnx_spec
 from ..qtensor import QTensor, ints_to_codes
 from .config import NetworkConfig, load_config
 from .graph import Network
+from .onnx_fold import fold_constants, folding_available
 from .onnx_quant import (ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS,
                          analyse_qdq)
 from ..ops.quant import TensorQ
@@ -37,9 +41,16 @@ class ImportContext:
     """What an op's import handler sees: the network being built, the constants,
     the quantization found so far, and helpers that resolve tensor names."""
 
-    def __init__(self, net, init, canon, model_q, dq_const, code_inputs):
+    def __init__(self, net, init, canon, model_q, dq_const, code_inputs, uses=None):
         self.net, self.init, self.model_q = net, init, model_q
         self.dq_const, self.code_inputs, self._canon = dq_const, code_inputs, canon
+        self.uses = Counter() if uses is None else uses  #: tensor -> number of consumers
+        self.rewrites: list = []  #: hwsim's own rewrites, reported by ``hwsim run``
+        self.opset = 13  #: version of the default ONNX domain the model imports
+
+    def producer(self, t):
+        """The network node that produces tensor ``t`` (None for graph inputs)."""
+        return next((nd for nd in reversed(self.net.nodes) if t in nd.outputs), None)
 
     def canon(self, t):
         """The float tensor behind QuantizeLinear / DequantizeLinear outputs."""
@@ -107,19 +118,35 @@ def _problems(m, g) -> list:
             problems.append(f"operator domain {op.domain!r} (ops {ops})")
     for n in g.node:
         spec = _spec(n.op_type)
+        nm = n.name or n.output[0]
         if spec is None or n.domain not in _STD_DOMAINS:
-            problems.append(f"op {n.op_type} (node {n.name or n.output[0]})")
+            problems.append(f"op {n.op_type} (node {nm})")
             continue
         a = _attrs(n)
         if n.op_type == "Constant" and "value" not in a:
-            problems.append(f"Constant {n.name or n.output[0]}: only 'value' is supported")
+            problems.append(f"Constant: only 'value' is supported (node {nm})")
         for k in set(a) - set(spec[0]):
-            problems.append(f"{n.op_type} attribute {k!r} (node {n.name or n.output[0]})")
+            problems.append(f"{n.op_type} attribute {k!r} (node {nm})")
         if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
-            problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r} (node {n.name}); use explicit pads")
+            problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r}, use explicit pads (node {nm})")
         if spec[2] is not None:
-            problems.extend(spec[2](n.op_type, a, n.name))
+            problems.extend(spec[2](n.op_type, a, nm))
     return problems
+
+
+_NODE = re.compile(r" \(node ([^)]*)\)")
+
+
+def group_problems(problems) -> list:
+    """One entry per kind of problem: its count and the first node it was found at."""
+    groups: dict = {}
+    for p in problems:
+        m = _NODE.search(p)
+        key = p.replace(m.group(0), "") if m else p
+        g = groups.setdefault(key, [0, m.group(1) if m else None])
+        g[0] += 1
+    return [f"{k}: {c} node{'s' if c > 1 else ''}, first {first!r}" if first is not None else
+            (k if c == 1 else f"{k} (x{c})") for k, (c, first) in groups.items()]
 
 
 def _constants(g) -> dict:
@@ -134,17 +161,21 @@ def _constants(g) -> dict:
 
 
 def _graph_inputs(g, init):
-    """(input name -> shape, integer-typed inputs -> TensorQ of their codes)."""
-    inputs, code_inputs = {}, {}
+    """(input name -> shape, input name -> declared shape (None: any size),
+    integer-typed inputs -> TensorQ of their codes)."""
+    inputs, declared, code_inputs = {}, {}, {}
     for vi in g.input:
         if vi.name in init:
             continue
-        shp = tuple(d.dim_value if d.dim_value > 0 else 1 for d in vi.type.tensor_type.shape.dim)
+        dims = vi.type.tensor_type.shape.dim
+        shp = tuple(d.dim_value if d.dim_value > 0 else 1 for d in dims)
         inputs[vi.name] = shp
+        if vi.type.tensor_type.HasField("shape"):
+            declared[vi.name] = tuple(d.dim_value if d.dim_value > 0 else None for d in dims)
         et = vi.type.tensor_type.elem_type
         if et in ONNX_TYPE_FORMATS:
             code_inputs[vi.name] = TensorQ(ONNX_TYPE_FORMATS[et], 1.0, 0)
-    return inputs, code_inputs
+    return inputs, declared, code_inputs
 
 
 def _default_config(config, quantized):
@@ -154,6 +185,26 @@ def _default_config(config, quantized):
         return NetworkConfig.from_dict({"defaults": dict(input="model", weight="model", bias="model",
                                                          output="model", requant="onnx")})
     return NetworkConfig()
+
+
+def _foldable(m):
+    """(model, rewrites): the model itself if the registry imports it as it is, else the
+    model after constant folding (:mod:`.onnx_fold`); raises listing what is still
+    unsupported, grouped by kind with counts and the first node of each."""
+    problems = _problems(m, m.graph)
+    if not problems:
+        return m, []
+    note = ""
+    if folding_available():
+        folded, removed = fold_constants(m)
+        if removed:
+            m, problems = folded, _problems(folded, folded.graph)
+            if not problems:
+                return m, [f"constant folding (onnxscript): {removed} nodes folded into constants"]
+            note = f" (after constant folding removed {removed} nodes)"
+    else:
+        note = " (constant folding not tried: pip install onnxscript)"
+    raise UnsupportedModelError(f"unsupported ONNX content{note}: " + "; ".join(group_problems(problems)))
 
 
 def load_onnx(model, config=None, name=None) -> Network:
@@ -166,20 +217,23 @@ def load_onnx(model, config=None, name=None) -> Network:
     import onnx  # optional dependency (onnx): only ONNX import needs it
 
     m = model if isinstance(model, onnx.ModelProto) else onnx.load(model)
+    m, rewrites = _foldable(m)
     g = m.graph
     init = _constants(g)
-    problems = _problems(m, g)
-    if problems:
-        raise UnsupportedModelError("unsupported ONNX content: " + "; ".join(problems))
     canon, model_q, dq_const = analyse_qdq(g.node, init, _attrs)
-    inputs, code_inputs = _graph_inputs(g, init)
+    inputs, declared, code_inputs = _graph_inputs(g, init)
     quantized = bool(model_q) or bool(dq_const) or bool(code_inputs)
     net = Network(inputs, _default_config(config, quantized), name=name or (g.name or "onnx"))
     net.model_q = model_q
+    net.declared_shapes = declared
     net.source = dict(kind="quantized" if quantized else "float", producer=m.producer_name)
-    ctx = ImportContext(net, init, canon, model_q, dq_const, code_inputs)
+    uses = Counter(i for n in g.node for i in n.input) + Counter(o.name for o in g.output)
+    ctx = ImportContext(net, init, canon, model_q, dq_const, code_inputs, uses)
+    ctx.rewrites.extend(rewrites)
+    ctx.opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
     for idx, n in enumerate(g.node):
         _spec(n.op_type)[1](ctx, n, _attrs(n), n.name or f"{n.op_type}_{idx}")
+    net.source["rewrites"] = ctx.rewrites
     for k, v in code_inputs.items():
         model_q.setdefault(k, v)
     net.code_inputs = set(code_inputs)

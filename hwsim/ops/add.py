@@ -133,10 +133,14 @@ def _execute(n, ins, args):
 
 
 def _import_add(ctx, n, a, nm):
+    """Add, and Sum of two tensors (the same function)."""
     if any(ctx.is_const(i) for i in n.input):
-        raise UnsupportedModelError(f"Add {nm}: constant operands are not supported")
+        raise UnsupportedModelError(f"{n.op_type} {nm}: constant operands are not supported")
+    if len(n.input) != 2:
+        raise UnsupportedModelError(f"{n.op_type} {nm}: {len(n.input)} inputs (2 supported)")
     ctx.net.add("Add", [ctx.canon(i) for i in n.input[:2]], n.output[0], name=nm)
 
 
 register(OpSpec("Add", _reference, _execute, output="requant"))
 register_onnx("Add", (), _import_add)
+register_onnx("Sum", (), _import_add)

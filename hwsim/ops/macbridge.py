@@ -128,24 +128,23 @@ def acc_is_int(mac) -> bool:
     return acc_kind(mac) == "int"
 
 
-def acc_format(mac):
-    """Format of the result register: IntFormat(bits), FixedFormat(width, frac) or the float format."""
-    k = _kind(_result_acc(mac), mac)
+def _register_format(acc, mac):
+    k = _kind(acc, mac)
     if k[0] == "int":
         return IntFormat(k[1])
     if k[0] == "fixed":
         return FixedFormat(k[1], k[2])
     return k[1]
+
+
+def acc_format(mac):
+    """Format of the result register: IntFormat(bits), FixedFormat(width, frac) or the float format."""
+    return _register_format(_result_acc(mac), mac)
 
 
 def bias_register(mac):
     """Format of the register the bias enters (see :func:`acc_format`)."""
-    k = _kind(_bias_acc(mac), mac)
-    if k[0] == "int":
-        return IntFormat(k[1])
-    if k[0] == "fixed":
-        return FixedFormat(k[1], k[2])
-    return k[1]
+    return _register_format(_bias_acc(mac), mac)
 
 
 def bias_to_register(values, mac) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Flatten, Reshape (constant shape) and Identity (ONNX Dropout imports as Identity).
+"""Flatten, Reshape (constant shape) and Identity (ONNX Dropout imports as Identity:
+inference mode, whatever its ``ratio``).
 
 The codes move unchanged; a model-stated output quantization is a cast.
 """
@@ -57,4 +58,4 @@ for _op in ("Flatten", "Reshape", "Identity"):
 register_onnx("Flatten", ("axis",), _import)
 register_onnx("Reshape", ("allowzero",), _import)
 register_onnx("Identity", (), _import)
-register_onnx("Dropout", ("seed",), _import)
+register_onnx("Dropout", ("seed", "ratio", "is_test"), _import)  # inference: identity

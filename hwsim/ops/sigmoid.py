@@ -11,14 +11,14 @@ from 0 and 1 (ties occur only at x = 0, which is exact); no libm is involved.
 from __future__ import annotations
 
 import functools
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import Context, Decimal
 from fractions import Fraction
 
 import numpy as np
 
-from ..api import encode
 from ..formats import format as parse_format
-from ..qtensor import QTensor, ints_to_codes
+from ..qtensor import QTensor
+from .exact import nan_code, output_code
 from .registry import OpSpec, register, register_onnx
 
 __all__ = ["sigmoid_exact", "sigmoid_code", "sigmoid_table", "sigmoid_q"]
@@ -39,48 +39,14 @@ def sigmoid_exact(x):
     return ctx.divide(Decimal(1), ctx.add(Decimal(1), ctx.exp(ctx.minus(xd))))
 
 
-def _divide(v, s_out):
-    """v / s_out, exact for Fractions, at the value's precision (+ guard) for Decimals."""
-    if isinstance(v, Fraction):
-        return v / Fraction(s_out)
-    ctx = Context(prec=max(len(v.as_tuple().digits), 1) + 20, Emin=-10**6, Emax=10**6)
-    return ctx.divide(v, Decimal(float(s_out)))
-
-
-def _round_to_odd64(v) -> float:
-    """v (> 0) rounded to float64 with round-to-odd: exact values stay, inexact ones get
-    the truncation with its last bit set (then one rne into a format of <= 51
-    significand bits is the correctly rounded result; Boldo & Melquiond 2008)."""
-    y = float(v)  # correctly rounded (rne) conversion
-    fy = Fraction(y)
-    fv = v if isinstance(v, Fraction) else Fraction(v)
-    if fy == fv:
-        return y
-    if fy > fv:
-        y = float(np.nextafter(y, 0.0))
-    bits = np.array([y], np.float64).view(np.uint64)
-    return float((bits | np.uint64(1)).view(np.float64)[0])
-
-
 def sigmoid_code(x, out_fmt, s_out=1.0, zp_out=0) -> int:
     """Output code of sigmoid(x) (x rational, or a float: +-inf saturate, NaN stays NaN)
     in ``out_fmt`` with scale / zero point."""
     if isinstance(x, float) and x != x:
-        if out_fmt.kind != "float":
-            raise ValueError(f"Sigmoid of NaN has no code in {out_fmt.name}")
-        return int(encode(np.array([np.nan]), out_fmt, "rne", "saturate")[0])
+        return nan_code(out_fmt, "Sigmoid")
     if isinstance(x, float) and abs(x) == float("inf"):
         x = _X_MAX if x > 0 else -_X_MAX
-    t = _divide(sigmoid_exact(x), s_out)
-    if out_fmt.kind == "int":
-        n = round(t) if isinstance(t, Fraction) else int(t.to_integral_value(ROUND_HALF_EVEN))
-        n = min(max(n + int(zp_out), out_fmt.min_int), out_fmt.max_int)
-        return int(ints_to_codes(np.array([n]), out_fmt.bits, out_fmt.code_dtype)[0])
-    if out_fmt.kind != "float":
-        raise ValueError(f"Sigmoid output format must be an integer or float format, got "
-                         f"{out_fmt.name}")
-    y = float(t) if out_fmt.man_bits >= 51 else _round_to_odd64(t)
-    return int(encode(np.array([y]), out_fmt, "rne", "saturate")[0])
+    return output_code(sigmoid_exact(x), out_fmt, s_out, zp_out)
 
 
 @functools.lru_cache(maxsize=64)
