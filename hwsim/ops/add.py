@@ -16,6 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..qtensor import QTensor, ints_to_codes
+from .batchnorm import fold_constant_operand
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 from .requant import Requant, _k_tflite, quantize_multiplier
 
@@ -133,7 +134,10 @@ def _execute(n, ins, args):
 
 
 def _import_add(ctx, n, a, nm):
-    """Add, and Sum of two tensors (the same function)."""
+    """Add, and Sum of two tensors (the same function); Add of a per-channel constant to
+    a Conv / Gemm output folds into its bias (:mod:`.batchnorm`)."""
+    if n.op_type == "Add" and fold_constant_operand(ctx, n, nm):
+        return
     if any(ctx.is_const(i) for i in n.input):
         raise UnsupportedModelError(f"{n.op_type} {nm}: constant operands are not supported")
     if len(n.input) != 2:

@@ -128,3 +128,26 @@ def test_light_model_imports_and_float64_matches_shipped_output(name, layers):
     want = numpy_helper.to_array(onnx.load_tensor(os.path.join(_LIGHT, f"light_{name}_output_0.pb")))
     got = net.reference(x, keep=False)[net.outputs[0]]
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-7)  # onnx's own tolerance
+
+
+def test_mul_and_add_by_per_channel_constants_fold_into_conv():
+    rng = np.random.default_rng(3)
+    w = rng.normal(0, 0.5, (3, 2, 3, 3)).astype(np.float32)
+    sc = rng.uniform(0.5, 2, (1, 3, 1, 1)).astype(np.float32)
+    sh = rng.normal(0, 1, (3, 1, 1)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(sc, "sc"),
+             numpy_helper.from_array(sh, "sh")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
+             helper.make_node("Mul", ["c", "sc"], ["m"]),
+             helper.make_node("Add", ["sh", "m"], ["y"])]
+    m = _model(nodes, inits, [1, 2, 5, 5])
+    net = load_onnx(m)
+    assert [n.op for n in net.nodes] == ["Conv"] and net.nodes[0].outputs == ["y"]
+    assert np.array_equal(net.nodes[0].weight, w.astype(np.float64) * sc.astype(np.float64).reshape(3, 1, 1, 1))
+    assert np.array_equal(net.nodes[0].bias, sh.astype(np.float64).reshape(3))
+    x = rng.normal(0, 1, (1, 2, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(net.reference(x)["y"], _ort(m, x), rtol=1e-5, atol=1e-5)
+    # a constant that is not per channel (varies along H) cannot fold
+    inits[1] = numpy_helper.from_array(np.ones((1, 1, 3, 1), np.float32), "sc")
+    with pytest.raises(UnsupportedModelError, match="Mul .*per-channel constant"):
+        load_onnx(_model(nodes, inits, [1, 2, 5, 5]))
