@@ -13,12 +13,9 @@ import numpy as np
 
 from ..api import decode, encode
 from ..formats import format as parse_format
+from ..ops.quant import is_block
 
 __all__ = ["scale_for", "choose_range", "choose_scale", "fake_quant", "is_block"]
-
-
-def is_block(fmt) -> bool:
-    return parse_format(fmt).kind not in ("int", "fixed", "float")
 
 
 def _fmt_max(fmt) -> float:

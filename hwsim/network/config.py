@@ -24,7 +24,7 @@ type (in file order), then every entry matching its name.  Keys of a layer entry
     ``fp32``, ``fp16``...) or a ``MacUnit.to_dict()`` dictionary.
 ``requant``
     ``tflite``, ``tflite_single``, ``onnx`` or ``shift`` (integer accumulators to
-    integer outputs, see :mod:`hwsim.layers.requant`).
+    integer outputs, see :mod:`hwsim.ops.requant`).
 ``shift_rounding``, ``pool_rounding``
     Rounding modes of the shift requant and of integer average pooling.
 ``order``
@@ -53,9 +53,11 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 
 from ..formats import format as parse_format
-from ..layers.conv import ORDERS
-from ..layers.pool import DIV_ROUNDINGS
-from ..layers.requant import SHIFT_ROUNDINGS, STYLES
+from ..ops import macbridge as br
+from ..ops.conv import ORDERS
+from ..ops.macbridge import MAC_PRESETS
+from ..ops.pool import DIV_ROUNDINGS
+from ..ops.requant import SHIFT_ROUNDINGS, STYLES
 
 __all__ = ["LayerConfig", "NetworkConfig", "ConfigError", "MAC_PRESETS", "LAYER_KEYS",
            "CONFIG_SCHEMA", "load_config", "make_mac"]
@@ -66,30 +68,6 @@ class ConfigError(ValueError):
 
 
 CAL_METHODS = ("absmax", "percentile", "mmse")
-
-#: MAC unit shorthand names -> description (built by :func:`make_mac`).
-MAC_PRESETS = {
-    "int32": "integer accumulator, 32 bits, wrap-around",
-    "int32_sat": "integer accumulator, 32 bits, saturating",
-    "int24_sat": "integer accumulator, 24 bits, saturating",
-    "int16_sat": "integer accumulator, 16 bits, saturating after every add",
-    "int16": "integer accumulator, 16 bits, wrap-around",
-    "fp32": "float32 accumulator, exact products, one rne rounding per MAC (fused)",
-    "fp16": "float16 accumulator, exact products, one rne rounding per MAC (fused)",
-    "bf16": "bfloat16 accumulator, exact products, one rne rounding per MAC (fused)",
-    "block_fp32": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float32",
-    "block_fp16": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float16",
-    "u8s8_avx2": "x86 AVX2 u8 x s8 GEMM model (MLAS vpmaddubsw): raw-code products summed in "
-                 "pairs with int16 saturation, int32 wrap accumulation, zero points after",
-    "v100_fp16": "fused multi-term adder model (fan-in 4, fp32 out; Fasi et al. 2021)",
-    "a100_fp16": "fused multi-term adder model (fan-in 8, fp32 out; Fasi et al. 2021)",
-    "h100_fp16": "fused multi-term adder model (fan-in 16, fp32 out; Khattak & Mikaitis 2025)",
-    "h100_fp8": "fused multi-term adder model (fan-in 32, 13-bit window; Khattak & Mikaitis 2025)",
-}
-
-_FLOAT_MAC = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-_BLOCK_MAC = {"block_fp32": "float32", "block_fp16": "float16"}
-_FMT_MAC = ("v100_fp16", "a100_fp16", "h100_fp16", "h100_fp8")
 
 _INT_MAC = re.compile(r"^int(\d+)(_sat)?$")
 
@@ -338,48 +316,15 @@ def make_mac(spec, a_fmt, b_fmt, block=None):
     block : for ``block_*`` presets: dict(a=block format or None, b=block
         format or None, chunk=int), the K-run length of one block
     """
-    from .. import mac as M
-    from ..mac.block import block_dot_unit
-
-    a_fmt, b_fmt = parse_format(a_fmt), parse_format(b_fmt)
     if isinstance(spec, dict):
-        d = dict(spec)
-        d["a_fmt"], d["b_fmt"] = a_fmt.to_dict(), b_fmt.to_dict()
         try:
-            return M.MacUnit.from_dict(d)
-        except (KeyError, TypeError, ValueError) as e:
-            raise ConfigError(f"mac: invalid MacUnit dict: {e}") from None
+            return br.mac_from_dict(spec, a_fmt, b_fmt)
+        except br.MacSpecError as e:
+            raise ConfigError(str(e)) from None
     if not is_mac_name(spec):
         raise ConfigError(f"mac must be one of {sorted(MAC_PRESETS)}, int<N>[_sat] or a MacUnit "
                           f"dict, got {spec!r}")
-    if spec.startswith("int"):
-        sat = spec.endswith("_sat")
-        bits = int(spec[3:].split("_")[0])
-        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt, accumulator=M.IntAccumulator(
-            bits, overflow="saturate" if sat else "wrap"))
-    if spec == "u8s8_avx2":
-        # vpmaddubsw: u8 * s8 products of adjacent K pairs added with int16 saturation;
-        # vpmaddwd / vpaddd: the pair sums added into int32 (the layer subtracts
-        # x_zp * sum(w) afterwards, as MLAS does)
-        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
-                         accumulator=M.IntAccumulator(16, overflow="saturate"),
-                         order=M.Chunked(2, M.IntAccumulator(32, overflow="wrap")))
-    if spec in _FLOAT_MAC:
-        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
-                         accumulator=M.FloatAccumulator(parse_format(_FLOAT_MAC[spec])))
-    if spec in _FMT_MAC:
-        return M.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
-                         accumulator=M.fused_multi_term_preset(spec))
-    outer = M.FloatAccumulator(parse_format(_BLOCK_MAC[spec]))
-    blk = block or {}
-    fa, fb = blk.get("a") or a_fmt, blk.get("b") or b_fmt
-    chunk = blk.get("chunk")
-    if chunk is None:
-        raise ConfigError(f"mac {spec!r} needs block operands whose blocks are aligned along K")
-    from ..mac.block import scalar_format
-
-    for name, bf, sf in (("input", blk.get("a"), a_fmt), ("weight", blk.get("b"), b_fmt)):
-        if bf is not None and scalar_format(bf) != sf:
-            raise ConfigError(f"mac {spec!r}: the {name} ({bf.name}) must reach the MAC exactly "
-                              f"(dequant 'exact'), got {sf.name}")
-    return block_dot_unit(fa, fb, outer, block_size=chunk, chunk=chunk)
+    try:
+        return br.preset_mac(spec, a_fmt, b_fmt, block)
+    except br.MacSpecError as e:
+        raise ConfigError(str(e)) from None

@@ -40,7 +40,7 @@ import numpy as np
 from ..api import decode, encode
 from ..formats import IntFormat
 from ..formats import format as parse_format
-from ..layers import _macbridge as br
+from ..ops import macbridge as br
 from ..qtensor import codes_to_ints, ints_to_codes
 
 __all__ = ["export", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
@@ -192,7 +192,7 @@ def _jsonable(o):
 
 def _write_traces(out_dir, d, network, rec, coords):
     """Every step of the reduction of chosen outputs (sequential order as the MAC sees it)."""
-    from ..layers.conv import im2col, weight_matrix
+    from ..ops.conv import im2col, weight_matrix
 
     node = next(n for n in network.nodes if n.name == rec.name)
     a = rec.attrs

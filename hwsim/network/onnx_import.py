@@ -1,80 +1,210 @@
-"""ONNX import: QDQ models, QLinear* / *Integer models, and float models.
+"""ONNX import: a loop over the nodes, each imported by its op's registered handler.
 
-* **QDQ** (``onnxruntime.quantization.quantize_static`` with ``QuantFormat.QDQ``):
-  every ``QuantizeLinear -> DequantizeLinear`` pair on an activation becomes the
-  quantization of that tensor; ``DequantizeLinear`` on an initializer gives
-  quantized weights (per-channel ``axis`` allowed) or an int32 bias.
-* **QLinearConv / QLinearMatMul**: weights, bias and the input / output
-  quantization come from the operator's inputs.
-* **ConvInteger / MatMulInteger**: integer inputs (graph inputs of an integer
-  type or QuantizeLinear outputs), int32 outputs (the exact accumulator).
-* **float models**: weights are float; formats, MAC units and scales come from
-  the precision configuration and :meth:`Network.calibrate`.
+Quantized content (QDQ pairs, QLinear*, *Integer ops) is handled in
+:mod:`.onnx_quant`; every other op type by the import handler its module in
+:mod:`hwsim.ops` registered.  Float models: formats, MAC units and scales come
+from the precision configuration and :meth:`Network.calibrate`.  Anything else
+raises :class:`UnsupportedModelError` listing every unsupported op and
+attribute found, never a silently wrong network.
 
-Anything else raises :class:`UnsupportedModelError` listing every unsupported op
-and attribute found, never a silently wrong network.
-
-**Bit-exactness against onnxruntime** (1.32, CPU provider, x86 AVX2 without
-VNNI; checked on the ResNet-18-shaped benchmark, ``benchmarks/bench_network.py``):
-
-* uint8 activations, 7-bit weights (``reduce_range=True``): onnxruntime fuses
-  every ``DQ -> Conv -> Q`` into QLinearConv and ``DQ -> Add -> Q`` into
-  QLinearAdd; config ``mac="int32", requant="onnx"`` gives 1000 of 1000 outputs
-  bit-identical (first 7x7 conv and the global average pool included);
-* uint8 activations, full-range int8 weights: MLAS multiplies raw codes with
-  VPMADDUBSW, adding adjacent K products into int16 with saturation (K order:
-  channels innermost).  ``mac="u8s8_avx2", order="kh,kw,cin"`` models it:
-  1000 of 1000 (``mac="int32"``: 804);
-* int8 activations (the default of ``quantize_static``): onnxruntime rewrites
-  int8 ``Q -> DQ`` pairs to uint8 only where the QuantizeLinear feeds a single
-  DequantizeLinear; convolutions and additions whose input tensor feeds two
-  nodes (the residual-shared MaxPool / Add outputs: 11 of 20 convolutions and
-  all 8 additions here) stay ``DequantizeLinear -> float32 op (MLAS SGEMM) ->
-  QuantizeLinear``.  Their float32 accumulation differs from the exact integer
-  sum only near rounding ties (e.g. 85.49998 -> 85 here, 86 there), so 831 of
-  1000 outputs agree; not modelled (it would need MLAS's SGEMM summation order).
+Bit-exactness against onnxruntime: see docs/architecture.md ("ONNX import").
 """
 from __future__ import annotations
+
+import re
+from collections import Counter
 
 import numpy as np
 
 from ..formats import format as parse_format
+from ..ops import UnsupportedModelError, onnx_spec
 from ..qtensor import QTensor, ints_to_codes
-from .config import ConfigError, NetworkConfig, load_config
-from .graph import Network, TensorQ
+from .config import NetworkConfig, load_config
+from .graph import Network
+from .onnx_fold import fold_constants, folding_available
+from .onnx_quant import (ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS,
+                         analyse_qdq)
+from ..ops.quant import TensorQ
 
-__all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS"]
+__all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS", "ImportContext"]
 
-
-class UnsupportedModelError(ValueError):
-    """The ONNX model uses ops or attributes hwsim does not model (all listed)."""
-
-
-#: ONNX TensorProto element type -> hwsim format name
-ONNX_TYPE_FORMATS = {2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
-                     17: "float8_e4m3fn", 18: "float8_e4m3fnuz", 19: "float8_e5m2",
-                     20: "float8_e5m2fnuz", 21: "uint4", 22: "int4"}
-
-_ALLOWED_ATTRS = {
-    "Conv": {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"},
-    "ConvInteger": {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"},
-    "QLinearConv": {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"},
-    "MaxPool": {"kernel_shape", "strides", "pads", "dilations", "ceil_mode", "auto_pad", "storage_order"},
-    "AveragePool": {"kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad",
-                    "dilations"},
-    "GlobalAveragePool": set(), "Relu": set(), "Clip": {"min", "max"}, "LeakyRelu": {"alpha"},
-    "HardSwish": set(), "Add": set(), "Concat": {"axis"}, "Flatten": {"axis"},
-    "Reshape": {"allowzero"}, "Identity": set(), "Dropout": {"seed"},
-    "Gemm": {"alpha", "beta", "transA", "transB"}, "MatMul": set(), "QLinearMatMul": set(),
-    "MatMulInteger": set(), "QuantizeLinear": {"axis", "saturate"},
-    "DequantizeLinear": {"axis"}, "Constant": {"value"},
-}
+_STD_DOMAINS = ("", "ai.onnx")
 
 
 def _attrs(node):
-    from onnx import helper
+    from onnx import helper  # optional dependency (onnx): only ONNX import needs it
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+class ImportContext:
+    """What an op's import handler sees: the network being built, the constants,
+    the quantization found so far, and helpers that resolve tensor names."""
+
+    def __init__(self, net, init, canon, model_q, dq_const, code_inputs, uses=None):
+        self.net, self.init, self.model_q = net, init, model_q
+        self.dq_const, self.code_inputs, self._canon = dq_const, code_inputs, canon
+        self.uses = Counter() if uses is None else uses  #: tensor -> number of consumers
+        self.rewrites: list = []  #: hwsim's own rewrites, reported by ``hwsim run``
+        self.opset = 13  #: version of the default ONNX domain the model imports
+
+    def producer(self, t):
+        """The network node that produces tensor ``t`` (None for graph inputs)."""
+        return next((nd for nd in reversed(self.net.nodes) if t in nd.outputs), None)
+
+    def canon(self, t):
+        """The float tensor behind QuantizeLinear / DequantizeLinear outputs."""
+        while t in self._canon:
+            t = self._canon[t]
+        return t
+
+    def is_const(self, t) -> bool:
+        return t in self.init or t in self.dq_const
+
+    def const(self, name, nm):
+        if name not in self.init:
+            raise UnsupportedModelError(f"node {nm}: input {name!r} must be a constant")
+        return np.asarray(self.init[name])
+
+    def const_int(self, tname, default=0):
+        if not tname:
+            return np.asarray(default)
+        if tname not in self.init:
+            raise UnsupportedModelError(f"{tname!r} must be a constant")
+        return np.asarray(self.init[tname]).astype(np.int64)
+
+    def weight(self, tname, what):
+        """(float weights, QTensor or None) of a constant or dequantized constant."""
+        if tname in self.dq_const:
+            q, s, z, fmt, axis = self.dq_const[tname]
+            f = parse_format(fmt)
+            codes = ints_to_codes(q.astype(np.int64), f.bits, f.code_dtype)
+            ax = axis if s.ndim else None
+            if ax is not None and ax < 0:
+                ax += q.ndim
+            qt = QTensor(codes, f, s if s.ndim else float(s), z if z.ndim else int(z), axis=ax)
+            return qt.values(), qt
+        if tname in self.init and self.init[tname].dtype.kind == "f":
+            return np.asarray(self.init[tname], np.float64), None
+        if tname in self.init:
+            return None, self.init[tname]
+        raise UnsupportedModelError(f"{what}: {tname!r} must be a constant (initializer)")
+
+    def bias(self, n, nm):
+        """(float bias, int32 codes or None) of a MAC node's optional third input."""
+        if len(n.input) <= 2 or not n.input[2]:
+            return None, None
+        if n.input[2] in self.dq_const:
+            q, s, z, _, _ = self.dq_const[n.input[2]]
+            bq = q.astype(np.int64)
+            return (bq - z) * s, bq
+        return self.weight(n.input[2], f"{n.op_type} {nm} bias")[0], None
+
+
+def _spec(op_type):
+    """(allowed attributes, import handler, check) of an ONNX op type, or None."""
+    if op_type in QUANT_ATTRS:
+        return QUANT_ATTRS[op_type], QUANT_IMPORTERS[op_type], QUANT_CHECKS.get(op_type)
+    s = onnx_spec(op_type)
+    return None if s is None else (s.attrs, s.importer, s.check)
+
+
+def _problems(m, g) -> list:
+    """Every unsupported op, domain and attribute of the graph."""
+    problems: list[str] = []
+    for op in m.opset_import:
+        if op.domain not in _STD_DOMAINS and any(n.domain == op.domain for n in g.node):
+            ops = sorted({n.op_type for n in g.node if n.domain == op.domain})
+            problems.append(f"operator domain {op.domain!r} (ops {ops})")
+    for n in g.node:
+        spec = _spec(n.op_type)
+        nm = n.name or n.output[0]
+        if spec is None or n.domain not in _STD_DOMAINS:
+            problems.append(f"op {n.op_type} (node {nm})")
+            continue
+        a = _attrs(n)
+        if n.op_type == "Constant" and "value" not in a:
+            problems.append(f"Constant: only 'value' is supported (node {nm})")
+        for k in set(a) - set(spec[0]):
+            problems.append(f"{n.op_type} attribute {k!r} (node {nm})")
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
+            problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r}, use explicit pads (node {nm})")
+        if spec[2] is not None:
+            problems.extend(spec[2](n.op_type, a, nm))
+    return problems
+
+
+_NODE = re.compile(r" \(node ([^)]*)\)")
+
+
+def group_problems(problems) -> list:
+    """One entry per kind of problem: its count and the first node it was found at."""
+    groups: dict = {}
+    for p in problems:
+        m = _NODE.search(p)
+        key = p.replace(m.group(0), "") if m else p
+        g = groups.setdefault(key, [0, m.group(1) if m else None])
+        g[0] += 1
+    return [f"{k}: {c} node{'s' if c > 1 else ''}, first {first!r}" if first is not None else
+            (k if c == 1 else f"{k} (x{c})") for k, (c, first) in groups.items()]
+
+
+def _constants(g) -> dict:
+    from onnx import numpy_helper  # optional dependency (onnx): only ONNX import needs it
+
+    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    for n in g.node:
+        a = _attrs(n) if n.op_type == "Constant" else {}
+        if "value" in a:
+            init[n.output[0]] = numpy_helper.to_array(a["value"])
+    return init
+
+
+def _graph_inputs(g, init):
+    """(input name -> shape, input name -> declared shape (None: any size),
+    integer-typed inputs -> TensorQ of their codes)."""
+    inputs, declared, code_inputs = {}, {}, {}
+    for vi in g.input:
+        if vi.name in init:
+            continue
+        dims = vi.type.tensor_type.shape.dim
+        shp = tuple(d.dim_value if d.dim_value > 0 else 1 for d in dims)
+        inputs[vi.name] = shp
+        if vi.type.tensor_type.HasField("shape"):
+            declared[vi.name] = tuple(d.dim_value if d.dim_value > 0 else None for d in dims)
+        et = vi.type.tensor_type.elem_type
+        if et in ONNX_TYPE_FORMATS:
+            code_inputs[vi.name] = TensorQ(ONNX_TYPE_FORMATS[et], 1.0, 0)
+    return inputs, declared, code_inputs
+
+
+def _default_config(config, quantized):
+    if config is not None:
+        return load_config(config)
+    if quantized:
+        return NetworkConfig.from_dict({"defaults": dict(input="model", weight="model", bias="model",
+                                                         output="model", requant="onnx")})
+    return NetworkConfig()
+
+
+def _foldable(m):
+    """(model, rewrites): the model itself if the registry imports it as it is, else the
+    model after constant folding (:mod:`.onnx_fold`); raises listing what is still
+    unsupported, grouped by kind with counts and the first node of each."""
+    problems = _problems(m, m.graph)
+    if not problems:
+        return m, []
+    note = ""
+    if folding_available():
+        folded, removed = fold_constants(m)
+        if removed:
+            m, problems = folded, _problems(folded, folded.graph)
+            if not problems:
+                return m, [f"constant folding (onnxscript): {removed} nodes folded into constants"]
+            note = f" (after constant folding removed {removed} nodes)"
+    else:
+        note = " (constant folding not tried: pip install onnxscript)"
+    raise UnsupportedModelError(f"unsupported ONNX content{note}: " + "; ".join(group_problems(problems)))
 
 
 def load_onnx(model, config=None, name=None) -> Network:
@@ -84,289 +214,32 @@ def load_onnx(model, config=None, name=None) -> Network:
     keeps the model's formats and scales (``"model"``) with ``requant="onnx"``,
     which reproduces onnxruntime bit for bit.
     """
-    import onnx
-    from onnx import numpy_helper
+    import onnx  # optional dependency (onnx): only ONNX import needs it
 
     m = model if isinstance(model, onnx.ModelProto) else onnx.load(model)
+    m, rewrites = _foldable(m)
     g = m.graph
-    problems: list[str] = []
-    for op in m.opset_import:
-        if op.domain not in ("", "ai.onnx") and any(n.domain == op.domain for n in g.node):
-            problems.append(f"operator domain {op.domain!r} (ops {sorted({n.op_type for n in g.node if n.domain == op.domain})})")
-    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
-    for n in g.node:
-        if n.op_type == "Constant":
-            a = _attrs(n)
-            if "value" not in a:
-                problems.append(f"Constant {n.name or n.output[0]}: only 'value' is supported")
-                continue
-            init[n.output[0]] = numpy_helper.to_array(a["value"])
-    # -- scan for unsupported ops / attributes ----------------------------------
-    for n in g.node:
-        allowed = _ALLOWED_ATTRS.get(n.op_type)
-        if allowed is None or n.domain not in ("", "ai.onnx"):
-            problems.append(f"op {n.op_type} (node {n.name or n.output[0]})")
-            continue
-        a = _attrs(n)
-        for k in set(a) - allowed:
-            problems.append(f"{n.op_type} attribute {k!r} (node {n.name or n.output[0]})")
-        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
-            problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r} (node {n.name}); use explicit pads")
-        if n.op_type == "Gemm" and (a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0
-                                    or a.get("transA", 0)):
-            problems.append(f"Gemm alpha/beta != 1 or transA (node {n.name})")
-        if n.op_type == "MaxPool" and a.get("storage_order", 0):
-            problems.append(f"MaxPool storage_order=1 (node {n.name})")
-        if n.op_type in ("AveragePool",) and any(d != 1 for d in a.get("dilations", [1, 1])):
-            problems.append(f"AveragePool dilations (node {n.name})")
-        if n.op_type in ("Conv", "MaxPool", "AveragePool", "QLinearConv", "ConvInteger") and \
-                len(a.get("kernel_shape", [1, 1])) != 2:
-            problems.append(f"{n.op_type} with a non-2-D kernel (node {n.name})")
-    if problems:
-        raise UnsupportedModelError("unsupported ONNX content: " + "; ".join(problems))
-
-    # -- Q / DQ analysis ---------------------------------------------------------------
-    canon: dict = {}
-    model_q: dict = {}
-    dq_const: dict = {}
-
-    def c(t):
-        while t in canon:
-            t = canon[t]
-        return t
-
-    def qparams(scale_name, zp_name, what):
-        s = init.get(scale_name)
-        if s is None:
-            raise UnsupportedModelError(f"{what}: scale {scale_name!r} must be a constant")
-        if zp_name and zp_name in init:
-            z = init[zp_name]
-            fmt = ONNX_TYPE_FORMATS.get(_np_onnx_type(z))
-        else:
-            z = np.zeros(np.shape(s), np.int64)
-            fmt = "uint8"
-        if fmt is None:
-            raise UnsupportedModelError(f"{what}: zero point type {z.dtype} not supported")
-        return np.asarray(s, np.float64), np.asarray(z).astype(np.int64), fmt
-
-    for n in g.node:
-        if n.op_type == "DequantizeLinear" and n.input[0] in init:
-            s, z, fmt = qparams(n.input[1], n.input[2] if len(n.input) > 2 else "", f"DequantizeLinear {n.name}")
-            q = init[n.input[0]]
-            dq_const[n.output[0]] = (q, s, z, fmt, _attrs(n).get("axis", 1))
-        elif n.op_type == "QuantizeLinear":
-            s, z, fmt = qparams(n.input[1], n.input[2] if len(n.input) > 2 else "", f"QuantizeLinear {n.name}")
-            if s.ndim:
-                raise UnsupportedModelError(f"QuantizeLinear {n.name}: per-channel activation quantization")
-            tq = TensorQ(fmt, float(s), int(z))
-            src = c(n.input[0])
-            if src in model_q and model_q[src] != tq:
-                raise UnsupportedModelError(f"tensor {src!r} quantized twice with different parameters")
-            model_q[src] = tq
-            canon[n.output[0]] = src
-        elif n.op_type == "DequantizeLinear":
-            canon[n.output[0]] = c(n.input[0])
-
-    inputs = {}
-    code_inputs: dict = {}
-    for vi in g.input:
-        if vi.name in init:
-            continue
-        shp = tuple(d.dim_value if d.dim_value > 0 else 1 for d in vi.type.tensor_type.shape.dim)
-        inputs[vi.name] = shp
-        et = vi.type.tensor_type.elem_type
-        if et in ONNX_TYPE_FORMATS:
-            code_inputs[vi.name] = TensorQ(ONNX_TYPE_FORMATS[et], 1.0, 0)
-
+    init = _constants(g)
+    canon, model_q, dq_const = analyse_qdq(g.node, init, _attrs)
+    inputs, declared, code_inputs = _graph_inputs(g, init)
     quantized = bool(model_q) or bool(dq_const) or bool(code_inputs)
-    if config is None:
-        cfg = NetworkConfig.from_dict({"defaults": dict(input="model", weight="model", bias="model",
-                                                        output="model", requant="onnx")}) \
-            if quantized else NetworkConfig()
-    else:
-        cfg = load_config(config)
-    net = Network(inputs, cfg, name=name or (g.name or "onnx"))
+    net = Network(inputs, _default_config(config, quantized), name=name or (g.name or "onnx"))
     net.model_q = model_q
+    net.declared_shapes = declared
     net.source = dict(kind="quantized" if quantized else "float", producer=m.producer_name)
-
-    def weight(tname, what):
-        """(float weights, QTensor or None)."""
-        if tname in dq_const:
-            q, s, z, fmt, axis = dq_const[tname]
-            f = parse_format(fmt)
-            codes = ints_to_codes(q.astype(np.int64), f.bits, f.code_dtype)
-            ax = axis if s.ndim else None
-            if ax is not None and ax < 0:
-                ax += q.ndim
-            qt = QTensor(codes, f, s if s.ndim else float(s), z if z.ndim else int(z), axis=ax)
-            return qt.values(), qt
-        if tname in init and init[tname].dtype.kind == "f":
-            return np.asarray(init[tname], np.float64), None
-        if tname in init:
-            return None, init[tname]
-        raise UnsupportedModelError(f"{what}: {tname!r} must be a constant (initializer)")
-
-    def const_int(tname, default=0):
-        if not tname:
-            return np.asarray(default)
-        if tname not in init:
-            raise UnsupportedModelError(f"{tname!r} must be a constant")
-        return np.asarray(init[tname]).astype(np.int64)
-
+    uses = Counter(i for n in g.node for i in n.input) + Counter(o.name for o in g.output)
+    ctx = ImportContext(net, init, canon, model_q, dq_const, code_inputs, uses)
+    ctx.rewrites.extend(rewrites)
+    ctx.opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
     for idx, n in enumerate(g.node):
-        op = n.op_type
-        nm = n.name or f"{op}_{idx}"
-        a = _attrs(n)
-        if op in ("QuantizeLinear", "DequantizeLinear", "Constant"):
-            continue
-        ins = [c(i) for i in n.input]
-        out = n.output[0]
-        if op in ("Conv", "Gemm", "MatMul"):
-            wf, wq = weight(n.input[1], f"{op} {nm} weights")
-            bf = bq = None
-            if len(n.input) > 2 and n.input[2]:
-                if n.input[2] in dq_const:
-                    q, s, z, fmt, _ = dq_const[n.input[2]]
-                    bq = q.astype(np.int64)
-                    bf = (bq - z) * s
-                else:
-                    bf, _ = weight(n.input[2], f"{op} {nm} bias")
-            if op == "Conv":
-                attrs = _conv_attrs(a)
-                net.add("Conv", [ins[0]], out, name=nm, weight=wf, bias=bf, wq=wq, bq=bq, **attrs)
-            else:
-                if a.get("transB", 0):
-                    wf = wf.T
-                    if wq is not None:
-                        wq = QTensor(np.ascontiguousarray(np.asarray(wq.codes).T), wq.fmt, wq.scale,
-                                     wq.zero_point, axis=None if wq.axis is None else 1 - wq.axis)
-                elif wq is not None and wq.axis == 0 and np.ndim(wq.scale):
-                    raise UnsupportedModelError(f"{op} {nm}: weights quantized per input row")
-                net.add("Gemm", [ins[0]], out, name=nm, weight=wf, bias=bf, wq=wq, bq=bq)
-        elif op in ("QLinearConv", "QLinearMatMul"):
-            xs, xz, xf = qparams(n.input[1], n.input[2], f"{op} {nm} input")
-            ws, wz, wf_name = qparams(n.input[4], n.input[5], f"{op} {nm} weights")
-            ys, yz, yf = qparams(n.input[6], n.input[7], f"{op} {nm} output")
-            _merge_q(model_q, ins[0], TensorQ(xf, float(xs), int(xz)))
-            model_q[out] = TensorQ(yf, float(ys), int(yz))
-            w = np.asarray(init[n.input[3]]).astype(np.int64)
-            f = parse_format(wf_name)
-            per = ws.ndim and ws.size > 1
-            if op == "QLinearConv":
-                wq = QTensor(ints_to_codes(w, f.bits, f.code_dtype), f, ws if per else float(ws.ravel()[0]),
-                             wz if per else int(wz.ravel()[0]), axis=0 if per else None)
-                bq = np.asarray(init[n.input[8]]).astype(np.int64) if len(n.input) > 8 and n.input[8] else None
-                bf = None if bq is None else bq * (float(xs) * (ws if per else float(ws.ravel()[0])))
-                net.add("Conv", [ins[0]], out, name=nm, wq=wq, bq=bq, bias=bf, **_conv_attrs(a))
-            else:
-                wq = QTensor(ints_to_codes(w, f.bits, f.code_dtype), f, ws if per else float(ws.ravel()[0]),
-                             wz if per else int(wz.ravel()[0]), axis=1 if per else None)
-                net.add("Gemm", [ins[0]], out, name=nm, wq=wq)
-        elif op in ("ConvInteger", "MatMulInteger"):
-            xz = const_int(n.input[2] if len(n.input) > 2 else "")
-            wz = const_int(n.input[3] if len(n.input) > 3 else "")
-            if xz.size > 1:
-                raise UnsupportedModelError(f"{op} {nm}: per-row input zero points")
-            w = np.asarray(init.get(n.input[1]))
-            if w is None or w.dtype.kind not in "iu":
-                raise UnsupportedModelError(f"{op} {nm}: weights must be an integer initializer")
-            f = parse_format(ONNX_TYPE_FORMATS[_np_onnx_type(w)])
-            src = ins[0]
-            if src in code_inputs and src not in model_q:
-                model_q[src] = code_inputs[src]
-            if src not in model_q:
-                raise UnsupportedModelError(f"{op} {nm}: input {src!r} must be an integer graph input "
-                                            "or a QuantizeLinear output")
-            xq = model_q[src]
-            _merge_q(model_q, src, TensorQ(xq.fmt, xq.scale, int(xz.ravel()[0])), allow_zp=True)
-            per = wz.size > 1
-            wq = QTensor(ints_to_codes(w.astype(np.int64), f.bits, f.code_dtype), f, 1.0,
-                         wz if per else int(wz.ravel()[0]), axis=(0 if op == "ConvInteger" else 1) if per else None)
-            model_q[out] = TensorQ("int32", 1.0, 0)
-            net.add("Conv" if op == "ConvInteger" else "Gemm", [src], out, name=nm, wq=wq,
-                    **(_conv_attrs(a) if op == "ConvInteger" else {}))
-        elif op == "Relu":
-            net.add("Relu", ins[:1], out, name=nm)
-        elif op == "Clip":
-            lo = a.get("min", -np.inf)
-            hi = a.get("max", np.inf)
-            if len(n.input) > 1 and n.input[1]:
-                lo = float(_const(init, n.input[1], nm))
-            if len(n.input) > 2 and n.input[2]:
-                hi = float(_const(init, n.input[2], nm))
-            net.add("Clip", ins[:1], out, name=nm, min=lo, max=hi)
-        elif op == "LeakyRelu":
-            net.add("LeakyRelu", ins[:1], out, name=nm, alpha=a.get("alpha", 0.01))
-        elif op in ("HardSwish", "GlobalAveragePool", "Identity", "Dropout"):
-            net.add("Identity" if op == "Dropout" else op, ins[:1], out, name=nm)
-        elif op in ("MaxPool", "AveragePool"):
-            attrs = dict(kernel_shape=list(a["kernel_shape"]), strides=list(a.get("strides", [1, 1])),
-                         pads=_pads(a.get("pads", [0, 0, 0, 0])), ceil_mode=int(a.get("ceil_mode", 0)))
-            if op == "MaxPool":
-                attrs["dilations"] = list(a.get("dilations", [1, 1]))
-            else:
-                attrs["count_include_pad"] = int(a.get("count_include_pad", 0))
-            net.add(op, ins[:1], out, name=nm, **attrs)
-        elif op in ("Add", "Concat"):
-            for i in n.input:
-                if i in init or i in dq_const:
-                    raise UnsupportedModelError(f"{op} {nm}: constant operands are not supported")
-            if op == "Add":
-                net.add("Add", ins[:2], out, name=nm)
-            else:
-                net.add("Concat", ins, out, name=nm, axis=a.get("axis", 1))
-        elif op == "Flatten":
-            net.add("Flatten", ins[:1], out, name=nm, axis=a.get("axis", 1))
-        elif op == "Reshape":
-            shp = [int(v) for v in _const(init, n.input[1], nm).ravel()]
-            net.add("Reshape", ins[:1], out, name=nm, shape=shp)
-        else:  # pragma: no cover - filtered above
-            raise UnsupportedModelError(f"op {op}")
+        _spec(n.op_type)[1](ctx, n, _attrs(n), n.name or f"{n.op_type}_{idx}")
+    net.source["rewrites"] = ctx.rewrites
     for k, v in code_inputs.items():
         model_q.setdefault(k, v)
     net.code_inputs = set(code_inputs)
-    net.outputs = [c(o.name) for o in g.output]
-    net.source["output_names"] = {c(o.name): o.name for o in g.output}
+    net.outputs = [ctx.canon(o.name) for o in g.output]
+    net.source["output_names"] = {ctx.canon(o.name): o.name for o in g.output}
     for o in net.outputs:
         if o not in net.inputs and not any(o in nd.outputs for nd in net.nodes):
             raise UnsupportedModelError(f"graph output {o!r} is not produced by a supported node")
     return net
-
-
-def _np_onnx_type(a) -> int:
-    return {np.dtype(np.uint8): 2, np.dtype(np.int8): 3, np.dtype(np.uint16): 4,
-            np.dtype(np.int16): 5, np.dtype(np.int32): 6}.get(np.asarray(a).dtype, _ml_dtype_code(a))
-
-
-def _ml_dtype_code(a):
-    name = str(np.asarray(a).dtype)
-    return {"float8_e4m3fn": 17, "float8_e4m3fnuz": 18, "float8_e5m2": 19, "float8_e5m2fnuz": 20,
-            "uint4": 21, "int4": 22}.get(name, -1)
-
-
-def _merge_q(model_q, t, tq, allow_zp=False):
-    old = model_q.get(t)
-    if old is not None and old != tq and not allow_zp:
-        raise UnsupportedModelError(f"tensor {t!r} has two different quantizations: {old} and {tq}")
-    model_q[t] = tq
-
-
-def _const(init, name, nm):
-    if name not in init:
-        raise UnsupportedModelError(f"node {nm}: input {name!r} must be a constant")
-    return np.asarray(init[name])
-
-
-def _pads(p):
-    p = list(p)
-    if len(p) != 4:
-        raise UnsupportedModelError(f"pads must have 4 entries for 2-D ops, got {p}")
-    return (p[0], p[1], p[2], p[3])  # ONNX: (top, left, bottom, right)
-
-
-def _conv_attrs(a):
-    return dict(strides=list(a.get("strides", [1, 1])), pads=_pads(a.get("pads", [0, 0, 0, 0])),
-                dilations=list(a.get("dilations", [1, 1])), group=int(a.get("group", 1)))
-
-
-_ = ConfigError

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from hwsim.layers.requant import Requant, onnx_multiplier, quantize_multiplier, rdbpot, srdhm
-from test_layers_refimpl import (ref_onnx, ref_quantize_multiplier, ref_shift, ref_tflite,
+from hwsim.ops.requant import Requant, onnx_multiplier, quantize_multiplier, rdbpot, srdhm
+from layers_refimpl import (ref_onnx, ref_quantize_multiplier, ref_shift, ref_tflite,
                                  ref_tflite_single)
 
 

@@ -1,20 +1,101 @@
-"""The one place where layers call the MAC units (MAC_CONTRACT.md).
+"""The one adapter between ops / network and :mod:`hwsim.mac`.
 
 Every multiply-accumulate of every layer goes through :func:`mac_matmul`, a thin
 adapter over :func:`hwsim.mac.matmul`: it loops over independent batches (conv
 groups, each with its own bias and weight zero points), and returns the result
 register's values in the form the layers use (int64 integers for integer
 accumulators, float64 real values otherwise), its codes, and statistics.
+MAC units are built here (:func:`preset_mac`), and block operands reach them
+through :func:`to_scalar` / :func:`scalar_format` (``hwsim.mac.block``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import mac as _mac
+from ..mac.block import block_dot_unit, scalar_format, to_scalar
+from ..api import decode, encode
 from ..formats import FixedFormat, IntFormat
+from ..formats import format as parse_format
 
 __all__ = ["mac_matmul", "acc_kind", "acc_is_int", "acc_format", "bias_register",
-           "bias_to_register", "mac_trace"]
+           "bias_to_register", "mac_trace", "preset_mac", "mac_from_dict", "MacSpecError",
+           "scalar_format", "to_scalar", "MAC_PRESETS"]
+
+#: MAC unit shorthand names -> description (built by :func:`preset_mac`).
+MAC_PRESETS = {
+    "int32": "integer accumulator, 32 bits, wrap-around",
+    "int32_sat": "integer accumulator, 32 bits, saturating",
+    "int24_sat": "integer accumulator, 24 bits, saturating",
+    "int16_sat": "integer accumulator, 16 bits, saturating after every add",
+    "int16": "integer accumulator, 16 bits, wrap-around",
+    "fp32": "float32 accumulator, exact products, one rne rounding per MAC (fused)",
+    "fp16": "float16 accumulator, exact products, one rne rounding per MAC (fused)",
+    "bf16": "bfloat16 accumulator, exact products, one rne rounding per MAC (fused)",
+    "block_fp32": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float32",
+    "block_fp16": "OCP MX v1.0 6.2 datapath: exact dot product per block, added into float16",
+    "u8s8_avx2": "x86 AVX2 u8 x s8 GEMM model (MLAS vpmaddubsw): raw-code products summed in "
+                 "pairs with int16 saturation, int32 wrap accumulation, zero points after",
+    "v100_fp16": "fused multi-term adder model (fan-in 4, fp32 out; Fasi et al. 2021)",
+    "a100_fp16": "fused multi-term adder model (fan-in 8, fp32 out; Fasi et al. 2021)",
+    "h100_fp16": "fused multi-term adder model (fan-in 16, fp32 out; Khattak & Mikaitis 2025)",
+    "h100_fp8": "fused multi-term adder model (fan-in 32, 13-bit window; Khattak & Mikaitis 2025)",
+}
+
+_FLOAT_MAC = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+_BLOCK_MAC = {"block_fp32": "float32", "block_fp16": "float16"}
+_FMT_MAC = ("v100_fp16", "a100_fp16", "h100_fp16", "h100_fp8")
+
+
+class MacSpecError(ValueError):
+    """A MAC preset that cannot be built for the given operands (the config reports it)."""
+
+
+def mac_from_dict(d, a_fmt, b_fmt):
+    """A MacUnit from ``MacUnit.to_dict()`` with its operand formats replaced."""
+    d = dict(d)
+    d["a_fmt"], d["b_fmt"] = parse_format(a_fmt).to_dict(), parse_format(b_fmt).to_dict()
+    try:
+        return _mac.MacUnit.from_dict(d)
+    except (KeyError, TypeError, ValueError) as e:
+        raise MacSpecError(f"mac: invalid MacUnit dict: {e}") from None
+
+
+def preset_mac(spec, a_fmt, b_fmt, block=None):
+    """The MacUnit of a preset name (``int<N>[_sat]`` or a :data:`MAC_PRESETS` key).
+
+    ``block``: for ``block_*`` presets, dict(a=block format or None, b=block
+    format or None, chunk=int), the K-run length of one block."""
+    a_fmt, b_fmt = parse_format(a_fmt), parse_format(b_fmt)
+    if spec.startswith("int"):
+        sat = spec.endswith("_sat")
+        bits = int(spec[3:].split("_")[0])
+        return _mac.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt, accumulator=_mac.IntAccumulator(
+            bits, overflow="saturate" if sat else "wrap"))
+    if spec == "u8s8_avx2":
+        # vpmaddubsw: u8 * s8 products of adjacent K pairs added with int16 saturation;
+        # vpmaddwd / vpaddd: the pair sums added into int32 (the layer subtracts
+        # x_zp * sum(w) afterwards, as MLAS does)
+        return _mac.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
+                            accumulator=_mac.IntAccumulator(16, overflow="saturate"),
+                            order=_mac.Chunked(2, _mac.IntAccumulator(32, overflow="wrap")))
+    if spec in _FLOAT_MAC:
+        return _mac.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
+                            accumulator=_mac.FloatAccumulator(parse_format(_FLOAT_MAC[spec])))
+    if spec in _FMT_MAC:
+        return _mac.MacUnit(a_fmt=a_fmt, b_fmt=b_fmt,
+                            accumulator=_mac.fused_multi_term_preset(spec))
+    outer = _mac.FloatAccumulator(parse_format(_BLOCK_MAC[spec]))
+    blk = block or {}
+    fa, fb = blk.get("a") or a_fmt, blk.get("b") or b_fmt
+    chunk = blk.get("chunk")
+    if chunk is None:
+        raise MacSpecError(f"mac {spec!r} needs block operands whose blocks are aligned along K")
+    for name, bf, sf in (("input", blk.get("a"), a_fmt), ("weight", blk.get("b"), b_fmt)):
+        if bf is not None and scalar_format(bf) != sf:
+            raise MacSpecError(f"mac {spec!r}: the {name} ({bf.name}) must reach the MAC exactly "
+                               f"(dequant 'exact'), got {sf.name}")
+    return block_dot_unit(fa, fb, outer, block_size=chunk, chunk=chunk)
 
 
 def _result_acc(mac):
@@ -47,24 +128,23 @@ def acc_is_int(mac) -> bool:
     return acc_kind(mac) == "int"
 
 
-def acc_format(mac):
-    """Format of the result register: IntFormat(bits), FixedFormat(width, frac) or the float format."""
-    k = _kind(_result_acc(mac), mac)
+def _register_format(acc, mac):
+    k = _kind(acc, mac)
     if k[0] == "int":
         return IntFormat(k[1])
     if k[0] == "fixed":
         return FixedFormat(k[1], k[2])
     return k[1]
+
+
+def acc_format(mac):
+    """Format of the result register: IntFormat(bits), FixedFormat(width, frac) or the float format."""
+    return _register_format(_result_acc(mac), mac)
 
 
 def bias_register(mac):
     """Format of the register the bias enters (see :func:`acc_format`)."""
-    k = _kind(_bias_acc(mac), mac)
-    if k[0] == "int":
-        return IntFormat(k[1])
-    if k[0] == "fixed":
-        return FixedFormat(k[1], k[2])
-    return k[1]
+    return _register_format(_bias_acc(mac), mac)
 
 
 def bias_to_register(values, mac) -> np.ndarray:
@@ -75,8 +155,6 @@ def bias_to_register(values, mac) -> np.ndarray:
     policy (wrap: modulo 2^width; saturate / error: clamped), as loading a
     wider bias into a narrow accumulator does.  Float registers: float64
     values rounded (rne, the format's overflow policy) into its format."""
-    from ..api import decode, encode
-
     f = bias_register(mac)
     v = np.asarray(values)
     if f.kind == "float":

@@ -21,9 +21,12 @@ import itertools
 import numpy as np
 from numba import njit, prange
 
-from ._macbridge import mac_matmul
+from .macbridge import mac_matmul
+from .mac_layer import run_mac_layer
+from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 
-__all__ = ["conv2d", "linear", "im2col", "conv_out_size", "reduction_index", "ORDERS"]
+__all__ = ["conv2d", "linear", "im2col", "conv_out_size", "reduction_index", "ORDERS",
+           "conv_reference", "conv_attrs", "kernel_problems", "CONV_ATTRS"]
 
 ORDERS = tuple(",".join(p) for p in itertools.permutations(("cin", "kh", "kw")))
 
@@ -166,7 +169,7 @@ def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, paddin
     -------
     acc : [N, Cout, Ho, Wo] (NCHW) or [N, Ho, Wo, Cout] (NHWC) accumulator values
         (int64 for integer registers, float64 real values otherwise)
-    stats : dict from :func:`~hwsim.layers._macbridge.mac_matmul`
+    stats : dict from :func:`~hwsim.ops.macbridge.mac_matmul`
         (``overflow_per_col`` is per output channel) plus ``codes``: the
         result-register codes, shaped like ``acc``
     """
@@ -216,3 +219,70 @@ def linear(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stats=True):
     st["overflow_per_col"] = np.asarray(st["overflow_per_col"]).reshape(-1)
     st["codes"] = codes.reshape(*lead, w.shape[1])
     return acc.reshape(*lead, w.shape[1]), st
+
+
+# -- the Conv op -----------------------------------------------------------------------------
+CONV_ATTRS = ("kernel_shape", "strides", "pads", "dilations", "group", "auto_pad")
+
+
+def conv_reference(n, xs):
+    """float64 Conv: im2col of the real input times the real weights, plus bias."""
+    a, w, x = n.attrs, n.weight, xs[0]
+    g = a.get("group", 1)
+    cols, (N, Ho, Wo) = im2col(x, w.shape[2:], stride=a.get("strides", 1),
+                               padding=a.get("pads", 0), dilation=a.get("dilations", 1),
+                               groups=g, pad_code=0.0)
+    cg = w.shape[0] // g
+    wm = w.reshape(g, cg, -1).transpose(0, 2, 1)
+    y = np.matmul(cols, wm)  # [G, M, Cg]
+    y = y.transpose(1, 0, 2).reshape(N, Ho, Wo, -1).transpose(0, 3, 1, 2)
+    if n.bias is not None:
+        y = y + n.bias.reshape(1, -1, 1, 1)
+    return y
+
+
+def onnx_pads(p):
+    """ONNX 2-D ``pads`` (top, left, bottom, right)."""
+    p = list(p)
+    if len(p) != 4:
+        raise UnsupportedModelError(f"pads must have 4 entries for 2-D ops, got {p}")
+    return (p[0], p[1], p[2], p[3])
+
+
+def conv_attrs(a) -> dict:
+    """Network Conv attributes from ONNX Conv / QLinearConv / ConvInteger attributes."""
+    return dict(strides=list(a.get("strides", [1, 1])), pads=onnx_pads(a.get("pads", [0, 0, 0, 0])),
+                dilations=list(a.get("dilations", [1, 1])), group=int(a.get("group", 1)))
+
+
+def kernel_problems(op_type, a, nm) -> list:
+    """The 2-D-kernel restriction of Conv-like and pooling ONNX ops."""
+    if len(a.get("kernel_shape", [1, 1])) != 2:
+        return [f"{op_type} with a non-2-D kernel (node {nm})"]
+    return []
+
+
+def _import_conv(ctx, n, a, nm):
+    wf, wq = ctx.weight(n.input[1], f"{n.op_type} {nm} weights")
+    bf, bq = ctx.bias(n, nm)
+    ctx.net.add("Conv", [ctx.canon(n.input[0])], n.output[0], name=nm, weight=wf, bias=bf,
+                wq=wq, bq=bq, **conv_attrs(a))
+
+
+def _conv_kernel(n, x, lp, x_zp, w_zp, mac_stats):
+    a = n.attrs
+    in_fmt = lp.in_q.fmt
+    pad = int(lp.in_q.zero_point) & ((1 << in_fmt.bits) - 1) if in_fmt.kind == "int" else 0
+    acc, st = conv2d(x.codes, lp.wq.codes, lp.mac, bias=lp.bias, x_zp=x_zp, w_zp=w_zp,
+                     stride=a.get("strides", 1), padding=a.get("pads", 0),
+                     dilation=a.get("dilations", 1), groups=a.get("group", 1),
+                     order=lp.config.order, stats=mac_stats, pad_code=pad)
+    return acc, st, 1
+
+
+def _conv_execute(n, ins, args):
+    return run_mac_layer(n, ins, args, _conv_kernel)
+
+
+register(OpSpec("Conv", conv_reference, _conv_execute, output="mac"))
+register_onnx("Conv", CONV_ATTRS, _import_conv, kernel_problems)

@@ -1,4 +1,4 @@
-"""Pooling executors (numba), NCHW or NHWC.
+"""Pooling: MaxPool, AveragePool, GlobalAveragePool (numba kernels, NCHW or NHWC).
 
 MaxPool works on *keys* that order the codes by value (integers for integer
 formats, decoded values for float formats) and never changes a value.
@@ -13,9 +13,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .conv import _dual, _pads, _pair
+from ..api import encode
+from ..qtensor import QTensor, ints_to_codes
+from .conv import _dual, _pads, _pair, kernel_problems, onnx_pads
+from .quant import convert
+from .registry import OpSpec, register, register_onnx
+from .requant import Requant
 
-__all__ = ["maxpool2d", "sumpool2d", "div_round", "pool_out_size", "DIV_ROUNDINGS"]
+__all__ = ["maxpool2d", "sumpool2d", "div_round", "pool_out_size", "DIV_ROUNDINGS",
+           "sumpool_float"]
 
 DIV_ROUNDINGS = ("rne", "rna", "rtz", "rdn", "rup")
 
@@ -176,3 +182,129 @@ def div_round(sums, counts, rounding="rna"):
     _div_round(np.ascontiguousarray(s).reshape(-1), np.ascontiguousarray(d).reshape(-1),
                DIV_ROUNDINGS.index(rounding), out)
     return out.reshape(s.shape)
+
+
+def sumpool_float(x, k, a, op):
+    """Float window sums and counts (reference / float formats): exact for ints via float64."""
+    x = np.asarray(x, np.float64)
+    if op == "GlobalAveragePool":
+        s = x.sum(axis=(2, 3), keepdims=True)
+        return s, np.full((1, 1), x.shape[2] * x.shape[3], np.float64)
+    H, W, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, Ho, Wo = _geom(
+        x.shape, k, a.get("strides", k), a.get("pads", 0), 1, "NCHW", bool(a.get("ceil_mode", 0)))
+    out = np.zeros(_oshape(x.shape, Ho, Wo, "NCHW"))
+    cnt = np.zeros((Ho, Wo))
+    cip = bool(a.get("count_include_pad", 0))
+    for oy in range(Ho):
+        for ox in range(Wo):
+            y0, x0 = oy * sh - pt, ox * sw - pl
+            ya, yb = max(y0, 0), min(y0 + kh, H)
+            xa, xb = max(x0, 0), min(x0 + kw, W)
+            out[:, :, oy, ox] = x[:, :, ya:yb, xa:xb].sum(axis=(2, 3))
+            if cip:
+                cnt[oy, ox] = (min(y0 + kh, H + pb) - y0) * (min(x0 + kw, W + pr) - x0)
+            else:
+                cnt[oy, ox] = (yb - ya) * (xb - xa)
+    return out, cnt
+
+
+# -- MaxPool ------------------------------------------------------------------------------
+def _maxpool_attrs_call(keys, a):
+    return maxpool2d(keys, a["kernel_shape"], stride=a.get("strides"), padding=a.get("pads", 0),
+                     dilation=a.get("dilations", 1), ceil_mode=bool(a.get("ceil_mode", 0)))
+
+
+def _maxpool_reference(n, xs):
+    return _maxpool_attrs_call(xs[0], n.attrs)
+
+
+def _maxpool_execute(n, ins, args):
+    x = ins[0]
+    keys = x.ints().astype(np.float64) if x.fmt.kind == "int" else x.decoded()
+    m = _maxpool_attrs_call(keys, n.attrs)
+    if x.fmt.kind == "int":
+        codes = ints_to_codes(m.astype(np.int64), x.fmt.bits, x.fmt.code_dtype)
+    else:
+        codes = encode(m, x.fmt, "rne", "saturate" if not x.fmt.has_nan else None)
+    return convert(x.with_codes(codes), args.out_q), None
+
+
+# -- AveragePool / GlobalAveragePool ---------------------------------------------------------
+def _window(n, x):
+    return x.shape[2:] if n.op == "GlobalAveragePool" else n.attrs["kernel_shape"]
+
+
+def _avgpool_reference(n, xs):
+    s, c = sumpool_float(xs[0], _window(n, xs[0]), n.attrs, n.op)
+    return s / c
+
+
+def _avgpool_int(n, x, out_q, cfg):
+    """Integer average: exact window sums, then one division (same quantization) or the
+    requantization by ``1 / count`` (uniform counts), else divide and cast (two roundings)."""
+    a = n.attrs
+    avg = n.op == "AveragePool"
+    zp = int(np.asarray(x.zero_point))
+    s, cnt = sumpool2d(x.ints() - zp, _window(n, x), stride=a.get("strides") if avg else None,
+                       padding=a.get("pads", 0) if avg else 0,
+                       ceil_mode=bool(a.get("ceil_mode", 0)),
+                       count_include_pad=bool(a.get("count_include_pad", 0)))
+    if out_q.same(x):
+        y = div_round(s, cnt, cfg.pool_rounding) + zp
+    elif np.any(cnt != cnt.flat[0]):  # divide in input units, then cast (two roundings)
+        y = div_round(s, cnt, cfg.pool_rounding) + zp
+        y = np.clip(y, x.fmt.min_int, x.fmt.max_int)
+        return convert(x.with_codes(ints_to_codes(y, x.fmt.bits, x.fmt.code_dtype)), out_q)
+    else:
+        rq = Requant.from_scales(cfg.requant if cfg.requant != "shift" else "onnx",
+                                 float(x.scale), 1.0 / int(cnt.flat[0]), out_q.scale,
+                                 out_q.zero_point, out_q.fmt.min_int, out_q.fmt.max_int)
+        y = rq.apply(s.reshape(-1, 1)).reshape(s.shape)
+    y = np.clip(y, out_q.fmt.min_int, out_q.fmt.max_int)
+    return QTensor(ints_to_codes(y, out_q.fmt.bits, out_q.fmt.code_dtype), out_q.fmt,
+                   out_q.scale, out_q.zero_point)
+
+
+def _avgpool_execute(n, ins, args):
+    x, out_q = ins[0], args.out_q
+    if x.fmt.kind == "int" and out_q.fmt.kind == "int":
+        return _avgpool_int(n, x, out_q, args.config), None
+    s, c = sumpool_float(x.values(), _window(n, x), n.attrs, n.op)
+    return QTensor.quantize(s / c, out_q.fmt, out_q.scale,
+                            out_q.zero_point if out_q.fmt.kind == "int" else 0), None
+
+
+# -- ONNX import ------------------------------------------------------------------------------
+def _import_pool(ctx, n, a, nm):
+    op = n.op_type
+    if op == "GlobalAveragePool":
+        ctx.net.add(op, [ctx.canon(n.input[0])], n.output[0], name=nm)
+        return
+    attrs = dict(kernel_shape=list(a["kernel_shape"]), strides=list(a.get("strides", [1, 1])),
+                 pads=onnx_pads(a.get("pads", [0, 0, 0, 0])), ceil_mode=int(a.get("ceil_mode", 0)))
+    if op == "MaxPool":
+        attrs["dilations"] = list(a.get("dilations", [1, 1]))
+    else:
+        attrs["count_include_pad"] = int(a.get("count_include_pad", 0))
+    ctx.net.add(op, [ctx.canon(n.input[0])], n.output[0], name=nm, **attrs)
+
+
+def _maxpool_problems(op_type, a, nm) -> list:
+    p = [f"MaxPool storage_order=1 (node {nm})"] if a.get("storage_order", 0) else []
+    return p + kernel_problems(op_type, a, nm)
+
+
+def _avgpool_problems(op_type, a, nm) -> list:
+    p = [f"AveragePool dilations (node {nm})"] if any(d != 1 for d in a.get("dilations", [1, 1])) \
+        else []
+    return p + kernel_problems(op_type, a, nm)
+
+
+register(OpSpec("MaxPool", _maxpool_reference, _maxpool_execute, output="keep"))
+register(OpSpec("AveragePool", _avgpool_reference, _avgpool_execute, output="keep"))
+register(OpSpec("GlobalAveragePool", _avgpool_reference, _avgpool_execute, output="keep"))
+register_onnx("MaxPool", ("kernel_shape", "strides", "pads", "dilations", "ceil_mode", "auto_pad",
+                          "storage_order"), _import_pool, _maxpool_problems)
+register_onnx("AveragePool", ("kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad",
+                              "auto_pad", "dilations"), _import_pool, _avgpool_problems)
+register_onnx("GlobalAveragePool", (), _import_pool)

@@ -4,9 +4,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from hwsim.layers import activation, add, concat, div_round, maxpool2d, sumpool2d
+from hwsim.ops.activation import activation
+from hwsim.ops.add import add
+from hwsim.ops.concat import concat
+from hwsim.ops.pool import div_round, maxpool2d, sumpool2d
 from hwsim.qtensor import QTensor
-from test_layers_refimpl import f32, f32_of_float, ref_pool, round_frac, to_int
+from layers_refimpl import f32, f32_of_float, ref_pool, round_frac, to_int
 import hwsim
 
 POOLS = [  # kernel, stride, pads, ceil_mode, count_include_pad

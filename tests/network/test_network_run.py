@@ -4,7 +4,7 @@ import pytest
 
 from hwsim.network import Network
 from hwsim.network.calibrate import choose_range, fake_quant, scale_for
-from test_layers_refimpl import ref_conv2d, ref_tflite, to_int
+from layers_refimpl import ref_conv2d, ref_tflite, to_int
 
 
 def _small_net(config):
@@ -124,7 +124,7 @@ def test_calibration_methods():
 def test_add_rejects_unknown_op_and_bad_wiring():
     net = Network({"x": (1, 4)})
     with pytest.raises(ValueError, match="op must be one of"):
-        net.add("Softmax", "x", "y")
+        net.add("LRN", "x", "y")
     with pytest.raises(ValueError, match="not produced"):
         net.add("Relu", "nope", "y")
     with pytest.raises(ValueError, match="needs weights"):

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from hwsim.layers import conv2d, linear
+from hwsim.ops.conv import conv2d, linear
 from hwsim.mac import IntAccumulator, MacUnit
-from hwsim.layers.conv import ORDERS
-from test_layers_refimpl import ref_conv2d, to_int
+from hwsim.ops.conv import ORDERS
+from layers_refimpl import ref_conv2d, to_int
 
 CASES = [  # (N, C, H, W, Cout, k, stride, pads, dilation, groups)
     (1, 3, 5, 7, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),

@@ -1,0 +1,104 @@
+"""The quantized run: inputs quantized as planned, each node run by its registered executor.
+
+State travels explicitly: the plan, the tensor environment and the MAC-statistics
+switch are arguments (:class:`hwsim.ops.ExecArgs`), nothing is kept on the network.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ops import ExecArgs, get_op
+from ..ops.quant import act_axis, block_quantize, is_block
+from ..qtensor import QTensor, ints_to_codes
+from .floatrun import bind_inputs, reference_run
+
+__all__ = ["RunResult", "run_network", "sqnr"]
+
+
+@dataclass
+class RunResult:
+    """Outputs (float64 real values) plus, on request, every tensor and layer record."""
+
+    outputs: dict
+    qoutputs: dict
+    tensors: dict
+    layers: dict
+    stats: dict
+    reference: dict
+
+    def output_f32(self, name=None) -> np.ndarray:
+        """An output dequantized as ONNX DequantizeLinear does (float32 (q - zp) * scale)."""
+        qt = self.qoutputs[name or next(iter(self.qoutputs))]
+        if qt.fmt.kind == "int":
+            return (qt.ints() - int(np.asarray(qt.zero_point))).astype(np.float32) * np.float32(qt.scale)
+        return qt.values().astype(np.float32)
+
+
+def sqnr(ref, got) -> float:
+    """Signal-to-quantization-noise ratio in dB (inf: exact; -inf: zero reference)."""
+    ref = np.asarray(ref, np.float64)
+    err = np.asarray(got, np.float64) - ref
+    p, n = float(np.sum(ref ** 2)), float(np.sum(err ** 2))
+    if n == 0.0:
+        return math.inf
+    if p == 0.0:
+        return -math.inf
+    return 10.0 * math.log10(p / n)
+
+
+def _num(v):
+    v = np.asarray(v)
+    return int(v) if v.dtype.kind in "iu" else float(v)
+
+
+def quantize_inputs(net, x, tq) -> dict:
+    """The graph inputs as QTensors (integer-code inputs taken as codes)."""
+    env: dict = {}
+    for k, v in bind_inputs(net, x).items():
+        q = tq[k]
+        if k in net.code_inputs:
+            ci = np.asarray(x[k] if isinstance(x, dict) else x).astype(np.int64)
+            env[k] = QTensor(ints_to_codes(ci, q.fmt.bits, q.fmt.code_dtype), q.fmt, q.scale,
+                             q.zero_point)
+        elif is_block(q.fmt):
+            env[k] = block_quantize(v, q.fmt, axis=act_axis(v), tensor_scale=q.scale)
+        else:
+            env[k] = QTensor.quantize(v, q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
+                                      compute="float32" if k in net.model_q else "float64")
+    return env
+
+
+def _layer_stats(n, rec) -> dict:
+    st = dict(op=n.op)
+    if rec is not None:
+        st.update(overflow_events=int(rec.stats["overflow_events"]),
+                  overflow_per_channel=np.asarray(rec.stats["overflow_per_col"]).tolist(),
+                  max_abs_partial=_num(rec.stats["max_abs_partial"]),
+                  max_abs_acc=_num(np.abs(rec.acc).max()) if rec.acc.size else 0)
+    return st
+
+
+def run_network(net, plan, x, keep=False, reference=True, mac_stats=True) -> RunResult:
+    """Run one input (batch) through the simulated accelerator (see :meth:`Network.run`)."""
+    env = quantize_inputs(net, x, plan.tensors)
+    ref = reference_run(net, x) if reference else {}
+    records: dict = {}
+    stats: dict = {}
+    for n in net.nodes:
+        args = ExecArgs(out_q=plan.tensors[n.outputs[0]], config=net.layer_config(n),
+                        layer=plan.layers.get(n.name), mac_stats=mac_stats)
+        out, rec = get_op(n.op).execute(n, [env[i] for i in n.inputs], args)
+        env[n.outputs[0]] = out
+        st = _layer_stats(n, rec)
+        if rec is not None and keep:
+            records[n.name] = rec
+        if reference:
+            st["sqnr_db"] = sqnr(ref[n.outputs[0]], out.values())
+        stats[n.name] = st
+    outs = {o: env[o].values() for o in net.outputs}
+    return RunResult(outputs=outs, qoutputs={o: env[o] for o in net.outputs},
+                     tensors=env if keep else {}, layers=records, stats=stats,
+                     reference=ref if keep else {})

@@ -1,0 +1,37 @@
+"""The float64 run: every node's registered reference in ideal arithmetic (numpy)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import get_op
+
+__all__ = ["bind_inputs", "reference_run"]
+
+
+def bind_inputs(net, x) -> dict:
+    """Graph input name -> float64 array, from an array (one input) or a dict."""
+    if isinstance(x, dict):
+        d = dict(x)
+    else:
+        if len(net.inputs) != 1:
+            raise ValueError(f"network has inputs {list(net.inputs)}; pass a dict")
+        d = {next(iter(net.inputs)): x}
+    for k in net.inputs:
+        if k not in d:
+            raise ValueError(f"missing network input {k!r}")
+    out = {k: np.asarray(v, np.float64) for k, v in d.items()}
+    for k, want in net.declared_shapes.items():
+        got = out[k].shape
+        if len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
+            shown = tuple("?" if w is None else w for w in want)
+            raise ValueError(f"input {k!r} must have the declared shape {shown} (? = any size), "
+                             f"got {got}")
+    return out
+
+
+def reference_run(net, x) -> dict:
+    """Every tensor of a float64 run of ``net`` on input ``x``."""
+    env = bind_inputs(net, x)
+    for n in net.nodes:
+        env[n.outputs[0]] = get_op(n.op).reference(n, [env[i] for i in n.inputs])
+    return env

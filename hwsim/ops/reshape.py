@@ -1,0 +1,61 @@
+"""Flatten, Reshape (constant shape) and Identity (ONNX Dropout imports as Identity:
+inference mode, whatever its ``ratio``).
+
+The codes move unchanged; a model-stated output quantization is a cast.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .quant import convert
+from .registry import OpSpec, register, register_onnx
+
+__all__ = ["reshape_target", "out_shape"]
+
+
+def reshape_target(shape, target):
+    """ONNX Reshape target (``0`` copies the input dimension)."""
+    t = list(target)
+    for i, v in enumerate(t):
+        if v == 0:
+            t[i] = shape[i]
+    return tuple(int(v) for v in t)
+
+
+def out_shape(n, shape):
+    """Output shape of a Flatten / Reshape / Identity node for an input shape."""
+    if n.op == "Flatten":
+        ax = n.attrs.get("axis", 1)
+        return (int(np.prod(shape[:ax])), -1)
+    if n.op == "Reshape":
+        return reshape_target(shape, n.attrs["shape"])
+    return tuple(shape)
+
+
+def _reference(n, xs):
+    return xs[0].reshape(out_shape(n, xs[0].shape))
+
+
+def _execute(n, ins, args):
+    x = ins[0]
+    y = x.with_codes(np.asarray(x.codes).reshape(out_shape(n, x.shape)))
+    return convert(y, args.out_q), None
+
+
+def _import(ctx, n, a, nm):
+    op, ins = n.op_type, [ctx.canon(n.input[0])]
+    if op == "Flatten":
+        ctx.net.add("Flatten", ins, n.output[0], name=nm, axis=a.get("axis", 1))
+    elif op == "Reshape":
+        shp = [int(v) for v in ctx.const(n.input[1], nm).ravel()]
+        ctx.net.add("Reshape", ins, n.output[0], name=nm, shape=shp)
+    else:
+        ctx.net.add("Identity", ins, n.output[0], name=nm)
+
+
+for _op in ("Flatten", "Reshape", "Identity"):
+    register(OpSpec(_op, _reference, _execute, output="keep"))
+register_onnx("Flatten", ("axis",), _import)
+register_onnx("Reshape", ("allowzero",), _import)
+register_onnx("Identity", (), _import)
+register_onnx("Dropout", ("seed", "ratio", "is_test"), _import)  # inference: identity

@@ -1,0 +1,94 @@
+"""Sigmoid ``1 / (1 + exp(-x))``, every output correctly rounded from the exact function.
+
+Each distinct input value gets its output code from the exact sigmoid
+(docs/semantics.md, "Sigmoid"): integer inputs (<= 16 bits) through a table
+over every code, ``x = (q - zp) * s`` exactly; other inputs per distinct real
+value.  Integer outputs: ``sat(rne(sigmoid(x) / s_out) + zp_out)``; float
+outputs: ``sigmoid(x) / s_out`` rounded once (rne, saturating) into the format.
+The function is evaluated in decimal arithmetic, 60 digits beyond what tells it
+from 0 and 1 (ties occur only at x = 0, which is exact); no libm is involved.
+"""
+from __future__ import annotations
+
+import functools
+from decimal import Context, Decimal
+from fractions import Fraction
+
+import numpy as np
+
+from ..formats import format as parse_format
+from ..qtensor import QTensor
+from .exact import nan_code, output_code
+from .registry import OpSpec, register, register_onnx
+
+__all__ = ["sigmoid_exact", "sigmoid_code", "sigmoid_table", "sigmoid_q"]
+
+_X_MAX = 1000  # |x| beyond: sigmoid is within 1e-434 of 0 or 1, below every format's resolution
+_GUARD = 60    # decimal digits beyond those needed to tell sigmoid(x) from 0 / 1
+
+
+def sigmoid_exact(x):
+    """sigmoid(x) for a rational ``x``: a Fraction when exact (x = 0), else a Decimal
+    with at least 60 correct significant digits that is never exactly 0, 1/2 or 1."""
+    x = Fraction(x)
+    if x == 0:
+        return Fraction(1, 2)
+    x = max(min(x, Fraction(_X_MAX)), Fraction(-_X_MAX))
+    ctx = Context(prec=_GUARD + int(abs(x) * 0.4343) + 2, Emin=-10**6, Emax=10**6)
+    xd = ctx.divide(Decimal(x.numerator), Decimal(x.denominator))
+    return ctx.divide(Decimal(1), ctx.add(Decimal(1), ctx.exp(ctx.minus(xd))))
+
+
+def sigmoid_code(x, out_fmt, s_out=1.0, zp_out=0) -> int:
+    """Output code of sigmoid(x) (x rational, or a float: +-inf saturate, NaN stays NaN)
+    in ``out_fmt`` with scale / zero point."""
+    if isinstance(x, float) and x != x:
+        return nan_code(out_fmt, "Sigmoid")
+    if isinstance(x, float) and abs(x) == float("inf"):
+        x = _X_MAX if x > 0 else -_X_MAX
+    return output_code(sigmoid_exact(x), out_fmt, s_out, zp_out)
+
+
+@functools.lru_cache(maxsize=64)
+def sigmoid_table(in_fmt, s, zp, out_fmt, s_out, zp_out) -> np.ndarray:
+    """Output codes for every code of the integer format ``in_fmt`` (index q - min_int)."""
+    in_fmt, out_fmt = parse_format(in_fmt), parse_format(out_fmt)
+    fs = Fraction(float(s))
+    return np.array([sigmoid_code((q - zp) * fs, out_fmt, s_out, zp_out)
+                     for q in range(in_fmt.min_int, in_fmt.max_int + 1)], out_fmt.code_dtype)
+
+
+def sigmoid_q(x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
+    """Sigmoid of a QTensor into the given output quantization."""
+    out_fmt = parse_format(out_fmt)
+    zp_out = int(zp_out) if out_fmt.kind == "int" else 0
+    if x.fmt.kind == "int":
+        if x.axis is not None or x.fmt.bits > 16:
+            raise ValueError(f"integer Sigmoid needs a per-tensor input of <= 16 bits, got "
+                             f"{x.fmt.name} (axis {x.axis})")
+        table = sigmoid_table(x.fmt, float(np.asarray(x.scale)), int(np.asarray(x.zero_point)),
+                              out_fmt, float(s_out), zp_out)
+        codes = table[x.ints() - x.fmt.min_int]
+    else:
+        u, inv = np.unique(x.values(), return_inverse=True)
+        vals = np.array([sigmoid_code(v, out_fmt, s_out, zp_out) for v in u.tolist()],
+                        out_fmt.code_dtype)
+        codes = vals[inv.reshape(np.shape(x.codes))]
+    return QTensor(codes, out_fmt, scale=s_out, zero_point=zp_out, layout=x.layout)
+
+
+def _reference(n, xs):
+    return 1.0 / (1.0 + np.exp(-xs[0]))
+
+
+def _execute(n, ins, args):
+    q = args.out_q
+    return sigmoid_q(ins[0], q.fmt, q.scale, q.zero_point), None
+
+
+def _import(ctx, n, a, nm):
+    ctx.net.add("Sigmoid", [ctx.canon(n.input[0])], n.output[0], name=nm)
+
+
+register(OpSpec("Sigmoid", _reference, _execute, output="requant"))
+register_onnx("Sigmoid", (), _import)
