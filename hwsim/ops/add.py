@@ -17,6 +17,7 @@ import numpy as np
 
 from ..qtensor import QTensor, ints_to_codes
 from .batchnorm import fold_constant_operand
+from .chanaffine import constant_affine
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 from .requant import Requant, _k_tflite, quantize_multiplier
 
@@ -136,7 +137,7 @@ def _execute(n, ins, args):
 def _import_add(ctx, n, a, nm):
     """Add, and Sum of two tensors (the same function); Add of a per-channel constant to
     a Conv / Gemm output folds into its bias (:mod:`.batchnorm`)."""
-    if n.op_type == "Add" and fold_constant_operand(ctx, n, nm):
+    if n.op_type == "Add" and (fold_constant_operand(ctx, n, nm) or constant_affine(ctx, n, nm)):
         return
     if any(ctx.is_const(i) for i in n.input):
         raise UnsupportedModelError(f"{n.op_type} {nm}: constant operands are not supported")

@@ -6,8 +6,8 @@ per output channel, ``W' = W * k`` (Conv: along output channels; Gemm ``[K, N]``
 along columns) and ``b' = (b - mean) * k + beta``, all in float64 from the model's
 float32 constants.  The fold is an import rewrite (listed in
 ``Network.source["rewrites"]``); a BatchNormalization that does not directly
-follow a Conv / Gemm with float weights consumed only by it is refused (the
-per-channel affine op is not implemented yet).  ``Mul`` / ``Add`` with a constant that is
+follow a Conv / Gemm with float weights consumed only by it is imported as a
+:mod:`.chanaffine` op.  ``Mul`` / ``Add`` with a constant that is
 a scalar or broadcasts along the channel axis (axis 1) fold the same way:
 ``W' = W * c``, ``b' = b * c``; ``b' = b + c`` (:func:`fold_constant_operand`).
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .chanaffine import batchnorm_affine
 from .registry import UnsupportedModelError, register_onnx
 
 __all__ = ["fold_batchnorm", "fold_constant_operand", "foldable_producer"]
@@ -79,9 +80,8 @@ def _import_bn(ctx, n, a, nm):
     if a.get("training_mode", 0) or not a.get("spatial", 1):
         raise UnsupportedModelError(f"BatchNormalization {nm}: training_mode / spatial=0")
     if prev is None:
-        raise UnsupportedModelError(
-            f"BatchNormalization {nm}: only folding into a preceding Conv / Gemm with float "
-            "weights that feeds nothing else is supported (no per-channel affine op yet)")
+        batchnorm_affine(ctx, n, a, nm)
+        return
     consts = [np.asarray(ctx.const(t, nm), np.float64) for t in n.input[1:5]]
     prev.weight, prev.bias = fold_batchnorm(prev.weight, prev.bias, prev.op, *consts,
                                             a.get("epsilon", 1e-5))

@@ -14,7 +14,7 @@ import numpy as np
 from ..api import encode
 from ..qtensor import ints_to_codes
 
-__all__ = ["output_code", "round_to_odd64", "nan_code"]
+__all__ = ["output_code", "round_to_odd64", "nan_code", "exact_values", "codes_bracketed"]
 
 
 def _divide(v, s_out):
@@ -26,9 +26,11 @@ def _divide(v, s_out):
 
 
 def round_to_odd64(v) -> float:
-    """v (> 0) rounded to float64 with round-to-odd: exact values stay, inexact ones get
+    """v rounded to float64 with round-to-odd: exact values stay, inexact ones get
     the truncation with its last bit set (then one rne into a format of <= 51
     significand bits is the correctly rounded result; Boldo & Melquiond 2008)."""
+    if v < 0:
+        return -round_to_odd64(-v)
     y = float(v)  # correctly rounded (rne) conversion
     fy = Fraction(y)
     fv = v if isinstance(v, Fraction) else Fraction(v)
@@ -41,7 +43,7 @@ def round_to_odd64(v) -> float:
 
 
 def output_code(v, out_fmt, s_out=1.0, zp_out=0) -> int:
-    """Code of the real value ``v`` (>= 0) in ``out_fmt`` with scale / zero point: integers
+    """Code of the real value ``v`` in ``out_fmt`` with scale / zero point: integers
     ``sat(rne(v / s_out) + zp_out)``, floats ``v / s_out`` rounded once (rne, saturating)."""
     t = _divide(v, s_out)
     if out_fmt.kind == "int":
@@ -58,3 +60,46 @@ def nan_code(out_fmt, op) -> int:
     if out_fmt.kind != "float":
         raise ValueError(f"{op} of NaN has no code in {out_fmt.name}")
     return int(encode(np.array([np.nan]), out_fmt, "rne", "saturate")[0])
+
+
+def exact_values(x, idx) -> list:
+    """Exact real values (Fractions) of the elements ``idx`` (flat indices) of a QTensor:
+    ``(q - zp) * s`` (integers) or ``decode(code) * s`` (floats), with the scale's float64
+    value taken exactly."""
+    flat = np.asarray(x.codes).reshape(-1)[idx]
+    sc = np.broadcast_to(x._bcast(np.asarray(x.scale, np.float64)), x.shape).reshape(-1)[idx]
+    if x.fmt.kind == "int":
+        zp = np.broadcast_to(x._bcast(x.zero_point), x.shape).reshape(-1)[idx]
+        q = x.with_codes(flat, axis=None, scale=1.0, zero_point=0).ints()
+        return [(int(a) - int(z)) * Fraction(float(s)) for a, z, s in zip(q, zp, sc)]
+    d = x.with_codes(flat, axis=None, scale=1.0, zero_point=0).decoded()
+    return [Fraction(float(a)) * Fraction(float(s)) for a, s in zip(d, sc)]
+
+
+def _codes_of(t, out_fmt, zp_out):
+    """Codes of the already scaled values ``t`` (float64): sat(rne(t) + zp) or rne encode."""
+    if out_fmt.kind == "int":
+        n = np.clip(np.rint(t) + zp_out, out_fmt.min_int, out_fmt.max_int).astype(np.int64)
+        return ints_to_codes(n, out_fmt.bits, out_fmt.code_dtype)
+    return encode(t, out_fmt, "rne", "saturate")
+
+
+def codes_bracketed(t, err, out_fmt, s_out, zp_out, exact) -> np.ndarray:
+    """Output codes of values known to lie in ``[t - err, t + err]`` (float64 arrays, ``t``
+    already divided by the output scale): where both ends round to the same code (rounding
+    is monotone) that code is the exact one; the other elements get
+    ``output_code(exact(i))`` with ``exact(i)`` the exact value (Fraction / Decimal) of
+    flat element ``i``.  Non-finite ``t`` goes the exact way too."""
+    if out_fmt.kind not in ("int", "float"):
+        raise ValueError(f"output format must be an integer or float format, got {out_fmt.name}")
+    zp_out = int(zp_out) if out_fmt.kind == "int" else 0
+    t = np.asarray(t, np.float64)
+    fin = np.isfinite(t) & np.isfinite(err)
+    tf, ef = np.where(fin, t, 0.0), np.where(fin, err, 0.0)
+    lo, hi = _codes_of(tf - ef, out_fmt, zp_out), _codes_of(tf + ef, out_fmt, zp_out)
+    codes = lo.copy()
+    for i in np.flatnonzero((lo != hi) | ~fin):
+        v = exact(int(i))
+        codes.reshape(-1)[i] = nan_code(out_fmt, "an exact op") if v is None \
+            else output_code(v, out_fmt, s_out, zp_out)
+    return codes
