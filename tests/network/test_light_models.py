@@ -1,0 +1,81 @@
+"""The onnx package's light models that need LRN (inception_v1), Transpose (shufflenet) and
+ChannelAffine (densenet121): the float64 run against the shipped output, and quantized runs
+with seeded random weights (densenet121 at a reduced input size; the other two end in a 7x7
+average pool, so they run at 224x224)."""
+import os
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from hwsim.network import load_onnx
+from hwsim.network.executor import sqnr
+
+_DIR = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
+_OPS = {"inception_v1": "LRN", "shufflenet": "Transpose", "densenet121": "ChannelAffine"}
+
+
+def _model(name, size=None):
+    m = onnx.load(os.path.join(_DIR, f"light_{name}.onnx"))
+    if size is not None:
+        inits = {t.name for t in m.graph.initializer}
+        for vi in m.graph.input:
+            dims = vi.type.tensor_type.shape.dim
+            if vi.name not in inits and len(dims) == 4:
+                dims[2].dim_value = dims[3].dim_value = size
+    return m
+
+
+@pytest.fixture(scope="module", params=sorted(_OPS))
+def light(request):
+    return request.param, load_onnx(_model(request.param))
+
+
+def test_float64_matches_shipped_output(light):
+    name, net = light
+    assert _OPS[name] in {n.op for n in net.nodes}
+    want = numpy_helper.to_array(onnx.load_tensor(os.path.join(_DIR, f"light_{name}_output_0.pb")))
+    shape = next(iter(net.inputs.values()))
+    n = int(np.prod(shape))
+    x = (np.arange(n).reshape(shape) / n).astype(np.float32)  # onnx's backend runner input
+    got = net.reference(x, keep=False)[net.outputs[0]]
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-9)  # float32 vs float64
+
+
+def _randomize(net, rng):
+    for n in net.nodes:
+        if n.weight is not None:
+            w = np.asarray(n.weight)
+            fan_in = int(np.prod(w.shape[1:])) if n.op == "Conv" else w.shape[0]
+            n.weight = rng.normal(0.0, np.sqrt(2.0 / fan_in), w.shape)
+            n.bias = rng.normal(0.0, 0.01, w.shape[0] if n.op == "Conv" else w.shape[1])
+        if n.op == "ChannelAffine":
+            n.attrs["a"] = list(rng.uniform(0.5, 1.5, len(n.attrs["a"])))
+            n.attrs["b"] = list(rng.normal(0.0, 0.1, len(n.attrs["b"])))
+
+
+_CFG = {"int8": dict(input="int8", weight="int8", bias="int32", output="int8", mac="int32"),
+        "fp8": dict(input="float8_e4m3fn", weight="float8_e4m3fn", bias="float32",
+                    output="float8_e4m3fn", mac="fp32")}
+
+
+@pytest.mark.parametrize("name,size,cfg,min_db", [("densenet121", 32, "int8", 15.0),
+                                                  ("inception_v1", None, "fp8", 10.0),
+                                                  ("shufflenet", None, "int8", 10.0)])
+def test_quantized_random_weights(name, size, cfg, min_db):
+    net = load_onnx(_model(name, size), config={"defaults": _CFG[cfg]})
+    rng = np.random.default_rng(0)
+    _randomize(net, rng)
+    shape = next(iter(net.inputs.values()))
+    assert size is None or shape[2:] == (size, size)
+    net.calibrate([rng.normal(0, 1, shape).astype(np.float32)])
+    x = rng.normal(0, 1, shape).astype(np.float32)
+    r = net.run(x, keep=True)
+    last = next(n for n in net.nodes if net.outputs[0] in n.outputs)
+    lg = last.inputs[0] if last.op == "Softmax" else net.outputs[0]
+    s = sqnr(r.reference[lg], r.tensors[lg].values())
+    assert min_db < s < 80.0, s  # quantized, so neither exact nor noise
+    again = net.run(x, reference=False)
+    assert np.array_equal(again.qoutputs[net.outputs[0]].codes, r.qoutputs[net.outputs[0]].codes)
