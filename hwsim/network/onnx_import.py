@@ -47,6 +47,7 @@ class ImportContext:
         self.uses = Counter() if uses is None else uses  #: tensor -> number of consumers
         self.rewrites: list = []  #: hwsim's own rewrites, reported by ``hwsim run``
         self.opset = 13  #: version of the default ONNX domain the model imports
+        self.ranks: dict = {}  #: tensor -> rank, where ONNX shape inference knows it
 
     def producer(self, t):
         """The network node that produces tensor ``t`` (None for graph inputs)."""
@@ -207,6 +208,19 @@ def _foldable(m):
     raise UnsupportedModelError(f"unsupported ONNX content{note}: " + "; ".join(group_problems(problems)))
 
 
+def _ranks(m) -> dict:
+    """Tensor name -> rank from ONNX shape inference (empty where it fails)."""
+    from onnx import shape_inference
+
+    try:
+        g = shape_inference.infer_shapes(m).graph
+    except Exception:  # noqa: BLE001 - ranks are an optional hint (ChannelAffine merging)
+        return {}
+    return {vi.name: len(vi.type.tensor_type.shape.dim) for vi in
+            list(g.value_info) + list(g.input) + list(g.output)
+            if vi.type.tensor_type.HasField("shape")}
+
+
 def load_onnx(model, config=None, name=None) -> Network:
     """Build a :class:`Network` from an ONNX model (path, bytes or ModelProto).
 
@@ -231,6 +245,7 @@ def load_onnx(model, config=None, name=None) -> Network:
     ctx = ImportContext(net, init, canon, model_q, dq_const, code_inputs, uses)
     ctx.rewrites.extend(rewrites)
     ctx.opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
+    ctx.ranks = _ranks(m)
     for idx, n in enumerate(g.node):
         _spec(n.op_type)[1](ctx, n, _attrs(n), n.name or f"{n.op_type}_{idx}")
     net.source["rewrites"] = ctx.rewrites

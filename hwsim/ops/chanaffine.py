@@ -126,6 +126,10 @@ def constant_affine(ctx, n, nm) -> bool:
     if va is None:
         return False
     v, axis = va
+    src = n.input[0] if n.input[1] == ci[0] else n.input[1]
+    rank = getattr(ctx, "ranks", {}).get(src)
+    if v.size > 1 and rank is not None and -axis <= rank:
+        axis += rank  # the axis counted from the left (merges with BatchNormalization's axis 1)
     a, b = (v, np.zeros(1)) if n.op_type == "Mul" else (np.ones(1), v)
     add_affine(ctx, n, nm, a, b, axis, n.op_type)
     return True

@@ -124,7 +124,7 @@ def test_calibration_methods():
 def test_add_rejects_unknown_op_and_bad_wiring():
     net = Network({"x": (1, 4)})
     with pytest.raises(ValueError, match="op must be one of"):
-        net.add("LRN", "x", "y")
+        net.add("Sin", "x", "y")
     with pytest.raises(ValueError, match="not produced"):
         net.add("Relu", "nope", "y")
     with pytest.raises(ValueError, match="needs weights"):

@@ -82,24 +82,26 @@ def test_batchnorm_folded_into_conv_and_gemm_in_float64():
     assert wf.tolist() == [[1.0, 1.0, 1.0]] * 2 and bf.tolist() == [-1.0, 1.0, 0.0]
 
 
-def test_batchnorm_without_a_preceding_mac_is_refused():
-    inits = [numpy_helper.from_array(np.ones(2, np.float32), k) for k in ("sc", "be", "mu", "va")]
+def test_batchnorm_without_a_preceding_mac_is_a_channel_affine():
+    inits = [numpy_helper.from_array(np.array(v, np.float32), k)
+             for k, v in (("sc", [2, 1]), ("be", [0.5, 0]), ("mu", [1, 0]), ("va", [3, 0]))]
     nodes = [helper.make_node("Relu", ["x"], ["r"]),
-             helper.make_node("BatchNormalization", ["r", "sc", "be", "mu", "va"], ["y"])]
-    with pytest.raises(UnsupportedModelError, match="BatchNormalization.*preceding Conv / Gemm"):
-        load_onnx(_model(nodes, inits, [1, 2, 3, 3]))
+             helper.make_node("BatchNormalization", ["r", "sc", "be", "mu", "va"], ["y"], epsilon=1.0)]
+    net = load_onnx(_model(nodes, inits, [1, 2, 3, 3]))
+    assert [n.op for n in net.nodes] == ["Relu", "ChannelAffine"]
+    assert net.nodes[1].attrs["a"] == [1.0, 1.0] and net.nodes[1].attrs["b"] == [-0.5, 0.0]
 
 
 def test_unsupported_content_is_grouped_with_counts_and_first_node():
-    nodes = [helper.make_node("LRN", ["x"], ["l0"], size=3, name="lrn_a"),
-             helper.make_node("LRN", ["l0"], ["l1"], size=3, name="lrn_b"),
-             helper.make_node("Transpose", ["l1"], ["t"], perm=[0, 1, 3, 2], name="tr"),
-             helper.make_node("LRN", ["t"], ["y"], size=3, name="lrn_c")]
+    nodes = [helper.make_node("Sin", ["x"], ["l0"], name="sin_a"),
+             helper.make_node("Sin", ["l0"], ["l1"], name="sin_b"),
+             helper.make_node("Cos", ["l1"], ["t"], name="co"),
+             helper.make_node("Sin", ["t"], ["y"], name="sin_c")]
     with pytest.raises(UnsupportedModelError) as e:
         load_onnx(_model(nodes, [], [1, 2, 3, 3]))
     msg = str(e.value)
-    assert "op LRN: 3 nodes, first 'lrn_a'" in msg and "op Transpose: 1 node, first 'tr'" in msg
-    assert msg.count("LRN") == 1
+    assert "op Sin: 3 nodes, first 'sin_a'" in msg and "op Cos: 1 node, first 'co'" in msg
+    assert msg.count("Sin") == 1
 
 
 def test_declared_input_shape_is_enforced():
@@ -147,7 +149,16 @@ def test_mul_and_add_by_per_channel_constants_fold_into_conv():
     assert np.array_equal(net.nodes[0].bias, sh.astype(np.float64).reshape(3))
     x = rng.normal(0, 1, (1, 2, 5, 5)).astype(np.float32)
     np.testing.assert_allclose(net.reference(x)["y"], _ort(m, x), rtol=1e-5, atol=1e-5)
-    # a constant that is not per channel (varies along H) cannot fold
-    inits[1] = numpy_helper.from_array(np.ones((1, 1, 3, 1), np.float32), "sc")
+    # a constant that varies along H cannot fold into the Conv: it is a ChannelAffine on axis 2
+    hc = rng.uniform(0.5, 2, (1, 1, 3, 1)).astype(np.float32)
+    inits[1] = numpy_helper.from_array(hc, "sc")
+    m2 = _model(nodes, inits, [1, 2, 5, 5])
+    net = load_onnx(m2)
+    # (the Add along channels does not merge with it: a different axis)
+    assert [n.op for n in net.nodes] == ["Conv", "ChannelAffine", "ChannelAffine"]
+    assert [n.attrs["axis"] for n in net.nodes[1:]] == [2, 1]
+    np.testing.assert_allclose(net.reference(x)["y"], _ort(m2, x), rtol=1e-5, atol=1e-5)
+    # one varying along two axes is refused
+    inits[1] = numpy_helper.from_array(np.ones((1, 1, 3, 3), np.float32), "sc")
     with pytest.raises(UnsupportedModelError, match="Mul .*per-channel constant"):
         load_onnx(_model(nodes, inits, [1, 2, 5, 5]))

@@ -94,9 +94,10 @@ def test_import_batchnorm_mul_add_as_affine():
              helper.make_node("Add", ["pc", "b2"], ["y"])]
     m = _m(nodes, inits, [2, C, 4, 4])
     net = load_onnx(m)
-    # the scalar Mul merges into the BatchNorm's affine; the (C, 1, 1) Add (axis -3) does not
-    assert [n.op for n in net.nodes] == ["ChannelAffine", "Relu", "ChannelAffine", "ChannelAffine"]
-    assert sum("merged" in r for r in net.source["rewrites"]) == 1
+    # the scalar Mul and the (C, 1, 1) Add (axis 1 of the rank-4 tensor) merge into the
+    # BatchNormalization's affine
+    assert [n.op for n in net.nodes] == ["ChannelAffine", "Relu", "ChannelAffine"]
+    assert sum("merged" in r for r in net.source["rewrites"]) == 2
     x = rng.normal(0, 1, (2, C, 4, 4)).astype(np.float32)
     want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(net.reference(x)["y"], want, rtol=1e-5, atol=1e-5)
