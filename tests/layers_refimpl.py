@@ -194,3 +194,25 @@ def ref_pool(x, kernel, stride, pads, mode, ceil_mode=False, count_include_pad=F
                         d = cnt_all if count_include_pad else len(vals)
                         out[n][c][oy][ox] = round_frac(Fraction(sum(vals), d), rounding)
     return out
+
+
+def exact_inputs(qt):
+    """Exact real values (Fractions) of a per-tensor QTensor's elements, flat."""
+    if qt.fmt.kind == "int":
+        return [(int(q) - int(qt.zero_point)) * Fraction(float(qt.scale)) for q in qt.ints().ravel()]
+    return [Fraction(float(v)) * Fraction(float(qt.scale)) for v in qt.decoded().ravel()]
+
+
+def round_once(t, out_fmt, zp):
+    """Code of the exact value ``t`` (already divided by the output scale): integers
+    sat(rne(t) + zp) as an int, floats hwsim.reference.encode(t, rne, saturate)."""
+    from hwsim import reference as _ref
+
+    if out_fmt.kind == "int":
+        return min(max(round(t) + zp, out_fmt.min_int), out_fmt.max_int)
+    return _ref.encode(out_fmt, t, "rne", "saturate")[0]
+
+
+def codes_list(qt):
+    """A QTensor's integers (integer formats) or codes, flat, as a list."""
+    return (qt.ints() if qt.fmt.kind == "int" else qt.codes).ravel().tolist()

@@ -9,17 +9,11 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from hwsim import reference
 from hwsim.formats import format as F
 from hwsim.network import load_onnx
 from hwsim.ops.chanaffine import affine_q
 from hwsim.qtensor import QTensor
-
-
-def _exact_x(qt):
-    if qt.fmt.kind == "int":
-        return [(int(q) - int(qt.zero_point)) * Fraction(float(qt.scale)) for q in qt.ints().ravel()]
-    return [Fraction(float(v)) * Fraction(float(qt.scale)) for v in qt.decoded().ravel()]
+from layers_refimpl import codes_list, exact_inputs, round_once
 
 
 def model(qt, a, b, axis, out_fmt, s_out, zp):
@@ -29,17 +23,10 @@ def model(qt, a, b, axis, out_fmt, s_out, zp):
     av = np.broadcast_to(np.asarray(a, np.float64).reshape(shp), qt.shape).ravel()
     bv = np.broadcast_to(np.asarray(b, np.float64).reshape(shp), qt.shape).ravel()
     out = []
-    for x, ai, bi in zip(_exact_x(qt), av, bv):
+    for x, ai, bi in zip(exact_inputs(qt), av, bv):
         t = (x * Fraction(float(ai)) + Fraction(float(bi))) / Fraction(s_out)
-        if out_fmt.kind == "int":
-            out.append(min(max(round(t) + zp, out_fmt.min_int), out_fmt.max_int))
-        else:
-            out.append(reference.encode(out_fmt, t, "rne", "saturate")[0])
+        out.append(round_once(t, out_fmt, zp))
     return out
-
-
-def _codes(qt):
-    return (qt.ints() if qt.fmt.kind == "int" else np.asarray(qt.codes)).ravel().tolist()
 
 
 def _node(a, b, axis=1):
@@ -53,7 +40,7 @@ def test_affine_int8_in_bit_exact(out, s_out, zp):
     x = QTensor(rng.integers(0, 256, (2, 4, 3, 3)).astype(np.uint8), F("int8"), scale=0.1, zero_point=-2)
     a, b = rng.normal(0, 1, 4), rng.normal(0, 2, 4)
     got = affine_q(_node(a, b), x, F(out), s_out, zp)
-    assert _codes(got) == model(x, a, b, 1, F(out), s_out, zp)
+    assert codes_list(got) == model(x, a, b, 1, F(out), s_out, zp)
 
 
 def test_affine_fp8_in_and_ties_to_even():
@@ -61,13 +48,13 @@ def test_affine_fp8_in_and_ties_to_even():
     q = np.arange(-20, 21).astype(np.int8).view(np.uint8).reshape(1, 41, 1)
     x = QTensor(q, F("int8"), scale=1.0)
     got = affine_q(_node([0.5], [0.0], axis=1), x, F("int8"), 1.0, 0)
-    assert _codes(got) == [round(Fraction(v, 2)) for v in range(-20, 21)]
+    assert codes_list(got) == [round(Fraction(v, 2)) for v in range(-20, 21)]
     rng = np.random.default_rng(1)
     xf = QTensor.quantize(rng.normal(0, 4, (3, 5, 2)), F("e4m3"), scale=1.0)
     a, b = rng.normal(0, 1, 5), rng.normal(0, 1, 5)
     for out in ("e4m3", "e5m2", "int8"):
         got = affine_q(_node(a, b), xf, F(out), 0.125, 0)
-        assert _codes(got) == model(xf, a, b, 1, F(out), 0.125, 0)
+        assert codes_list(got) == model(xf, a, b, 1, F(out), 0.125, 0)
 
 
 def _m(nodes, inits, shape):

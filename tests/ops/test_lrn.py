@@ -10,11 +10,11 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from hwsim import reference
 from hwsim.formats import format as F
 from hwsim.network import load_onnx
 from hwsim.ops.lrn import lrn_exact_pow, lrn_q
 from hwsim.qtensor import QTensor
+from layers_refimpl import codes_list, exact_inputs, round_once
 
 
 def _node(size, alpha, beta, bias):
@@ -23,18 +23,12 @@ def _node(size, alpha, beta, bias):
                                                    k=float(np.float32(bias))))
 
 
-def _exact_x(qt):
-    if qt.fmt.kind == "int":
-        return [(int(q) - int(qt.zero_point)) * Fraction(float(qt.scale)) for q in qt.ints().ravel()]
-    return [Fraction(float(v)) * Fraction(float(qt.scale)) for v in qt.decoded().ravel()]
-
-
 def model(qt, n, out_fmt, s_out, zp_out):
     """Per element: d = bias + alpha/size * sum x^2 (Fractions), y = x * d^-beta (MPFR, 300
     bits), then sat(rne(y / s_out) + zp) or reference.encode(y / s_out) (rne, saturate)."""
     a = n.attrs
     size, alpha, beta, bias = a["size"], Fraction(a["alpha"]), Fraction(a["beta"]), Fraction(a["k"])
-    xs = np.array(_exact_x(qt), dtype=object).reshape(qt.shape)
+    xs = np.array(exact_inputs(qt), dtype=object).reshape(qt.shape)
     out = []
     C = qt.shape[1]
     for idx in np.ndindex(*qt.shape):
@@ -45,15 +39,8 @@ def model(qt, n, out_fmt, s_out, zp_out):
             p = gmpy2.mpfr(d.numerator) / gmpy2.mpfr(d.denominator)
             y = xs[idx] * Fraction(*(p ** (-gmpy2.mpfr(beta.numerator) / beta.denominator)).as_integer_ratio())
         t = y / Fraction(s_out)
-        if out_fmt.kind == "int":
-            out.append(min(max(round(t) + zp_out, out_fmt.min_int), out_fmt.max_int))
-        else:
-            out.append(reference.encode(out_fmt, t, "rne", "saturate")[0])
+        out.append(round_once(t, out_fmt, zp_out))
     return out
-
-
-def _codes(qt):
-    return (qt.ints() if qt.fmt.kind == "int" else np.asarray(qt.codes)).ravel().tolist()
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5])
@@ -63,7 +50,7 @@ def test_lrn_int8_bit_exact(size):
     x = QTensor(q.astype(np.int8).view(np.uint8), F("int8"), scale=0.37, zero_point=3)
     n = _node(size, 0.7, 0.75, 1.5)
     got = lrn_q(n, x, F("int8"), 0.05, -4)
-    assert _codes(got) == model(x, n, F("int8"), 0.05, -4)
+    assert codes_list(got) == model(x, n, F("int8"), 0.05, -4)
 
 
 @pytest.mark.parametrize("out", ["e4m3", "float16", "bfloat16"])
@@ -72,7 +59,7 @@ def test_lrn_fp8_in_float_out_bit_exact(out):
     x = QTensor.quantize(rng.normal(0, 3, (1, 9, 4, 3)), F("e4m3"), scale=1.0)
     n = _node(5, 1e-2, 0.75, 2.0)
     got = lrn_q(n, x, F(out), 0.125, 0)
-    assert _codes(got) == model(x, n, F(out), 0.125, 0)
+    assert codes_list(got) == model(x, n, F(out), 0.125, 0)
 
 
 def test_lrn_exact_ties_round_to_even():
@@ -83,10 +70,10 @@ def test_lrn_exact_ties_round_to_even():
                 scale=1.0, zero_point=0)
     n = _node(1, 15.0, 0.75, 1.0)
     got = lrn_q(n, x, F("int8"), 0.25, 0)
-    assert _codes(got) == model(x, n, F("int8"), 0.25, 0)
-    assert _codes(got)[:2] == [0, 0]
+    assert codes_list(got) == model(x, n, F("int8"), 0.25, 0)
+    assert codes_list(got)[:2] == [0, 0]
     got = lrn_q(n, x, F("e4m3"), 1 / 64, 0)
-    assert _codes(got) == model(x, n, F("e4m3"), 1 / 64, 0)
+    assert codes_list(got) == model(x, n, F("e4m3"), 1 / 64, 0)
 
 
 def test_lrn_bad_parameters():
