@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from .errors import FormatError, UnsupportedModeError, check_int
+from .modes import DETERMINISTIC_ROUNDINGS
 from .formats import FloatFormat
 from .formats import format as parse_format
 from .formats import from_dict as format_from_dict
 
 #: rounding modes an accumulator / product / psum encode may use (no 'sr')
-ROUNDINGS = ("rne", "rna", "rtz", "rup", "rdn", "rto")
+ROUNDINGS = DETERMINISTIC_ROUNDINGS
 #: widest fixed-point register (bits)
 MAX_FIXED_BITS = 4160
 

@@ -6,8 +6,8 @@ import numpy as np
 from . import _mac_native as nat
 from ._mac_config import BLOCK_KINDS, MacUnit, is_int
 from ._mac_results import _acc_unit_domain
-from .api import decode as _decode
-from .api import encode as _encode
+from .codec import decode as _decode
+from .codec import encode as _encode
 
 
 # ---------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def _operand(x, fmt, name: str, axis_from_end: int):
     for block formats, whose operands are BlockTensors blocked along K."""
     if fmt.kind not in BLOCK_KINDS:
         return "codes", _codes(x, name)
-    from ._blocktensor import BlockTensor
+    from .tensors import BlockTensor
 
     if not isinstance(x, BlockTensor):
         raise TypeError(f"{name} must be a BlockTensor of {fmt.name} (hwsim.encode(x, "

@@ -209,7 +209,7 @@ def _same_bits(got: np.ndarray, want: np.ndarray) -> np.ndarray:
 def _unscaled_values(bt) -> tuple[np.ndarray, float]:
     """(element * block factor values, post scale) of a BlockTensor."""
     if bt.fmt.kind == "nvfp4":
-        from ._blocktensor import _float_lut
+        from .codec.blocktensor import _float_lut
 
         ev = _float_lut(_E2M1)[bt.codes]
         return bt.times_block(ev, _float_lut(_E4M3)[bt.scales]), float(bt.tensor_scale)
@@ -218,7 +218,7 @@ def _unscaled_values(bt) -> tuple[np.ndarray, float]:
 
 def _codebook_dequant(bt, fmt: FloatFormat) -> np.ndarray:
     """fl_fmt(fl32(value[code] * absmax)) as float64 (bitsandbytes-style)."""
-    from .api import decode, encode
+    from .codec import decode, encode
 
     table = np.array(bt.fmt.values, dtype=np.float32)
     ev = table[bt.codes]
@@ -236,7 +236,7 @@ def to_scalar(bt, dequant="exact") -> ScalarOperand:
     Raises AssertionError if the converted codes do not decode to the
     expected values bit for bit (a bug, never expected).
     """
-    from .api import decode, encode
+    from .codec import decode, encode
 
     if not (hasattr(bt, "fmt") and hasattr(bt, "scales") and hasattr(bt, "values")):
         raise TypeError(f"bt must be a BlockTensor (from hwsim.encode with a block format), got "

@@ -46,10 +46,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import _native
+from . import native as _native
 from ._mac_config import (BLOCK_KINDS, FloatAccumulator, FusedMultiTermAccumulator,
                           IntAccumulator, MacUnit, Sequential, Tree, _sig_bits, is_int)
-from .api import decode as _decode
+from .codec import decode as _decode
 from .formats import FloatFormat
 
 ffi, lib = _native.ffi, _native.lib
@@ -143,7 +143,7 @@ def _parallel(fn, ranges, threads: int = 2):
             if i is None:
                 return
             results[i] = fn(*ranges[i])
-    futures = [_native._pool().submit(worker) for _ in range(min(threads, len(ranges)) - 1)]
+    futures = [_native.pool().submit(worker) for _ in range(min(threads, len(ranges)) - 1)]
     try:
         worker()
     finally:

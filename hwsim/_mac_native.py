@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import _native
+from . import native as _native
 from ._mac_config import (Chunked, FixedAccumulator, FloatAccumulator,
                           FusedMultiTermAccumulator, IntAccumulator, MacUnit, Tree,
                           _range_bits)
@@ -329,7 +329,7 @@ def gemm(spec, ax: np.ndarray, a_rs: int, a_ks: int, bx: np.ndarray, b_is: int, 
     if len(rows) == 1 or threads <= 1:
         results = [call(r0, r1) for r0, r1 in rows]
     else:
-        results = list(_native._pool().map(lambda r: call(*r), rows))
+        results = list(_native.pool().map(lambda r: call(*r), rows))
     errs = [e for e, _ in results if e is not None]
     if errs:
         rc, idx, kk, unit = min(errs, key=lambda e: (e[1] < 0, e[1]))

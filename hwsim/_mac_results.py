@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._mac_config import FixedAccumulator, FloatAccumulator, IntAccumulator, MacUnit, is_int
-from .api import decode as _decode
+from .codec import decode as _decode
 
 __all__ = ["MacStats", "MatmulResult", "worst_case_bits", "a2q_bits", "a2q_l1_bits"]
 

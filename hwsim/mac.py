@@ -32,8 +32,8 @@ from ._mac_results import (MacStats, MatmulResult, _has_fixed, _l1,
 from ._mac_trace import MacTrace, trace
 from ._mac_args import _as_mac, _bias_x, _check_codes, _operand, _zero_point
 from ._mac_config import is_int
-from .api import _threads
-from .api import decode as _decode
+from .codec import check_threads as _threads
+from .codec import decode as _decode
 
 __all__ = ["MacUnit", "IntAccumulator", "FixedAccumulator", "FloatAccumulator",
            "FusedMultiTermAccumulator", "Sequential", "Tree", "Chunked", "Tiles", "kulisch",

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim.affine import int_range, ints_from_codes
+from hwsim.codec.affine import int_range, ints_from_codes
 
 import onnxruntime as ort  # the test extra installs it: a missing oracle fails, never skips
 from onnx import TensorProto, helper

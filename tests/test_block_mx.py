@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _ref_block as R
-from hwsim import blockformats as bf
+from hwsim.reference import block as R
+from hwsim import formats as bf
+from hwsim.codec import block as bfc
 from hwsim.errors import FormatError
 
 MX_NAMES = ["mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp4", "mxint8"]
@@ -51,7 +52,7 @@ def random_tensor(rng, shape, dtype=np.float32):
 
 
 def check_vs_ref(x, fmt, axis=-1, rounding="rne", **kw):
-    bt = bf.encode(x, fmt, rounding, axis=axis, **kw)
+    bt = bfc.encode(x, fmt, rounding, axis=axis, **kw)
     c, s = R.mx_quantize(x, fmt, axis, rounding, kw.get("sr_bits"), kw.get("seed", 0),
                          kw.get("index0", 0))
     assert bt.codes.dtype == c.dtype
@@ -188,10 +189,10 @@ def test_axes_vs_reference(axis):
         exp[axis] = -(-x.shape[axis] // 5)
         assert bt.scales.shape == tuple(exp)
         # the axis of the blocks: moving the axis last gives the same blocks
-        moved = bf.encode(np.moveaxis(x, axis, -1).copy(), fmt, "rna")
+        moved = bfc.encode(np.moveaxis(x, axis, -1).copy(), fmt, "rna")
         np.testing.assert_array_equal(np.moveaxis(bt.codes, axis, -1), moved.codes)
     else:
-        flat = bf.encode(x.reshape(-1), fmt, "rna")
+        flat = bfc.encode(x.reshape(-1), fmt, "rna")
         np.testing.assert_array_equal(bt.codes.reshape(-1), flat.codes)
 
 
@@ -202,9 +203,9 @@ def test_stochastic_rounding_vs_reference_and_slices(name):
     x = random_tensor(rng, (4, 64))
     bt = check_vs_ref(x, fmt, rounding="sr", sr_bits=6, seed=99)
     # rows 2..3 encoded alone with index0 = their offset give the same bits
-    part = bf.encode(x[2:], fmt, "sr", sr_bits=6, seed=99, index0=2 * 64)
+    part = bfc.encode(x[2:], fmt, "sr", sr_bits=6, seed=99, index0=2 * 64)
     np.testing.assert_array_equal(part.codes, bt.codes[2:])
-    other = bf.encode(x, fmt, "sr", sr_bits=6, seed=100)
+    other = bfc.encode(x, fmt, "sr", sr_bits=6, seed=100)
     assert (other.codes != bt.codes).any()
 
 
@@ -214,15 +215,15 @@ def test_element_max_saturates_every_format():
         top = fmt.elem.max_finite if not fmt.is_int else 127 / 64
         # amax in [2^emax, 2^(emax+1)): just below 2^(emax+1) is above the max -> saturates
         x = np.array([np.nextafter(2.0 ** (fmt.emax_elem + 1), 0), -top, top])
-        v = bf.quantize(x, fmt, "rup")
+        v = bfc.quantize(x, fmt, "rup")
         assert v.tolist() == [top, -top, top], name
 
 
 def test_threads_do_not_change_bits():
     rng = np.random.default_rng(3)
     x = random_tensor(rng, (300, 512))
-    a = bf.encode(x, "mxfp8_e4m3", threads=1)
-    b = bf.encode(x, "mxfp8_e4m3", threads=2)
+    a = bfc.encode(x, "mxfp8_e4m3", threads=1)
+    b = bfc.encode(x, "mxfp8_e4m3", threads=2)
     np.testing.assert_array_equal(a.codes, b.codes)
     np.testing.assert_array_equal(a.scales, b.scales)
 
@@ -267,17 +268,17 @@ def test_api_dispatch_and_raw_decode():
     x = np.linspace(-3, 3, 40)
     bt = hwsim.encode(x, "mxfp6_e2m3")
     np.testing.assert_array_equal(hwsim.quantize(x, "mxfp6_e2m3"), bt.values())
-    raw = bf.decode(bt.codes, "mxfp6_e2m3", scales=bt.scales)
+    raw = bfc.decode(bt.codes, "mxfp6_e2m3", scales=bt.scales)
     np.testing.assert_array_equal(raw, bt.values())
-    np.testing.assert_array_equal(bf.decode(bt), bt.values())
+    np.testing.assert_array_equal(bfc.decode(bt), bt.values())
     with pytest.raises(TypeError):
-        bf.decode(bt.codes, "mxfp6_e2m3")
+        bfc.decode(bt.codes, "mxfp6_e2m3")
     with pytest.raises(ValueError):
-        bf.encode(x, "mxfp4", "sr")  # sr needs sr_bits
+        bfc.encode(x, "mxfp4", "sr")  # sr needs sr_bits
     with pytest.raises(ValueError):
-        bf.encode(x, "mxfp4", axis=3)
+        bfc.encode(x, "mxfp4", axis=3)
     with pytest.raises(TypeError):
-        bf.encode(x, "mxfp4", tensor_scale=1.0)
+        bfc.encode(x, "mxfp4", tensor_scale=1.0)
     assert bt.codes.flags.writeable is False
     assert math.isclose(bt.values()[0], -3.0)
 
@@ -336,9 +337,9 @@ def test_rna_matches_microxcaling_algorithm(name):
     x = (rng.standard_normal((64, 64)) * np.exp2(rng.integers(-20, 20, (64, 1)))).astype(np.float32)
     ties = edge_tensor(hwsim.format(name), rng, 16)  # element-grid midpoints: ties
     x = np.concatenate([x.reshape(-1, 32), ties])
-    got = bf.quantize(x, name, "rna")
+    got = bfc.quantize(x, name, "rna")
     np.testing.assert_array_equal(got, microxcaling_style(x, name))
-    assert not np.array_equal(bf.quantize(x, name, "rne"), got)  # the ties do matter
+    assert not np.array_equal(bfc.quantize(x, name, "rne"), got)  # the ties do matter
 
 
 def test_given_scales():

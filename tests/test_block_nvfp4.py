@@ -5,15 +5,16 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _ref_block as R
-from hwsim import blockformats as bf
+from hwsim.reference import block as R
+from hwsim import formats as bf
+from hwsim.codec import block as bfc
 
 ARITH = ["float32", "exact"]
 
 
 def check_vs_ref(x, axis=-1, rounding="rne", tensor_scale=None, arithmetic="float32", fmt=bf.NVFP4,
                  **kw):
-    bt = bf.encode(x, fmt, rounding, axis=axis, tensor_scale=tensor_scale,
+    bt = bfc.encode(x, fmt, rounding, axis=axis, tensor_scale=tensor_scale,
                    arithmetic=arithmetic, **kw)
     c, s, ts = R.nvfp4_quantize(x, fmt, axis, rounding, tensor_scale, arithmetic,
                                 kw.get("sr_bits"), kw.get("seed", 0), kw.get("index0", 0))
@@ -52,9 +53,9 @@ def test_default_tensor_scale(arith):
     assert bt.tensor_scale == 1.0
     assert bt.scales.tolist() == [0x7E]
     assert bt.codes.tolist()[:2] == [0x7, 0x5]
-    assert bf.default_tensor_scale(np.zeros(4)) == 1.0
-    assert bf.default_tensor_scale(np.array([np.inf, np.nan, 5376.0])) == 2.0
-    assert bf.default_tensor_scale(np.array([1e-40])) == 2.0 ** -117
+    assert bfc.default_tensor_scale(np.zeros(4)) == 1.0
+    assert bfc.default_tensor_scale(np.array([np.inf, np.nan, 5376.0])) == 2.0
+    assert bfc.default_tensor_scale(np.array([1e-40])) == 2.0 ** -117
 
 
 def test_scale_special_cases():
@@ -168,9 +169,9 @@ def test_format_object_and_raw_decode():
     assert g.name == "nvfp4_b32" and hwsim.format(g.to_dict()) == g
     x = np.linspace(-5, 5, 50)
     bt = hwsim.encode(x, "nvfp4")
-    raw = bf.decode(bt.codes, "nvfp4", scales=bt.scales, tensor_scale=bt.tensor_scale)
+    raw = bfc.decode(bt.codes, "nvfp4", scales=bt.scales, tensor_scale=bt.tensor_scale)
     np.testing.assert_array_equal(raw, bt.values())
     with pytest.raises(TypeError):
-        bf.decode(bt.codes, "nvfp4", scales=bt.scales)
+        bfc.decode(bt.codes, "nvfp4", scales=bt.scales)
     packed = bt.packed("low_first")
     assert packed[0] == (bt.codes[1] << 4) | bt.codes[0]

@@ -2,11 +2,11 @@
 import os
 
 import hwsim
-from hwsim import _native
+from hwsim import native as _native
 
 
 def test_extension_location_matches_run_kind():
-    path = os.path.abspath(_native._hwsim_c.__file__)
+    path = os.path.abspath(hwsim._hwsim_c.__file__)
     for kind in ("asan", "portable"):
         inside = os.sep + os.path.join("build", kind) + os.sep in path
         assert inside == bool(os.environ.get(f"HWSIM_EXPECT_{kind.upper()}")), path

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _ref_block as R
-from hwsim import codebook as cb
+from hwsim.reference import block as R
+from hwsim import formats as cb
+from hwsim import tensors as cbt
 from hwsim.errors import FormatError, NaNInputError, OverflowValueError, UnsupportedModeError
 
 # numerics.md section 5 (QLoRA / bitsandbytes NF4 table, float32 values)
@@ -100,20 +101,20 @@ def test_codebook_validation_and_errors():
 # ---------------------------------------------------------------------------
 def test_pack_nibbles():
     # bitsandbytes order: first element in the high nibble; odd count padded with 0.
-    assert cb.pack_nibbles(np.array([1, 2, 3], np.uint8)).tolist() == [0x12, 0x30]
-    assert cb.pack_nibbles(np.array([1, 2, 3], np.uint8), "low_first").tolist() == [0x21, 0x03]
+    assert cbt.pack_nibbles(np.array([1, 2, 3], np.uint8)).tolist() == [0x12, 0x30]
+    assert cbt.pack_nibbles(np.array([1, 2, 3], np.uint8), "low_first").tolist() == [0x21, 0x03]
     rng = np.random.default_rng(0)
     c = rng.integers(0, 16, 101).astype(np.uint8)
     for order in ("high_first", "low_first"):
-        p = cb.pack_nibbles(c, order)
+        p = cbt.pack_nibbles(c, order)
         assert p.tolist() == R.pack_nibbles_ref(c, order)
-        np.testing.assert_array_equal(cb.unpack_nibbles(p, c.size, order), c)
+        np.testing.assert_array_equal(cbt.unpack_nibbles(p, c.size, order), c)
     bt = hwsim.encode(rng.standard_normal(10), "nf4")
-    np.testing.assert_array_equal(cb.unpack_nibbles(bt.packed(), 10), bt.codes)
+    np.testing.assert_array_equal(cbt.unpack_nibbles(bt.packed(), 10), bt.codes)
     with pytest.raises(ValueError):
-        cb.pack_nibbles(np.array([16]))
+        cbt.pack_nibbles(np.array([16]))
     with pytest.raises(ValueError):
-        cb.unpack_nibbles(np.zeros(2, np.uint8), 5)
+        cbt.unpack_nibbles(np.zeros(2, np.uint8), 5)
     with pytest.raises(ValueError):
         hwsim.encode(np.ones(3), "mxfp8_e4m3").packed()
 
@@ -161,7 +162,7 @@ def test_pwlq_search_minimizes_error_on_the_grid():
         c, mm, pp = R.pwlq_quantize(x, f, pv)
         return float(np.sum((x - R.pwlq_decode(c, mm, pp, f)) ** 2))
 
-    ps, idx = cb.pwlq_candidates(m)
+    ps, idx = hwsim.codec.pwlq_candidates(m)
     assert idx == list(range(100, 1000, 100))
     assert p in {(m * i) / 1000.0 for i in range(1, 1000)}  # a point of the search grid
     e = err(p)

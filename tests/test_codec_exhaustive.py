@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _ref_scalar as R
+from hwsim.reference import affine as RA
+from hwsim.reference import scalar as R
 from hwsim.errors import NaNInputError, OverflowValueError
 
 FF = hwsim.FloatFormat
@@ -457,14 +458,14 @@ def test_affine_vs_reference(fmt, narrow, compute):
             for mode in MODES:
                 got = hwsim.quantize_affine(x, scale, zp, f, rounding=mode, narrow_range=narrow,
                                             compute=compute, threads=1)
-                want = [R.quantize_affine(v, scale, zp, f.bits, f.signed, mode, narrow,
+                want = [RA.quantize_affine(v, scale, zp, f.bits, f.signed, mode, narrow,
                                           compute=compute) & ((1 << f.bits) - 1) for v in x]
                 bad = np.nonzero(got.astype(np.int64) != np.array(want))[0]
                 assert bad.size == 0, (f"{fmt} scale={scale} zp={zp} {mode}: x={x[bad[:4]]} "
                                        f"C={got[bad[:4]]} ref={np.array(want)[bad[:4]]}")
             got = hwsim.quantize_affine(x, scale, zp, f, rounding="sr", sr_bits=6, seed=9,
                                         narrow_range=narrow, compute=compute, threads=1)
-            want = [R.quantize_affine(v, scale, zp, f.bits, f.signed, "sr", narrow, compute=compute,
+            want = [RA.quantize_affine(v, scale, zp, f.bits, f.signed, "sr", narrow, compute=compute,
                                       sr_bits=6, rand=R.random_word(9, i)) & ((1 << f.bits) - 1)
                     for i, v in enumerate(x)]
             assert np.array_equal(got.astype(np.int64), np.array(want)), f"{fmt} sr"

@@ -133,7 +133,7 @@ CASES = {
     "threads bool": (_enc(threads=True), ValueError, ["threads", ">= 1", "True"]),
     "decode threads": (lambda: hwsim.decode(np.zeros(3, np.uint16), F16, threads=-2), ValueError,
                        ["threads", ">= 1", "-2"]),
-    "random_bits n": (lambda: hwsim.random_bits(-1), ValueError, ["n", ">= 0", "-1"]),
+    "random_bits n": (lambda: hwsim.codec.random_bits(-1), ValueError, ["n", ">= 0", "-1"]),
     # ---- block keywords on a scalar format
     "unknown keyword": (lambda: hwsim.encode(ONES, F16, axis=0), TypeError, ["axis", "float16"]),
 }

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _native
+from hwsim import native as _native
 from hwsim.formats import PRESETS, FloatFormat
 from hwsim.formats import format as parse_format
 
@@ -321,7 +321,7 @@ def test_mx_threads_do_not_change_results(name, kw):
     fmt = hwsim.format(name)
     x = _mx_tensor(fmt.elem, fmt.emax_elem, 32, 512, 384, rng)  # 196 608 elements
     x[np.isnan(x)] = 0.0
-    assert len(_native._row_chunks(6144, 32, 3)) == 3  # rows of blocks really split
+    assert len(_native.chunks(6144, 3, _native.tuning.BLOCK_MIN_CHUNK, item_size=32, align=1)) == 3  # rows of blocks really split
     base = hwsim.encode(x, fmt, threads=1, **kw)
     for threads in (2, 3):
         for axis in (-1, None):
@@ -434,7 +434,7 @@ def test_bfloat16_lean_decode_pass_equals_general(fmt, wide):
 def test_bfloat16_threads_do_not_change_results():
     fmt = PRESETS["bfloat16"]
     x = np.tile(_bf16_data(fmt, np.random.default_rng(71)), 72)  # 2 359 296 elements
-    assert len(_native._chunks(x.size, 2, _native.FLAT_MIN_CHUNK)) == 2  # really split
+    assert len(_native.chunks(x.size, 2, _native.tuning.FLAT_MIN_CHUNK)) == 2  # really split
     c1, f1 = hwsim.encode(x, fmt, threads=1, return_flags=True)
     c2, f2 = hwsim.encode(x, fmt, threads=2, return_flags=True)
     assert f1 == f2 and np.array_equal(c1, c2)
@@ -514,7 +514,7 @@ def test_nvfp4_fast_equals_general_all_modes(dtype, ts):
     rng = np.random.default_rng(79 + np.dtype(dtype).itemsize)
     x2 = _mx_tensor(E2M1, 2, 16, 40, 96, rng, dtype)
     if ts is None:
-        from hwsim.blockformats import default_tensor_scale
+        from hwsim.codec import default_tensor_scale
         ts = default_tensor_scale(x2)
     for mode in MODES:
         for tininess in (0, 1):
@@ -600,7 +600,7 @@ def test_nvfp4_threads_do_not_change_results():
     rng = np.random.default_rng(101)
     x = _mx_tensor(E2M1, 2, 16, 256, 768, rng)  # 196 608 elements
     x[np.isnan(x)] = 0.0
-    assert len(_native._row_chunks(256 * 48, 16, 3)) == 3
+    assert len(_native.chunks(256 * 48, 3, _native.tuning.BLOCK_MIN_CHUNK, item_size=16, align=1)) == 3
     base = hwsim.encode(x, "nvfp4", threads=1)
     for threads in (2, 3):
         bt = hwsim.encode(x, "nvfp4", threads=threads)

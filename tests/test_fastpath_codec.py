@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _native
+from hwsim import native as _native
 from hwsim.formats import PRESETS, FloatFormat
 from hwsim.formats import format as parse_format
 

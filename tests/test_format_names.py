@@ -26,7 +26,7 @@ def test_fixed_format_name_round_trip(f):
 def test_presets_and_block_names_round_trip():
     for name, f in hwsim.PRESETS.items():
         assert hwsim.format(name) is f
-    from hwsim import blockformats
+    from hwsim import formats as blockformats
 
     names = [n for n in blockformats.NAMES if "<" not in n] + ["bfp7_b16", "bfp3_b32", "pwlq4"]
     for name in names:

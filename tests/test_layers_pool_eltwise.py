@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hwsim.layers import activation, add, concat, div_round, maxpool2d, sumpool2d
-from hwsim.qtensor import QTensor
+from hwsim.tensors import QTensor
 from test_layers_refimpl import f32, f32_of_float, ref_pool, round_frac, to_int
 import hwsim
 

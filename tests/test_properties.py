@@ -179,7 +179,7 @@ def test_slices_give_the_bits_of_the_whole(fmt, data, sr_bits, seed, index0):
     part = hwsim.encode(x[a:b], fmt, index0=index0 + a, **kw)
     assert np.array_equal(part, whole[a:b])
     # the caller's rand array path: the same words give the same codes
-    words = hwsim.random_bits(x.size, seed=seed, index0=index0)
+    words = hwsim.codec.random_bits(x.size, seed=seed, index0=index0)
     assert np.array_equal(hwsim.encode(x, fmt, rand=words, **kw), whole)
 
 

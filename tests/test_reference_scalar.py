@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _ref_scalar as R
+from hwsim.reference import affine as RA
+from hwsim.reference import scalar as R
 from hwsim.errors import NaNInputError, OverflowValueError, UnsupportedModeError
 
 F = Fraction
@@ -366,7 +367,7 @@ def test_fixed_saturate_wrap():
 
 # ---------------------------------------------------------------- affine
 def test_quantize_affine():
-    qa = R.quantize_affine
+    qa = RA.quantize_affine
     # 0.25 / 0.1 in float64 is exactly 2.5 (the exact quotient by the double
     # 0.1000000000000000055... is 2.49999999999999986..., which rounds to 2.5):
     # rna gives 3, where rounding the exact quotient would give 2.
@@ -386,8 +387,8 @@ def test_quantize_affine():
         qa(math.nan, 1.0, 0, 8, True)
     with pytest.raises(ValueError, match="scale"):
         qa(1.0, 0.0, 0, 8, True)
-    assert R.dequantize_affine(-3, 0.5, 1) == -2.0
-    assert R.dequantize_affine(200, 0.1, 100) == 100 * 0.1
+    assert RA.dequantize_affine(-3, 0.5, 1) == -2.0
+    assert RA.dequantize_affine(200, 0.1, 100) == 100 * 0.1
 
 
 # ---------------------------------------------------------------- ml_dtypes

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _ref_scalar as R
+from hwsim.reference import scalar as R
 from hwsim.errors import OverflowValueError
 
 FF = hwsim.FloatFormat

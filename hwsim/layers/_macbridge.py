@@ -75,7 +75,7 @@ def bias_to_register(values, mac) -> np.ndarray:
     policy (wrap: modulo 2^width; saturate / error: clamped), as loading a
     wider bias into a narrow accumulator does.  Float registers: float64
     values rounded (rne, the format's overflow policy) into its format."""
-    from ..api import decode, encode
+    from ..codec import decode, encode
 
     f = bias_register(mac)
     v = np.asarray(values)

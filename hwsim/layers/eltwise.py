@@ -25,8 +25,8 @@ import math
 
 import numpy as np
 
-from ..api import encode
-from ..qtensor import QTensor, codes_to_ints, ints_to_codes
+from ..codec import encode
+from ..tensors import QTensor, codes_to_ints, ints_to_codes
 from .requant import _k_tflite, quantize_multiplier, rdbpot, srdhm  # noqa: F401
 
 __all__ = ["ACTIVATIONS", "activation", "add", "concat", "act_fn"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..api import decode, encode
+from ..codec import decode, encode
 from ..formats import format as parse_format
 
 __all__ = ["scale_for", "choose_range", "choose_scale", "fake_quant", "is_block"]

@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..api import decode, encode
+from ..codec import decode, encode
 from ..formats import format as parse_format
 from ..layers import _macbridge as br
 from ..layers.conv import conv2d, im2col, linear
 from ..layers.eltwise import activation, act_fn, add, concat
 from ..layers.pool import div_round, maxpool2d, sumpool2d
 from ..layers.requant import Requant, onnx_multiplier, scale_float
-from ..qtensor import QTensor, codes_to_ints, ints_to_codes
+from ..tensors import QTensor, codes_to_ints, ints_to_codes
 from .._mac_block import scalar_format, to_scalar
 from .calibrate import choose_scale, is_block
 from .config import LayerConfig, NetworkConfig, load_config, make_mac
@@ -293,7 +293,7 @@ class Network:
             return mq
         if fmt.kind == "nvfp4" and self.stats is not None and tname in self.stats:
             # static FP32 tensor scale from calibration: fl32(amax / (6 * 448))
-            from ..blockformats import default_tensor_scale
+            from ..codec import default_tensor_scale
 
             return TensorQ(fmt, default_tensor_scale(self.stats[tname]), 0)
         if cfg.scale == "none" or is_block(fmt) or fmt.kind == "fixed":
@@ -690,7 +690,7 @@ def _block_quantize(x, fmt, axis, tensor_scale=None, dequant="exact") -> QTensor
     """Encode real values into a block format; the QTensor holds the scalar codes the
     MAC units see (:func:`hwsim._mac_block.to_scalar`), its ``scale`` the NVFP4 tensor
     scale (1.0 otherwise) and ``meta["block"]`` the BlockTensor."""
-    from ..api import encode as _enc
+    from ..codec import encode as _enc
 
     kw = {}
     if fmt.kind == "nvfp4" and tensor_scale is not None and float(tensor_scale) != 1.0:

@@ -38,16 +38,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UnsupportedModelError
 from ..formats import format as parse_format
-from ..qtensor import QTensor, ints_to_codes
+from ..tensors import QTensor, ints_to_codes
 from .config import ConfigError, NetworkConfig, load_config
 from .graph import Network, TensorQ
 
 __all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS"]
-
-
-class UnsupportedModelError(ValueError):
-    """The ONNX model uses ops or attributes hwsim does not model (all listed)."""
 
 
 #: ONNX TensorProto element type -> hwsim format name

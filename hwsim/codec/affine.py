@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _native
-from .api import _scalar_opts, _threads, as_float_array
-from .errors import FormatError
-from .formats import IntFormat
-from .formats import format as parse_format
-from .modes import Overflow
+from .. import native
+from ..errors import FormatError
+from ..formats import IntFormat
+from ..formats import format as parse_format
+from ..modes import Overflow
+from .inputs import as_float_array, check_threads
+from .scalar import _scalar_opts
 
 _CLIP = float(2 ** 52)
 
@@ -100,8 +101,8 @@ def quantize_affine(x, scale, zero_point=0, fmt="int8", *, axis=None, rounding="
     kw, _ = _scalar_opts(wide, rounding, Overflow.SATURATE, "after", False, False, None,
                          sr_bits, seed, None, 0, v.shape)
     flat = np.ascontiguousarray(v).reshape(-1)
-    codes, _ = _native.encode_fixed(flat, 64, 0, True, np.dtype(np.uint64), kw, None, None,
-                                    _threads(threads))
+    codes, _ = native.encode_fixed(flat, 64, 0, True, np.dtype(np.uint64), kw, None, None,
+                                    check_threads(threads))
     q = codes.view(np.int64).reshape(v.shape) + zp
     q = np.clip(q, lo, hi)
     return (q.astype(np.int64) & ((1 << f.bits) - 1)).astype(f.code_dtype)

@@ -1,13 +1,8 @@
 """Pure-Python exact oracle for scalar encode / decode (``docs/semantics.md``).
 
-Written from the specification text only, with Python ints and
-:class:`fractions.Fraction`; it imports no compiled code and none of the fast
-modules, so the tests can hold the C kernels against it.  Slow (a few
-microseconds per value) and meant to be obviously right.
-
-Every exact value handled here is a non-negative rational ``n / d`` plus a
-sign; rounding a value to the quantum ``2^q`` is rounding ``n / (d 2^q)`` to an
-integer with the G/T/L table of :func:`round_to_integer`.
+Written from the specification text only, with Python ints and Fractions (an
+exact value is a sign and a rational ``n / d``, rounded with the G/T/L table of
+:mod:`.rounding`); no compiled code, no fast modules.  Slow and obviously right.
 
 >>> from fractions import Fraction
 >>> import hwsim
@@ -18,8 +13,6 @@ Fraction(448, 1)
 (126, 1)
 >>> encode(e4m3, 465.0)          # beyond: overflow, OCP E4M3 has NaN but no Inf
 (127, 5)
->>> round_to_integer(Fraction(5, 2), "rne")
-(2, True)
 """
 from __future__ import annotations
 
@@ -29,14 +22,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import NaNInputError, OverflowValueError, UnsupportedModeError
-from .formats import FixedFormat, FloatFormat, IntFormat
-from .formats import format as _parse_format
-from .modes import Flags, Overflow, RoundingMode, Tininess
+from ..errors import NaNInputError, OverflowValueError, UnsupportedModeError
+from ..formats import FixedFormat, FloatFormat, IntFormat
+from ..formats import format as _parse_format
+from ..modes import Flags, Overflow, RoundingMode, Tininess
+from .rounding import _round_nd, _sr_params, random_word, round_to_integer
 
 __all__ = [
     "decode", "decode_float", "encode", "encode_many", "round_to_integer", "random_word",
-    "quantize_affine", "dequantize_affine", "all_values",
+    "all_values",
 ]
 
 _INEXACT = int(Flags.INEXACT)
@@ -234,99 +228,6 @@ def all_values(fmt) -> list:
         out.append((decode(f, c), c))
     out.sort()
     return out
-
-
-# ---------------------------------------------------------------------------
-# Rounding: the G/T/L table (same order as docs/semantics.md)
-# ---------------------------------------------------------------------------
-def _round_nd(n: int, d: int, mode: RoundingMode, negative: bool, r: int, R: int):
-    """Round the non-negative rational n/d to an integer; returns (K, inexact)."""
-    K, rem = divmod(n, d)
-    G = 2 * rem >= d  # first bit below the LSB
-    T = (2 * rem) % d != 0  # OR of all the bits below G
-    L = K & 1
-    if mode == RoundingMode.RNE:
-        inc = G and (T or L)
-    elif mode == RoundingMode.RNA:
-        inc = G
-    elif mode == RoundingMode.RTZ:
-        inc = False
-    elif mode == RoundingMode.RUP:
-        inc = (G or T) and not negative
-    elif mode == RoundingMode.RDN:
-        inc = (G or T) and negative
-    elif mode == RoundingMode.RTO:
-        inc = False
-        if G or T:
-            K |= 1
-    else:  # SR: the r bits below the LSB (zero padded, lower ones dropped) + R
-        top = (rem << r) // d
-        inc = (top + (R & ((1 << r) - 1))) >> r
-    return K + int(inc), rem != 0
-
-
-def round_to_integer(x, rounding="rne", sign_negative: bool = False, sr_bits=None, rand=None):
-    """Round a non-negative exact magnitude to an integer with the mode table.
-
-    Parameters
-    ----------
-    x : Fraction (or int / float), >= 0
-        The magnitude |value| / 2^q.
-    rounding : mode name or :class:`~hwsim.modes.RoundingMode`
-    sign_negative : bool
-        Sign of the value (matters for ``rup`` / ``rdn`` only).
-    sr_bits, rand : int
-        For ``sr``: r random bits, and the uint32 word whose low r bits are added.
-
-    Returns
-    -------
-    (K, inexact) : (int, bool)
-
-    >>> round_to_integer(Fraction(7, 2), "rne"), round_to_integer(Fraction(5, 2), "rna")
-    ((4, True), (3, True))
-    >>> round_to_integer(Fraction(9, 4), "rdn", sign_negative=True)
-    (3, True)
-    >>> round_to_integer(Fraction(9, 4), "sr", sr_bits=2, rand=3)   # .01 + 11 carries
-    (3, True)
-    """
-    mode = RoundingMode.parse(rounding)
-    x = Fraction(x)
-    if x < 0:
-        raise ValueError(f"x must be >= 0 (a magnitude), got {x}")
-    r, R = _sr_params(mode, sr_bits, rand, None, None)
-    return _round_nd(x.numerator, x.denominator, mode, bool(sign_negative), r, R)
-
-
-def random_word(seed: int, index: int) -> int:
-    """The counter-based generator: high 32 bits of splitmix64(seed + (index+1) * golden).
-
-    >>> random_word(0, 0) == (0xE220A8397B1DCDAF >> 32)   # splitmix64's first output for seed 0
-    True
-    """
-    for name, v in (("seed", seed), ("index", index)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < 2**64:
-            raise ValueError(f"{name} must be an integer in [0, 2**64), got {v!r}")
-    z = (int(seed) + (int(index) + 1) * 0x9E3779B97F4A7C15) & _MASK64
-    z ^= z >> 30
-    z = (z * 0xBF58476D1CE4E5B9) & _MASK64
-    z ^= z >> 27
-    z = (z * 0x94D049BB133111EB) & _MASK64
-    z ^= z >> 31
-    return z >> 32
-
-
-def _sr_params(mode, sr_bits, rand, seed, index):
-    if mode != RoundingMode.SR:
-        if sr_bits is not None or rand is not None:
-            raise ValueError("sr_bits and rand apply to rounding='sr' only")
-        return 0, 0
-    if isinstance(sr_bits, bool) or not isinstance(sr_bits, (int, np.integer)) or not 1 <= sr_bits <= 32:
-        raise ValueError(f"sr_bits must be an integer in [1, 32] for rounding='sr', got {sr_bits!r}")
-    if rand is None:
-        rand = random_word(seed or 0, index or 0)
-    if isinstance(rand, bool) or not isinstance(rand, (int, np.integer)) or not 0 <= rand < 2**32:
-        raise ValueError(f"rand must be a uint32 word in [0, 2**32), got {rand!r}")
-    return int(sr_bits), int(rand)
 
 
 # ---------------------------------------------------------------------------
@@ -601,81 +502,3 @@ def _encode_fixed(f, kind, neg, n, d, mode, ovf, nan_code, r, R):
     if ovf == Overflow.WRAP:
         return N & mask, flags | _OVERFLOW
     raise OverflowValueError("x overflows the integer range (overflow='error')")
-
-
-# ---------------------------------------------------------------------------
-# Affine quantization
-# ---------------------------------------------------------------------------
-_F32 = FloatFormat(8, 23)
-
-
-def _to_f32(v) -> float:
-    """v (a float or Fraction) rounded once to float32 (RNE, overflow to Inf)."""
-    code, _ = _encode_float(_info(_F32), *_read_input(v, False), RoundingMode.RNE,
-                            Overflow.SPECIAL, Tininess.AFTER, False, None, 0, 0)
-    return decode_float(_F32, code)
-
-
-def quantize_affine(x, scale, zero_point, bits, signed=True, rounding="rne", narrow_range=False,
-                    *, compute="float64", sr_bits=None, rand=None):
-    """``clamp(round(x / scale) + zero_point, qmin, qmax)`` for one value.
-
-    ``x / scale`` is one IEEE division in float64 (``compute="float64"``) or
-    in float32 (``compute="float32"``, x and scale first rounded to float32, as
-    ONNX QuantizeLinear does for float32 inputs); the quotient is then rounded
-    exactly to an integer by ``rounding``.  ``narrow_range`` (signed only)
-    makes the range ``[-(2^(b-1) - 1), 2^(b-1) - 1]``.
-
-    >>> quantize_affine(0.25, 0.1, 0, 8, True), quantize_affine(2.5, 1.0, 0, 8, True)
-    (2, 2)
-    >>> quantize_affine(-1000.0, 1.0, 0, 8, True, narrow_range=True)
-    -127
-    """
-    check = isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 64
-    if check:
-        raise ValueError(f"bits must be an integer in [1, 64], got {bits!r}")
-    s = float(scale)
-    if not (s > 0 and math.isfinite(s)):
-        raise ValueError(f"scale must be a finite float > 0, got {scale!r}")
-    if isinstance(zero_point, bool) or not isinstance(zero_point, (int, np.integer)):
-        raise ValueError(f"zero_point must be an integer, got {zero_point!r}")
-    if compute not in ("float64", "float32"):
-        raise ValueError(f"compute must be 'float64' or 'float32', got {compute!r}")
-    if signed:
-        qmin, qmax = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        if narrow_range:
-            qmin += 1
-    else:
-        if narrow_range:
-            raise ValueError("narrow_range=True applies to signed ranges only, got signed=False")
-        qmin, qmax = 0, (1 << bits) - 1
-    mode = RoundingMode.parse(rounding)
-    r, R = _sr_params(mode, sr_bits, rand, 0, 0)
-    xv = float(x)
-    if math.isnan(xv):
-        raise NaNInputError("x is NaN: affine quantization has no NaN code")
-    if compute == "float64":
-        y = xv / s
-    else:
-        x32, s32 = _to_f32(xv), _to_f32(s)
-        if math.isinf(x32):
-            y = x32
-        elif s32 == 0:  # scale underflowed float32
-            raise ValueError(f"scale must be >= the smallest float32 subnormal, got {scale!r}")
-        else:
-            y = _to_f32(Fraction(x32) / Fraction(s32))  # IEEE float32 division
-    if math.isinf(y):
-        return qmax if y > 0 else qmin
-    fy = Fraction(y)
-    K, _ = _round_nd(abs(fy.numerator), fy.denominator, mode, fy < 0, r, R)
-    q = (-K if fy < 0 else K) + int(zero_point)
-    return min(max(q, qmin), qmax)
-
-
-def dequantize_affine(q, scale, zero_point) -> float:
-    """``(q - zero_point) * scale`` in float64 (one rounding of the exact product).
-
-    >>> dequantize_affine(-3, 0.5, 1)
-    -2.0
-    """
-    return float(Fraction(int(q) - int(zero_point)) * Fraction(float(scale)))

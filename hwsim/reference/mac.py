@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ._mac_config import (Chunked, FixedAccumulator, FloatAccumulator,
+from .._mac_config import (Chunked, FixedAccumulator, FloatAccumulator,
                           FusedMultiTermAccumulator, IntAccumulator, MacUnit, Tree)
-from .errors import NaNInputError, OverflowValueError
+from ..errors import NaNInputError, OverflowValueError
 
 __all__ = ["mac_dot", "mac_matmul", "MacRefResult", "round_fraction_to_float",
            "decode_operand"]

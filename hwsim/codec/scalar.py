@@ -1,4 +1,4 @@
-"""Array-level entry points: encode, decode, quantize (input checks live here).
+"""Scalar codecs (float / int / fixed): encode, decode, quantize, random bits.
 
 >>> import numpy as np, hwsim
 >>> hwsim.encode(np.array([1.0, 448.0, 464.0, 465.0]), "float8_e4m3fn")
@@ -12,36 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _native
-from .errors import FormatError, UnsupportedModeError
-from .formats import FixedFormat, FloatFormat, IntFormat
-from .formats import format as parse_format
-from .modes import Flags, Overflow, RoundingMode, Tininess
-
-_SCALAR_KINDS = ("float", "int", "fixed")
-
-
-def as_float_array(x, name: str = "x") -> np.ndarray:
-    """x as a C-contiguous float32/float64 array (exact conversion or an error)."""
-    a = np.asarray(x)
-    if a.dtype == np.float32 or a.dtype == np.float64:
-        return np.ascontiguousarray(a)
-    if a.dtype.kind == "f" and a.dtype.itemsize <= 8:  # float16 and friends: exact
-        return np.ascontiguousarray(a, dtype=np.float64)
-    if a.dtype.kind in "iu":
-        if a.size and int(np.max(np.abs(a.astype(np.float64)))) > 2**53:
-            raise ValueError(f"{name}: integers beyond 2**53 are not exact in float64")
-        return np.ascontiguousarray(a, dtype=np.float64)
-    if a.dtype.kind == "O":
-        try:
-            return np.ascontiguousarray(a.astype(np.float64))
-        except (TypeError, ValueError):
-            pass
-    if a.dtype.kind == "V" and a.dtype.itemsize in (1, 2):  # ml_dtypes types view as V
-        raise TypeError(f"{name}: decode ml_dtypes arrays to float32 first")
-    if a.dtype.kind in "fcbSUVMm" or a.dtype.kind == "O":
-        raise TypeError(f"{name} must be a real float or integer array, got dtype {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.float64)
+from .. import native
+from ..errors import UnsupportedModeError
+from ..modes import Flags, Overflow, RoundingMode, Tininess
+from .inputs import as_float_array, check_threads
 
 
 def _check_out_array(arr, name: str, shape, dtype) -> np.ndarray:
@@ -54,14 +28,6 @@ def _check_out_array(arr, name: str, shape, dtype) -> np.ndarray:
     if not arr.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous")
     return arr
-
-
-def _threads(threads) -> int:
-    if threads is None:
-        return _native.default_threads()
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
-    return int(threads)
 
 
 def _scalar_opts(fmt, rounding, overflow, tininess, ftz, daz, nan, sr_bits, seed, rand,
@@ -109,43 +75,7 @@ def _scalar_opts(fmt, rounding, overflow, tininess, ftz, daz, nan, sr_bits, seed
 def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False, daz=False,
            nan=None, sr_bits=None, seed=0, rand=None, index0=0, return_flags=False,
            threads=None, **block_kw):
-    """Encode real values into codes of ``fmt`` (exact, then rounded once).
-
-    Parameters
-    ----------
-    x : array_like of float32 / float64 (other real dtypes are converted exactly)
-    fmt : format object or name (see :func:`hwsim.format`)
-    rounding : 'rne' | 'rna' | 'rtz' | 'rup' | 'rdn' | 'rto' | 'sr'
-    overflow : 'saturate' | 'saturate_finite_keep_inf' | 'special' | 'error' | 'wrap'
-        Default: ``fmt.default_overflow`` (what ml_dtypes does for its types).
-    tininess : 'after' (default, as SoftFloat) | 'before' rounding
-    ftz, daz : flush tiny results to zero / read subnormal inputs as zero
-    nan : None or 'error' (NaN into a format without NaN raises) or an int code
-    sr_bits : random bits r for rounding='sr' (1..32)
-    seed, index0 : key of the counter-based generator; element i uses index0 + i,
-        so encoding a slice with its offset gives the bits of the whole.
-    rand : uint32 array shaped like x: caller's random integers (low r bits used)
-    return_flags : False | True (also return OR-ed :class:`Flags`) |
-        'elementwise' (also return per-element flags, uint8 array)
-    threads : worker threads for large arrays (default: all cores); never changes results.
-
-    Block and codebook formats take their own keywords (``axis``...) and return
-    their own result object; see :mod:`hwsim.blockformats`.
-    """
-    fmt = parse_format(fmt)
-    if fmt.kind not in _SCALAR_KINDS:
-        from . import blockformats
-
-        scalar_only = dict(overflow=overflow, tininess=tininess, ftz=ftz, daz=daz, nan=nan,
-                           rand=rand, return_flags=return_flags)
-        given = [k for k, v in scalar_only.items()
-                 if v not in (None, False, "after")]
-        if given:
-            raise UnsupportedModeError(
-                f"{fmt.name} is a block/codebook format; {sorted(given)} apply to scalar "
-                "formats only (block elements saturate at the element max)")
-        return blockformats.encode(x, fmt, rounding=rounding, sr_bits=sr_bits, seed=seed,
-                                   index0=index0, threads=threads, **block_kw)
+    """Codes of the scalar format ``fmt`` (a format object); see :func:`hwsim.encode`."""
     if block_kw:
         raise TypeError(f"encode() got unexpected keyword(s) {sorted(block_kw)} for {fmt.name}")
     xa = as_float_array(x)
@@ -157,11 +87,11 @@ def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False
         raise ValueError(f"return_flags must be False, True or 'elementwise', got {return_flags!r}")
     ef = np.zeros(flat.shape, dtype=np.uint8) if return_flags == "elementwise" else None
     rflat = None if rand is None else rand.reshape(-1)
-    nt = _threads(threads)
+    nt = check_threads(threads)
     if fmt.kind == "float":
-        codes, flags = _native.encode_float(flat, fmt, kw, rflat, ef, nt)
+        codes, flags = native.encode_float(flat, fmt, kw, rflat, ef, nt)
     else:
-        codes, flags = _native.encode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed,
+        codes, flags = native.encode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed,
                                             fmt.code_dtype, kw, rflat, ef, nt)
     codes = codes.reshape(shape)
     if return_flags == "elementwise":
@@ -171,40 +101,22 @@ def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False
     return codes
 
 
-def decode(codes, fmt=None, *, daz=False, threads=None, **block_kw):
-    """Decode codes of ``fmt`` to float64 values (exact for every scalar format).
-
-    Codes must be an unsigned (or non-negative signed) integer array with every
-    value below ``2**fmt.bits``.  A :class:`~hwsim.blockformats.BlockTensor`
-    (what ``encode`` returns for block formats) decodes without ``fmt``.
-    """
-    if fmt is None:
-        if hasattr(codes, "fmt") and callable(getattr(codes, "values", None)):
-            from . import blockformats
-
-            return blockformats.decode(codes, **block_kw)
-        raise TypeError("decode() needs fmt for a code array")
-    fmt = parse_format(fmt)
-    if fmt.kind not in _SCALAR_KINDS:
-        from . import blockformats
-
-        return blockformats.decode(codes, fmt, **block_kw)
+def decode(codes, fmt, *, daz=False, threads=None):
+    """float64 values of codes of the scalar format ``fmt``; see :func:`hwsim.decode`."""
     c = np.asarray(codes)
     if c.dtype.kind not in "ui":
         raise TypeError(f"codes must be an integer array, got dtype {c.dtype}")
     if c.dtype.kind == "i":
-        if c.size and int(c.min()) < 0:
-            _bad_code(c.reshape(-1), fmt)
-        c = c.astype(np.uint64)
+        c = codes_from_signed(c, fmt)
     c = np.ascontiguousarray(c)
     shape = c.shape
     flat = c.reshape(-1)
-    nt = _threads(threads)
+    nt = check_threads(threads)
     try:
         if fmt.kind == "float":
-            out = _native.decode_float(flat, fmt, daz, nt)
+            out = native.decode_float(flat, fmt, daz, nt)
         else:
-            out = _native.decode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed, nt)
+            out = native.decode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed, nt)
     except ValueError:  # the kernel found a code >= 2**bits: say which, and the range
         _bad_code(flat, fmt)
         raise
@@ -225,22 +137,41 @@ def _bad_code(flat: np.ndarray, fmt) -> None:
 
 
 def quantize(x, fmt, rounding="rne", overflow=None, **kw):
-    """``decode(encode(x, fmt, ...), fmt)``: the value the hardware would hold."""
-    fmt = parse_format(fmt)
-    if fmt.kind not in _SCALAR_KINDS:
-        from . import blockformats
-
-        return blockformats.quantize(x, fmt, rounding=rounding, **kw)
+    """``decode(encode(x, fmt, ...), fmt)`` for a scalar format object."""
     dec_kw = {k: kw[k] for k in ("daz", "threads") if k in kw}
     return decode(encode(x, fmt, rounding, overflow, **kw), fmt, **dec_kw)
+
+
+def codes_from_signed(c: np.ndarray, fmt) -> np.ndarray:
+    """Codes (uint64) from a signed numpy integer array.
+
+    Non-negative entries are codes.  For a signed int / fixed format, a negative
+    entry v in [-2**(bits-1), -1] is the two's complement value itself (np.int8
+    data for int8 is accepted as it is) and becomes the code v + 2**bits.
+    Anything else raises the ValueError naming the first bad entry.
+    """
+    flat = c.reshape(-1)
+    if c.size and int(flat.min()) < 0:
+        if not (fmt.kind in ("int", "fixed") and fmt.signed):
+            _bad_code(flat, fmt)
+        lo = -(1 << (fmt.bits - 1))
+        bad = np.flatnonzero(flat < lo)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"codes of {fmt.name} must be in [0, {(1 << fmt.bits) - 1}] (or, "
+                             f"as signed values, in [{lo}, -1]), got codes[{i}] = {int(flat[i])}")
+        wide = c.astype(np.int64)
+        if fmt.bits < 64:
+            wide = np.where(wide < 0, wide + (1 << fmt.bits), wide)
+        return wide.astype(np.uint64)
+    return c.astype(np.uint64)
 
 
 def random_bits(n: int, seed: int = 0, index0: int = 0) -> np.ndarray:
     """The counter-based generator's uint32 words for elements index0..index0+n-1."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be an integer >= 0, got {n!r}")
-    return _native.random_bits(int(n), seed, index0)
+    return native.random_bits(int(n), seed, index0)
 
 
-__all__ = ["encode", "decode", "quantize", "random_bits", "as_float_array",
-           "FloatFormat", "IntFormat", "FixedFormat", "FormatError"]
+__all__ = ["encode", "decode", "quantize", "random_bits", "codes_from_signed"]

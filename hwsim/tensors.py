@@ -1,18 +1,12 @@
-"""QTensor: the tensor that flows between layers (codes + format + quantization).
+"""Tensor types: QTensor (codes + format + affine quantization, flows between
+layers), and the block results BlockTensor / PWLQTensor with nibble packing
+(defined next to their codec in :mod:`hwsim.codec.blocktensor`, re-exported here).
 
-A QTensor holds *codes* (bit patterns, unsigned numpy dtype) of a number format,
-plus the affine quantization parameters that map a decoded code to a real value::
-
-    real = (decode(code) - zero_point) * scale
-
-``scale`` and ``zero_point`` are per tensor (scalars) or per channel (1-D arrays
-along ``axis``).  For integer formats ``decode`` is the two's complement integer,
-for float formats the exact float value (so an FP8 tensor with a per-tensor scale
-is ``decode(code) * scale``).  Block formats carry their block scales inside the
-codes object that :mod:`hwsim.blockformats` returns; ``values()`` delegates to it.
+A QTensor's real value is ``(decode(code) - zero_point) * scale``, with scale and
+zero point per tensor or per channel along ``axis`` (docs/architecture.md, "Data model").
 
 >>> import numpy as np, hwsim
->>> from hwsim.qtensor import QTensor
+>>> from hwsim.tensors import QTensor
 >>> t = QTensor(np.array([0, 1, 255], dtype=np.uint8), "int8", scale=0.5, zero_point=1)
 >>> t.ints().tolist(), t.values().tolist()
 ([0, 1, -1], [-0.5, 0.0, -1.0])
@@ -24,9 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from .codec import decode, encode
+from .codec.blocktensor import BlockTensor, PWLQTensor, pack_nibbles, unpack_nibbles
+from .formats import IntFormat
 from .formats import format as parse_format
 
-__all__ = ["QTensor", "codes_to_ints", "ints_to_codes"]
+__all__ = ["QTensor", "codes_to_ints", "ints_to_codes", "BlockTensor", "PWLQTensor",
+           "pack_nibbles", "unpack_nibbles"]
 
 
 def codes_to_ints(codes: np.ndarray, bits: int, signed: bool) -> np.ndarray:
@@ -125,8 +123,6 @@ class QTensor:
 
     def decoded(self) -> np.ndarray:
         """decode(codes) as float64 (without scale / zero point)."""
-        from .api import decode
-
         return decode(self.codes, self.fmt)
 
     def values(self) -> np.ndarray:
@@ -161,8 +157,6 @@ class QTensor:
         does for float32 inputs.  For float formats the code is
         ``encode(x / scale)`` (zero point must be 0).
         """
-        from .api import encode
-
         fmt = parse_format(fmt)
         x = np.asarray(x, dtype=np.float64)
         sc = np.asarray(scale, np.float64)
@@ -193,6 +187,4 @@ class QTensor:
 
 
 def _wide_int(fmt):
-    from .formats import IntFormat
-
     return IntFormat(min(64, max(fmt.bits + 2, 48)), True)

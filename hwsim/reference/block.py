@@ -1,8 +1,9 @@
 """Reference oracle for block and codebook formats (MX, NVFP4, BFP, codebooks, PWLQ).
 
 Pure Python: ints and ``fractions.Fraction``, one element at a time, written
-from the definitions in :mod:`hwsim.blockformats` / :mod:`hwsim.codebook`
-(numerics.md sections 4 and 5) without sharing code with them.  numpy is
+from the definitions in docs/numerics.md ("Block formats", "Codebooks and
+PWLQ"); it imports the format objects of :mod:`hwsim.formats` and no codec
+or kernel code.  numpy is
 used only to move the block axis and to hand arrays back; no value passes
 through numpy arithmetic, except PWLQ, whose definition *is* IEEE float64
 arithmetic and is reproduced here with Python floats.
@@ -19,9 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .blockformats import E2M1, E4M3, BFPFormat, MXFormat
-from .codebook import CodebookFormat, PWLQFormat
-from .formats import PRESETS, FloatFormat
+from ..formats import E2M1, E4M3, PRESETS, BFPFormat, CodebookFormat, FloatFormat, MXFormat, PWLQFormat
 
 # the rounding primitives (round_to_float, round_to_int, float_code, splitmix_rand)
 # stay module-level helpers, not exported through hwsim.reference

@@ -2,7 +2,8 @@
 
 Every format is a frozen, hashable dataclass, validated when it is built,
 with its derived constants computed once.  Block formats (MX, NVFP4, BFP) and
-codebooks live in :mod:`hwsim.blockformats`; :func:`format` parses any of them.
+codebooks live in :mod:`hwsim.formats.block` and :mod:`hwsim.formats.codebook`;
+:func:`hwsim.format` parses any of them.
 
 >>> import hwsim
 >>> f = hwsim.format("float8_e4m3fn")
@@ -13,23 +14,22 @@ True
 """
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .errors import FormatError, check_int
+from ..errors import FormatError, check_int
 
-#: The ``specials`` variants of a FloatFormat (numerics.md section 1).
+#: The ``specials`` variants of a FloatFormat (docs/numerics.md, "Format variants").
 SPECIALS = ("ieee", "fn", "fnuz", "finite", "p3109", "p3109_finite", "e8m0")
 #: C enum value of each ``specials`` variant (``HW_SPECIALS_*`` in hwsim.h).
 SPECIALS_CODE = {name: i for i, name in enumerate(SPECIALS)}
 
 
-def _code_dtype(bits: int):
+def code_dtype(bits: int) -> np.dtype:
+    """Smallest unsigned numpy dtype that holds a ``bits``-bit code."""
     for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
         if bits <= np.dtype(dt).itemsize * 8:
             return np.dtype(dt)
@@ -61,7 +61,7 @@ class FloatFormat:
         to 0, the even multiple).
     specials : str
         One of ``ieee``, ``fn``, ``fnuz``, ``finite``, ``p3109``,
-        ``p3109_finite``, ``e8m0`` (table in numerics.md section 1).
+        ``p3109_finite``, ``e8m0`` (table in docs/numerics.md).
     signed : bool
         Whether there is a sign bit.
     name : str, optional
@@ -258,7 +258,7 @@ class FloatFormat:
     @property
     def code_dtype(self) -> np.dtype:
         """Smallest unsigned numpy dtype that holds a code."""
-        return _code_dtype(self.bits)
+        return code_dtype(self.bits)
 
     @property
     def nan_code(self) -> int | None:
@@ -282,6 +282,29 @@ class FloatFormat:
         if self.specials == "p3109":
             return (1 << (self.exp_bits + self.man_bits)) - 1
         return None
+
+    # -- derived properties used by the MAC and block code -----------------
+    @property
+    def range_bits(self) -> tuple[int, int]:
+        """(LSB exponent of the smallest value, exclusive exponent above the largest)."""
+        lsb = self.emin if self.specials == "e8m0" else self.emin - self.man_bits
+        return lsb, self.emax + 1
+
+    @property
+    def sig_bits(self) -> int:
+        """Significand bits of a value (the precision)."""
+        return self.precision
+
+    @property
+    def exp_min(self) -> int:
+        """Smallest exponent of the leading significand bit's weight (``emin``)."""
+        return self.emin
+
+    @property
+    def lead_exp_span(self) -> tuple[int, int, int]:
+        """(precision, lowest, highest leading-bit exponent) of the nonzero finite values."""
+        lo = self.emin - self.man_bits if self.subnormals else self.emin
+        return self.precision, lo, self.emax
 
     @property
     def default_overflow(self) -> str:
@@ -329,11 +352,26 @@ class IntFormat:
 
     @property
     def code_dtype(self) -> np.dtype:
-        return _code_dtype(self.bits)
+        return code_dtype(self.bits)
 
     @property
     def default_overflow(self) -> str:
         return "saturate"
+
+    @property
+    def range_bits(self) -> tuple[int, int]:
+        """(LSB exponent, exclusive top exponent) of the values: (-frac_bits, bits - frac_bits)."""
+        return -self.frac_bits, self.bits - self.frac_bits
+
+    @property
+    def sig_bits(self) -> int:
+        """Significand bits of a value: the width."""
+        return self.bits
+
+    @property
+    def exp_min(self) -> int:
+        """Exponent of the LSB (``-frac_bits``)."""
+        return -self.frac_bits
 
     def decode_exact(self, code: int) -> Fraction:
         code = int(code)
@@ -369,6 +407,9 @@ class FixedFormat:
     max_int = IntFormat.max_int
     code_dtype = IntFormat.code_dtype
     default_overflow = IntFormat.default_overflow
+    range_bits = IntFormat.range_bits
+    sig_bits = IntFormat.sig_bits
+    exp_min = IntFormat.exp_min
 
     def decode_exact(self, code: int) -> Fraction:
         return IntFormat.decode_exact(self, code) / Fraction(2) ** self.frac_bits
@@ -378,205 +419,8 @@ class FixedFormat:
                     signed=self.signed, name=self.name)
 
 
-# ---------------------------------------------------------------------------
-# Catalogue.  One entry per format; the line comment gives layout and quirks.
-# ---------------------------------------------------------------------------
-def _F(name, e, m, **kw) -> FloatFormat:
-    return FloatFormat(e, m, name=name, **kw)
-
-
-PRESETS: dict[str, Any] = {}
-
-
-def _register(*fmts) -> None:
-    for f in fmts:
-        PRESETS[f.name] = f
-
-
-_register(
-    _F("float64", 11, 52),  # IEEE binary64
-    _F("float32", 8, 23),  # IEEE binary32
-    _F("tf32", 8, 10),  # NVIDIA TensorFloat-32: 1-8-10, stored as 19 bits
-    _F("bfloat16", 8, 7),  # brain float: binary32 exponent, 7-bit fraction
-    _F("float16", 5, 10),  # IEEE binary16
-    _F("float8_e5m2", 5, 2),  # OCP OFP8 E5M2: IEEE-like, Inf 0x7C, max 57344
-    _F("float8_e4m3fn", 4, 3, specials="fn"),  # OCP OFP8 E4M3: no Inf, NaN S.1111.111, max 448
-    _F("float8_e4m3", 4, 3),  # IEEE-like E4M3 with Inf, max 240
-    _F("float8_e3m4", 3, 4),  # IEEE-like E3M4, bias 3, max 15.5
-    _F("float8_e4m3fnuz", 4, 3, bias=8, specials="fnuz"),  # NaN 0x80, no -0, max 240
-    _F("float8_e5m2fnuz", 5, 2, bias=16, specials="fnuz"),  # NaN 0x80, no -0, max 57344
-    _F("float8_e4m3b11fnuz", 4, 3, bias=11, specials="fnuz"),  # Graphcore, max 30
-    _F("float8_e8m0fnu", 8, 0, signed=False, subnormals=False, specials="e8m0"),  # MX scale 2^(E-127), NaN 0xFF
-    _F("float6_e2m3fn", 2, 3, specials="finite"),  # OCP MX FP6 E2M3, max 7.5
-    _F("float6_e3m2fn", 3, 2, specials="finite"),  # OCP MX FP6 E3M2, max 28
-    _F("float4_e2m1fn", 2, 1, specials="finite"),  # OCP MX FP4 E2M1, max 6
-)
-
-#: Aliases accepted by :func:`format` (the catalogue name is canonical).
-ALIASES = {
-    "fp64": "float64", "binary64": "float64", "double": "float64",
-    "fp32": "float32", "binary32": "float32", "single": "float32",
-    "fp16": "float16", "binary16": "float16", "half": "float16",
-    "bf16": "bfloat16",
-    "e4m3fn": "float8_e4m3fn", "fp8_e4m3": "float8_e4m3fn", "e5m2": "float8_e5m2",
-    "fp8_e5m2": "float8_e5m2", "e4m3fnuz": "float8_e4m3fnuz", "e5m2fnuz": "float8_e5m2fnuz",
-    "e8m0fnu": "float8_e8m0fnu",
-    # (no bare "e2m1" / "e2m3fn"...: those spell generated names of other formats)
-    "fp4_e2m1": "float4_e2m1fn", "fp6_e2m3": "float6_e2m3fn", "fp6_e3m2": "float6_e3m2fn",
-}
-
-
-def p3109(k: int, p: int, domain: str = "extended") -> FloatFormat:
-    """IEEE P3109 (interim report v3) signed format binary{k}p{p}.
-
-    Bias 2^(k-p-1), a single NaN at 0x80.., no -0; the extended domain has
-    +Inf at 0x7F.. and -Inf at 0xFF.., the finite domain has none.
-    """
-    check_int("k", k, 2, 64)
-    check_int("p", p, 1, k - 1)
-    if k == 2 and domain == "extended":
-        raise FormatError("k=2 with domain='extended' leaves no finite value but 0 "
-                          "(codes: 0, +Inf, NaN, -Inf); use k >= 3 or domain='finite'")
-    if domain not in ("extended", "finite"):
-        raise FormatError(f"domain must be 'extended' or 'finite', got {domain!r}")
-    sp = "p3109" if domain == "extended" else "p3109_finite"
-    return FloatFormat(k - p, p - 1, specials=sp)
-
-
-_RE_EM = re.compile(
-    r"^e(\d+)m(\d+)(fnuz|fnu|fn|_finite)?(u|_unsigned)?(?:_?b(-?\d+))?(_nosub)?$")
-_RE_INT = re.compile(r"^(u?)int(\d+)$")
-_RE_FIXED = re.compile(r"^(u?)fixed(\d+)\.(-?\d+)$")
-_RE_P3109 = re.compile(r"^binary(\d+)p(\d+)(se|sf|e|f)?(?:_b(-?\d+))?(_nosub)?$")
-
-
 def _parse_default_bias(exp_bits: int, specials: str) -> int:
     """Bias a parsed name implies when it has no ``_b`` part (ml_dtypes / P3109 usage)."""
     if specials in ("fnuz", "p3109", "p3109_finite"):
         return 1 << (exp_bits - 1)
     return (1 << (exp_bits - 1)) - 1
-
-
-def format(spec) -> Any:  # noqa: A001 - public name from the spec: hwsim.format
-    """Parse a format name (or pass a format object / dict through).
-
-    Accepted: every catalogue name and alias (``float8_e4m3fn``, ``bf16``),
-    ``eXmY[fn|fnuz|u][_bN]`` (``e5m10``, ``e4m3fn``, ``e4m3_b11``),
-    ``intN`` / ``uintN``, ``fixedN.F`` / ``ufixedN.F``, ``binaryKpP[se|sf]``
-    (P3109), and the block / codebook names (``mxfp8_e4m3``, ``mxfp4``,
-    ``mxint8``, ``nvfp4``, ``nf4``, ``msfp12``, ``msfp16``, ``bfp7_b16``...).
-
-    >>> format("int4")
-    IntFormat(bits=4, signed=True, name='int4')
-    >>> format("fixed16.8").frac_bits
-    8
-    """
-    if not isinstance(spec, (str, dict)):
-        if hasattr(spec, "kind") and hasattr(spec, "to_dict"):
-            return spec
-        raise TypeError(f"format spec must be a str, dict or format object, got {type(spec).__name__}")
-    if isinstance(spec, dict):
-        return from_dict(spec)
-    s = spec.strip().lower()
-    s = ALIASES.get(s, s)
-    if s in PRESETS:
-        return PRESETS[s]
-    m = _RE_INT.match(s)
-    if m:
-        return IntFormat(int(m.group(2)), signed=not m.group(1))
-    m = _RE_FIXED.match(s)
-    if m:
-        return FixedFormat(int(m.group(2)), int(m.group(3)), signed=not m.group(1))
-    m = _RE_P3109.match(s)
-    if m:
-        dom = "finite" if (m.group(3) or "se") in ("sf", "f") else "extended"
-        f = p3109(int(m.group(1)), int(m.group(2)), dom)
-        if m.group(4) is not None or m.group(5):
-            bias = int(m.group(4)) if m.group(4) is not None else f.bias
-            f = FloatFormat(f.exp_bits, f.man_bits, bias=bias, specials=f.specials,
-                            subnormals=not m.group(5))
-        return f
-    m = _RE_EM.match(s)
-    if m:
-        e, mm, tag, uns, b, nosub = (int(m.group(1)), int(m.group(2)), m.group(3), m.group(4),
-                                     m.group(5), m.group(6))
-        sp = {None: "ieee", "fn": "fn", "fnuz": "fnuz", "_finite": "finite", "fnu": "e8m0"}[tag]
-        kw: dict = dict(specials=sp)
-        if sp == "e8m0":
-            kw.update(signed=False, subnormals=False)
-        if uns:
-            kw["signed"] = False
-        if nosub:
-            kw["subnormals"] = False
-        check_int("exp_bits", e, 1, 11)
-        kw["bias"] = int(b) if b is not None else _parse_default_bias(e, sp)
-        f = FloatFormat(e, mm, **kw)
-        for p in PRESETS.values():  # return the named preset when identical
-            if isinstance(p, FloatFormat) and p == f:
-                return p
-        return f
-    from . import blockformats
-
-    hit = blockformats.parse(s)
-    if hit is not None:
-        return hit
-    raise FormatError(
-        f"unknown format name {spec!r}; valid: {sorted(PRESETS)} plus eXmY[fn|fnuz|fnu|_finite]"
-        f"[_unsigned][_bBIAS][_nosub], intN, "
-        f"uintN, fixedN.F, binaryKpP, {blockformats.NAMES}"
-    )
-
-
-def from_dict(d: dict) -> Any:
-    """Inverse of ``fmt.to_dict()`` for every format kind."""
-    if not isinstance(d, dict) or "kind" not in d:
-        raise FormatError(f"format dict needs a 'kind' key, got {d!r}")
-    d = dict(d)
-    kind = d.pop("kind")
-    if kind == "float":
-        return FloatFormat(**d)
-    if kind == "int":
-        return IntFormat(**d)
-    if kind == "fixed":
-        return FixedFormat(**d)
-    from . import blockformats
-
-    return blockformats.from_dict(kind, d)
-
-
-def table_rows() -> list[dict]:
-    """One row per scalar preset (used by ``hwsim formats`` and the README table)."""
-    rows = []
-    for f in PRESETS.values():
-        if not isinstance(f, FloatFormat):
-            continue
-        rows.append(dict(
-            name=f.name, bits=f.bits, exp=f.exp_bits, man=f.man_bits, bias=f.bias,
-            max=f.max_finite, min_normal=f.min_normal, min_subnormal=f.min_subnormal,
-            epsilon=f.epsilon, inf="yes" if f.has_inf else "no",
-            nan="yes" if f.has_nan else "no", negzero="yes" if f.has_negzero else "no",
-        ))
-    return rows
-
-
-def markdown_table() -> str:
-    """The README format table, generated from the catalogue."""
-    hdr = "| name | bits | E | M | bias | max finite | min normal | min subnormal | epsilon | Inf | NaN | -0 |"
-    lines = [hdr, "|" + "---|" * 12]
-    for r in table_rows():
-        lines.append(
-            f"| {r['name']} | {r['bits']} | {r['exp']} | {r['man']} | {r['bias']} | {r['max']:.6g} | "
-            f"{r['min_normal']:.6g} | {r['min_subnormal']:.6g} | {r['epsilon']:.6g} | {r['inf']} | "
-            f"{r['nan']} | {r['negzero']} |"
-        )
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":  # python -m hwsim.formats --markdown
-    import sys
-
-    if "--markdown" in sys.argv:
-        print(markdown_table())
-    else:
-        for r in table_rows():
-            print(r)

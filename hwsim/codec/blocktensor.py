@@ -1,6 +1,7 @@
-"""The result object of block / codebook quantization (:class:`BlockTensor`) and
-the layout helpers shared by :mod:`hwsim.blockformats` and :mod:`hwsim.codebook`:
-moving the block axis last and back, and exact float64 decoding of the codes."""
+"""Result objects of block / codebook quantization (:class:`BlockTensor`,
+:class:`PWLQTensor`), their exact float64 decoding, nibble packing, and the
+layout helpers shared by :mod:`hwsim.codec.block` and :mod:`hwsim.codec.codebook`
+(moving the block axis last and back).  Re-exported by :mod:`hwsim.tensors`."""
 from __future__ import annotations
 
 import math
@@ -10,12 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FormatError
-from .formats import PRESETS, FloatFormat
-from .modes import Flags
-
-E4M3 = PRESETS["float8_e4m3fn"]
-E2M1 = PRESETS["float4_e2m1fn"]
+from ..errors import FormatError
+from ..formats import E2M1, E4M3, FloatFormat, PWLQFormat
+from ..modes import Flags
+from .inputs import as_float_array
 
 
 # ---------------------------------------------------------------------------
@@ -107,20 +106,10 @@ class BlockTensor:
 
     def values(self) -> np.ndarray:
         """The float64 values (exact; NaN for elements of a NaN-scale block)."""
-        kind = self.fmt.kind
-        if kind == "mx":
-            return _mx_values(self)
-        if kind == "nvfp4":
-            ev = _float_lut(E2M1)[self.codes]
-            factor = _float_lut(E4M3)[self.scales] * float(self.tensor_scale)  # exact
-            return self.times_block(ev, factor)
-        if kind == "bfp":
-            return _bfp_values(self)
-        if kind == "codebook":
-            from . import codebook
-
-            return codebook.codebook_values(self)
-        raise FormatError(f"BlockTensor of unknown kind {kind!r}")
+        decoder = _VALUES.get(self.fmt.kind)
+        if decoder is None:
+            raise FormatError(f"BlockTensor of unknown kind {self.fmt.kind!r}")
+        return decoder(self)
 
     def times_block(self, elem: np.ndarray, factor: np.ndarray) -> np.ndarray:
         """``elem`` (shaped like the tensor) times the per-block ``factor``
@@ -136,9 +125,7 @@ class BlockTensor:
 
     def packed(self, order: str = "high_first") -> np.ndarray:
         """Element codes two per byte (formats of at most 4 bits); see
-        :func:`hwsim.codebook.pack_nibbles`."""
-        from .codebook import pack_nibbles
-
+        :func:`pack_nibbles`."""
         if self.fmt.bits > 4:
             raise ValueError(f"packed() needs codes of at most 4 bits; {self.fmt.name} has "
                              f"{self.fmt.bits}")
@@ -188,13 +175,128 @@ def _bfp_values(bt: BlockTensor) -> np.ndarray:
     return bt.times_block(k, np.ldexp(1.0, e))  # k < 2^31 times a power of two: exact
 
 
+def _nvfp4_values(bt: BlockTensor) -> np.ndarray:
+    ev = _float_lut(E2M1)[bt.codes]
+    factor = _float_lut(E4M3)[bt.scales] * float(bt.tensor_scale)  # exact
+    return bt.times_block(ev, factor)
+
+
+def codebook_values(bt: BlockTensor) -> np.ndarray:
+    """float64 values of a codebook BlockTensor: value[code] * absmax."""
+    table = np.array(bt.fmt.values, dtype=np.float64)
+    if bt.codes.size and int(bt.codes.max()) >= table.size:
+        raise ValueError(f"codes must be below {table.size} for {bt.fmt.name}")
+    return bt.times_block(table[bt.codes], bt.scales.astype(np.float64))
+
+
+#: float64 decoder of each block / codebook kind
+_VALUES = {"mx": _mx_values, "nvfp4": _nvfp4_values, "bfp": _bfp_values,
+           "codebook": codebook_values}
+
+
+@dataclass(frozen=True, eq=False)
+class PWLQTensor:
+    """A tensor quantized with PWLQ.
+
+    Attributes
+    ----------
+    codes : ndarray
+        Codes, same shape as the input.
+    maxabs, breakpoint : ndarray
+        m and p per channel (shape (C,) along ``axis``) or per tensor (shape ()).
+    fmt : PWLQFormat
+    axis : int or None
+    shape : tuple
+    """
+
+    codes: np.ndarray
+    maxabs: np.ndarray
+    breakpoint: np.ndarray
+    fmt: PWLQFormat
+    axis: int | None
+    shape: tuple
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", _readonly(self.codes))
+        object.__setattr__(self, "maxabs", _readonly(np.asarray(self.maxabs, np.float64)))
+        object.__setattr__(self, "breakpoint", _readonly(np.asarray(self.breakpoint, np.float64)))
+
+    def _per_element(self, a: np.ndarray) -> np.ndarray:
+        if self.axis is None:
+            return np.broadcast_to(a, self.shape)
+        sh = [1] * len(self.shape)
+        sh[self.axis] = -1
+        return np.broadcast_to(a.reshape(sh), self.shape)
+
+    def values(self) -> np.ndarray:
+        """float64 values (the documented float64 formula, bit for bit)."""
+        return _pwlq_decode(self.codes, self._per_element(self.maxabs),
+                            self._per_element(self.breakpoint), self.fmt)
+
+
+def _pwlq_scales(m, p, fmt: PWLQFormat):
+    sc = (2.0 * p) / float((1 << fmt.center_bits) - 1)
+    st = (m - p) / float((1 << (fmt.tail_bits - 1)) - 1)
+    return sc, st
+
+
+def _pwlq_decode(codes: np.ndarray, m, p, fmt: PWLQFormat) -> np.ndarray:
+    c = codes.astype(np.int64)
+    bc, bt, pb = fmt.center_bits, fmt.tail_bits, fmt.payload_bits
+    sc, st = _pwlq_scales(m, p, fmt)
+    tail = (c >> pb) & 1
+    kc = c & ((1 << bc) - 1)
+    kc = np.where(kc >> (bc - 1), kc - (1 << bc), kc).astype(np.float64)
+    neg = (c >> (bt - 1)) & 1
+    kt = (c & ((1 << (bt - 1)) - 1)).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        vc = np.where(m == 0, 0.0, kc * sc)
+        vt = np.where(neg == 1, kt * st + (-m), kt * st + p)
+    return np.where(tail == 1, vt, vc)
+
+
+def pack_nibbles(codes, order: str = "high_first") -> np.ndarray:
+    """Pack 4-bit codes (flattened in C order) two per byte.
+
+    ``order="high_first"``: element 2i in the high nibble of byte i (NF4,
+    bitsandbytes); ``"low_first"``: element 2i in the low nibble.  An odd
+    count pads the last byte with a zero nibble.
+    """
+    c = np.asarray(codes)
+    if c.dtype.kind not in "ui" or (c.size and (int(c.min()) < 0 or int(c.max()) > 15)):
+        raise ValueError("codes must be integers in [0, 15]")
+    if order not in ("high_first", "low_first"):
+        raise ValueError(f"order must be 'high_first' or 'low_first', got {order!r}")
+    f = c.reshape(-1).astype(np.uint8)
+    if f.size % 2:
+        f = np.concatenate([f, np.zeros(1, np.uint8)])
+    first, second = f[0::2], f[1::2]
+    if order == "high_first":
+        return (first << 4) | second
+    return (second << 4) | first
+
+
+def unpack_nibbles(packed, count: int, order: str = "high_first") -> np.ndarray:
+    """Inverse of :func:`pack_nibbles`: the first ``count`` codes (uint8)."""
+    p = np.asarray(packed)
+    if p.dtype != np.uint8:
+        raise TypeError(f"packed must be a uint8 array, got dtype {p.dtype}")
+    if order not in ("high_first", "low_first"):
+        raise ValueError(f"order must be 'high_first' or 'low_first', got {order!r}")
+    p = p.reshape(-1)
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) \
+            or not 0 <= count <= 2 * p.size:
+        raise ValueError(f"count must be an integer in [0, {2 * p.size}], got {count!r}")
+    hi, lo = p >> 4, p & 0xF
+    pairs = np.stack([hi, lo] if order == "high_first" else [lo, hi], axis=1)
+    return pairs.reshape(-1)[:count].copy()
+
+
 # ---------------------------------------------------------------------------
 # layout: the block axis moved last, rows of values
 # ---------------------------------------------------------------------------
 def _layout(x, axis):
     """(x as float array, normalized axis or None, 2-D row view (rows, n), moved shape)."""
-    from .api import as_float_array
-
     xa = as_float_array(x)
     if axis is None or xa.ndim == 0:
         return xa, None, xa.reshape(1, -1), (xa.size,)
