@@ -13,6 +13,8 @@ from hwsim.mac import (FloatAccumulator, FusedMultiTermAccumulator, IntAccumulat
                        fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import reference_matmul
 
+pytestmark = [pytest.mark.native, pytest.mark.portable]  # rerun by make test-asan and make test-portable
+
 E4M3 = hwsim.format("float8_e4m3fn")
 F16 = hwsim.format("float16")
 RNG = np.random.default_rng(99)

@@ -10,6 +10,8 @@ from hwsim import formats as bf
 from hwsim.codec import block as bfc
 from hwsim.errors import FormatError, NaNInputError
 
+pytestmark = pytest.mark.native  # rerun by make test-asan
+
 MODES = ["rne", "rna", "rtz", "rup", "rdn", "rto"]
 FORMATS = [bf.MSFP12, bf.MSFP16, bf.BFPFormat(4, 5, 8, "twos_complement"),
            bf.BFPFormat(1, 3, 3), bf.BFPFormat(12, 10, 7, "twos_complement")]

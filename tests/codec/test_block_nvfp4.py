@@ -9,6 +9,8 @@ from hwsim.reference import block as R
 from hwsim import formats as bf
 from hwsim.codec import block as bfc
 
+pytestmark = pytest.mark.native  # rerun by make test-asan
+
 ARITH = ["float32", "exact"]
 
 

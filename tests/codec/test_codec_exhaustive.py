@@ -28,6 +28,8 @@ from hwsim.reference import affine as RA
 from hwsim.reference import scalar as R
 from hwsim.errors import NaNInputError, OverflowValueError
 
+pytestmark = [pytest.mark.native, pytest.mark.portable]  # rerun by make test-asan and make test-portable
+
 FF = hwsim.FloatFormat
 CUSTOM_SMALL = [
     hwsim.p3109(8, 1), hwsim.p3109(8, 2), hwsim.p3109(8, 3, "finite"), hwsim.p3109(8, 5),

@@ -24,6 +24,8 @@ from hwsim import native as _native
 from hwsim.formats import PRESETS, FloatFormat
 from hwsim.formats import format as parse_format
 
+pytestmark = [pytest.mark.native, pytest.mark.portable]  # rerun by make test-asan and make test-portable
+
 ffi, lib = _native.ffi, _native.lib
 
 MODES = ["rne", "rna", "rtz", "rup", "rdn", "rto"]

@@ -13,6 +13,8 @@ from hwsim import FixedFormat, FloatFormat, IntFormat
 from hwsim.errors import (FormatError, HwsimError, NaNInputError, OverflowValueError,
                           UnsupportedModeError)
 
+pytestmark = pytest.mark.native  # rerun by make test-asan
+
 ONES = np.ones(4)
 F16 = "float16"
 

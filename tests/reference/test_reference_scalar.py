@@ -417,7 +417,7 @@ def test_oracle_matches_ml_dtypes(name):
 
 # ---------------------------------------------------------------- golden vectors
 def _golden_lines():
-    path = __import__("pathlib").Path(__file__).parent / "vectors" / "scalar_encode_hand.txt"
+    path = __import__("pathlib").Path(__file__).parent.parent / "vectors" / "scalar_encode_hand.txt"
     rows = []
     for line in path.read_text().splitlines():
         if not line.strip() or line.lstrip().startswith("#"):

@@ -12,6 +12,8 @@ from hwsim import formats as bf
 from hwsim.codec import block as bfc
 from hwsim.errors import FormatError
 
+pytestmark = pytest.mark.native  # rerun by make test-asan
+
 MX_NAMES = ["mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp4", "mxint8"]
 MODES = ["rne", "rna", "rtz", "rup", "rdn", "rto"]
 

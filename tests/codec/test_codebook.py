@@ -10,6 +10,8 @@ from hwsim import formats as cb
 from hwsim import tensors as cbt
 from hwsim.errors import FormatError, NaNInputError, OverflowValueError, UnsupportedModeError
 
+pytestmark = pytest.mark.native  # rerun by make test-asan
+
 # numerics.md section 5 (QLoRA / bitsandbytes NF4 table, float32 values)
 NF4_SPEC = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
             -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,

@@ -12,6 +12,9 @@ from hwsim import formats as bf
 from hwsim.codec import block as bfc
 from hwsim import formats as cb
 from hwsim import tensors as cbt
+import pytest
+
+pytestmark = pytest.mark.native  # rerun by make test-asan
 
 MODES = ["rne", "rna", "rtz", "rup", "rdn", "rto", "sr"]
 ELEMS = ["float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float6_e2m3fn", "float4_e2m1fn",

@@ -3,6 +3,9 @@ import os
 
 import hwsim
 from hwsim import native as _native
+import pytest
+
+pytestmark = [pytest.mark.native, pytest.mark.portable]  # rerun by make test-asan and make test-portable
 
 
 def test_extension_location_matches_run_kind():
