@@ -21,7 +21,8 @@ import hyp_settings
 hyp_settings.load()
 from hypothesis.internal.detection import is_hypothesis_test
 out = {}
-for p in sorted(pathlib.Path(sys.argv[1]).glob("test_*.py")):
+for p in sorted(pathlib.Path(sys.argv[1]).rglob("test_*.py")):  # tests/ and its subfolders
+    sys.path.insert(0, str(p.parent))
     mod = importlib.import_module(p.stem)
     for name, f in vars(mod).items():
         if callable(f) and is_hypothesis_test(f):
@@ -54,7 +55,7 @@ def test_ci_profile_is_derandomized_and_keeps_per_test_counts():
 
 
 def test_no_test_pins_max_examples():
-    pinned = [p.name for p in TESTS.glob("test_*.py")
+    pinned = [p.name for p in TESTS.rglob("test_*.py")
               if p.name != pathlib.Path(__file__).name
               and re.search(r"max_examples\s*=", p.read_text())]
     assert not pinned, pinned
