@@ -35,11 +35,13 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..modes import NEAREST_AND_DIRECTED
+
 __all__ = ["quantize_multiplier", "onnx_multiplier", "Requant", "STYLES", "SHIFT_ROUNDINGS",
            "srdhm", "rdbpot"]
 
 STYLES = ("tflite", "tflite_single", "onnx", "shift")
-SHIFT_ROUNDINGS = ("rne", "rna", "rtz", "rup", "rdn")
+SHIFT_ROUNDINGS = NEAREST_AND_DIRECTED
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from hwsim import _ref_mac
+from hwsim.reference import mac as _ref_mac
 from hwsim.mac.accumulators import (ROUNDINGS, FixedAccumulator, FloatAccumulator,
                                     FusedMultiTermAccumulator, IntAccumulator)
 from hwsim.mac.config import Chunked, MacUnit, Sequential, Tiles, Tree

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hwsim
-from hwsim import _native
+from hwsim import native as _native
 from hwsim.mac import (FloatAccumulator, FusedMultiTermAccumulator, IntAccumulator, MacUnit,
                        fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import reference_matmul
@@ -325,7 +325,7 @@ def test_wide_code_arrays_of_narrow_formats():
 
 
 def test_float_kernel_rejects_bad_arguments_at_the_c_boundary():
-    from hwsim import _native
+    from hwsim import native as _native
     ffi, lib = _native.ffi, _native.lib
     a = np.zeros((2, 3), np.uint8)
     b = np.zeros((3, 2), np.uint8)
@@ -362,7 +362,7 @@ def test_float_kernel_rejects_bad_arguments_at_the_c_boundary():
 def test_prepacked_b_gives_the_same_registers():
     # hw_mac_pack_f32 (row ranges packed separately) + HW_MAC_PACKED equals
     # decoding b inside the kernel, for 1 and 3 threads
-    from hwsim import _native
+    from hwsim import native as _native
     from hwsim.mac.fast import PW, _float_operand
     ffi, lib = _native.ffi, _native.lib
     m, k, n = 40, 300, 37
@@ -391,7 +391,7 @@ def test_prepacked_b_gives_the_same_registers():
 def test_lut_f32_packs_row_ranges_into_panels():
     # hw_mac_lut_f32 with panel_rows: two row ranges packed separately equal the
     # table values in the panel layout, pad columns zero; row-major with 0
-    from hwsim import _native
+    from hwsim import native as _native
     from hwsim.mac.fast import PW, _lut_f32, _pack_b
     ffi, lib = _native.ffi, _native.lib
     k, n = 50, 21

@@ -7,7 +7,7 @@ import pytest
 
 import hwsim
 from hwsim import reference as R
-from hwsim.blockformats import default_tensor_scale
+from hwsim.codec import default_tensor_scale
 from hwsim.formats import PRESETS
 from hwsim.mac import FloatAccumulator
 from hwsim.network import Network
