@@ -3,35 +3,6 @@
 #include <math.h>
 #include "hw_internal.h"
 
-uint64_t hwi_float_special(int nan, int sign, const hw_format *f, const hw_opts *o,
-                           uint32_t *flags)
-{
-    uint64_t s = sign ? f->sign_bit : 0;
-    if (nan) {
-        if (f->has_nan) return f->nan_code;
-        *flags |= HWI_ERR_NAN;
-        return 0;
-    }
-    switch (o->overflow) {
-    case HW_OVF_SATURATE:
-        *flags |= HW_FLAG_INVALID;
-        return s | f->max_code;
-    case HW_OVF_SATURATE_KEEP_INF:
-        if (f->has_inf) return sign ? (f->inf_code | f->sign_bit) : f->inf_code;
-        *flags |= HW_FLAG_INVALID;
-        return s | f->max_code;
-    case HW_OVF_SPECIAL:
-        if (f->has_inf) return sign ? (f->inf_code | f->sign_bit) : f->inf_code;
-        *flags |= HW_FLAG_INVALID;
-        if (f->has_nan) return f->specials == HW_SPECIALS_FN ? (s | f->nan_code) : f->nan_code;
-        *flags |= HWI_ERR_NAN;
-        return 0;
-    default:
-        *flags |= HWI_ERR_OVERFLOW;
-        return 0;
-    }
-}
-
 /* round(x + y) into f, both finite; IEEE signs for exact zeros */
 uint64_t hwi_add_round(const hw_xval *x, const hw_xval *y, const hw_format *f,
                        const hw_opts *o, uint32_t *flags)
@@ -126,7 +97,7 @@ uint32_t hwi_float_mac(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat
 uint32_t hwi_float_from_xsum(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, hwi_stat *st)
 {
     uint32_t fl = 0;
-    float_set(u, r, hwi_xsum_round_float(s, 0, u->a->fmt, &u->o, &fl), st);
+    float_set(u, r, hwi_xsum_round_float(s, u->a->fmt, &u->o, &fl), st);
     if (fl & HW_FLAG_OVERFLOW) st->acc_events++;
     return fl;
 }

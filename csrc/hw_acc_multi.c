@@ -86,7 +86,7 @@ uint32_t hwi_multi_group(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n,
             int rdn = u->o.rounding == HW_ROUND_RDN;
             code = hwi_zero_code(nonzero ? rdn : (allneg ? 1 : (allpos ? 0 : rdn)), f);
         } else {
-            code = hwi_xsum_round_float(xs, 0, f, &u->o, &fl);
+            code = hwi_xsum_round_float(xs, f, &u->o, &fl);
             *exact = hwi_xsum_to_double(xs);
         }
     }

@@ -142,6 +142,15 @@ uint64_t hwi_round_pack(int sign, uint64_t sig, int32_t e2, int sticky_in,
 uint64_t hwi_overflow_code(int sign, const hw_format *f, const hw_opts *o,
                            uint32_t *flags);
 
+/* The general element loops without argument checks (hw_encode.c,
+ * hw_decode.c): hw_*_general checks, then runs them; the fast kernels redo
+ * the elements they mark with them. */
+int hwi_encode_elems(void *out, int code_size, const void *in, int in_kind, size_t n,
+                     const hw_format *f, const hw_opts *o, const uint32_t *rand,
+                     uint8_t *elem_flags, hw_result *res);
+int hwi_decode_elems(double *out, const void *in, int code_size, size_t n, const hw_format *f,
+                     int daz, hw_result *res);
+
 /* Code for a signed zero (+0 where the format has no -0). */
 static inline uint64_t hwi_zero_code(int sign, const hw_format *f)
 {
@@ -231,6 +240,7 @@ void hwi_xval_from_i64(hw_xval *x, int64_t v, int32_t frac_bits);
 int hwi_scale_round(int sign, uint64_t sig, int32_t sh, int mode, hwi_u128 *mag);
 uint64_t hwi_add_round(const hw_xval *x, const hw_xval *y, const hw_format *f,
                        const hw_opts *o, uint32_t *flags);
+/* hw_round.c: the code of a NaN / signed infinity by the overflow policy */
 uint64_t hwi_float_special(int nan, int sign, const hw_format *f, const hw_opts *o,
                            uint32_t *flags);
 
@@ -239,8 +249,8 @@ int hwi_xsum_add_xval(hwi_xsum *s, const hw_xval *x);
 int hwi_xsum_add_limbs(hwi_xsum *s, const uint64_t *w, int nl, int32_t e);
 int hwi_xsum_add_xsum(hwi_xsum *s, const hwi_xsum *t);
 int hwi_xsum_sign(const hwi_xsum *s); /* -1, 0, 1 */
-uint64_t hwi_xsum_round_float(const hwi_xsum *s, int zero_sign, const hw_format *f,
-                              const hw_opts *o, uint32_t *flags);
+uint64_t hwi_xsum_round_float(const hwi_xsum *s, const hw_format *f, const hw_opts *o,
+                              uint32_t *flags);
 int hwi_xsum_to_grid(const hwi_xsum *s, int32_t lsb, int mode, uint64_t *out, int nl,
                      int *huge);
 double hwi_xsum_to_double(const hwi_xsum *s);

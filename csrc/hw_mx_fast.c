@@ -24,8 +24,9 @@
  *      go through hwi_mx_elem_code(), the general path's element routine.
  * A chunk holding a NaN-scale block is done block by block by the general
  * routine (hwi_mx_block_elems), and a NaN element under a caller's scale
- * (an error) makes the whole call rerun hw_mx_quantize_general(), so that
- * err_index and the flags reported with it are the general path's.
+ * (an error) makes the kernel answer HW_E_MODE ("not handled"): hw_mx_quantize
+ * (hw_dispatch.c) then reruns hw_mx_quantize_general(), so that err_index and
+ * the flags reported with it are the general path's.
  */
 #include "hw_block_util.h"
 #include "hw_fast_elem.h"
@@ -326,8 +327,5 @@ int hw_mx_quantize_fast(void *elem_out, int elem_size, uint8_t *scales, int32_t 
     else
 #endif
         redo = in_kind == HW_IN_F64 ? mxf_f64(&c, res) : mxf_f32(&c, res);
-    if (!redo) return HW_OK;
-    return hw_mx_quantize_general(elem_out, elem_size, scales, scales_in, in, in_kind, nrows,
-                                  ncols, block_size, elem, emax_elem, int_bits, int_frac_bits,
-                                  int_min, o, res);
+    return redo ? HW_E_MODE : HW_OK; /* an error: the dispatcher reruns the general loop */
 }

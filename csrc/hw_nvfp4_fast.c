@@ -17,7 +17,8 @@
  *      hwi_nvfp4_elem_code, the general path's element routine.
  * A chunk holding a NaN-scale block is done block by block by the general
  * routine; a NaN element under a caller's scale or an invalid caller scale
- * code (errors) make the call rerun hw_nvfp4_quantize_general().
+ * code (errors) make the kernel answer HW_E_MODE ("not handled"):
+ * hw_nvfp4_quantize (hw_dispatch.c) then reruns hw_nvfp4_quantize_general().
  */
 #include "hw_block_util.h"
 #include "hw_fast_elem.h"
@@ -275,7 +276,5 @@ int hw_nvfp4_quantize_fast(uint8_t *elem_out, uint8_t *scales, int32_t scales_in
     else
 #endif
         redo = in_kind == HW_IN_F64 ? nvf_f64(&c, res) : nvf_f32(&c, res);
-    if (!redo) return HW_OK;
-    return hw_nvfp4_quantize_general(elem_out, scales, scales_in, in, in_kind, nrows, ncols,
-                                     block_size, tensor_scale, arith, o, res);
+    return redo ? HW_E_MODE : HW_OK; /* an error: the dispatcher reruns the general loop */
 }
