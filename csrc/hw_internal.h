@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "include/hwsim.h"
+#include "include/hwsim_test.h" /* the hw_*_general / hw_*_fast paths */
 
 /* x86 SIMD kernels (AVX2 / FMA / F16C, chosen at run time when the CPU has
  * them).  Building with -DHWSIM_PORTABLE leaves only the portable C loops,
