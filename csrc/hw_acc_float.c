@@ -103,7 +103,7 @@ uint32_t hwi_float_from_xsum(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, h
 }
 
 /* the checks every float-register kind shares */
-int hwi_float_check(const hwi_unit *u)
+int hwi_float_check(hwi_unit *u)
 {
     const hw_acc_spec *a = u->a;
     if (!a->fmt) return HW_E_SIZE;

@@ -310,7 +310,7 @@ typedef struct hwi_acc_ops {
 const hwi_acc_ops *hwi_acc_ops_of(int32_t kind);
 
 /* float registers, shared by the float and fused multi-term kinds (hw_acc_float.c) */
-int hwi_float_check(const hwi_unit *u);
+int hwi_float_check(hwi_unit *u);
 void hwi_float_zero(const hwi_unit *u, hwi_reg *r);
 uint32_t hwi_float_load(const hwi_unit *u, hwi_reg *r, const hw_xval *x, hwi_stat *st);
 int hwi_float_to_xsum(const hwi_unit *u, const hwi_reg *r, hwi_xsum *s);
