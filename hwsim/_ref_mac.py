@@ -16,9 +16,10 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ._mac_config import (Chunked, FixedAccumulator, FloatAccumulator,
-                          FusedMultiTermAccumulator, IntAccumulator, MacUnit, Tree)
 from .errors import NaNInputError, OverflowValueError
+from .mac.accumulators import (FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
+                               IntAccumulator)
+from .mac.config import Chunked, MacUnit, Tree
 
 __all__ = ["mac_dot", "mac_matmul", "MacRefResult", "round_fraction_to_float",
            "decode_operand"]
@@ -463,7 +464,9 @@ class _Run:
 
     def psum(self, v):
         t = self.mac.tiling
-        ov = "saturate" if self.unbounded else t.psum_overflow
+        ov = t.psum_overflow  # the widened run: wrap and saturate kept, others saturate
+        if self.unbounded and ov not in ("wrap", "saturate"):
+            ov = "saturate"
         val, _, ovf = _encode_num(v, t.psum_format, t.psum_rounding, ov)
         self.st.psum_events += int(ovf)
         return val

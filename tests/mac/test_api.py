@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 import hwsim
 from hwsim.errors import FormatError, OverflowValueError, UnsupportedModeError
@@ -13,11 +13,12 @@ from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTe
                        IntAccumulator, MacUnit, Sequential, Tiles, Tree, a2q_bits, a2q_l1_bits,
                        dot, kulisch, matmul, trace, worst_case_bits)
 from hwsim.testing.mac_strategies import mac_units
+from hyp_settings import examples
 
 RNG = np.random.default_rng(7)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(mac_units())
 def test_mac_unit_json_round_trip(mac):
     d = json.loads(json.dumps(mac.to_dict()))
@@ -96,7 +97,7 @@ def test_trace_steps_chain_and_end_at_the_result():
     b = RNG.integers(0, 256, (20, 3)).astype(np.uint8)
     bias = np.array([100, -7, 3])
     res = matmul(a, b, mac, bias=bias, a_zero_point=5)
-    tr = mac.trace(a, b, 1, 2, bias=bias, a_zero_point=5)
+    tr = trace(a, b, mac, 1, 2, bias=bias, a_zero_point=5)
     assert [s["kind"] for s in tr.steps] == ["mac"] * 20 + ["bias"]
     for s0, s1 in zip(tr.steps, tr.steps[1:]):
         assert s0["after"] == s1["before"]
