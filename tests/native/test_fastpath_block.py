@@ -2,7 +2,10 @@
 
 ``hw_mx_quantize_fast`` (csrc/hw_mx_fast.c) must equal ``hw_mx_quantize_general`` (the
 block-by-block, element-by-element loop of csrc/hw_block.c) code for code, scale for
-scale, flag for flag, status for status and error index for error index.  The bfloat16
+scale and flag for flag; a call that ends in an error (a NaN element under a caller's
+scale) the kernel answers HW_E_MODE, "not handled", and ``hw_mx_quantize`` (the
+dispatcher, csrc/hw_dispatch.c) must then give the general loop's status, error index and
+flags.  The bfloat16
 encode / decode kernels first try a lean pass per block (csrc/hw_encode_fast.c
 ``flat_s_clean``, csrc/hw_decode_fast.c ``dec_flat_clean``); blocks it cannot settle go
 through the older per-element pass, so both are checked against the general loops on
@@ -99,6 +102,9 @@ def _compare_mx(x2, elem, emax_elem, bs, mode, tininess, scales=None, groups=Fal
     g = _mx(lib.hw_mx_quantize_general, x2, elem, emax_elem, bs, opts, scales)
     f = _mx(lib.hw_mx_quantize_fast, x2, elem, emax_elem, bs, opts, scales)
     what = f"{elem.name} {x2.dtype} {x2.shape} bs={bs} {mode} tininess={tininess}"
+    if g[0] != lib.HW_OK:  # an error: the kernel leaves it to the general loop
+        assert f[0] == lib.HW_E_MODE, f"fast kernel reports {f[0]} itself: {what}"
+        f = _mx(lib.hw_mx_quantize, x2, elem, emax_elem, bs, opts, scales)
     assert f[0] != lib.HW_E_MODE, f"fast kernel does not claim {what}"
     assert (f[0], f[3], f[4]) == (g[0], g[3], g[4]), what
     n = g[4] if g[0] != lib.HW_OK else x2.size
@@ -488,6 +494,9 @@ def _compare_nv(x2, bs, ts, mode, tininess, scales=None, groups=False):
     g = _nv(lib.hw_nvfp4_quantize_general, x2, bs, ts, opts, scales)
     f = _nv(lib.hw_nvfp4_quantize_fast, x2, bs, ts, opts, scales)
     what = f"nvfp4 {x2.dtype} {x2.shape} bs={bs} ts={ts!r} {mode} tininess={tininess}"
+    if g[0] != lib.HW_OK:  # an error: the kernel leaves it to the general loop
+        assert f[0] == lib.HW_E_MODE, f"fast kernel reports {f[0]} itself: {what}"
+        f = _nv(lib.hw_nvfp4_quantize, x2, bs, ts, opts, scales)
     assert f[0] != lib.HW_E_MODE, f"fast kernel does not claim {what}"
     assert (f[0], f[3], f[4]) == (g[0], g[3], g[4]), what
     n = g[4] if g[0] == lib.HW_E_NAN else (0 if g[0] != lib.HW_OK else x2.size)
