@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._macbridge import mac_matmul
+from .requant import parallel_twin
 
 __all__ = ["conv2d", "linear", "im2col", "conv_out_size", "reduction_index", "ORDERS"]
 
@@ -68,14 +69,19 @@ def _im2col_py(x, nhwc, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pa
                             out[g, row, k] = x[n, c, iy, ix]
 
 
-def _dual(fn, arg=-1, min_size=1 << 21):
+#: element count of ``args[arg]`` from which the parallel compilation is used
+PARALLEL_MIN = 1 << 21
+
+
+def _dual(fn, arg=-1):
     """Serial and parallel compilations of one kernel; the size of ``args[arg]`` picks one."""
     ser = njit(cache=True, nogil=True)(fn)
-    par = njit(cache=True, nogil=True, parallel=True)(fn)
+    par = njit(cache=True, nogil=True, parallel=True)(parallel_twin(fn))
 
     def pick(*args):
-        return (par if args[arg].size >= min_size else ser)(*args)
+        return (par if args[arg].size >= PARALLEL_MIN else ser)(*args)
 
+    pick.serial, pick.parallel = ser, par
     return pick
 
 

@@ -29,6 +29,7 @@ Every style then adds the output zero point and clamps to ``[qmin, qmax]``.
 from __future__ import annotations
 
 import math
+import types
 from dataclasses import dataclass
 
 import numba
@@ -204,9 +205,23 @@ def _k_shift_py(acc, shift, mode, zp, qmin, qmax, out):
 PARALLEL_MIN = 1 << 21
 
 
+def parallel_twin(fn):
+    """A copy of ``fn`` under its own qualified name, for the ``parallel=True`` compilation.
+
+    numba's on-disk cache keys a kernel by qualified name, line and signature, not by
+    its compile options: compiled from the same function, the serial and the parallel
+    dispatchers would load each other's machine code, whichever was cached first.
+    """
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel",
+                              fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + "_parallel"
+    twin.__doc__ = fn.__doc__
+    return twin
+
+
 def _dual(fn):
     ser = njit(cache=True, nogil=True)(fn)
-    par = njit(cache=True, nogil=True, parallel=True)(fn)
+    par = njit(cache=True, nogil=True, parallel=True)(parallel_twin(fn))
 
     def pick(*args):
         return (par if args[0].size >= PARALLEL_MIN else ser)(*args)
