@@ -10,6 +10,7 @@ import hwsim
 from hwsim import _ref_block as R
 from hwsim import blockformats as bf
 from hwsim import codebook as cb
+from hwsim.testing import assert_bits_equal
 
 MODES = ["rne", "rna", "rtz", "rup", "rdn", "rto", "sr"]
 ELEMS = ["float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float6_e2m3fn", "float4_e2m1fn",
@@ -52,9 +53,9 @@ def test_mx_matches_reference(xa, elem, bs, mode, r, seed, imin):
     kw = _sr(mode, r, seed)
     bt = bf.encode(x, fmt, mode, axis=axis, **kw)
     c, s = R.mx_quantize(x, fmt, axis, mode, kw.get("sr_bits"), kw.get("seed", 0))
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.values(), R.mx_decode(c, s, fmt, axis))
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.values(), R.mx_decode(c, s, fmt, axis))
 
 
 @settings(max_examples=200, deadline=None)
@@ -68,9 +69,9 @@ def test_nvfp4_matches_reference(xa, bs, mode, r, arith, ts):
     bt = bf.encode(x, fmt, mode, axis=axis, tensor_scale=ts, arithmetic=arith, **kw)
     c, s, t = R.nvfp4_quantize(x, fmt, axis, mode, ts, arith, kw.get("sr_bits"), kw.get("seed", 0))
     assert bt.tensor_scale == t
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.values(), R.nvfp4_decode(c, s, t, fmt, axis))
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.values(), R.nvfp4_decode(c, s, t, fmt, axis))
 
 
 @settings(max_examples=200, deadline=None)
@@ -82,9 +83,9 @@ def test_bfp_matches_reference(xa, m, e, bs, mant, mode):
     kw = _sr(mode, 4, 9)
     bt = bf.encode(x, fmt, mode, axis=axis, **kw)
     c, s = R.bfp_quantize(x, fmt, axis, mode, kw.get("sr_bits"), kw.get("seed", 0))
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.values(), R.bfp_decode(c, s, fmt, axis))
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.values(), R.bfp_decode(c, s, fmt, axis))
 
 
 @settings(max_examples=150, deadline=None)
@@ -96,9 +97,9 @@ def test_codebook_matches_reference(xa, bs, vals):
     fmt = cb.CodebookFormat(sorted(vals), block_size=bs)
     bt = hwsim.encode(x, fmt, axis=axis)
     c, s = R.codebook_quantize(x, fmt, axis)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.values(), R.codebook_decode(c, s, fmt, axis))
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.values(), R.codebook_decode(c, s, fmt, axis))
 
 
 @settings(max_examples=80, deadline=None)
@@ -112,8 +113,8 @@ def test_pwlq_matches_reference(xa, bc, bt_, ratio):
         p = None
     q = hwsim.encode(x, fmt, breakpoint=p)
     c, mm, pp = R.pwlq_quantize(x, fmt, q.breakpoint)
-    np.testing.assert_array_equal(q.codes, c)
-    np.testing.assert_array_equal(q.values(), R.pwlq_decode(c, mm, pp, fmt))
+    assert_bits_equal(q.codes, c)
+    assert_bits_equal(q.values(), R.pwlq_decode(c, mm, pp, fmt))
 
 
 @st.composite
@@ -144,7 +145,7 @@ def given_scale_case(draw):
 def test_given_scales_match_reference(case, mode):
     x, axis, fmt, scales = case
     bt = bf.encode(x, fmt, mode, axis=axis, scales=scales)
-    np.testing.assert_array_equal(bt.scales, scales)
+    assert_bits_equal(bt.scales, scales)
     if fmt.kind == "mx":
         c, s = R.mx_quantize(x, fmt, axis, mode, scales=scales)
         ref = R.mx_decode(c, s, fmt, axis)
@@ -157,5 +158,5 @@ def test_given_scales_match_reference(case, mode):
         bt = bf.encode(x, fmt, mode, axis=axis, scales=scales)
         c, s = R.bfp_quantize(x, fmt, axis, mode, scales=scales)
         ref = R.bfp_decode(c, s, fmt, axis)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.values(), ref)
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.values(), ref)
