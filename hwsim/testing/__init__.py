@@ -141,7 +141,7 @@ def assert_bits_equal(got, expected) -> None:
     sign bits, the NaN positions and the non-NaN values must all match (NaN
     payloads are not compared: decoded values carry none).  Integer arrays
     are compared as integers; a float array against an integer one compares
-    the integers' float64 values (then an integer 0 expects +0.0).
+    exactly, number by number (an integer 0 expects +0.0).
 
     >>> import numpy as np
     >>> assert_bits_equal(np.array([0.0, -1.5]), [0.0, -1.5])
@@ -153,8 +153,12 @@ def assert_bits_equal(got, expected) -> None:
     g, e = np.asarray(got), np.asarray(expected)
     if g.shape != e.shape:
         raise AssertionError(f"shapes differ: got {g.shape}, expected {e.shape}")
-    if g.dtype.kind in "iub" and e.dtype.kind in "iub":
+    ints = (g.dtype.kind in "iub", e.dtype.kind in "iub")
+    if all(ints):
         diff = g.astype(object) != e.astype(object)
+    elif any(ints):  # Python int == float is exact; an integer 0 is +0.0
+        f = e if ints[0] else g
+        diff = (g.astype(object) != e.astype(object)) | np.signbit(f.astype(np.float64))
     else:
         g64, e64 = g.astype(np.float64), e.astype(np.float64)
         gn, en = np.isnan(g64), np.isnan(e64)
