@@ -489,7 +489,10 @@ def codebook_quantize(x, fmt: CodebookFormat, axis=-1):
 def codebook_decode(codes, scales, fmt: CodebookFormat, axis=-1):
     """Values: fl64(values[code] * absmax)."""
     def val(c, s):
-        return float(round_to_float(Fraction(fmt.values[int(c)]) * Fraction(float(s)), _F64))
+        v, s = fmt.values[int(c)], float(s)
+        r = float(round_to_float(Fraction(v) * Fraction(s), _F64))
+        # a zero result keeps the IEEE sign of the product (a -0.0 entry, or an underflow)
+        return math.copysign(r, math.copysign(1.0, v) * math.copysign(1.0, s)) if r == 0 else r
 
     return _decode_blocks(codes, scales, fmt.block_size, axis, val)
 

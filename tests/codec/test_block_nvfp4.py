@@ -10,6 +10,7 @@ from hwsim import formats as bf
 from hwsim.codec import block as bfc
 
 pytestmark = pytest.mark.native  # rerun by make test-asan
+from hwsim.testing import assert_bits_equal
 
 ARITH = ["float32", "exact"]
 
@@ -21,9 +22,9 @@ def check_vs_ref(x, axis=-1, rounding="rne", tensor_scale=None, arithmetic="floa
     c, s, ts = R.nvfp4_quantize(x, fmt, axis, rounding, tensor_scale, arithmetic,
                                 kw.get("sr_bits"), kw.get("seed", 0), kw.get("index0", 0))
     assert bt.tensor_scale == ts
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.values(), R.nvfp4_decode(c, s, ts, fmt, axis))
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.values(), R.nvfp4_decode(c, s, ts, fmt, axis))
     return bt
 
 
@@ -43,7 +44,7 @@ def test_unit_scale_block_is_exact(arith):
     bt = hwsim.encode(x, "nvfp4", tensor_scale=1.0, arithmetic=arith)
     assert bt.scales.tolist() == [0x38]
     assert bt.codes.tolist() == [0x7, 0x5, 0xB, 0x1, 0x0, 0x8]
-    np.testing.assert_array_equal(bt.values(), x)
+    assert_bits_equal(bt.values(), x)
 
 
 @pytest.mark.parametrize("arith", ARITH)
@@ -172,7 +173,7 @@ def test_format_object_and_raw_decode():
     x = np.linspace(-5, 5, 50)
     bt = hwsim.encode(x, "nvfp4")
     raw = bfc.decode(bt.codes, "nvfp4", scales=bt.scales, tensor_scale=bt.tensor_scale)
-    np.testing.assert_array_equal(raw, bt.values())
+    assert_bits_equal(raw, bt.values())
     with pytest.raises(TypeError):
         bfc.decode(bt.codes, "nvfp4", scales=bt.scales)
     packed = bt.packed("low_first")

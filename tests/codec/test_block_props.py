@@ -12,6 +12,7 @@ from hwsim import formats as bf
 from hwsim.codec import block as bfc
 from hwsim import formats as cb
 from hwsim import tensors as cbt
+from hwsim.testing import assert_bits_equal
 from hyp_settings import examples
 import pytest
 
@@ -58,9 +59,9 @@ def test_mx_matches_reference(xa, elem, bs, mode, r, seed, imin):
     kw = _sr(mode, r, seed)
     bt = bfc.encode(x, fmt, mode, axis=axis, **kw)
     c, s = R.mx_quantize(x, fmt, axis, mode, kw.get("sr_bits"), kw.get("seed", 0))
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.values(), R.mx_decode(c, s, fmt, axis))
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.values(), R.mx_decode(c, s, fmt, axis))
 
 
 @examples(200)
@@ -74,9 +75,9 @@ def test_nvfp4_matches_reference(xa, bs, mode, r, arith, ts):
     bt = bfc.encode(x, fmt, mode, axis=axis, tensor_scale=ts, arithmetic=arith, **kw)
     c, s, t = R.nvfp4_quantize(x, fmt, axis, mode, ts, arith, kw.get("sr_bits"), kw.get("seed", 0))
     assert bt.tensor_scale == t
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.values(), R.nvfp4_decode(c, s, t, fmt, axis))
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.values(), R.nvfp4_decode(c, s, t, fmt, axis))
 
 
 @examples(200)
@@ -88,9 +89,9 @@ def test_bfp_matches_reference(xa, m, e, bs, mant, mode):
     kw = _sr(mode, 4, 9)
     bt = bfc.encode(x, fmt, mode, axis=axis, **kw)
     c, s = R.bfp_quantize(x, fmt, axis, mode, kw.get("sr_bits"), kw.get("seed", 0))
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.values(), R.bfp_decode(c, s, fmt, axis))
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.values(), R.bfp_decode(c, s, fmt, axis))
 
 
 @examples(150)
@@ -102,9 +103,9 @@ def test_codebook_matches_reference(xa, bs, vals):
     fmt = cb.CodebookFormat(sorted(vals), block_size=bs)
     bt = hwsim.encode(x, fmt, axis=axis)
     c, s = R.codebook_quantize(x, fmt, axis)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.values(), R.codebook_decode(c, s, fmt, axis))
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.values(), R.codebook_decode(c, s, fmt, axis))
 
 
 @examples(80)
@@ -118,8 +119,8 @@ def test_pwlq_matches_reference(xa, bc, bt_, ratio):
         p = None
     q = hwsim.encode(x, fmt, breakpoint=p)
     c, mm, pp = R.pwlq_quantize(x, fmt, q.breakpoint)
-    np.testing.assert_array_equal(q.codes, c)
-    np.testing.assert_array_equal(q.values(), R.pwlq_decode(c, mm, pp, fmt))
+    assert_bits_equal(q.codes, c)
+    assert_bits_equal(q.values(), R.pwlq_decode(c, mm, pp, fmt))
 
 
 @st.composite
@@ -150,7 +151,7 @@ def given_scale_case(draw):
 def test_given_scales_match_reference(case, mode):
     x, axis, fmt, scales = case
     bt = bfc.encode(x, fmt, mode, axis=axis, scales=scales)
-    np.testing.assert_array_equal(bt.scales, scales)
+    assert_bits_equal(bt.scales, scales)
     if fmt.kind == "mx":
         c, s = R.mx_quantize(x, fmt, axis, mode, scales=scales)
         ref = R.mx_decode(c, s, fmt, axis)
@@ -163,5 +164,5 @@ def test_given_scales_match_reference(case, mode):
         bt = bfc.encode(x, fmt, mode, axis=axis, scales=scales)
         c, s = R.bfp_quantize(x, fmt, axis, mode, scales=scales)
         ref = R.bfp_decode(c, s, fmt, axis)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.values(), ref)
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.values(), ref)

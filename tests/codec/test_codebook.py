@@ -9,6 +9,7 @@ from hwsim.reference import block as R
 from hwsim import formats as cb
 from hwsim import tensors as cbt
 from hwsim.errors import FormatError, NaNInputError, OverflowValueError, UnsupportedModeError
+from hwsim.testing import assert_bits_equal
 
 pytestmark = pytest.mark.native  # rerun by make test-asan
 
@@ -22,9 +23,9 @@ NF4_SPEC = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453
 def check_vs_ref(x, fmt, axis=-1):
     bt = hwsim.encode(x, fmt, axis=axis)
     c, s = R.codebook_quantize(x, fmt, axis)
-    np.testing.assert_array_equal(bt.codes, c)
-    np.testing.assert_array_equal(bt.scales, s)
-    np.testing.assert_array_equal(bt.values(), R.codebook_decode(c, s, fmt, axis))
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.scales, s)
+    assert_bits_equal(bt.values(), R.codebook_decode(c, s, fmt, axis))
     return bt
 
 
@@ -45,7 +46,7 @@ def test_nf4_exact_values_and_absmax():
     bt = hwsim.encode(x, "nf4")
     assert bt.scales.tolist() == [2.0]
     assert bt.codes.tolist() == list(range(16))
-    np.testing.assert_array_equal(bt.values(), x)
+    assert_bits_equal(bt.values(), x)
 
 
 def test_nf4_tie_goes_to_lower_index():
@@ -110,9 +111,9 @@ def test_pack_nibbles():
     for order in ("high_first", "low_first"):
         p = cbt.pack_nibbles(c, order)
         assert p.tolist() == R.pack_nibbles_ref(c, order)
-        np.testing.assert_array_equal(cbt.unpack_nibbles(p, c.size, order), c)
+        assert_bits_equal(cbt.unpack_nibbles(p, c.size, order), c)
     bt = hwsim.encode(rng.standard_normal(10), "nf4")
-    np.testing.assert_array_equal(cbt.unpack_nibbles(bt.packed(), 10), bt.codes)
+    assert_bits_equal(cbt.unpack_nibbles(bt.packed(), 10), bt.codes)
     with pytest.raises(ValueError):
         cbt.pack_nibbles(np.array([16]))
     with pytest.raises(ValueError):
@@ -133,7 +134,7 @@ def test_pwlq_hand_values():
     x = np.array([0.2, 0.8, -0.8, -1.0, -0.3])
     bt = hwsim.encode(x, f, breakpoint=0.5)
     assert bt.codes.tolist() == [1, 5, 6, 6, 3]
-    np.testing.assert_array_equal(bt.values(), [1 / 3, 1.0, -1.0, -1.0, -1 / 3])
+    assert_bits_equal(bt.values(), [1 / 3, 1.0, -1.0, -1.0, -1 / 3])
     assert f.bits == 3 and bt.maxabs.tolist() == 1.0 and bt.breakpoint.tolist() == 0.5
 
 
@@ -147,9 +148,9 @@ def test_pwlq_vs_reference(bits):
                      (None, None), (0, None)]:
         bt = hwsim.encode(x, f, axis=axis, breakpoint=bp)
         c, m, p = R.pwlq_quantize(x, f, bt.breakpoint, axis)
-        np.testing.assert_array_equal(bt.codes, c)
-        np.testing.assert_array_equal(bt.maxabs, m)
-        np.testing.assert_array_equal(bt.values(), R.pwlq_decode(c, m, p, f, axis))
+        assert_bits_equal(bt.codes, c)
+        assert_bits_equal(bt.maxabs, m)
+        assert_bits_equal(bt.values(), R.pwlq_decode(c, m, p, f, axis))
 
 
 def test_pwlq_search_minimizes_error_on_the_grid():

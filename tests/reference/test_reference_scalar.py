@@ -1,4 +1,4 @@
-"""Hand-derived checks of the pure-Python scalar oracle (hwsim._ref_scalar).
+"""Hand-derived checks of the pure-Python scalar oracle (hwsim.reference.scalar).
 
 Every expected value below is worked out by hand from docs/semantics.md or
 the cited specification (OCP OFP8 v1.0, OCP MX v1.0, IEEE 754-2019, the IEEE
