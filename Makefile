@@ -5,9 +5,6 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SRC_C  := $(wildcard csrc/*.c csrc/*.h csrc/include/*.h)
 JOBS   ?= 2
-ASAN_TESTS ?= tests/test_build.py $(wildcard tests/test_codec*.py tests/test_fastpath*.py tests/test_block*.py \
-                         tests/test_codebook*.py tests/test_errors*.py tests/mac/test_engine.py \
-                         tests/mac/test_fast.py)
 
 .PHONY: demo test test-asan test-portable test-exhaustive bench install clean
 
@@ -23,6 +20,8 @@ demo: $(STAMP)
 	$(VPY) -m hwsim demo
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check hwsim
 	$(VPY) -m pytest -q -n $(JOBS) --dist loadfile tests
 	$(VPY) -m pytest -q --doctest-modules hwsim -p no:cacheprovider
 
@@ -30,7 +29,7 @@ test: $(STAMP)
 test-exhaustive: $(STAMP)
 	HYPOTHESIS_PROFILE=exhaustive $(VPY) -m pytest -q -n $(JOBS) --dist loadfile tests
 
-# The C kernels rebuilt with AddressSanitizer + UBSan, and the C-kernel tests run on them.
+# The C kernels rebuilt with AddressSanitizer + UBSan, and the tests marked `native` run on them.
 test-asan: $(STAMP)
 	rm -rf build/asan
 	mkdir -p build/asan
@@ -41,12 +40,11 @@ test-asan: $(STAMP)
 	  LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  PYTHONPATH=. HWSIM_EXPECT_ASAN=1 ../../$(VPY) -m pytest -q -p no:cacheprovider \
-	  $(addprefix ../../,$(ASAN_TESTS))
+	  -m native ../../tests
 
 # The C kernels built with -DHWSIM_PORTABLE (no SIMD): the portable loops that
-# CPUs without AVX2 run, checked against the general engine on this machine.
-PORTABLE_TESTS ?= tests/test_build.py tests/mac/test_fast.py tests/test_fastpath_codec.py \
-                  tests/test_fastpath_block.py tests/test_codec_exhaustive.py
+# CPUs without AVX2 run, checked against the general engine on this machine (tests marked
+# `portable`).
 test-portable: $(STAMP)
 	rm -rf build/portable
 	mkdir -p build/portable
@@ -55,7 +53,7 @@ test-portable: $(STAMP)
 	HWSIM_EXTRA_CFLAGS=-DHWSIM_PORTABLE $(VPY) setup.py -q build_ext --build-lib build/portable \
 	  --build-temp build/portable-tmp
 	cd build/portable && PYTHONPATH=. HWSIM_EXPECT_PORTABLE=1 ../../$(VPY) -m pytest -q \
-	  -p no:cacheprovider -n $(JOBS) --dist loadfile $(addprefix ../../,$(PORTABLE_TESTS))
+	  -p no:cacheprovider -n $(JOBS) --dist loadfile -m portable ../../tests
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(VPY) $$f || exit 1; done

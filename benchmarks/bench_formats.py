@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - ml_dtypes is a dev dependency
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import hwsim  # noqa: E402  (the checkout's hwsim, built in place)
-from hwsim import _native  # noqa: E402
+from hwsim import native  # noqa: E402
 
 FORMATS = ["float8_e4m3fn", "float8_e5m2", "float4_e2m1fn", "bfloat16"]
 #: block formats and the element format whose ml_dtypes astype they are compared with
@@ -150,7 +150,7 @@ def bench_block(name: str, ref_name: str, n: int, repeat: int) -> list[str]:
 
 def scan_threads(names, repeat: int) -> None:
     """1 vs 2 threads over sizes 2^16 .. 2^22: where a split starts to pay (the
-    minimum chunk constants of hwsim/_native.py were read off this table)."""
+    minimum chunk constants of hwsim/native/tuning.py were read off this table)."""
     print(f"{'format':<16}{'log2 n':>7}{'enc 1T':>9}{'enc 2T':>9}{'dec 1T':>9}{'dec 2T':>9}"
           f"  chunks (enc/dec, 2 threads)")
     for name in names:
@@ -165,8 +165,8 @@ def scan_threads(names, repeat: int) -> None:
                             lambda: hwsim.decode(c, fmt, threads=2)],
                            n, max(repeat, (1 << 22) // n))
             flat = fmt.exp_bits == 8 and fmt.bias == 127
-            ch = _native._chunks(n, 2, _native.FLAT_MIN_CHUNK if flat
-                                 else _native.PARALLEL_THRESHOLD // 2)
+            ch = native.chunks(n, 2, native.tuning.FLAT_MIN_CHUNK if flat
+                               else native.tuning.PARALLEL_THRESHOLD // 2)
             print(f"{name:<16}{lg:>7}" + "".join(f"{v:>9.0f}" for v in r) + f"  {len(ch)}",
                   flush=True)
 

@@ -240,3 +240,40 @@ double hwi_fixed_double(const hwi_unit *u, const hwi_reg *r)
     if (u->nl) return limbs_double(r->w, u->nl, -u->a->frac_bits);
     return ldexp((double)r->v, -u->a->frac_bits);
 }
+
+static int fixed_init(hwi_unit *u)
+{
+    const hw_acc_spec *a = u->a;
+    if (a->width < 2 || a->width > 64 * HWI_FX_LIMBS - 2) return HW_E_SIZE;
+    if (a->overflow != HW_OVF_WRAP && a->overflow != HW_OVF_SATURATE &&
+        a->overflow != HW_OVF_ERROR) return HW_E_MODE;
+    if (a->below_lsb != HWI_BELOW_FLOOR &&
+        (a->below_lsb < HW_ROUND_RNE || a->below_lsb > HW_ROUND_RTO || a->below_lsb == HW_ROUND_SR))
+        return HW_E_MODE;
+    if (a->width > 64) u->nl = (a->width + 2 + 63) / 64;
+    u->mask = a->width >= 64 ? ~0ull : (1ull << a->width) - 1;
+    return HW_OK;
+}
+
+static int fixed_mac_exact(const hw_acc_spec *a) { return 1; }
+
+static int fixed_leaf_op(const hwi_unit *u, const hw_xval *p, hwi_xsum *s, hwi_stat *st,
+                         uint32_t *flags)
+{
+    *flags = hwi_fixed_leaf(u, p, s);
+    return HW_OK;
+}
+
+static void fixed_store(const hwi_unit *u, const hwi_reg *r, uint64_t *out, int32_t nlo)
+{
+    int i;
+    for (i = 0; i < nlo; i++) {
+        if (!u->nl) out[i] = i ? 0 : r->code; /* narrow: the code */
+        else out[i] = i < u->nl ? r->w[i] : ((r->w[u->nl - 1] >> 63) ? ~0ull : 0);
+    }
+}
+
+const hwi_acc_ops hwi_acc_fixed_ops = {
+    fixed_init, hwi_fixed_zero, hwi_fixed_mac, hwi_fixed_mac, fixed_mac_exact, fixed_leaf_op,
+    NULL, hwi_fixed_from_xsum, hwi_fixed_to_xsum, hwi_fixed_double, fixed_store,
+};

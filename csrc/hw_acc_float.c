@@ -3,35 +3,6 @@
 #include <math.h>
 #include "hw_internal.h"
 
-uint64_t hwi_float_special(int nan, int sign, const hw_format *f, const hw_opts *o,
-                           uint32_t *flags)
-{
-    uint64_t s = sign ? f->sign_bit : 0;
-    if (nan) {
-        if (f->has_nan) return f->nan_code;
-        *flags |= HWI_ERR_NAN;
-        return 0;
-    }
-    switch (o->overflow) {
-    case HW_OVF_SATURATE:
-        *flags |= HW_FLAG_INVALID;
-        return s | f->max_code;
-    case HW_OVF_SATURATE_KEEP_INF:
-        if (f->has_inf) return sign ? (f->inf_code | f->sign_bit) : f->inf_code;
-        *flags |= HW_FLAG_INVALID;
-        return s | f->max_code;
-    case HW_OVF_SPECIAL:
-        if (f->has_inf) return sign ? (f->inf_code | f->sign_bit) : f->inf_code;
-        *flags |= HW_FLAG_INVALID;
-        if (f->has_nan) return f->specials == HW_SPECIALS_FN ? (s | f->nan_code) : f->nan_code;
-        *flags |= HWI_ERR_NAN;
-        return 0;
-    default:
-        *flags |= HWI_ERR_OVERFLOW;
-        return 0;
-    }
-}
-
 /* round(x + y) into f, both finite; IEEE signs for exact zeros */
 uint64_t hwi_add_round(const hw_xval *x, const hw_xval *y, const hw_format *f,
                        const hw_opts *o, uint32_t *flags)
@@ -126,7 +97,77 @@ uint32_t hwi_float_mac(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat
 uint32_t hwi_float_from_xsum(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, hwi_stat *st)
 {
     uint32_t fl = 0;
-    float_set(u, r, hwi_xsum_round_float(s, 0, u->a->fmt, &u->o, &fl), st);
+    float_set(u, r, hwi_xsum_round_float(s, u->a->fmt, &u->o, &fl), st);
     if (fl & HW_FLAG_OVERFLOW) st->acc_events++;
     return fl;
 }
+
+/* the checks every float-register kind shares */
+int hwi_float_check(hwi_unit *u)
+{
+    const hw_acc_spec *a = u->a;
+    if (!a->fmt) return HW_E_SIZE;
+    if (a->rounding < HW_ROUND_RNE || a->rounding > HW_ROUND_RTO) return HW_E_MODE;
+    if (a->overflow < HW_OVF_SATURATE || a->overflow > HW_OVF_ERROR) return HW_E_MODE;
+    return HW_OK;
+}
+
+void hwi_float_zero(const hwi_unit *u, hwi_reg *r)
+{
+    r->code = hwi_zero_code(0, u->a->fmt);
+    hwi_xval_from_code(&r->x, r->code, u->a->fmt);
+}
+
+/* register = round(x) (a bias load) */
+uint32_t hwi_float_load(const hwi_unit *u, hwi_reg *r, const hw_xval *x, hwi_stat *st)
+{
+    uint32_t fl = 0;
+    double v;
+    if (x->cls != HW_XV_FINITE)
+        r->code = hwi_float_special(x->cls == HW_XV_NAN, x->sign, u->a->fmt, &u->o, &fl);
+    else if (!x->sig)
+        r->code = hwi_zero_code(x->sign, u->a->fmt);
+    else
+        r->code = hwi_round_pack(x->sign, x->sig, x->exp, 0, u->a->fmt, &u->o, 0, &fl);
+    hwi_xval_from_code(&r->x, r->code, u->a->fmt);
+    v = hwi_xval_double(&r->x);
+    if (v < 0) v = -v;
+    if (v > st->max_abs) st->max_abs = v;
+    if (fl & HW_FLAG_OVERFLOW) st->acc_events++;
+    return fl;
+}
+
+int hwi_float_to_xsum(const hwi_unit *u, const hwi_reg *r, hwi_xsum *s)
+{
+    return hwi_xsum_add_xval(s, &r->x);
+}
+
+double hwi_float_double(const hwi_unit *u, const hwi_reg *r) { return xval_double(&r->x); }
+
+void hwi_float_store(const hwi_unit *u, const hwi_reg *r, uint64_t *out, int32_t nlo)
+{
+    int i;
+    out[0] = r->code;
+    for (i = 1; i < nlo; i++) out[i] = 0;
+}
+
+static int float_mac_exact(const hw_acc_spec *a) { return a->fused; }
+
+/* a tree leaf: the product rounded into the format unless fused */
+static int float_leaf(const hwi_unit *u, const hw_xval *p, hwi_xsum *s, hwi_stat *st,
+                      uint32_t *flags)
+{
+    hw_xval q = *p;
+    *flags = 0;
+    if (!u->a->fused && q.cls == HW_XV_FINITE) {
+        uint64_t c = hwi_round_pack(q.sign, q.sig, q.exp, 0, u->a->fmt, &u->o, 0, flags);
+        hwi_xval_from_code(&q, c, u->a->fmt);
+        if (*flags & HW_FLAG_OVERFLOW) st->acc_events++;
+    }
+    return hwi_xsum_add_xval(s, &q) != HW_OK ? HW_E_SIZE : HW_OK;
+}
+
+const hwi_acc_ops hwi_acc_float_ops = {
+    hwi_float_check, hwi_float_zero, hwi_float_mac, hwi_float_load, float_mac_exact, float_leaf,
+    NULL, hwi_float_from_xsum, hwi_float_to_xsum, hwi_float_double, hwi_float_store,
+};

@@ -86,7 +86,7 @@ uint32_t hwi_multi_group(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n,
             int rdn = u->o.rounding == HW_ROUND_RDN;
             code = hwi_zero_code(nonzero ? rdn : (allneg ? 1 : (allpos ? 0 : rdn)), f);
         } else {
-            code = hwi_xsum_round_float(xs, 0, f, &u->o, &fl);
+            code = hwi_xsum_round_float(xs, f, &u->o, &fl);
             *exact = hwi_xsum_to_double(xs);
         }
     }
@@ -97,3 +97,21 @@ uint32_t hwi_multi_group(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n,
     if (fl & HW_FLAG_OVERFLOW) st->acc_events++;
     return fl;
 }
+
+static int multi_init(hwi_unit *u)
+{
+    const hw_acc_spec *a = u->a;
+    int rc = hwi_float_check(u);
+    if (rc != HW_OK) return rc;
+    if (a->fan_in < 1 || a->fan_in > 65536 || a->window_bits < 0 || a->window_bits > 100 ||
+        a->shifted_out < 0 || a->shifted_out > 2) return HW_E_MODE;
+    return HW_OK;
+}
+
+static int multi_mac_exact(const hw_acc_spec *a) { return 0; }
+
+/* groups of fan_in products; no single MAC step, no adder tree */
+const hwi_acc_ops hwi_acc_multi_ops = {
+    multi_init, hwi_float_zero, NULL, hwi_float_load, multi_mac_exact, NULL,
+    hwi_multi_group, hwi_float_from_xsum, hwi_float_to_xsum, hwi_float_double, hwi_float_store,
+};

@@ -173,13 +173,12 @@ static int zero_sign(const hwi_xsum *s, int rounding)
     return rounding == HW_ROUND_RDN;
 }
 
-uint64_t hwi_xsum_round_float(const hwi_xsum *s, int unused, const hw_format *f,
-                              const hw_opts *o, uint32_t *flags)
+uint64_t hwi_xsum_round_float(const hwi_xsum *s, const hw_format *f, const hw_opts *o,
+                              uint32_t *flags)
 {
     uint64_t mag[XS_MAX], top;
     int64_t P, pos;
     int neg;
-    (void)unused;
     if (s->nan || (s->pinf && s->ninf)) {
         if (!s->nan) *flags |= HW_FLAG_INVALID;
         return hwi_float_special(1, 0, f, o, flags);

@@ -9,7 +9,7 @@
  * and +-Inf saturates.
  *
  * hw_mx_quantize_general is the block-by-block, element-by-element loop;
- * hw_mx_quantize runs hw_mx_quantize_fast (hw_mx_fast.c) where it applies,
+ * hw_mx_quantize (hw_dispatch.c) runs hw_mx_quantize_fast (hw_mx_fast.c) first,
  * which reuses hwi_mx_elem_code / hwi_mx_block_elems for the elements and
  * blocks it cannot settle. */
 #include "hw_block_util.h"
@@ -157,20 +157,4 @@ int hw_mx_quantize_general(void *elem_out, int elem_size, uint8_t *scales, int32
     }
     res->flags = all;
     return HW_OK;
-}
-
-/* hw_mx_quantize: the fast kernel (hw_mx_fast.c) where it applies, else the
- * general loop above; both give the same codes, scales, flags and errors. */
-int hw_mx_quantize(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
-                   const void *in, int in_kind, size_t nrows, size_t ncols, size_t block_size,
-                   const hw_format *elem, int32_t emax_elem, int32_t int_bits,
-                   int32_t int_frac_bits, int64_t int_min, const hw_opts *o, hw_result *res)
-{
-    int st = hw_mx_quantize_fast(elem_out, elem_size, scales, scales_in, in, in_kind, nrows,
-                                 ncols, block_size, elem, emax_elem, int_bits, int_frac_bits,
-                                 int_min, o, res);
-    if (st != HW_E_MODE) return st;
-    return hw_mx_quantize_general(elem_out, elem_size, scales, scales_in, in, in_kind, nrows,
-                                  ncols, block_size, elem, emax_elem, int_bits, int_frac_bits,
-                                  int_min, o, res);
 }

@@ -45,16 +45,14 @@ static inline double decode_one(uint64_t c, const hw_format *f, int daz)
     return sign ? -v : v;
 }
 
-int hw_decode_general(double *out, const void *in, int code_size, size_t n,
-                      const hw_format *f, const hw_opts *o, hw_result *res)
+/* Decodes n codes with the element routine above (no argument checks: the
+ * callers, hw_decode_general and the fast decoder's redo of marked elements,
+ * checked them); returns HW_OK or HW_E_CODE with res->err_index set. */
+int hwi_decode_elems(double *out, const void *in, int code_size, size_t n, const hw_format *f,
+                     int daz, hw_result *res)
 {
     size_t i;
-    uint64_t limit;
-    int daz = o ? o->daz : 0;
-    if (res) { res->flags = 0; res->err_index = -1; }
-    if (!f || !res || !hwi_valid_code_size(code_size)) return HW_E_SIZE;
-    if (n && (!out || !in)) return HW_E_SIZE;
-    limit = f->bits >= 64 ? ~0ull : (1ull << f->bits) - 1;
+    uint64_t limit = f->bits >= 64 ? ~0ull : (1ull << f->bits) - 1;
     for (i = 0; i < n; i++) {
         uint64_t c = hwi_load_code(in, code_size, i);
         if (c > limit) { res->err_index = (int64_t)i; return HW_E_CODE; }
@@ -63,12 +61,11 @@ int hw_decode_general(double *out, const void *in, int code_size, size_t n,
     return HW_OK;
 }
 
-/* hw_decode: the fast decoder (hw_decode_fast.c) where it applies, else the
- * general loop above; both give the same values and errors. */
-int hw_decode(double *out, const void *in, int code_size, size_t n,
-              const hw_format *f, const hw_opts *o, hw_result *res)
+int hw_decode_general(double *out, const void *in, int code_size, size_t n,
+                      const hw_format *f, const hw_opts *o, hw_result *res)
 {
-    int st = hw_decode_fast(out, in, code_size, n, f, o, res);
-    if (st != HW_E_MODE) return st;
-    return hw_decode_general(out, in, code_size, n, f, o, res);
+    if (res) { res->flags = 0; res->err_index = -1; }
+    if (!f || !res || !hwi_valid_code_size(code_size)) return HW_E_SIZE;
+    if (n && (!out || !in)) return HW_E_SIZE;
+    return hwi_decode_elems(out, in, code_size, n, f, o ? o->daz : 0, res);
 }

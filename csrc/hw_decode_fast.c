@@ -11,7 +11,7 @@
  * m << (52 - M)) in a loop free of data-dependent branches, or, for the
  * bfloat16 family, widens the float32 pattern code << (23 - M); subnormal,
  * Inf / NaN (generic loop) and out-of-range codes are marked and redone one
- * by one by hw_decode_general().  Blocks of DEC_BLOCK elements, AVX2 copy of
+ * by one by hwi_decode_elems(), the general path's element loop (hw_decode.c).  Blocks of DEC_BLOCK elements, AVX2 copy of
  * the loops picked at run time.
  */
 #include "hw_internal.h"
@@ -189,8 +189,8 @@ static HWI_ALWAYS_INLINE int dec_run(double *out, const void *in, const int cs,
             hw_result r;
             int st;
             if (flat ? !mk.m32[j] : !mk.m64[j]) continue;
-            st = hw_decode_general(out + i0 + j, (const char *)in + (i0 + j) * (size_t)cs, cs,
-                                   1, f, NULL, &r);
+            st = hwi_decode_elems(out + i0 + j, (const char *)in + (i0 + j) * (size_t)cs, cs, 1,
+                                  f, 0, &r);
             if (st != HW_OK) {
                 res->err_index = (int64_t)(i0 + j);
                 return st;

@@ -74,21 +74,16 @@ static inline uint64_t encode_one(double x, const hw_format *f, const hw_opts *o
     return hwi_round_pack(sign, sig, e2, 0, f, o, rnd, flags);
 }
 
-int hw_encode_general(void *out, int code_size, const void *in, int in_kind, size_t n,
-                      const hw_format *f, const hw_opts *o, const uint32_t *rand,
-                      uint8_t *elem_flags, hw_result *res)
+/* Encodes n elements with the element routine above (no argument checks: the
+ * callers, hw_encode_general and the fast encoder's redo of marked elements,
+ * checked them).  Sets res->flags (and res->err_index on an error). */
+int hwi_encode_elems(void *out, int code_size, const void *in, int in_kind, size_t n,
+                     const hw_format *f, const hw_opts *o, const uint32_t *rand,
+                     uint8_t *elem_flags, hw_result *res)
 {
     size_t i;
-    uint32_t all = 0, mask;
+    uint32_t all = 0, mask = hwi_sr_mask(o);
     int st;
-    if (res) { res->flags = 0; res->err_index = -1; }
-    if (!f || !o || !res) return HW_E_SIZE;
-    if (!hwi_valid_code_size(code_size) || code_size * 8 < f->bits) return HW_E_SIZE;
-    if (in_kind != HW_IN_F64 && in_kind != HW_IN_F32) return HW_E_SIZE;
-    if (n && (!out || !in)) return HW_E_SIZE;
-    if ((st = check_opts(f, o)) != HW_OK) return st;
-    if (o->rounding == HW_ROUND_SR && o->sr_external && !rand && n) return HW_E_SIZE;
-    mask = hwi_sr_mask(o);
     for (i = 0; i < n; i++) {
         uint32_t fl = 0;
         double x = hwi_load_input(in, in_kind, i, o->daz);
@@ -100,13 +95,17 @@ int hw_encode_general(void *out, int code_size, const void *in, int in_kind, siz
     return HW_OK;
 }
 
-/* hw_encode: the fast kernel (hw_encode_fast.c) where it applies, else the
- * general loop above; both give the same codes, flags and errors. */
-int hw_encode(void *out, int code_size, const void *in, int in_kind, size_t n,
-              const hw_format *f, const hw_opts *o, const uint32_t *rand,
-              uint8_t *elem_flags, hw_result *res)
+int hw_encode_general(void *out, int code_size, const void *in, int in_kind, size_t n,
+                      const hw_format *f, const hw_opts *o, const uint32_t *rand,
+                      uint8_t *elem_flags, hw_result *res)
 {
-    int st = hw_encode_fast(out, code_size, in, in_kind, n, f, o, rand, elem_flags, res);
-    if (st != HW_E_MODE) return st;
-    return hw_encode_general(out, code_size, in, in_kind, n, f, o, rand, elem_flags, res);
+    int st;
+    if (res) { res->flags = 0; res->err_index = -1; }
+    if (!f || !o || !res) return HW_E_SIZE;
+    if (!hwi_valid_code_size(code_size) || code_size * 8 < f->bits) return HW_E_SIZE;
+    if (in_kind != HW_IN_F64 && in_kind != HW_IN_F32) return HW_E_SIZE;
+    if (n && (!out || !in)) return HW_E_SIZE;
+    if ((st = check_opts(f, o)) != HW_OK) return st;
+    if (o->rounding == HW_ROUND_SR && o->sr_external && !rand && n) return HW_E_SIZE;
+    return hwi_encode_elems(out, code_size, in, in_kind, n, f, o, rand, elem_flags, res);
 }

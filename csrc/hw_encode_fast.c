@@ -15,7 +15,7 @@
  * of K into the next binade (or from the subnormal into the normal range)
  * lands on the right code by itself.  A code above max_code is an overflow:
  * it takes the code hwi_overflow_code() gave at set-up for its sign (flags
- * OVERFLOW | INEXACT).  "Bad" elements are redone by hw_encode_general() one
+ * OVERFLOW | INEXACT).  "Bad" elements are redone by hwi_encode_elems() one
  * at a time: NaN / Inf inputs (except in the bfloat16 kernel, see
  * fast_flat32), overflow under 'error', negative inputs into an unsigned
  * format, and input subnormals when the target's bias equals the input's.
@@ -136,9 +136,9 @@ static int general_one(void *out, int cs, const void *in, int is64, size_t i,
                        const hw_format *f, const hw_opts *o, uint32_t *flags)
 {
     hw_result r;
-    int st = hw_encode_general((char *)out + i * (size_t)cs, cs,
-                               (const char *)in + i * (is64 ? 8u : 4u),
-                               is64 ? HW_IN_F64 : HW_IN_F32, 1, f, o, NULL, NULL, &r);
+    int st = hwi_encode_elems((char *)out + i * (size_t)cs, cs,
+                              (const char *)in + i * (is64 ? 8u : 4u),
+                              is64 ? HW_IN_F64 : HW_IN_F32, 1, f, o, NULL, NULL, &r);
     *flags |= r.flags;
     return st;
 }
@@ -162,9 +162,9 @@ static int fixup_block(void *out, int cs, const void *in, int is64, size_t i0, s
             hw_result r;
             r.flags = 0;
             if (i > i0)
-                hw_encode_general((char *)out + i0 * (size_t)cs, cs,
-                                  (const char *)in + i0 * (is64 ? 8u : 4u),
-                                  is64 ? HW_IN_F64 : HW_IN_F32, i - i0, f, o, NULL, NULL, &r);
+                hwi_encode_elems((char *)out + i0 * (size_t)cs, cs,
+                                 (const char *)in + i0 * (is64 ? 8u : 4u),
+                                 is64 ? HW_IN_F64 : HW_IN_F32, i - i0, f, o, NULL, NULL, &r);
             res->flags = before | r.flags;
             res->err_index = (int64_t)i;
             return st;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "include/hwsim.h"
+#include "include/hwsim_test.h" /* the hw_*_general / hw_*_fast paths */
 
 /* x86 SIMD kernels (AVX2 / FMA / F16C, chosen at run time when the CPU has
  * them).  Building with -DHWSIM_PORTABLE leaves only the portable C loops,
@@ -142,6 +143,15 @@ uint64_t hwi_round_pack(int sign, uint64_t sig, int32_t e2, int sticky_in,
 uint64_t hwi_overflow_code(int sign, const hw_format *f, const hw_opts *o,
                            uint32_t *flags);
 
+/* The general element loops without argument checks (hw_encode.c,
+ * hw_decode.c): hw_*_general checks, then runs them; the fast kernels redo
+ * the elements they mark with them. */
+int hwi_encode_elems(void *out, int code_size, const void *in, int in_kind, size_t n,
+                     const hw_format *f, const hw_opts *o, const uint32_t *rand,
+                     uint8_t *elem_flags, hw_result *res);
+int hwi_decode_elems(double *out, const void *in, int code_size, size_t n, const hw_format *f,
+                     int daz, hw_result *res);
+
 /* Code for a signed zero (+0 where the format has no -0). */
 static inline uint64_t hwi_zero_code(int sign, const hw_format *f)
 {
@@ -231,6 +241,7 @@ void hwi_xval_from_i64(hw_xval *x, int64_t v, int32_t frac_bits);
 int hwi_scale_round(int sign, uint64_t sig, int32_t sh, int mode, hwi_u128 *mag);
 uint64_t hwi_add_round(const hw_xval *x, const hw_xval *y, const hw_format *f,
                        const hw_opts *o, uint32_t *flags);
+/* hw_round.c: the code of a NaN / signed infinity by the overflow policy */
 uint64_t hwi_float_special(int nan, int sign, const hw_format *f, const hw_opts *o,
                            uint32_t *flags);
 
@@ -239,16 +250,19 @@ int hwi_xsum_add_xval(hwi_xsum *s, const hw_xval *x);
 int hwi_xsum_add_limbs(hwi_xsum *s, const uint64_t *w, int nl, int32_t e);
 int hwi_xsum_add_xsum(hwi_xsum *s, const hwi_xsum *t);
 int hwi_xsum_sign(const hwi_xsum *s); /* -1, 0, 1 */
-uint64_t hwi_xsum_round_float(const hwi_xsum *s, int zero_sign, const hw_format *f,
-                              const hw_opts *o, uint32_t *flags);
+uint64_t hwi_xsum_round_float(const hwi_xsum *s, const hw_format *f, const hw_opts *o,
+                              uint32_t *flags);
 int hwi_xsum_to_grid(const hwi_xsum *s, int32_t lsb, int mode, uint64_t *out, int nl,
                      int *huge);
 double hwi_xsum_to_double(const hwi_xsum *s);
 
 
+struct hwi_acc_ops;
+
 /* An accumulator in use by the MAC engine. */
 typedef struct hwi_unit {
     const hw_acc_spec *a;
+    const struct hwi_acc_ops *ops; /* the operations of a->kind (hwi_acc_ops_of) */
     hw_opts o;        /* rounding / overflow for float formats */
     int32_t nl;       /* fixed: limbs of a wide register (0: width <= 64) */
     int32_t idx;      /* 0 accumulator, 1 outer, 2 psum adder */
@@ -262,6 +276,46 @@ typedef struct hwi_stat {
     int32_t wneed;
     int64_t acc_events, psum_events;
 } hwi_stat;
+
+/* The operations of one accumulator kind (HW_ACC_*), which the MAC engine
+ * (hw_mac_engine.c, hw_mac_seq.c) calls instead of testing the kind.  One
+ * constant per kind, defined in the kind's file (hw_acc_fixed.c,
+ * hw_acc_float.c, hw_acc_multi.c); the table from kind to operations is
+ * hw_acc_table.c.  NULL members: the kind has no such operation. */
+typedef struct hwi_acc_ops {
+    /* check the spec (HW_OK, HW_E_SIZE, HW_E_MODE) and derive u->nl / u->mask */
+    int (*init)(hwi_unit *u);
+    void (*zero)(const hwi_unit *u, hwi_reg *r);
+    /* one MAC step r <- r (+) p (NULL: the kind adds in groups, below) */
+    uint32_t (*mac)(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat *st);
+    /* r <- x, a bias loaded into a zero register by the sequential order */
+    uint32_t (*load)(const hwi_unit *u, hwi_reg *r, const hw_xval *x, hwi_stat *st);
+    /* whether mac(r, x) is the exact sum r + x rounded once (a final bias) */
+    int (*mac_exact)(const hw_acc_spec *a);
+    /* a product entering an adder tree: add it (as the unit sees it) to s;
+     * HW_E_SIZE when s is too small (NULL: the kind cannot be a tree) */
+    int (*leaf)(const hwi_unit *u, const hw_xval *p, hwi_xsum *s, hwi_stat *st,
+                uint32_t *flags);
+    /* fan_in products at once (fused multi-term; NULL: one at a time) */
+    uint32_t (*group)(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n, hwi_xsum *scratch,
+                      double *exact, hwi_stat *st);
+    uint32_t (*from_xsum)(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, hwi_stat *st);
+    int (*to_xsum)(const hwi_unit *u, const hwi_reg *r, hwi_xsum *s);
+    double (*to_double)(const hwi_unit *u, const hwi_reg *r);
+    /* the register as nlo output limbs */
+    void (*store)(const hwi_unit *u, const hwi_reg *r, uint64_t *out, int32_t nlo);
+} hwi_acc_ops;
+
+/* hw_acc_table.c: the operations of an accumulator kind, NULL for an unknown one */
+const hwi_acc_ops *hwi_acc_ops_of(int32_t kind);
+
+/* float registers, shared by the float and fused multi-term kinds (hw_acc_float.c) */
+int hwi_float_check(hwi_unit *u);
+void hwi_float_zero(const hwi_unit *u, hwi_reg *r);
+uint32_t hwi_float_load(const hwi_unit *u, hwi_reg *r, const hw_xval *x, hwi_stat *st);
+int hwi_float_to_xsum(const hwi_unit *u, const hwi_reg *r, hwi_xsum *s);
+double hwi_float_double(const hwi_unit *u, const hwi_reg *r);
+void hwi_float_store(const hwi_unit *u, const hwi_reg *r, uint64_t *out, int32_t nlo);
 
 void hwi_limbs_add(uint64_t *w, int nl, int sign, uint64_t sig, int64_t pos);
 double hwi_xval_double(const hw_xval *x);

@@ -40,53 +40,12 @@ static void set_opts(hw_opts *o, int rounding, int overflow)
 static int unit_init(hwi_unit *u, const hw_acc_spec *a, int idx)
 {
     u->a = a;
+    u->ops = hwi_acc_ops_of(a->kind);
     u->idx = idx;
     u->nl = 0;
     u->mask = 0;
     set_opts(&u->o, a->rounding, a->overflow);
-    if (a->kind == HW_ACC_FIXED) {
-        if (a->width < 2 || a->width > 64 * HWI_FX_LIMBS - 2) return HW_E_SIZE;
-        if (a->overflow != HW_OVF_WRAP && a->overflow != HW_OVF_SATURATE &&
-            a->overflow != HW_OVF_ERROR) return HW_E_MODE;
-        if (a->below_lsb != HWI_BELOW_FLOOR &&
-            (a->below_lsb < HW_ROUND_RNE || a->below_lsb > HW_ROUND_RTO || a->below_lsb == HW_ROUND_SR))
-            return HW_E_MODE;
-        if (a->width > 64) u->nl = (a->width + 2 + 63) / 64;
-        u->mask = a->width >= 64 ? ~0ull : (1ull << a->width) - 1;
-        return HW_OK;
-    }
-    if (!a->fmt) return HW_E_SIZE;
-    if (a->rounding < HW_ROUND_RNE || a->rounding > HW_ROUND_RTO) return HW_E_MODE;
-    if (a->overflow < HW_OVF_SATURATE || a->overflow > HW_OVF_ERROR) return HW_E_MODE;
-    if (a->kind == HW_ACC_MULTI &&
-        (a->fan_in < 1 || a->fan_in > 65536 || a->window_bits < 0 || a->window_bits > 100 ||
-         a->shifted_out < 0 || a->shifted_out > 2)) return HW_E_MODE;
-    return a->kind == HW_ACC_FLOAT || a->kind == HW_ACC_MULTI ? HW_OK : HW_E_MODE;
-}
-
-static void u_zero(const hwi_unit *u, hwi_reg *r)
-{
-    if (u->a->kind == HW_ACC_FIXED) { hwi_fixed_zero(u, r); return; }
-    r->code = hwi_zero_code(0, u->a->fmt);
-    hwi_xval_from_code(&r->x, r->code, u->a->fmt);
-}
-
-static uint32_t u_from_xsum(const hwi_unit *u, hwi_reg *r, const hwi_xsum *x, hwi_stat *st)
-{
-    if (u->a->kind == HW_ACC_FIXED) return hwi_fixed_from_xsum(u, r, x, st);
-    return hwi_float_from_xsum(u, r, x, st);
-}
-
-static int u_to_xsum(const hwi_unit *u, const hwi_reg *r, hwi_xsum *x)
-{
-    if (u->a->kind == HW_ACC_FIXED) return hwi_fixed_to_xsum(u, r, x);
-    return hwi_xsum_add_xval(x, &r->x);
-}
-
-static double u_double(const hwi_unit *u, const hwi_reg *r)
-{
-    if (u->a->kind == HW_ACC_FIXED) return hwi_fixed_double(u, r);
-    return hwi_xval_double(&r->x);
+    return u->ops ? u->ops->init(u) : HW_E_MODE;
 }
 
 static int fail(eng *E, uint32_t fl, int unit, int64_t k)
@@ -113,7 +72,7 @@ static snap take(const eng *E, const hwi_unit *u, const hwi_reg *r)
     snap s = {0, 0.0};
     if (!E->tr || !u) return s;
     s.code = r->code;
-    s.v = u_double(u, r);
+    s.v = u->ops->to_double(u, r);
     return s;
 }
 
@@ -143,7 +102,7 @@ static double exact_sum(eng *E, const hwi_unit *u, const hwi_reg *r, const hw_xv
     hwi_xsum *t = &E->xs[XS_TMP + 2];
     if (!E->tr) return 0.0;
     hwi_xsum_clear(t);
-    if (r) u_to_xsum(u, r, t);
+    if (r) u->ops->to_xsum(u, r, t);
     if (x) hwi_xsum_add_xval(t, x);
     return hwi_xsum_to_double(t);
 }
@@ -171,10 +130,10 @@ static int add_exact_l(eng *E, const hwi_unit *u, hwi_reg *r, const hwi_xsum *x,
     snap b = take(E, u, r);
     uint32_t fl;
     hwi_xsum_clear(t);
-    if (!load && u_to_xsum(u, r, t) != HW_OK) return size_fail(E, u->idx, k1);
+    if (!load && u->ops->to_xsum(u, r, t) != HW_OK) return size_fail(E, u->idx, k1);
     if (x && hwi_xsum_add_xsum(t, x) != HW_OK) return size_fail(E, u->idx, k1);
     if (xv && hwi_xsum_add_xval(t, xv) != HW_OK) return size_fail(E, u->idx, k1);
-    fl = u_from_xsum(u, r, t, &E->st);
+    fl = u->ops->from_xsum(u, r, t, &E->st);
     rec(E, kind, u->idx, k0, k1, xv, b, take(E, u, r), E->tr ? hwi_xsum_to_double(t) : 0.0, fl);
     return fail(E, fl, u->idx, k1);
 }
@@ -189,7 +148,7 @@ static int reduce_seq(eng *E, const hwi_unit *u, hwi_reg *r, int64_t k0, int64_t
 {
     int64_t k;
     int rc;
-    if (u->a->kind == HW_ACC_MULTI) {
+    if (u->ops->group) {
         int64_t g0;
         for (g0 = k0; g0 < k1; g0 += u->a->fan_in) {
             int64_t g1 = g0 + u->a->fan_in < k1 ? g0 + u->a->fan_in : k1;
@@ -198,7 +157,7 @@ static int reduce_seq(eng *E, const hwi_unit *u, hwi_reg *r, int64_t k0, int64_t
             uint32_t fl;
             for (k = g0; k < g1; k++)
                 if ((rc = product(E, k, &E->grp[k - g0])) != HW_OK) return rc;
-            fl = hwi_multi_group(u, r, E->grp, (int)(g1 - g0), &E->xs[XS_TMP + 1], &ex, &E->st);
+            fl = u->ops->group(u, r, E->grp, (int)(g1 - g0), &E->xs[XS_TMP + 1], &ex, &E->st);
             rec(E, HW_STEP_GROUP, u->idx, g0, g1, NULL, b, take(E, u, r), ex, fl);
             if ((rc = fail(E, fl, u->idx, g1 - 1)) != HW_OK) return rc;
         }
@@ -212,8 +171,7 @@ static int reduce_seq(eng *E, const hwi_unit *u, hwi_reg *r, int64_t k0, int64_t
         if ((rc = product(E, k, &p)) != HW_OK) return rc;
         b = take(E, u, r);
         ex = exact_sum(E, u, r, &p);
-        if (u->a->kind == HW_ACC_FIXED) fl = hwi_fixed_mac(u, r, &p, &E->st);
-        else fl = hwi_float_mac(u, r, &p, &E->st);
+        fl = u->ops->mac(u, r, &p, &E->st);
         rec(E, HW_STEP_MAC, u->idx, k, k + 1, &p, b, take(E, u, r), ex, fl);
         if ((rc = fail(E, fl, u->idx, k)) != HW_OK) return rc;
     }
@@ -233,7 +191,7 @@ static int tree_in(eng *E, int l, int64_t k0)
 
 static int tree_push_reg(eng *E, int l, const hwi_reg *r, int64_t k0, int64_t kend)
 {
-    if (tree_in(E, l, k0) != HW_OK || u_to_xsum(&E->acc, r, &E->xs[l]) != HW_OK)
+    if (tree_in(E, l, k0) != HW_OK || E->acc.ops->to_xsum(&E->acc, r, &E->xs[l]) != HW_OK)
         return size_fail(E, 0, kend);
     if (E->cnt[l] == E->s->order_param) return tree_node(E, l, kend);
     return HW_OK;
@@ -242,7 +200,7 @@ static int tree_push_reg(eng *E, int l, const hwi_reg *r, int64_t k0, int64_t ke
 static int tree_node(eng *E, int l, int64_t kend)
 {
     hwi_reg r;
-    uint32_t fl = u_from_xsum(&E->acc, &r, &E->xs[l], &E->st);
+    uint32_t fl = E->acc.ops->from_xsum(&E->acc, &r, &E->xs[l], &E->st);
     snap none = {0, 0.0};
     int64_t k0 = E->kst[l];
     int rc;
@@ -261,16 +219,7 @@ static int tree_leaf(eng *E, int64_t k)
     int rc;
     if ((rc = product(E, k, &p)) != HW_OK) return rc;
     if (tree_in(E, 0, k) != HW_OK) return size_fail(E, 0, k);
-    if (u->a->kind == HW_ACC_FIXED) {
-        fl = hwi_fixed_leaf(u, &p, &E->xs[0]);
-    } else {
-        if (!u->a->fused && p.cls == HW_XV_FINITE) {
-            uint64_t c = hwi_round_pack(p.sign, p.sig, p.exp, 0, u->a->fmt, &u->o, 0, &fl);
-            hwi_xval_from_code(&p, c, u->a->fmt);
-            if (fl & HW_FLAG_OVERFLOW) E->st.acc_events++;
-        }
-        if (hwi_xsum_add_xval(&E->xs[0], &p) != HW_OK) return size_fail(E, 0, k);
-    }
+    if (u->ops->leaf(u, &p, &E->xs[0], &E->st, &fl) != HW_OK) return size_fail(E, 0, k);
     if ((rc = fail(E, fl, 0, k)) != HW_OK) return rc;
     if (E->cnt[0] == E->s->order_param) return tree_node(E, 0, k + 1);
     return HW_OK;
@@ -314,10 +263,10 @@ static int reduce(eng *E, hwi_reg *r, int64_t k0, int64_t k1)
             int64_t c1 = c0 + C < k1 ? c0 + C : k1;
             hwi_reg c;
             hwi_xsum *t = &E->xs[XS_TMP + 1];
-            u_zero(&E->acc, &c);
+            E->acc.ops->zero(&E->acc, &c);
             if ((rc = reduce_seq(E, &E->acc, &c, c0, c1)) != HW_OK) return rc;
             hwi_xsum_clear(t);
-            if (u_to_xsum(&E->acc, &c, t) != HW_OK) return size_fail(E, 1, c1);
+            if (E->acc.ops->to_xsum(&E->acc, &c, t) != HW_OK) return size_fail(E, 1, c1);
             if ((rc = add_exact(E, &E->outer, r, t, NULL, HW_STEP_CHUNK, c0, c1)) != HW_OK)
                 return rc;
         }
@@ -335,7 +284,7 @@ static int psum_store(eng *E, const hwi_unit *u, const hwi_reg *r, hw_xval *dec,
     uint32_t fl;
     snap b = take(E, u, r), a = {0, 0.0};
     hwi_xsum_clear(t);
-    if (u_to_xsum(u, r, t) != HW_OK) return size_fail(E, 3, k1);
+    if (u->ops->to_xsum(u, r, t) != HW_OK) return size_fail(E, 3, k1);
     fl = hwi_num_from_xsum(&E->s->psum, &E->psum_o, t, &code, dec);
     if (fl & HW_FLAG_OVERFLOW) E->st.psum_events++;
     a.code = code;
@@ -353,14 +302,14 @@ static int run_output(eng *E, int64_t j, hwi_reg *fin, const hwi_unit **fu)
     int rc;
     if (s->tiles == HW_TILES_SEPARATE) {
         *fu = &E->adder;
-        u_zero(&E->adder, fin);
+        E->adder.ops->zero(&E->adder, fin);
         if (bias && s->bias == HW_BIAS_INIT &&
             (rc = add_exact_l(E, &E->adder, fin, NULL, bias, HW_STEP_BIAS, 0, 0, 1)) != HW_OK) return rc;
         for (t0 = 0; t0 < K; t0 += T) {
             int64_t t1 = t0 + T < K ? t0 + T : K;
             hwi_reg r;
             hw_xval dec;
-            u_zero(top, &r);
+            top->ops->zero(top, &r);
             if ((rc = reduce(E, &r, t0, t1)) != HW_OK) return rc;
             if ((rc = psum_store(E, top, &r, &dec, t0, t1)) != HW_OK) return rc;
             if ((rc = add_exact(E, &E->adder, fin, NULL, &dec, HW_STEP_PSUM_ADD, t0, t1)) != HW_OK)
@@ -368,7 +317,7 @@ static int run_output(eng *E, int64_t j, hwi_reg *fin, const hwi_unit **fu)
         }
     } else {
         *fu = top;
-        u_zero(top, fin);
+        top->ops->zero(top, fin);
         if (bias && s->bias == HW_BIAS_INIT &&
             (rc = add_exact_l(E, top, fin, NULL, bias, HW_STEP_BIAS, 0, 0, 1)) != HW_OK) return rc;
         for (t0 = 0; t0 < K; t0 += T) {
@@ -383,7 +332,7 @@ static int run_output(eng *E, int64_t j, hwi_reg *fin, const hwi_unit **fu)
                 b = take(E, top, fin);
                 hwi_xsum_clear(t);
                 if (hwi_xsum_add_xval(t, &dec) != HW_OK) return size_fail(E, top->idx, t1);
-                fl = u_from_xsum(top, fin, t, &E->st);
+                fl = top->ops->from_xsum(top, fin, t, &E->st);
                 rec(E, HW_STEP_PSUM_LOAD, top->idx, t0, t1, &dec, b, take(E, top, fin),
                     hwi_xval_double(&dec), fl);
                 if ((rc = fail(E, fl, top->idx, t1 - 1)) != HW_OK) return rc;
@@ -422,9 +371,10 @@ static int eng_init(eng *E, const hw_mac_spec *s)
     if (s->order < HW_ORDER_SEQUENTIAL || s->order > HW_ORDER_CHUNKED) return HW_E_MODE;
     if (s->order != HW_ORDER_SEQUENTIAL && s->order_param < (s->order == HW_ORDER_TREE ? 2 : 1))
         return HW_E_SIZE;
-    if (s->order == HW_ORDER_TREE && s->acc.kind == HW_ACC_MULTI) return HW_E_MODE;
-    if (s->order == HW_ORDER_CHUNKED && s->outer.kind == HW_ACC_MULTI) return HW_E_MODE;
-    if (s->tiles == HW_TILES_SEPARATE && s->adder.kind == HW_ACC_MULTI) return HW_E_MODE;
+    /* kinds that add in groups: only as the accumulator of a sequential order */
+    if (s->order == HW_ORDER_TREE && !E->acc.ops->leaf) return HW_E_MODE;
+    if (s->order == HW_ORDER_CHUNKED && E->outer.ops->group) return HW_E_MODE;
+    if (s->tiles == HW_TILES_SEPARATE && E->adder.ops->group) return HW_E_MODE;
     if (s->tiles < HW_TILES_NONE || s->tiles > HW_TILES_SEPARATE) return HW_E_MODE;
     if (s->tiles != HW_TILES_NONE && (s->tile < 1 || s->psum.kind == HW_NUM_NONE)) return HW_E_SIZE;
     if ((rc = check_num(&s->product)) != HW_OK || (rc = check_num(&s->psum)) != HW_OK) return rc;
@@ -440,22 +390,11 @@ static int eng_init(eng *E, const hw_mac_spec *s)
         E->xs[i].nl = s->xs_limbs;
         hwi_xsum_clear(&E->xs[i]);
     }
-    if (s->acc.kind == HW_ACC_MULTI) {
+    if (E->acc.ops->group) {
         E->grp = (hw_xval *)malloc(sizeof(hw_xval) * (size_t)s->acc.fan_in);
         if (!E->grp) { free(E->xs[0].w); return HW_E_NOMEM; }
     }
     return HW_OK;
-}
-
-static void store_out(const hwi_unit *u, const hwi_reg *r, uint64_t *out, int32_t nlo)
-{
-    int i;
-    if (u->a->kind == HW_ACC_FIXED && u->nl) {
-        for (i = 0; i < nlo; i++) out[i] = i < u->nl ? r->w[i] : ((r->w[u->nl - 1] >> 63) ? ~0ull : 0);
-        return;
-    }
-    out[0] = r->code;
-    for (i = 1; i < nlo; i++) out[i] = 0;
 }
 
 static double stat_max(const eng *E)
@@ -493,7 +432,7 @@ static int seq_group(eng *E, const hw_mac_spec *s, const hw_xval *ar, const hw_x
                       cnt, regs, sts, &E->flags))
         return HW_E_MODE;
     for (c = 0; c < cnt; c++) {
-        store_out(&E->acc, &regs[c], out + c * nlo, nlo);
+        E->acc.ops->store(&E->acc, &regs[c], out + c * nlo, nlo);
         if (st) {
             int64_t oc = o + c;
             double m = sts[c].max_abs, d;
@@ -534,8 +473,7 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
     E.b_ks = b_ks;
     E.K = kk;
     group_ok = !trace && s->order == HW_ORDER_SEQUENTIAL && s->tiles == HW_TILES_NONE &&
-               s->acc.kind != HW_ACC_MULTI &&
-               !(s->bias == HW_BIAS_FINAL && s->acc.kind == HW_ACC_FLOAT && !s->acc.fused);
+               E.acc.ops->mac && (s->bias != HW_BIAS_FINAL || E.acc.ops->mac_exact(&s->acc));
     E.bias = bias;
     E.tr = trace;
     E.tcap = trace_cap;
@@ -562,7 +500,7 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
                 res->err_unit = E.err_unit;
                 break;
             }
-            store_out(fu, &fin, out + o * out_limbs, out_limbs);
+            fu->ops->store(fu, &fin, out + o * out_limbs, out_limbs);
             if (st) {
                 if (st->acc_events) st->acc_events[o] = E.st.acc_events;
                 if (st->psum_events) st->psum_events[o] = E.st.psum_events;

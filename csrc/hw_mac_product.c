@@ -109,7 +109,7 @@ uint32_t hwi_num_from_xsum(const hw_num_spec *ns, const hw_opts *o, const hwi_xs
 {
     uint32_t fl = 0;
     if (ns->kind == HW_NUM_FLOAT) {
-        *code = hwi_xsum_round_float(s, 0, ns->fmt, o, &fl);
+        *code = hwi_xsum_round_float(s, ns->fmt, o, &fl);
         hwi_xval_from_code(dec, *code, ns->fmt);
         return fl;
     }

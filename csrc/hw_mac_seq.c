@@ -6,29 +6,16 @@
 static int mac_step(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat *st,
                     uint32_t *flags)
 {
-    uint32_t fl = u->a->kind == HW_ACC_FIXED ? hwi_fixed_mac(u, r, p, st)
-                                             : hwi_float_mac(u, r, p, st);
+    uint32_t fl = u->ops->mac(u, r, p, st);
     *flags |= fl & 0xFFu;
     return (fl & HWI_ERR_MASK) != 0;
 }
 
-/* register = round(x) into a float unit (a bias load) */
-static int float_load(const hwi_unit *u, hwi_reg *r, const hw_xval *x, hwi_stat *st,
-                      uint32_t *flags)
+/* register = x (a bias load into the zero register) */
+static int load_step(const hwi_unit *u, hwi_reg *r, const hw_xval *x, hwi_stat *st,
+                     uint32_t *flags)
 {
-    uint32_t fl = 0;
-    double v;
-    if (x->cls != HW_XV_FINITE)
-        r->code = hwi_float_special(x->cls == HW_XV_NAN, x->sign, u->a->fmt, &u->o, &fl);
-    else if (!x->sig)
-        r->code = hwi_zero_code(x->sign, u->a->fmt);
-    else
-        r->code = hwi_round_pack(x->sign, x->sig, x->exp, 0, u->a->fmt, &u->o, 0, &fl);
-    hwi_xval_from_code(&r->x, r->code, u->a->fmt);
-    v = hwi_xval_double(&r->x);
-    if (v < 0) v = -v;
-    if (v > st->max_abs) st->max_abs = v;
-    if (fl & HW_FLAG_OVERFLOW) st->acc_events++;
+    uint32_t fl = u->ops->load(u, r, x, st);
     *flags |= fl & 0xFFu;
     return (fl & HWI_ERR_MASK) != 0;
 }
@@ -41,14 +28,9 @@ int hwi_seq_group(const hwi_unit *u, const hw_num_spec *prod, const hw_opts *pro
     int64_t k;
     int c, bad = 0;
     for (c = 0; c < cnt; c++) {
-        if (u->a->kind == HW_ACC_FIXED) hwi_fixed_zero(u, &regs[c]);
-        else {
-            regs[c].code = hwi_zero_code(0, u->a->fmt);
-            hwi_xval_from_code(&regs[c].x, regs[c].code, u->a->fmt);
-        }
+        u->ops->zero(u, &regs[c]);
         if (bias_mode == HW_BIAS_INIT && bias[c])
-            bad |= u->a->kind == HW_ACC_FIXED ? mac_step(u, &regs[c], bias[c], &st[c], flags)
-                                              : float_load(u, &regs[c], bias[c], &st[c], flags);
+            bad |= load_step(u, &regs[c], bias[c], &st[c], flags);
     }
     for (k = 0; k < kk && !bad; k++) {
         const hw_xval *x = &ar[k * a_ks];

@@ -11,37 +11,31 @@
  * t >= 0 (a large negative se can lift it into the element's normal range,
  * where its missing hidden bit would be misread).
  *
- * The blocks of the nrows x ncols array follow each other in memory, so the
- * kernel takes them in chunks of whole blocks (up to MXF_CHUNK elements):
- *   1. per block: se from the largest |x| bit pattern (NaN / Inf: NaN scale;
- *      the exponent of a float's bit pattern is floor(log2|x|) exactly), or
- *      from the caller's scale; the block's tb - se fills a per-element
- *      array, so that
- *   2. one vectorised pass over the chunk writes every code and ORs the
- *      flag summary, as hw_encode_fast's first pass does;
- *   3. a chunk with marked elements (NaN / Inf inputs, such subnormals, the
- *      t == -1 tininess case) is passed again with marks, and those elements
- *      go through hwi_mx_elem_code(), the general path's element routine.
- * A chunk holding a NaN-scale block is done block by block by the general
- * routine (hwi_mx_block_elems), and a NaN element under a caller's scale
- * (an error) makes the whole call rerun hw_mx_quantize_general(), so that
- * err_index and the flags reported with it are the general path's.
+ * The chunked block driver is hw_block_fast.h's (shared with NVFP4); the
+ * hooks here give its MX parts:
+ *   - scale: se from the largest |x| bit pattern (NaN / Inf: NaN scale; the
+ *     exponent of a float's bit pattern is floor(log2|x|) exactly), or from
+ *     the caller's scale; the block's tb - se fills a per-element array;
+ *   - pass: one vectorised pass over the chunk, as hw_encode_fast's first pass;
+ *   - elem / block: hwi_mx_elem_code / hwi_mx_block_elems, the general path's
+ *     element and block routines (hw_block.c), for marked elements (NaN / Inf
+ *     inputs, such subnormals, the t == -1 tininess case) and for chunks
+ *     holding a NaN-scale block.
+ * A NaN element under a caller's scale (an error) makes the kernel answer
+ * HW_E_MODE ("not handled"): hw_mx_quantize (hw_dispatch.c) then reruns
+ * hw_mx_quantize_general(), so that err_index and the flags reported with it
+ * are the general path's.
  */
-#include "hw_block_util.h"
-#include "hw_fast_elem.h"
+#include "hw_block_fast.h"
 
 enum { MXF_CHUNK = 1024 };
 
 /* the whole call: arguments, element set-up, kernel constants */
 typedef struct mxf_ctx {
-    uint8_t *out;
-    uint8_t *scales;
-    const void *in;
-    size_t nrows, ncols, bs, nb;
-    int32_t scales_in, in_kind, emax_elem;
+    blkf_geom g;
+    int32_t emax_elem;
     hwi_mx_elem el;
     hw_opts os;
-    fast_params p;
 } mxf_ctx;
 
 /* per-chunk scratch: each element's tb - se, then the marks of the second
@@ -97,20 +91,20 @@ static HWI_ALWAYS_INLINE int mxf_scale(const mxf_ctx *c, const int is64, size_t 
     int32_t se = 0;
     int ok;
     size_t j;
-    if (c->scales_in) {
-        ok = c->scales[sidx] != 0xFF;
-        se = (int32_t)c->scales[sidx] - 127;
+    if (c->g.scales_in) {
+        ok = c->g.scales[sidx] != 0xFF;
+        se = (int32_t)c->g.scales[sidx] - 127;
     } else {
         uint64_t a;
-        if (is64) a = len == 32 ? amax64((const double *)c->in + start, 32)
-                                : amax64((const double *)c->in + start, len);
-        else a = len == 32 ? amax32((const float *)c->in + start, 32)
-                           : amax32((const float *)c->in + start, len);
+        if (is64) a = len == 32 ? amax64((const double *)c->g.in + start, 32)
+                                : amax64((const double *)c->g.in + start, len);
+        else a = len == 32 ? amax32((const float *)c->g.in + start, 32)
+                           : amax32((const float *)c->g.in + start, len);
         ok = se_from_amax(a, is64, c->emax_elem, &se);
-        c->scales[sidx] = ok ? (uint8_t)(se + 127) : 0xFF;
+        c->g.scales[sidx] = ok ? (uint8_t)(se + 127) : 0xFF;
     }
-    if (is64) for (j = 0; j < len; j++) buf->tb.t64[off + j] = c->p.tb - se;
-    else for (j = 0; j < len; j++) buf->tb.t32[off + j] = (int32_t)c->p.tb - se;
+    if (is64) for (j = 0; j < len; j++) buf->tb.t64[off + j] = c->g.p.tb - se;
+    else for (j = 0; j < len; j++) buf->tb.t32[off + j] = (int32_t)c->g.p.tb - se;
     return ok;
 }
 
@@ -122,12 +116,12 @@ static HWI_ALWAYS_INLINE fast_acc mxf_pass(const mxf_ctx *c, size_t i0, size_t m
                                            const int is64, const int marks,
                                            void *restrict mkv)
 {
-    const fast_params q = c->p; /* private copy: stores to out cannot alias it */
-    uint8_t *restrict out = c->out + i0;
+    const fast_params q = c->g.p; /* private copy: stores to out cannot alias it */
+    uint8_t *restrict out = c->g.out + i0;
     fast_acc r;
     size_t i;
     if (!is64) {
-        const float *restrict in = (const float *)c->in + i0;
+        const float *restrict in = (const float *)c->g.in + i0;
         const int32_t *restrict tb = (const int32_t *)tbv;
         uint32_t *restrict mk = (uint32_t *)mkv;
         const int32_t lim = q.tiny_lim;
@@ -144,7 +138,7 @@ static HWI_ALWAYS_INLINE fast_acc mxf_pass(const mxf_ctx *c, size_t i0, size_t m
         }
         r.bad = bad != 0; r.nz = nz != 0; r.ovf = ovf != 0; r.uf = uf != 0; r.edge = edge != 0;
     } else {
-        const double *restrict in = (const double *)c->in + i0;
+        const double *restrict in = (const double *)c->g.in + i0;
         const int64_t *restrict tb = (const int64_t *)tbv;
         uint64_t *restrict mk = (uint64_t *)mkv;
         const int64_t lim = q.tiny_lim;
@@ -164,92 +158,50 @@ static HWI_ALWAYS_INLINE fast_acc mxf_pass(const mxf_ctx *c, size_t i0, size_t m
     return r;
 }
 
-/* Redo the marked elements of a chunk with the general element routine
- * (the t == -1 ones only while no element has raised UNDERFLOW).  Returns 0,
- * or 1 when an element is NaN (an error: the caller reruns the general path). */
-static int mxf_fixup(const mxf_ctx *c, size_t i0, size_t m, const mxf_buf *buf, int is64,
-                     uint32_t *flags)
+/* the driver's hooks (hw_block_fast.h) */
+static HWI_ALWAYS_INLINE int mxh_scale(const void *ctx, int is64, size_t sidx, size_t start,
+                                       size_t len, size_t off, void *buf)
 {
-    size_t j;
-    for (j = 0; j < m; j++) {
-        int mark = is64 ? (int)buf->mk.m64[j] : (int)buf->mk.m32[j];
-        int32_t se = (int32_t)(is64 ? c->p.tb - buf->tb.t64[j] : c->p.tb - buf->tb.t32[j]);
-        uint32_t fl = 0;
-        uint64_t code;
-        if (!(mark & 1) && !((mark & 2) && !(*flags & HW_FLAG_UNDERFLOW))) continue;
-        code = hwi_mx_elem_code(hwi_load_in(c->in, c->in_kind, i0 + j), se, &c->el, &c->os, 0,
-                                &fl);
-        if (fl & HWI_ERR_NAN) return 1;
-        c->out[i0 + j] = (uint8_t)code;
-        *flags |= fl;
-    }
-    return 0;
+    return mxf_scale((const mxf_ctx *)ctx, is64, sidx, start, len, off, (mxf_buf *)buf);
 }
 
-/* A chunk with a NaN-scale block: block by block with the general routine,
- * from block (r, b) over [i0, i1).  Returns 0, or 1 on a NaN element. */
-static int mxf_chunk_general(const mxf_ctx *c, size_t r, size_t b, size_t i0, size_t i1,
-                             uint32_t *flags)
+static HWI_ALWAYS_INLINE fast_acc mxh_pass(const void *ctx, size_t i0, size_t m, void *buf,
+                                           int mode, int is64, int marks)
 {
-    while (i0 < i1) {
-        size_t sidx = r * c->nb + b, start = r * c->ncols + b * c->bs;
-        size_t len = c->ncols - b * c->bs < c->bs ? c->ncols - b * c->bs : c->bs;
-        int64_t err;
-        if (hwi_mx_block_elems(c->out, 1, c->in, c->in_kind, start, len,
-                               c->scales[sidx] != 0xFF, (int32_t)c->scales[sidx] - 127, &c->el,
-                               &c->os, flags, &err) != HW_OK)
-            return 1;
-        i0 += len;
-        if (++b == c->nb) { b = 0; r++; }
-    }
-    return 0;
+    mxf_buf *B = (mxf_buf *)buf;
+    return mxf_pass((const mxf_ctx *)ctx, i0, m, &B->tb, mode, is64, marks, &B->mk);
 }
 
-/* The whole array in chunks; returns 0 (res->flags set) or 1 (rerun the
- * general path). */
-static HWI_ALWAYS_INLINE int mxf_run(const mxf_ctx *c, const int mode, const int is64,
-                                     hw_result *res)
+static HWI_ALWAYS_INLINE int mxh_mark(const void *buf, size_t j, int is64)
 {
-    mxf_buf buf;
-    uint32_t flags = 0;
-    size_t r = 0, b = 0;
-    while (r < c->nrows) {
-        size_t r0 = r, b0 = b, i0 = r * c->ncols + b * c->bs, m = 0;
-        int dirty = 0;
-        fast_acc acc;
-        while (r < c->nrows) { /* whole blocks, at least one */
-            size_t len = c->ncols - b * c->bs < c->bs ? c->ncols - b * c->bs : c->bs;
-            if (m + len > MXF_CHUNK) break;
-            dirty |= !mxf_scale(c, is64, r * c->nb + b, i0 + m, len, m, &buf);
-            m += len;
-            if (++b == c->nb) { b = 0; r++; }
-        }
-        if (dirty) {
-            if (mxf_chunk_general(c, r0, b0, i0, i0 + m, &flags)) return 1;
-            continue;
-        }
-        acc = mxf_pass(c, i0, m, &buf.tb, mode, is64, 0, &buf.mk);
-        flags |= (acc.nz ? HW_FLAG_INEXACT : 0u) | (acc.uf ? HW_FLAG_UNDERFLOW : 0u) |
-                 (acc.ovf ? HW_FLAG_OVERFLOW | HW_FLAG_INEXACT : 0u);
-        if (acc.bad || (acc.edge && c->p.after && !(flags & HW_FLAG_UNDERFLOW))) {
-            mxf_pass(c, i0, m, &buf.tb, mode, is64, 1, &buf.mk);
-            if (mxf_fixup(c, i0, m, &buf, is64, &flags)) return 1;
-        }
-    }
-    res->flags = flags;
-    return 0;
+    const mxf_buf *B = (const mxf_buf *)buf;
+    return is64 ? (int)B->mk.m64[j] : (int)B->mk.m32[j];
 }
+
+static uint64_t mxh_elem(const void *ctx, const void *buf, size_t sidx, size_t j, size_t i,
+                         int is64, uint32_t *fl)
+{
+    const mxf_ctx *c = (const mxf_ctx *)ctx;
+    const mxf_buf *B = (const mxf_buf *)buf;
+    int32_t se = (int32_t)(is64 ? c->g.p.tb - B->tb.t64[j] : c->g.p.tb - B->tb.t32[j]);
+    return hwi_mx_elem_code(hwi_load_in(c->g.in, c->g.in_kind, i), se, &c->el, &c->os, 0, fl);
+}
+
+static int mxh_block(const void *ctx, size_t sidx, size_t start, size_t len, uint32_t *flags)
+{
+    const mxf_ctx *c = (const mxf_ctx *)ctx;
+    int64_t err;
+    return hwi_mx_block_elems(c->g.out, 1, c->g.in, c->g.in_kind, start, len,
+                              c->g.scales[sidx] != 0xFF, (int32_t)c->g.scales[sidx] - 127,
+                              &c->el, &c->os, flags, &err) != HW_OK;
+}
+
+static const blkf_hooks mxf_hooks = {mxh_scale, mxh_pass, mxh_mark, mxh_elem, mxh_block};
 
 static HWI_ALWAYS_INLINE int mxf_modes(const mxf_ctx *c, const int is64, hw_result *res)
 {
-    switch (c->os.rounding) {
-    case HW_ROUND_RNE: return mxf_run(c, HW_ROUND_RNE, is64, res);
-    case HW_ROUND_RNA: return mxf_run(c, HW_ROUND_RNA, is64, res);
-    case HW_ROUND_RTZ: return mxf_run(c, HW_ROUND_RTZ, is64, res);
-    case HW_ROUND_RUP: return mxf_run(c, HW_ROUND_RUP, is64, res);
-    case HW_ROUND_RDN: return mxf_run(c, HW_ROUND_RDN, is64, res);
-    default: return mxf_run(c, HW_ROUND_RTO, is64, res);
-    }
+    mxf_buf buf;
+    return blkf_modes(&c->g, c, &mxf_hooks, &buf, MXF_CHUNK, c->os.rounding, is64, res);
 }
 
 /* one function per input kind and instruction set (AVX2: same C, same bits) */
@@ -272,7 +224,6 @@ static int mxf_setup(mxf_ctx *c, int elem_size, int in_kind, size_t nrows, size_
                      const hw_opts *o)
 {
     int is64 = in_kind == HW_IN_F64;
-    uint32_t fl = 0;
     if (!o || !f || elem_size != 1 || f->bits > 8) return 0;
     if (in_kind != HW_IN_F32 && in_kind != HW_IN_F64) return 0;
     if (o->rounding < HW_ROUND_RNE || o->rounding > HW_ROUND_RTO) return 0;
@@ -281,27 +232,13 @@ static int mxf_setup(mxf_ctx *c, int elem_size, int in_kind, size_t nrows, size_
     if (f->specials == HW_SPECIALS_E8M0 || !f->subnormals || !f->has_zero) return 0;
     if (f->man_bits >= 23 || f->bias > 127 || f->bias < -127 || f->emin != 1 - f->bias) return 0;
     if (hwi_mx_setup(elem_size, f, emax_elem, 0, 0, 0, o, &c->el, &c->os) != HW_OK) return 0;
-    c->nrows = nrows;
-    c->ncols = ncols;
-    c->bs = block_size;
-    c->nb = (ncols + block_size - 1) / block_size;
-    c->in_kind = in_kind;
+    c->g.nrows = nrows;
+    c->g.ncols = ncols;
+    c->g.bs = block_size;
+    c->g.nb = (ncols + block_size - 1) / block_size;
+    c->g.in_kind = in_kind;
     c->emax_elem = emax_elem;
-    memset(&c->p, 0, sizeof c->p);
-    c->p.maxc = f->max_code;
-    c->p.sign_bit = f->sign_bit;
-    c->p.tb = (int64_t)f->bias - (is64 ? 1024 : 128);
-    c->p.s0 = (is64 ? 52 : 23) - f->man_bits;
-    c->p.M = f->man_bits;
-    c->p.negzero = f->has_negzero;
-    c->p.is_signed = f->is_signed;
-    c->p.tiny_lim = o->tininess == HW_TININESS_BEFORE ? 0 : -1;
-    c->p.after = o->tininess == HW_TININESS_AFTER;
-    c->p.one = 1;
-    c->p.nan_code = f->nan_code;
-    c->p.ovf_pos = hwi_overflow_code(0, f, &c->os, &fl);
-    c->p.ovf_neg = hwi_overflow_code(1, f, &c->os, &fl);
-    return (fl & HWI_ERR_MASK) == 0; /* saturation never errs */
+    return blkf_params(&c->g.p, f, &c->os, is64); /* saturation never errs */
 }
 
 int hw_mx_quantize_fast(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
@@ -316,18 +253,15 @@ int hw_mx_quantize_fast(void *elem_out, int elem_size, uint8_t *scales, int32_t 
     if (!res || !elem_out || !scales || !in) return HW_E_MODE;
     if (!mxf_setup(&c, elem_size, in_kind, nrows, ncols, block_size, elem, emax_elem, o))
         return HW_E_MODE;
-    c.out = (uint8_t *)elem_out;
-    c.scales = scales;
-    c.scales_in = scales_in;
-    c.in = in;
+    c.g.out = (uint8_t *)elem_out;
+    c.g.scales = scales;
+    c.g.scales_in = scales_in;
+    c.g.in = in;
 #ifdef HWI_HAVE_AVX2_CLONE
     if ((__builtin_cpu_init(), __builtin_cpu_supports("avx2")))
         redo = in_kind == HW_IN_F64 ? mxf_f64x(&c, res) : mxf_f32x(&c, res);
     else
 #endif
         redo = in_kind == HW_IN_F64 ? mxf_f64(&c, res) : mxf_f32(&c, res);
-    if (!redo) return HW_OK;
-    return hw_mx_quantize_general(elem_out, elem_size, scales, scales_in, in, in_kind, nrows,
-                                  ncols, block_size, elem, emax_elem, int_bits, int_frac_bits,
-                                  int_min, o, res);
+    return redo ? HW_E_MODE : HW_OK; /* an error: the dispatcher reruns the general loop */
 }

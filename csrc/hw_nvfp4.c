@@ -10,8 +10,8 @@
  * (scales_in), a NaN element of a non-NaN block is an error, +-Inf saturates.
  *
  * hw_nvfp4_quantize_general is the block-by-block loop; hw_nvfp4_quantize
- * runs hw_nvfp4_quantize_fast (hw_nvfp4_fast.c, binary32 arithmetic only)
- * where it applies, which reuses the hwi_nvfp4_* helpers below. */
+ * (hw_dispatch.c) runs hw_nvfp4_quantize_fast (hw_nvfp4_fast.c, binary32
+ * arithmetic only) first, which reuses the hwi_nvfp4_* helpers below. */
 #include "hw_block_util.h"
 
 #define E4M3_ONE 0x38u /* code of 1.0 in float8_e4m3fn */
@@ -210,17 +210,4 @@ int hw_nvfp4_quantize_general(uint8_t *elem_out, uint8_t *scales, int32_t scales
     }
     res->flags = all;
     return HW_OK;
-}
-
-/* hw_nvfp4_quantize: the fast kernel (hw_nvfp4_fast.c) where it applies, else
- * the general loop above; both give the same codes, scales, flags and errors. */
-int hw_nvfp4_quantize(uint8_t *elem_out, uint8_t *scales, int32_t scales_in, const void *in,
-                      int in_kind, size_t nrows, size_t ncols, size_t block_size,
-                      double tensor_scale, int32_t arith, const hw_opts *o, hw_result *res)
-{
-    int st = hw_nvfp4_quantize_fast(elem_out, scales, scales_in, in, in_kind, nrows, ncols,
-                                    block_size, tensor_scale, arith, o, res);
-    if (st != HW_E_MODE) return st;
-    return hw_nvfp4_quantize_general(elem_out, scales, scales_in, in, in_kind, nrows, ncols,
-                                     block_size, tensor_scale, arith, o, res);
 }

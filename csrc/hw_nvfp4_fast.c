@@ -7,33 +7,28 @@
  * block, so the kernel computes q with the same two IEEE operations (a
  * vectorised divide gives the correctly rounded quotient, as the scalar one
  * does) and rounds q's bit pattern exactly as hw_encode_fast rounds a float32
- * array into E2M1.  Blocks follow each other in memory and are taken in
- * chunks of whole blocks (up to NVF_CHUNK elements):
- *   1. per block: the scale code from the largest |fl32(V)| bit pattern
- *      (NaN / Inf: 0x7F) through hwi_nvfp4_scale32, the general path's own
- *      routine, or the caller's code; the block's d fills a per-element array;
- *   2. one vectorised pass writes every code and ORs the flag summary;
- *   3. marked elements (a non-finite q, the t == -1 tininess case) go through
- *      hwi_nvfp4_elem_code, the general path's element routine.
- * A chunk holding a NaN-scale block is done block by block by the general
- * routine; a NaN element under a caller's scale or an invalid caller scale
- * code (errors) make the call rerun hw_nvfp4_quantize_general().
+ * array into E2M1.  The chunked block driver is hw_block_fast.h's (shared
+ * with MX); the hooks here give its NVFP4 parts:
+ *   - scale: the scale code from the largest |fl32(V)| bit pattern (NaN / Inf:
+ *     0x7F) through hwi_nvfp4_scale32, the general path's own routine, or the
+ *     caller's code; the block's d fills a per-element array;
+ *   - pass: one vectorised pass writes every code and ORs the flag summary;
+ *   - elem / block: hwi_nvfp4_elem_code / hwi_nvfp4_block_elems, the general
+ *     path's routines (hw_nvfp4.c), for marked elements (a non-finite q, the
+ *     t == -1 tininess case) and for chunks holding a NaN-scale block.
+ * A NaN element under a caller's scale or an invalid caller scale code
+ * (errors) make the kernel answer HW_E_MODE ("not handled"):
+ * hw_nvfp4_quantize (hw_dispatch.c) then reruns hw_nvfp4_quantize_general().
  */
-#include "hw_block_util.h"
-#include "hw_fast_elem.h"
+#include "hw_block_fast.h"
 
 enum { NVF_CHUNK = 1024 };
 
 typedef struct nvf_ctx {
-    uint8_t *out;
-    uint8_t *scales;
-    const void *in;
-    size_t nrows, ncols, bs, nb;
-    int32_t scales_in, in_kind;
+    blkf_geom g;
     double ts;
     hw_format e2m1, e4m3;
     hw_opts os, rne_sat;
-    fast_params p;
 } nvf_ctx;
 
 typedef struct nvf_buf {
@@ -62,11 +57,11 @@ static HWI_ALWAYS_INLINE int nvf_scale(const nvf_ctx *c, const int is64, size_t 
     uint64_t sc;
     float dv;
     size_t j;
-    if (c->scales_in) {
-        sc = c->scales[sidx];
+    if (c->g.scales_in) {
+        sc = c->g.scales[sidx];
         if (sc == 0 || sc > 0x7F) return -1;
     } else {
-        const void *x = (const char *)c->in + start * (is64 ? 8u : 4u);
+        const void *x = (const char *)c->g.in + start * (is64 ? 8u : 4u);
         uint32_t a = len == 16 ? nvf_amax(x, is64, 16) : nvf_amax(x, is64, len);
         float amax;
         if (a >= 0x7F800000u) {
@@ -75,7 +70,7 @@ static HWI_ALWAYS_INLINE int nvf_scale(const nvf_ctx *c, const int is64, size_t 
             memcpy(&amax, &a, 4);
             sc = hwi_nvfp4_scale32(amax, c->ts, &c->e4m3, &c->rne_sat);
         }
-        c->scales[sidx] = (uint8_t)sc;
+        c->g.scales[sidx] = (uint8_t)sc;
     }
     if (sc == 0x7F) return 0;
     dv = (float)hwi_nvfp4_scale_value(sc) * (float)c->ts;
@@ -89,10 +84,10 @@ static HWI_ALWAYS_INLINE fast_acc nvf_pass(const nvf_ctx *c, size_t i0, size_t m
                                            const int is64, const int marks,
                                            uint32_t *restrict mk)
 {
-    const fast_params q = c->p;
-    uint8_t *restrict out = c->out + i0;
-    const float *restrict in32 = is64 ? NULL : (const float *)c->in + i0;
-    const double *restrict in64 = is64 ? (const double *)c->in + i0 : NULL;
+    const fast_params q = c->g.p;
+    uint8_t *restrict out = c->g.out + i0;
+    const float *restrict in32 = is64 ? NULL : (const float *)c->g.in + i0;
+    const double *restrict in64 = is64 ? (const double *)c->g.in + i0 : NULL;
     const int32_t lim = q.tiny_lim, tb = (int32_t)q.tb;
     uint32_t bad = 0, nz = 0, uf = 0, edge = 0, ovf = 0;
     fast_acc r;
@@ -113,96 +108,49 @@ static HWI_ALWAYS_INLINE fast_acc nvf_pass(const nvf_ctx *c, size_t i0, size_t m
     return r;
 }
 
-/* Redo the marked elements of the chunk starting at block (r, b), i0, with
- * the general element routine.  Returns 0, or 1 on a NaN element. */
-static int nvf_fixup(const nvf_ctx *c, size_t r, size_t b, size_t i0, size_t m,
-                     const uint32_t *mk, uint32_t *flags)
+/* the driver's hooks (hw_block_fast.h) */
+static HWI_ALWAYS_INLINE int nvh_scale(const void *ctx, int is64, size_t sidx, size_t start,
+                                       size_t len, size_t off, void *buf)
 {
-    size_t j = 0;
-    while (j < m) {
-        size_t len = c->ncols - b * c->bs < c->bs ? c->ncols - b * c->bs : c->bs, k;
-        double s = hwi_nvfp4_scale_value(c->scales[r * c->nb + b]);
-        for (k = j; k < j + len; k++) {
-            uint32_t fl = 0;
-            uint64_t code;
-            if (!(mk[k] & 1) && !((mk[k] & 2) && !(*flags & HW_FLAG_UNDERFLOW))) continue;
-            code = hwi_nvfp4_elem_code(hwi_load_in(c->in, c->in_kind, i0 + k), s, c->ts,
-                                       HW_NVFP4_FLOAT32, &c->e2m1, &c->os, 0, &fl);
-            if (fl & HWI_ERR_NAN) return 1;
-            c->out[i0 + k] = (uint8_t)code;
-            *flags |= fl;
-        }
-        j += len;
-        if (++b == c->nb) { b = 0; r++; }
-    }
-    return 0;
+    return nvf_scale((const nvf_ctx *)ctx, is64, sidx, start, len, ((nvf_buf *)buf)->d + off);
 }
 
-/* A chunk holding a NaN-scale block: block by block with the general routine. */
-static int nvf_chunk_general(const nvf_ctx *c, size_t r, size_t b, size_t m, uint32_t *flags)
+static HWI_ALWAYS_INLINE fast_acc nvh_pass(const void *ctx, size_t i0, size_t m, void *buf,
+                                           int mode, int is64, int marks)
 {
-    size_t j = 0;
-    while (j < m) {
-        size_t start = r * c->ncols + b * c->bs;
-        size_t len = c->ncols - b * c->bs < c->bs ? c->ncols - b * c->bs : c->bs;
-        int64_t err;
-        if (hwi_nvfp4_block_elems(c->out, c->in, c->in_kind, start, len,
-                                  c->scales[r * c->nb + b], c->ts, HW_NVFP4_FLOAT32, &c->e2m1,
-                                  &c->os, flags, &err) != HW_OK)
-            return 1;
-        j += len;
-        if (++b == c->nb) { b = 0; r++; }
-    }
-    return 0;
+    nvf_buf *B = (nvf_buf *)buf;
+    return nvf_pass((const nvf_ctx *)ctx, i0, m, B->d, mode, is64, marks, B->mk);
 }
 
-/* The whole array in chunks; 0 (res->flags set) or 1 (rerun the general path). */
-static HWI_ALWAYS_INLINE int nvf_run(const nvf_ctx *c, const int mode, const int is64,
-                                     hw_result *res)
+static HWI_ALWAYS_INLINE int nvh_mark(const void *buf, size_t j, int is64)
 {
-    nvf_buf buf;
-    uint32_t flags = 0;
-    size_t r = 0, b = 0;
-    while (r < c->nrows) {
-        size_t r0 = r, b0 = b, i0 = r * c->ncols + b * c->bs, m = 0;
-        int dirty = 0;
-        fast_acc acc;
-        while (r < c->nrows) { /* whole blocks, at least one */
-            size_t len = c->ncols - b * c->bs < c->bs ? c->ncols - b * c->bs : c->bs;
-            int ok;
-            if (m + len > NVF_CHUNK) break;
-            ok = nvf_scale(c, is64, r * c->nb + b, i0 + m, len, buf.d + m);
-            if (ok < 0) return 1;
-            dirty |= !ok;
-            m += len;
-            if (++b == c->nb) { b = 0; r++; }
-        }
-        if (dirty) {
-            if (nvf_chunk_general(c, r0, b0, m, &flags)) return 1;
-            continue;
-        }
-        acc = nvf_pass(c, i0, m, buf.d, mode, is64, 0, buf.mk);
-        flags |= (acc.nz ? HW_FLAG_INEXACT : 0u) | (acc.uf ? HW_FLAG_UNDERFLOW : 0u) |
-                 (acc.ovf ? HW_FLAG_OVERFLOW | HW_FLAG_INEXACT : 0u);
-        if (acc.bad || (acc.edge && c->p.after && !(flags & HW_FLAG_UNDERFLOW))) {
-            nvf_pass(c, i0, m, buf.d, mode, is64, 1, buf.mk);
-            if (nvf_fixup(c, r0, b0, i0, m, buf.mk, &flags)) return 1;
-        }
-    }
-    res->flags = flags;
-    return 0;
+    return (int)((const nvf_buf *)buf)->mk[j];
 }
+
+static uint64_t nvh_elem(const void *ctx, const void *buf, size_t sidx, size_t j, size_t i,
+                         int is64, uint32_t *fl)
+{
+    const nvf_ctx *c = (const nvf_ctx *)ctx;
+    return hwi_nvfp4_elem_code(hwi_load_in(c->g.in, c->g.in_kind, i),
+                               hwi_nvfp4_scale_value(c->g.scales[sidx]), c->ts,
+                               HW_NVFP4_FLOAT32, &c->e2m1, &c->os, 0, fl);
+}
+
+static int nvh_block(const void *ctx, size_t sidx, size_t start, size_t len, uint32_t *flags)
+{
+    const nvf_ctx *c = (const nvf_ctx *)ctx;
+    int64_t err;
+    return hwi_nvfp4_block_elems(c->g.out, c->g.in, c->g.in_kind, start, len,
+                                 c->g.scales[sidx], c->ts, HW_NVFP4_FLOAT32, &c->e2m1, &c->os,
+                                 flags, &err) != HW_OK;
+}
+
+static const blkf_hooks nvf_hooks = {nvh_scale, nvh_pass, nvh_mark, nvh_elem, nvh_block};
 
 static HWI_ALWAYS_INLINE int nvf_modes(const nvf_ctx *c, const int is64, hw_result *res)
 {
-    switch (c->os.rounding) {
-    case HW_ROUND_RNE: return nvf_run(c, HW_ROUND_RNE, is64, res);
-    case HW_ROUND_RNA: return nvf_run(c, HW_ROUND_RNA, is64, res);
-    case HW_ROUND_RTZ: return nvf_run(c, HW_ROUND_RTZ, is64, res);
-    case HW_ROUND_RUP: return nvf_run(c, HW_ROUND_RUP, is64, res);
-    case HW_ROUND_RDN: return nvf_run(c, HW_ROUND_RDN, is64, res);
-    default: return nvf_run(c, HW_ROUND_RTO, is64, res);
-    }
+    nvf_buf buf;
+    return blkf_modes(&c->g, c, &nvf_hooks, &buf, NVF_CHUNK, c->os.rounding, is64, res);
 }
 
 static int nvf_f32(const nvf_ctx *c, hw_result *res) { return nvf_modes(c, 0, res); }
@@ -223,35 +171,20 @@ static int nvf_setup(nvf_ctx *c, int in_kind, size_t nrows, size_t ncols, size_t
                      double ts, int32_t arith, const hw_opts *o)
 {
     const hw_format *f = &c->e2m1;
-    uint32_t fl = 0;
     if (!o || arith != HW_NVFP4_FLOAT32) return 0;
     if (in_kind != HW_IN_F32 && in_kind != HW_IN_F64) return 0;
     if (o->rounding < HW_ROUND_RNE || o->rounding > HW_ROUND_RTO) return 0;
     if (o->tininess != HW_TININESS_AFTER && o->tininess != HW_TININESS_BEFORE) return 0;
     if (block_size == 0 || block_size > NVF_CHUNK || nrows == 0 || ncols == 0) return 0;
     if (hwi_nvfp4_setup(&c->e2m1, &c->e4m3, ts, o, &c->os, &c->rne_sat) != HW_OK) return 0;
-    c->nrows = nrows;
-    c->ncols = ncols;
-    c->bs = block_size;
-    c->nb = (ncols + block_size - 1) / block_size;
-    c->in_kind = in_kind;
+    c->g.nrows = nrows;
+    c->g.ncols = ncols;
+    c->g.bs = block_size;
+    c->g.nb = (ncols + block_size - 1) / block_size;
+    c->g.in_kind = in_kind;
     c->ts = ts;
-    memset(&c->p, 0, sizeof c->p);
-    c->p.maxc = f->max_code;
-    c->p.sign_bit = f->sign_bit;
-    c->p.tb = (int64_t)f->bias - 128;
-    c->p.s0 = 23 - f->man_bits;
-    c->p.M = f->man_bits;
-    c->p.negzero = f->has_negzero;
-    c->p.is_signed = f->is_signed;
-    c->p.tiny_lim = o->tininess == HW_TININESS_BEFORE ? 0 : -1;
-    c->p.after = o->tininess == HW_TININESS_AFTER;
-    c->p.sub_bad = 0; /* E2M1's bias is below float32's: q's subnormals are tiny */
-    c->p.one = 1;
-    c->p.nan_code = f->nan_code;
-    c->p.ovf_pos = hwi_overflow_code(0, f, &c->os, &fl);
-    c->p.ovf_neg = hwi_overflow_code(1, f, &c->os, &fl);
-    return (fl & HWI_ERR_MASK) == 0;
+    /* E2M1's bias is below float32's: q's subnormals are tiny (sub_bad 0) */
+    return blkf_params(&c->g.p, f, &c->os, 0);
 }
 
 int hw_nvfp4_quantize_fast(uint8_t *elem_out, uint8_t *scales, int32_t scales_in,
@@ -265,17 +198,15 @@ int hw_nvfp4_quantize_fast(uint8_t *elem_out, uint8_t *scales, int32_t scales_in
     if (!res || !elem_out || !scales || !in) return HW_E_MODE;
     if (!nvf_setup(&c, in_kind, nrows, ncols, block_size, tensor_scale, arith, o))
         return HW_E_MODE;
-    c.out = elem_out;
-    c.scales = scales;
-    c.scales_in = scales_in;
-    c.in = in;
+    c.g.out = elem_out;
+    c.g.scales = scales;
+    c.g.scales_in = scales_in;
+    c.g.in = in;
 #ifdef HWI_HAVE_AVX2_CLONE
     if ((__builtin_cpu_init(), __builtin_cpu_supports("avx2")))
         redo = in_kind == HW_IN_F64 ? nvf_f64x(&c, res) : nvf_f32x(&c, res);
     else
 #endif
         redo = in_kind == HW_IN_F64 ? nvf_f64(&c, res) : nvf_f32(&c, res);
-    if (!redo) return HW_OK;
-    return hw_nvfp4_quantize_general(elem_out, scales, scales_in, in, in_kind, nrows, ncols,
-                                     block_size, tensor_scale, arith, o, res);
+    return redo ? HW_E_MODE : HW_OK; /* an error: the dispatcher reruns the general loop */
 }

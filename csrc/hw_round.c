@@ -136,3 +136,34 @@ uint64_t hwi_round_pack(int sign, uint64_t sig, int32_t e2, int sticky_in,
     }
     return (sign ? f->sign_bit : 0) | code;
 }
+
+/* Code for a NaN (nan) or an infinity of the given sign in an accumulator or
+ * product format, by the overflow policy (the MAC engine's specials). */
+uint64_t hwi_float_special(int nan, int sign, const hw_format *f, const hw_opts *o,
+                           uint32_t *flags)
+{
+    uint64_t s = sign ? f->sign_bit : 0;
+    if (nan) {
+        if (f->has_nan) return f->nan_code;
+        *flags |= HWI_ERR_NAN;
+        return 0;
+    }
+    switch (o->overflow) {
+    case HW_OVF_SATURATE:
+        *flags |= HW_FLAG_INVALID;
+        return s | f->max_code;
+    case HW_OVF_SATURATE_KEEP_INF:
+        if (f->has_inf) return sign ? (f->inf_code | f->sign_bit) : f->inf_code;
+        *flags |= HW_FLAG_INVALID;
+        return s | f->max_code;
+    case HW_OVF_SPECIAL:
+        if (f->has_inf) return sign ? (f->inf_code | f->sign_bit) : f->inf_code;
+        *flags |= HW_FLAG_INVALID;
+        if (f->has_nan) return f->specials == HW_SPECIALS_FN ? (s | f->nan_code) : f->nan_code;
+        *flags |= HWI_ERR_NAN;
+        return 0;
+    default:
+        *flags |= HWI_ERR_OVERFLOW;
+        return 0;
+    }
+}

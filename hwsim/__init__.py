@@ -1,28 +1,32 @@
 """hwsim: bit-accurate simulator of low-precision accelerator arithmetic.
 
-The public API is re-exported here; see README.md for a tour.
+A small namespace (README.md, "Public namespace", lists it exactly): format
+objects and :func:`format`, :func:`encode` / :func:`decode` / :func:`quantize`,
+the MAC unit, the network, the errors and modes, and the submodules.
 """
-from .affine import dequantize_affine, quantize_affine
-from .api import decode, encode, quantize, random_bits
-from .blockformats import BFPFormat, BlockTensor, MXFormat, NVFP4Format
-from .codebook import NF4, CodebookFormat, PWLQFormat, PWLQTensor, pack_nibbles, unpack_nibbles
-from . import mac
-from .errors import (FormatError, HwsimError, NaNInputError, OverflowValueError,
+from . import codec, errors, formats, mac, modes, network, reference, tensors
+from .codec import decode, dequantize_affine, encode, quantize, quantize_affine
+from .errors import (BackendError, FormatError, HwsimError, NaNInputError, OverflowValueError,
                      UnsupportedModeError)
+from .formats import (PRESETS, BFPFormat, CodebookFormat, FixedFormat, FloatFormat, IntFormat,
+                      MXFormat, NVFP4Format, PWLQFormat, format, p3109)
 from .mac import MacUnit, dot, matmul
-from .formats import PRESETS, FixedFormat, FloatFormat, IntFormat, format, p3109
 from .modes import Flags, Overflow, RoundingMode, Tininess
-from .network import Network, NetworkConfig, load_onnx
-from .qtensor import QTensor
+from .network import Network, load_onnx
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "FloatFormat", "IntFormat", "FixedFormat", "PRESETS", "format", "p3109",
-    "encode", "decode", "quantize", "random_bits", "quantize_affine", "dequantize_affine",
-    "RoundingMode", "Overflow", "Tininess", "Flags", "QTensor", "Network", "NetworkConfig",
-    "load_onnx", "MXFormat", "NVFP4Format", "BFPFormat", "BlockTensor", "CodebookFormat",
-    "PWLQFormat", "PWLQTensor", "NF4", "pack_nibbles", "unpack_nibbles", "mac", "MacUnit",
-    "matmul", "dot",
+    # formats
+    "format", "FloatFormat", "IntFormat", "FixedFormat", "MXFormat", "NVFP4Format", "BFPFormat",
+    "CodebookFormat", "PWLQFormat", "PRESETS", "p3109",
+    # codecs
+    "encode", "decode", "quantize", "quantize_affine", "dequantize_affine",
+    # MAC unit and network
+    "MacUnit", "matmul", "dot", "Network", "load_onnx",
+    # errors and modes
     "HwsimError", "FormatError", "UnsupportedModeError", "OverflowValueError", "NaNInputError",
+    "BackendError", "RoundingMode", "Overflow", "Tininess", "Flags",
+    # submodules
+    "formats", "codec", "tensors", "mac", "network", "reference", "errors", "modes",
 ]

@@ -14,13 +14,21 @@ _ROOT = os.path.dirname(_HERE)
 _CSRC = os.path.join(_ROOT, "csrc")
 
 
+# The cffi declarations: the public API, then the test hooks (the general and fast
+# paths behind the dispatchers, which the tests compare).
+_HEADERS = ("hwsim.h", "hwsim_test.h")
+
+
 def _cdef_text() -> str:
-    with open(os.path.join(_CSRC, "include", "hwsim.h")) as fh:
-        text = fh.read()
-    m = re.search(r"/\* HW_CDEF_BEGIN \*/(.*)/\* HW_CDEF_END \*/", text, re.S)
-    if not m:
-        raise RuntimeError("hwsim.h lacks the HW_CDEF_BEGIN/END block")
-    return m.group(1)
+    blocks = []
+    for name in _HEADERS:
+        with open(os.path.join(_CSRC, "include", name)) as fh:
+            text = fh.read()
+        m = re.search(r"/\* HW_CDEF_BEGIN \*/(.*)/\* HW_CDEF_END \*/", text, re.S)
+        if not m:
+            raise RuntimeError(f"{name} lacks the HW_CDEF_BEGIN/END block")
+        blocks.append(m.group(1))
+    return "\n".join(blocks)
 
 
 def _rel(p: str) -> str:
@@ -41,7 +49,7 @@ ffibuilder = FFI()
 ffibuilder.cdef(_cdef_text())
 ffibuilder.set_source(
     "hwsim._hwsim_c",
-    '#include "hwsim.h"\n',
+    "".join(f'#include "{name}"\n' for name in _HEADERS),
     sources=sorted(_rel(p) for p in glob.glob(os.path.join(_CSRC, "*.c"))),
     include_dirs=[_rel(os.path.join(_CSRC, "include")), _rel(_CSRC)],
     extra_compile_args=_flags,

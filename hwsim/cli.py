@@ -35,7 +35,7 @@ def cmd_formats(args) -> int:
     print("  ".join("-" * w for w in widths))
     for row in cells:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
-    from . import blockformats
+    from .formats import parse as blockformats
 
     if blockformats.NAMES:
         print("\nblock / codebook formats: " + ", ".join(blockformats.NAMES))
@@ -69,7 +69,7 @@ def flag_names(flags) -> str:
 
 def describe_encoding(value: float, fmt, rounding="rne", overflow=None) -> dict:
     """Everything ``hwsim encode`` prints, as a dict."""
-    from .api import decode, encode
+    from .codec import decode, encode
 
     codes, flags = encode(np.array([value], dtype=np.float64), fmt, rounding, overflow,
                           return_flags=True, sr_bits=None)

@@ -1,9 +1,10 @@
 """Exception hierarchy (leaf module: imports nothing from hwsim).
 
-Every error raised for bad user input is a subclass of ``ValueError`` or
-``TypeError`` and its message names the offending parameter, the allowed
-range and the value that was given.
+Every hwsim exception derives :class:`HwsimError`.  Errors raised for bad user
+input are also ``ValueError`` subclasses and their message names the offending
+parameter, the allowed range and the value that was given.
 """
+import numpy as np
 
 
 class HwsimError(Exception):
@@ -30,20 +31,19 @@ class BackendError(HwsimError, RuntimeError):
     """The compiled kernel library reported an internal failure."""
 
 
+class ConfigError(HwsimError, ValueError):
+    """An invalid precision configuration (the message names the path of the bad key)."""
+
+
+class UnsupportedModelError(HwsimError, ValueError):
+    """The ONNX model uses ops or attributes hwsim does not model (all listed)."""
+
+
 def check_int(name: str, value, lo: int, hi: int) -> int:
     """Validate that ``value`` is an int in [lo, hi]; raise a FormatError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            import numpy as np  # local: keep the leaf module light
-
-            if isinstance(value, np.integer):
-                value = int(value)
-            else:
-                raise TypeError
-        except TypeError:
-            raise FormatError(
-                f"{name} must be an integer in [{lo}, {hi}], got {value!r}"
-            ) from None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise FormatError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+    value = int(value)
     if not lo <= value <= hi:
         raise FormatError(f"{name} must be in [{lo}, {hi}], got {value}")
     return value

@@ -1,7 +1,7 @@
 """Rounding modes, overflow / NaN policies and status flags.
 
-The integer values of these enums equal the C enum values in
-``csrc/include/hwsim.h`` (checked by ``tests/test_modes_abi.py``).
+Enum values equal the C ones in ``csrc/include/hwsim.h`` (tests/native/test_build.py);
+:data:`ROUNDINGS` is the one list of rounding-mode names.
 
 =======  ==============================  =====================  ============
 name     IEEE 754-2019 name              ac_types / HDL analog  ties go
@@ -47,6 +47,14 @@ class RoundingMode(enum.IntEnum):
     @classmethod
     def parse(cls, value) -> "RoundingMode":
         return _parse_member(cls, value, "rounding")
+
+
+#: Every rounding-mode name, in C enum order.
+ROUNDINGS = tuple(m.name.lower() for m in RoundingMode)
+#: The deterministic modes (all but ``sr``): what registers and accumulators take.
+DETERMINISTIC_ROUNDINGS = tuple(r for r in ROUNDINGS if r != "sr")
+#: Round to nearest (both tie rules) and the three directed modes, in C enum order.
+NEAREST_AND_DIRECTED = tuple(r for r in DETERMINISTIC_ROUNDINGS if r != "rto")
 
 
 class Overflow(enum.IntEnum):

@@ -52,7 +52,7 @@ def test_ci_profile_is_derandomized_and_keeps_per_test_counts():
     assert all(derand for _, derand in got.values()), got
     # a test with its own count keeps it under ci (the slow MAC comparisons)
     assert got["mac.test_multiterm::test_multi_term_accumulators_equal_reference"][0] == 200
-    assert got["test_properties::test_monotonic"][0] == hyp_settings.COUNTS["ci"]
+    assert got["codec.test_properties::test_monotonic"][0] == hyp_settings.COUNTS["ci"]
 
 
 def test_no_test_pins_max_examples():

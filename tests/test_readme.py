@@ -46,3 +46,18 @@ def test_shell_verbs_exist():
     assert len(used) >= 5
     for verb in used:
         assert verb in verbs, verb
+
+
+def test_readme_lists_exactly_the_public_namespace():
+    import hwsim
+
+    m = re.search(r"<!-- namespace:begin -->\n(.*?)\n<!-- namespace:end -->", _readme(), re.S)
+    assert m, "README lacks the namespace markers"
+    listed = re.findall(r"`([A-Za-z_0-9]+)`", m.group(1))
+    assert len(listed) == len(set(listed))
+    assert set(listed) == set(hwsim.__all__)
+    public = {n for n in vars(hwsim) if not n.startswith("_")}
+    assert public - set(hwsim.__all__) <= {"native", "testing", "cli", "ops"}, \
+        public - set(hwsim.__all__)
+    for name in listed:
+        assert getattr(hwsim, name) is not None

@@ -470,30 +470,7 @@ int hw_mac_lut_i16(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
                    int16_t *out, int32_t pairs);
 
-/* ---- fast encode / decode paths (perf) ---- */
-
-/*----------------------------------------------------------------------------
- * hw_encode_general: the reference element-by-element loop behind hw_encode
- * (same arguments, results, flags and status codes).  Kept callable so that
- * tests compare the fast kernel against it.
- *--------------------------------------------------------------------------*/
-int hw_encode_general(void *out, int code_size, const void *in, int in_kind, size_t n,
-                      const hw_format *f, const hw_opts *o, const uint32_t *rand,
-                      uint8_t *elem_flags, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_encode_fast: hw_encode for the cases a branch-light kernel covers:
- * float32/float64 input; a format with subnormals, not e8m0, with fewer
- * mantissa bits than the input and bias <= the input's; rounding RNE, RNA,
- * RTZ, RUP, RDN or RTO; any overflow policy and tininess; no FTZ, no DAZ,
- * elem_flags NULL.  Codes, OR-ed flags, status and err_index equal
- * hw_encode_general's bit for bit.  Returns HW_E_MODE, writing nothing,
- * when the call is outside that scope (or invalid): hw_encode then runs
- * hw_encode_general, which reports any real error.
- *--------------------------------------------------------------------------*/
-int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t n,
-                   const hw_format *f, const hw_opts *o, const uint32_t *rand,
-                   uint8_t *elem_flags, hw_result *res);
+/* ---- decoding through a table ---- */
 
 /*----------------------------------------------------------------------------
  * hw_decode_lut: out[i] = lut[code_i] for codes of code_size bytes, copying
@@ -504,23 +481,6 @@ int hw_encode_fast(void *out, int code_size, const void *in, int in_kind, size_t
  *--------------------------------------------------------------------------*/
 int hw_decode_lut(double *out, const void *in, int code_size, size_t n,
                   const double *lut, size_t lut_len, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_decode_general: the reference element-by-element loop behind hw_decode
- * (same arguments, results and status codes).
- *--------------------------------------------------------------------------*/
-int hw_decode_general(double *out, const void *in, int code_size, size_t n,
-                      const hw_format *f, const hw_opts *o, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_decode_fast: hw_decode for formats with subnormals, not e8m0, bias <=
- * 1023 and at most 63 bits, without DAZ: normal codes and zeros are built
- * with integer operations, the other codes go through hw_decode_general.
- * Results, status and err_index equal hw_decode_general's bit for bit.
- * Returns HW_E_MODE, writing nothing, outside that scope.
- *--------------------------------------------------------------------------*/
-int hw_decode_fast(double *out, const void *in, int code_size, size_t n,
-                   const hw_format *f, const hw_opts *o, hw_result *res);
 
 /*----------------------------------------------------------------------------
  * hw_mac_multi_seq: fused multi-term accumulator A (HW_ACC_MULTI), sequential
@@ -535,55 +495,6 @@ int hw_mac_multi_seq(const float *a, const int16_t *a_aexp, const float *bt,
                      const int16_t *b_aexp, const double *init, const double *fin,
                      uint64_t *out, double *max_abs, int32_t *events, int64_t m, int64_t n,
                      int64_t k, const hw_acc_spec *A);
-/* ---- fast MX / NVFP4 block quantization (perf2) ---- */
-
-/*----------------------------------------------------------------------------
- * hw_mx_quantize_general: the reference block-by-block, element-by-element
- * loop behind hw_mx_quantize (same arguments, results, flags and status
- * codes).  Kept callable so that tests compare the fast kernel against it.
- *--------------------------------------------------------------------------*/
-int hw_mx_quantize_general(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
-                           const void *in, int in_kind, size_t nrows, size_t ncols,
-                           size_t block_size, const hw_format *elem, int32_t emax_elem,
-                           int32_t int_bits, int32_t int_frac_bits, int64_t int_min,
-                           const hw_opts *o, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_mx_quantize_fast: hw_mx_quantize for float elements (a format with
- * subnormals, not e8m0, bias <= 127, 1-byte codes), float32 / float64 input,
- * block_size <= 1024, rounding RNE, RNA, RTZ, RUP, RDN or RTO: the element
- * codes come from the branch-light kernel of hw_encode_fast with the block's
- * shared exponent folded into the exponent arithmetic.  Codes, scales, OR-ed
- * flags, status and err_index equal hw_mx_quantize_general's.  Returns
- * HW_E_MODE, writing nothing, when the call is outside that scope.
- *--------------------------------------------------------------------------*/
-int hw_mx_quantize_fast(void *elem_out, int elem_size, uint8_t *scales, int32_t scales_in,
-                        const void *in, int in_kind, size_t nrows, size_t ncols,
-                        size_t block_size, const hw_format *elem, int32_t emax_elem,
-                        int32_t int_bits, int32_t int_frac_bits, int64_t int_min,
-                        const hw_opts *o, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_nvfp4_quantize_general: the reference loop behind hw_nvfp4_quantize
- * (same arguments, results, flags and status codes).
- *--------------------------------------------------------------------------*/
-int hw_nvfp4_quantize_general(uint8_t *elem_out, uint8_t *scales, int32_t scales_in,
-                              const void *in, int in_kind, size_t nrows, size_t ncols,
-                              size_t block_size, double tensor_scale, int32_t arith,
-                              const hw_opts *o, hw_result *res);
-
-/*----------------------------------------------------------------------------
- * hw_nvfp4_quantize_fast: hw_nvfp4_quantize for HW_NVFP4_FLOAT32 arithmetic,
- * float32 / float64 input, block_size <= 1024, rounding RNE, RNA, RTZ, RUP,
- * RDN or RTO: each element's binary32 quotient V / (s * ts) is rounded to
- * E2M1 by the branch-light kernel of hw_encode_fast.  Codes, scales, OR-ed
- * flags, status and err_index equal hw_nvfp4_quantize_general's.  Returns
- * HW_E_MODE, writing nothing, when the call is outside that scope.
- *--------------------------------------------------------------------------*/
-int hw_nvfp4_quantize_fast(uint8_t *elem_out, uint8_t *scales, int32_t scales_in,
-                           const void *in, int in_kind, size_t nrows, size_t ncols,
-                           size_t block_size, double tensor_scale, int32_t arith,
-                           const hw_opts *o, hw_result *res);
 
 /* HW_CDEF_END */
 

@@ -16,10 +16,10 @@ from ..errors import FormatError, UnsupportedModeError, check_int
 from ..formats import FloatFormat
 from ..formats import format as parse_format
 from ..formats import from_dict as format_from_dict
-from ..modes import Overflow, RoundingMode
+from ..modes import DETERMINISTIC_ROUNDINGS, Overflow, RoundingMode
 
 #: rounding modes an accumulator / product / psum encode may use (no 'sr')
-ROUNDINGS = ("rne", "rna", "rtz", "rup", "rdn", "rto")
+ROUNDINGS = DETERMINISTIC_ROUNDINGS
 #: widest fixed-point register (bits)
 MAX_FIXED_BITS = 4160
 #: block format kinds accepted as operands (values = element x block factor)

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..api import _threads
+from ..codec import check_threads as _threads
 from . import engine
 from . import fast as _fast
 from .accumulators import is_int

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .._blocktensor import _float_lut
-from ..api import decode, encode
+from ..codec.blocktensor import _float_lut
+from ..codec import decode, encode
 from ..errors import FormatError, UnsupportedModeError
 from ..formats import PRESETS, FloatFormat
 from ..formats import format as parse_format

@@ -157,7 +157,7 @@ class MacUnit:
     ----------
     a_fmt, b_fmt : formats of the operand codes: scalar float, int, fixed
         (integer formats take zero points at run time), or block formats (MX,
-        NVFP4, BFP: the operands are then :class:`~hwsim.BlockTensor` with
+        NVFP4, BFP: the operands are then :class:`~hwsim.tensors.BlockTensor` with
         their blocks along K, and each operand value is its element times its
         block's factor, exactly; model the spec's per-block dot product with
         ``order=Chunked(block_size, outer)`` and an exact inner accumulator).

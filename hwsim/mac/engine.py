@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _native
+from .. import native as _native
 from ..errors import BackendError, NaNInputError, OverflowValueError, UnsupportedModeError
 from ..formats import FloatFormat
 from ..modes import Overflow, RoundingMode

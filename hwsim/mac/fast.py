@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import _native
-from ..api import decode as _decode
+from .. import native as _native
+from ..codec import decode as _decode
 from ..formats import FloatFormat
 from . import engine
 from .accumulators import BLOCK_KINDS, is_int, range_bits, sig_bits
@@ -482,7 +482,6 @@ def _run_multi(mac, a, b, bias, stats, threads):
     """Fused multi-term groups, sequential, narrow float operands (C kernel)."""
     m, k = a.shape
     n = b.shape[1]
-    acc = mac.accumulator
     fa, fb = mac.a_fmt, mac.b_fmt
     a, b = _codes_c(a), _codes_c(np.ascontiguousarray(b.T))
     la, lb = _lut_f32(fa), _lut_f32(fb)

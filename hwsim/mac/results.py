@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..api import decode as _decode
+from ..codec import decode as _decode
 from ..formats import IntFormat
 from .accumulators import is_int
 from .config import MacUnit

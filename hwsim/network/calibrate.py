@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..api import decode, encode
+from ..codec import decode, encode
 from ..formats import format as parse_format
 from ..ops.quant import is_block
 

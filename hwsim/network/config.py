@@ -52,6 +52,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, replace
 
+from ..errors import ConfigError
 from ..formats import format as parse_format
 from ..ops import macbridge as br
 from ..ops.conv import ORDERS
@@ -61,10 +62,6 @@ from ..ops.requant import SHIFT_ROUNDINGS, STYLES
 
 __all__ = ["LayerConfig", "NetworkConfig", "ConfigError", "MAC_PRESETS", "LAYER_KEYS",
            "CONFIG_SCHEMA", "load_config", "make_mac"]
-
-
-class ConfigError(ValueError):
-    """An invalid precision configuration (the message names the path of the bad key)."""
 
 
 CAL_METHODS = ("absmax", "percentile", "mmse")

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ops import ExecArgs, get_op
 from ..ops.quant import act_axis, block_quantize, is_block
-from ..qtensor import QTensor, ints_to_codes
+from ..tensors import QTensor, ints_to_codes
 from .floatrun import bind_inputs, reference_run
 
 __all__ = ["RunResult", "run_network", "sqnr"]

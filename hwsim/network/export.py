@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..api import decode, encode
+from ..codec import decode, encode
 from ..formats import IntFormat
 from ..formats import format as parse_format
 from ..ops import macbridge as br
-from ..qtensor import codes_to_ints, ints_to_codes
+from ..tensors import codes_to_ints, ints_to_codes
 
 __all__ = ["export", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
 

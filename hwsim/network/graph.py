@@ -32,7 +32,7 @@ import numpy as np
 from ..ops import get_op, op_names
 from ..ops.mac_layer import LayerRecord
 from ..ops.quant import TensorQ
-from ..qtensor import QTensor
+from ..tensors import QTensor
 from .config import LayerConfig, load_config
 from .executor import RunResult, run_network
 from .floatrun import reference_run

@@ -16,9 +16,10 @@ from collections import Counter
 
 import numpy as np
 
+from ..errors import UnsupportedModelError
 from ..formats import format as parse_format
-from ..ops import UnsupportedModelError, onnx_spec
-from ..qtensor import QTensor, ints_to_codes
+from ..ops import onnx_spec
+from ..tensors import QTensor, ints_to_codes
 from .config import NetworkConfig, load_config
 from .graph import Network
 from .onnx_fold import fold_constants, folding_available

@@ -17,7 +17,7 @@ from ..formats import format as parse_format
 from ..ops import UnsupportedModelError
 from ..ops.conv import CONV_ATTRS, conv_attrs, kernel_problems
 from ..ops.quant import TensorQ
-from ..qtensor import QTensor, ints_to_codes
+from ..tensors import QTensor, ints_to_codes
 
 __all__ = ["ONNX_TYPE_FORMATS", "QUANT_ATTRS", "QUANT_IMPORTERS", "QUANT_CHECKS", "analyse_qdq",
            "qparams", "merge_q", "np_onnx_type"]

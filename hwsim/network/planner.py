@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..api import decode, encode
-from ..blockformats import default_tensor_scale
+from ..codec import decode, encode
+from ..codec import default_tensor_scale
 from ..formats import format as parse_format
 from ..ops import get_op
 from ..ops import macbridge as br
 from ..ops.quant import TensorQ, block_quantize, is_block
 from ..ops.requant import Requant, onnx_multiplier
-from ..qtensor import QTensor
+from ..tensors import QTensor
 from .calibrate import choose_scale
 from .config import LayerConfig, make_mac
 

@@ -16,14 +16,13 @@ float64, and the result encoded once into the output format (rne, saturating).
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from ..qtensor import QTensor, ints_to_codes
+from ..tensors import QTensor, ints_to_codes
 from .registry import OpSpec, register, register_onnx
 
-__all__ = ["ACTIVATIONS", "activation", "act_fn", "run_activation", "lut_activation"]
+__all__ = ["ACTIVATIONS", "activation", "act_fn", "run_activation"]
 
 ACTIVATIONS = ("relu", "relu6", "clip", "leakyrelu", "hardswish", "identity")
 

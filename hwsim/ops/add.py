@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..qtensor import QTensor, ints_to_codes
+from ..tensors import QTensor, ints_to_codes
 from .batchnorm import fold_constant_operand
 from .chanaffine import constant_affine
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..qtensor import QTensor
+from ..tensors import QTensor
 from .activation import activation
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 

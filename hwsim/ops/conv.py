@@ -19,11 +19,12 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from .macbridge import mac_matmul
 from .mac_layer import run_mac_layer
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
+from .kernels import dual as _dual
 
 __all__ = ["conv2d", "linear", "im2col", "conv_out_size", "reduction_index", "ORDERS",
            "conv_reference", "conv_attrs", "kernel_problems", "CONV_ATTRS"]
@@ -71,15 +72,6 @@ def _im2col_py(x, nhwc, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pa
                             out[g, row, k] = x[n, c, iy, ix]
 
 
-def _dual(fn, arg=-1, min_size=1 << 21):
-    """Serial and parallel compilations of one kernel; the size of ``args[arg]`` picks one."""
-    ser = njit(cache=True, nogil=True)(fn)
-    par = njit(cache=True, nogil=True, parallel=True)(fn)
-
-    def pick(*args):
-        return (par if args[arg].size >= min_size else ser)(*args)
-
-    return pick
 
 
 _im2col = _dual(_im2col_py)

@@ -11,8 +11,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..api import encode
-from ..qtensor import ints_to_codes
+from ..codec import encode
+from ..tensors import ints_to_codes
 
 __all__ = ["output_code", "round_to_odd64", "nan_code", "exact_values", "codes_bracketed"]
 

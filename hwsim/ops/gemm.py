@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..qtensor import QTensor
+from ..tensors import QTensor
 from .conv import linear
 from .mac_layer import run_mac_layer
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx

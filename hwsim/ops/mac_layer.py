@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..api import encode
-from ..qtensor import QTensor, ints_to_codes
+from ..codec import encode
+from ..tensors import QTensor, ints_to_codes
 from . import macbridge as br
 from .quant import block_input, block_quantize, convert, is_block
 from .requant import scale_float

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import mac as _mac
 from ..mac.block import block_dot_unit, scalar_format, to_scalar
-from ..api import decode, encode
+from ..codec import decode, encode
 from ..formats import FixedFormat, IntFormat
 from ..formats import format as parse_format
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..api import encode
-from ..qtensor import QTensor, ints_to_codes
-from .conv import _dual, _pads, _pair, kernel_problems, onnx_pads
+from ..codec import encode
+from ..tensors import QTensor, ints_to_codes
+from .conv import _pads, _pair, kernel_problems, onnx_pads
+from .kernels import dual as _dual
 from .quant import convert
 from .registry import OpSpec, register, register_onnx
 from .requant import Requant

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..api import encode
+from ..codec import encode
 from ..formats import format as parse_format
-from ..qtensor import QTensor, ints_to_codes
+from ..tensors import QTensor, ints_to_codes
 from . import macbridge as br
 
 __all__ = ["TensorQ", "is_block", "convert", "act_axis", "block_quantize", "scalar_qtensor",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..errors import UnsupportedModelError
+
 __all__ = ["OpSpec", "OnnxSpec", "ExecArgs", "UnsupportedModelError", "register",
            "register_onnx", "get_op", "op_names", "onnx_spec", "OUTPUT_RULES"]
 
@@ -19,10 +21,6 @@ __all__ = ["OpSpec", "OnnxSpec", "ExecArgs", "UnsupportedModelError", "register"
 #: ``keep``: the input's quantization unless the model states one (data movement, ReLU);
 #: ``requant``: the layer config's ``output`` format (a new scale from calibration).
 OUTPUT_RULES = ("mac", "keep", "requant")
-
-
-class UnsupportedModelError(ValueError):
-    """The ONNX model uses ops or attributes hwsim does not model (all listed)."""
 
 
 @dataclass(frozen=True)

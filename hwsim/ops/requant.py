@@ -35,11 +35,14 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..modes import NEAREST_AND_DIRECTED
+from .kernels import dual
+
 __all__ = ["quantize_multiplier", "onnx_multiplier", "Requant", "STYLES", "SHIFT_ROUNDINGS",
            "srdhm", "rdbpot"]
 
 STYLES = ("tflite", "tflite_single", "onnx", "shift")
-SHIFT_ROUNDINGS = ("rne", "rna", "rtz", "rup", "rdn")
+SHIFT_ROUNDINGS = NEAREST_AND_DIRECTED
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
@@ -200,26 +203,11 @@ def _k_shift_py(acc, shift, mode, zp, qmin, qmax, out):
             out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
 
 
-#: element count above which the parallel kernels are used (below, thread wake-up dominates)
-PARALLEL_MIN = 1 << 21
-
-
-def _dual(fn):
-    ser = njit(cache=True, nogil=True)(fn)
-    par = njit(cache=True, nogil=True, parallel=True)(fn)
-
-    def pick(*args):
-        return (par if args[0].size >= PARALLEL_MIN else ser)(*args)
-
-    pick.serial, pick.parallel = ser, par
-    return pick
-
-
-_k_tflite = _dual(_k_tflite_py)
-_k_tflite_single = _dual(_k_tflite_single_py)
-_k_onnx = _dual(_k_onnx_py)
-_k_onnx_f = _dual(_k_onnx_f_py)
-_k_shift = _dual(_k_shift_py)
+_k_tflite = dual(_k_tflite_py, 0)
+_k_tflite_single = dual(_k_tflite_single_py, 0)
+_k_onnx = dual(_k_onnx_py, 0)
+_k_onnx_f = dual(_k_onnx_f_py, 0)
+_k_shift = dual(_k_shift_py, 0)
 
 
 def _per_col(a, n, dtype, name):

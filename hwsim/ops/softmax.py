@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..qtensor import QTensor
+from ..tensors import QTensor
 from .exact import nan_code, output_code
 from .registry import OpSpec, register, register_onnx
 

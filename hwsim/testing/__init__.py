@@ -7,7 +7,9 @@ Needs ``hypothesis`` (``pip install hwsim[test]``).  Contents:
 - ``reference``: hwsim's pure-Python exact oracle (:mod:`hwsim.reference`,
   ints and ``fractions.Fraction``, no compiled code), loaded on first use;
 - :func:`assert_codes_equal`, which reports the first differing element with
-  its bits and both decoded values.
+  its bits and both decoded values;
+- :func:`assert_bits_equal`, for arrays of values: equal numbers and equal
+  signs of zero (``-0.0`` is not ``+0.0``).
 
 >>> import numpy as np, hwsim
 >>> from hwsim.testing import assert_codes_equal
@@ -29,7 +31,7 @@ from .strategies import (ALL_MODES, DETERMINISTIC_MODES, TIE_ALPHAS, arrays_of, 
                          rounding_modes, subnormal_boundaries, values_near_ties)
 
 __all__ = [
-    "strategies", "reference", "assert_codes_equal",
+    "strategies", "reference", "assert_codes_equal", "assert_bits_equal",
     "float_formats", "int_formats", "fixed_formats", "codes", "finite_codes",
     "values_near_ties", "subnormal_boundaries", "overflow_thresholds", "arrays_of",
     "rounding_modes", "representable_values", "edge_values", "next_up_value",
@@ -128,3 +130,44 @@ def assert_codes_equal(got, expected, fmt, *, nan_equal: bool = False, x=None) -
         if xv is not None:
             msg.append(f"  input    {float(xv)!r} ({float(xv).hex()})")
     raise AssertionError("\n".join(msg))
+
+
+def assert_bits_equal(got, expected) -> None:
+    """Assert two arrays of values are identical bit for bit: same shape, and
+    element by element the same number *and* the same sign of zero.
+
+    ``numpy.testing.assert_array_equal`` counts ``-0.0 == +0.0``; this does not.
+    Float arrays are compared as float64 (exact for every hwsim value): the
+    sign bits, the NaN positions and the non-NaN values must all match (NaN
+    payloads are not compared: decoded values carry none).  Integer arrays
+    are compared as integers; a float array against an integer one compares
+    exactly, number by number (an integer 0 expects +0.0).
+
+    >>> import numpy as np
+    >>> assert_bits_equal(np.array([0.0, -1.5]), [0.0, -1.5])
+    >>> assert_bits_equal(np.array([-0.0]), [0.0])
+    Traceback (most recent call last):
+    ...
+    AssertionError: 1 of 1 values differ in bits; first at index 0: got -0.0, expected 0.0
+    """
+    g, e = np.asarray(got), np.asarray(expected)
+    if g.shape != e.shape:
+        raise AssertionError(f"shapes differ: got {g.shape}, expected {e.shape}")
+    ints = (g.dtype.kind in "iub", e.dtype.kind in "iub")
+    if all(ints):
+        diff = g.astype(object) != e.astype(object)
+    elif any(ints):  # Python int == float is exact; an integer 0 is +0.0
+        f = e if ints[0] else g
+        diff = (g.astype(object) != e.astype(object)) | np.signbit(f.astype(np.float64))
+    else:
+        g64, e64 = g.astype(np.float64), e.astype(np.float64)
+        gn, en = np.isnan(g64), np.isnan(e64)
+        both = ~gn & ~en
+        diff = (gn != en) | (both & (np.signbit(g64) != np.signbit(e64))) | (both & (g64 != e64))
+    diff = np.asarray(diff, dtype=bool)
+    if not diff.any():
+        return
+    first = int(np.flatnonzero(diff)[0])
+    where = tuple(int(i) for i in np.unravel_index(first, g.shape)) if g.ndim > 1 else first
+    raise AssertionError(f"{int(diff.sum())} of {g.size} values differ in bits; first at index "
+                         f"{where}: got {g.flat[first].item()!r}, expected {e.flat[first].item()!r}")

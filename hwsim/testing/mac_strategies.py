@@ -1,7 +1,7 @@
 """Hypothesis strategies for MAC-unit configurations, plus reference helpers.
 
 Use them to property-test your own low-precision dot-product kernels against
-hwsim's exact oracle (:mod:`hwsim._ref_mac`, Fractions only):
+hwsim's exact oracle (:mod:`hwsim.reference.mac`, Fractions only):
 
 >>> from hypothesis import given, settings
 >>> from hwsim.testing.mac_strategies import mac_units, mac_problems, reference_dot
@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from hwsim import _ref_mac
+from hwsim.reference import mac as _ref_mac
 from hwsim.mac.accumulators import (ROUNDINGS, FixedAccumulator, FloatAccumulator,
                                     FusedMultiTermAccumulator, IntAccumulator)
 from hwsim.mac.config import Chunked, MacUnit, Sequential, Tiles, Tree

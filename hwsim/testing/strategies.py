@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ..errors import FormatError
+from ..modes import DETERMINISTIC_ROUNDINGS, ROUNDINGS
 from ..formats import SPECIALS, FixedFormat, FloatFormat, IntFormat
 
 __all__ = [
@@ -58,9 +59,9 @@ __all__ = [
 TIE_ALPHAS = (Fraction(0), Fraction(3, 10), Fraction(1, 2), Fraction(3, 5), Fraction(9, 10),
               Fraction(5, 4))
 #: rounding modes that need no random bits
-DETERMINISTIC_MODES = ("rne", "rna", "rtz", "rup", "rdn", "rto")
+DETERMINISTIC_MODES = DETERMINISTIC_ROUNDINGS
 #: every rounding mode
-ALL_MODES = DETERMINISTIC_MODES + ("sr",)
+ALL_MODES = ROUNDINGS
 
 #: specials variants that require a sign bit / forbid one
 _NEEDS_SIGN = ("fnuz", "p3109", "p3109_finite")

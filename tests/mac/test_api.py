@@ -12,6 +12,7 @@ from hwsim.errors import FormatError, OverflowValueError, UnsupportedModeError
 from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
                        IntAccumulator, MacUnit, Sequential, Tiles, Tree, a2q_bits, a2q_l1_bits,
                        dot, kulisch, matmul, trace, worst_case_bits)
+from hwsim.testing import assert_bits_equal
 from hwsim.testing.mac_strategies import mac_units
 from hyp_settings import examples
 
@@ -233,7 +234,7 @@ def test_per_batch_bias_and_zero_points():
     res = matmul(a, b, mac, bias=bias, a_zero_point=7, b_zero_point=zb)
     for t in range(3):
         r = matmul(a[t], b[t], mac, bias=bias[t], a_zero_point=7, b_zero_point=zb[t])
-        assert np.array_equal(res.values[t], r.values)
+        assert_bits_equal(res.values[t], r.values)
         assert np.array_equal(res.stats.overflow_events_per_output[t],
                               r.stats.overflow_events_per_output)
     assert res.stats.overflow_per_column.shape == (3, 5)

@@ -11,7 +11,7 @@ float registers) is unchanged.  Signed width of v: 8 for -128..127, 9 for
 import numpy as np
 import pytest
 
-from hwsim._ref_mac import mac_matmul
+from hwsim.reference.mac import mac_matmul
 from hwsim.mac import (Chunked, FixedAccumulator, FusedMultiTermAccumulator, IntAccumulator,
                        MacUnit, Tiles, matmul)
 from .mac_check import check_against_reference

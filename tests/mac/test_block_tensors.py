@@ -11,7 +11,7 @@ import hwsim
 from hwsim.errors import UnsupportedModeError
 from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
                        IntAccumulator, MacUnit, Tree, kulisch, matmul)
-from hwsim._ref_mac import round_fraction_to_float
+from hwsim.reference.mac import round_fraction_to_float
 from hwsim.testing.mac_strategies import reference_matmul
 from .mac_check import check_against_reference
 

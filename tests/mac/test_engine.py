@@ -6,7 +6,7 @@ import pytest
 
 import hwsim
 from hwsim.mac import engine as nat
-from hwsim._native import ffi, lib
+from hwsim.native import ffi, lib
 from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
                        IntAccumulator, MacUnit, Tiles, Tree, kulisch, matmul)
 from .mac_check import check_against_reference

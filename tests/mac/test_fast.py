@@ -8,9 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hwsim
-from hwsim import _native
+from hwsim import native as _native
 from hwsim.mac import (FloatAccumulator, FusedMultiTermAccumulator, IntAccumulator, MacUnit,
                        fused_multi_term_preset, matmul)
+from hwsim.testing import assert_bits_equal
 from hwsim.testing.mac_strategies import reference_matmul
 from hyp_settings import examples
 
@@ -217,7 +218,7 @@ def test_numba_function_calls_a_c_mac_kernel():
     assert _numba_int_mac(av, bp, zero, out, ev, mx, wd, 16, 1) == 0
     res = matmul(a, b, MacUnit("int8", "int8", accumulator=IntAccumulator(16, "saturate")),
                  path="general")
-    assert np.array_equal(out, res.values)
+    assert_bits_equal(out, res.values)
     assert np.array_equal(ev, res.stats.overflow_events_per_output)
     assert np.array_equal(mx, res.stats.max_abs_partial_per_output.astype(np.int64))
     assert np.array_equal(wd, res.stats.bits_needed_per_output)
@@ -306,7 +307,7 @@ def test_operand_decoders_are_exact_on_every_code(name):
     assert ra.path == rb.path == "f32_seq"
     want = vals + 0.0                                        # 0 + (-0 * 1) = +0 under rne
     assert np.array_equal(ra.values[:, 0], want) and np.array_equal(rb.values[0], want)
-    assert np.array_equal(np.signbit(ra.values[:, 0]), np.signbit(want))
+    assert_bits_equal(np.signbit(ra.values[:, 0]), np.signbit(want))
     # which decoder served it: arithmetic unless the format's layout defeats it
     expect_arith = name not in ("e4m3_nosub",)
     assert (_arith_dec(fmt) is not None) == expect_arith
@@ -325,7 +326,7 @@ def test_wide_code_arrays_of_narrow_formats():
 
 
 def test_float_kernel_rejects_bad_arguments_at_the_c_boundary():
-    from hwsim import _native
+    from hwsim import native as _native
     ffi, lib = _native.ffi, _native.lib
     a = np.zeros((2, 3), np.uint8)
     b = np.zeros((3, 2), np.uint8)
@@ -362,7 +363,7 @@ def test_float_kernel_rejects_bad_arguments_at_the_c_boundary():
 def test_prepacked_b_gives_the_same_registers():
     # hw_mac_pack_f32 (row ranges packed separately) + HW_MAC_PACKED equals
     # decoding b inside the kernel, for 1 and 3 threads
-    from hwsim import _native
+    from hwsim import native as _native
     from hwsim.mac.fast import PW, _float_operand
     ffi, lib = _native.ffi, _native.lib
     m, k, n = 40, 300, 37
@@ -391,7 +392,7 @@ def test_prepacked_b_gives_the_same_registers():
 def test_lut_f32_packs_row_ranges_into_panels():
     # hw_mac_lut_f32 with panel_rows: two row ranges packed separately equal the
     # table values in the panel layout, pad columns zero; row-major with 0
-    from hwsim import _native
+    from hwsim import native as _native
     from hwsim.mac.fast import PW, _lut_f32, _pack_b
     ffi, lib = _native.ffi, _native.lib
     k, n = 50, 21

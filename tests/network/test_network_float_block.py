@@ -7,11 +7,12 @@ import pytest
 
 import hwsim
 from hwsim import reference as R
-from hwsim.blockformats import default_tensor_scale
+from hwsim.codec import default_tensor_scale
 from hwsim.formats import PRESETS
 from hwsim.mac import FloatAccumulator
 from hwsim.network import Network
 from hwsim.network.export import export, read_hex
+from hwsim.testing import assert_bits_equal
 
 F16 = PRESETS["float16"]
 F32 = PRESETS["float32"]
@@ -99,7 +100,7 @@ def test_block_inputs_are_the_block_quantized_layer_inputs():
     bt = conv.input.meta["block"]
     want = hwsim.encode(x, "mxfp4", axis=1)
     assert np.array_equal(bt.codes, want.codes) and np.array_equal(bt.scales, want.scales)
-    assert np.array_equal(conv.input.values(), want.values())
+    assert_bits_equal(conv.input.values(), want.values())
     # fc input: the float16 relu output, flattened, in MXFP4 with blocks along K
     prev = r.tensors["f"].values()
     bt2 = fc.input.meta["block"]
@@ -116,7 +117,7 @@ def test_nf4_weights_dequantized_bitsandbytes_style_to_the_activation_format():
     bt = fc.weight.meta["block"]
     v32 = (np.array(bt.fmt.values, np.float32)[bt.codes] *
            np.repeat(bt.scales.astype(np.float32), 64, axis=0)[:75])     # fl32(value * absmax)
-    assert np.array_equal(fc.weight.values(), v32.astype(np.float16).astype(np.float64))
+    assert_bits_equal(fc.weight.values(), v32.astype(np.float16).astype(np.float64))
     net2, _ = _net(dict(CONFIGS["nf4_fp32"], dequant="exact"))
     fc2 = net2.run(x, keep=True).layers["fc"]
     assert np.array_equal(fc2.weight.values(), bt.values())  # exact: value * absmax in float64
@@ -131,7 +132,7 @@ def test_nvfp4_static_tensor_scale_from_calibration():
     conv = r.layers["conv1"]
     ts = default_tensor_scale(net.stats["x"])
     assert float(conv.input.scale) == ts == conv.input.meta["block"].tensor_scale
-    assert np.array_equal(conv.input.values(), conv.input.meta["block"].values())
+    assert_bits_equal(conv.input.values(), conv.input.meta["block"].values())
 
 
 def _loop_block_dot(av, bv, bias, fmt, chunk):
@@ -176,9 +177,9 @@ def test_export_float_accumulator_and_block_files(tmp_path):
     rec = r.layers["conv1"]
     acc = read_hex(tmp_path / "g" / files["acc"]["hex"]).astype(np.uint16)
     assert files["acc"]["bits"] == 16  # float16 accumulator codes
-    assert np.array_equal(hwsim.decode(acc, F16).reshape(rec.acc.shape), rec.acc)
+    assert_bits_equal(hwsim.decode(acc, F16).reshape(rec.acc.shape), rec.acc)
     bias = read_hex(tmp_path / "g" / files["bias"]["hex"]).astype(np.uint16)
-    assert np.array_equal(hwsim.decode(bias, F16), rec.bias)
+    assert_bits_equal(hwsim.decode(bias, F16), rec.bias)
     el = read_hex(tmp_path / "g" / files["input_elements"]["hex"])
     sc = read_hex(tmp_path / "g" / files["input_scales"]["hex"])
     bt = rec.input.meta["block"]

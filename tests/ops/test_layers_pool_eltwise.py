@@ -8,7 +8,7 @@ from hwsim.ops.activation import activation
 from hwsim.ops.add import add
 from hwsim.ops.concat import concat
 from hwsim.ops.pool import div_round, maxpool2d, sumpool2d
-from hwsim.qtensor import QTensor
+from hwsim.tensors import QTensor
 from layers_refimpl import f32, f32_of_float, ref_pool, round_frac, to_int
 import hwsim
 

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 import hwsim
 from hwsim.network import Network, load_onnx
 from hwsim.ops.sigmoid import sigmoid_q
-from hwsim.qtensor import QTensor
+from hwsim.tensors import QTensor
 
 _PREC = 400  # bits: far beyond any rounding decision below
 

@@ -10,7 +10,7 @@ import hwsim
 from hwsim.network import Network
 from hwsim.network.graph import Node
 from hwsim.ops.softmax import softmax_q
-from hwsim.qtensor import QTensor
+from hwsim.tensors import QTensor
 
 
 def _exact(row):
