@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..formats import format as parse_format
-from ..qtensor import QTensor
+from ..tensors import QTensor
 from .exact import codes_bracketed, exact_values
 from .registry import OpSpec, register
 

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from hwsim.formats import format as F
 from hwsim.network import load_onnx
 from hwsim.ops.chanaffine import affine_q
-from hwsim.qtensor import QTensor
+from hwsim.tensors import QTensor
 from layers_refimpl import codes_list, exact_inputs, round_once
 
 

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 from hwsim.formats import format as F
 from hwsim.network import load_onnx
 from hwsim.ops.lrn import lrn_exact_pow, lrn_q
-from hwsim.qtensor import QTensor
+from hwsim.tensors import QTensor
 from layers_refimpl import codes_list, exact_inputs, round_once
 
 

@@ -12,7 +12,7 @@ from hwsim.network import load_onnx
 from hwsim.ops import get_op
 from hwsim.ops.quant import TensorQ
 from hwsim.ops.transpose import transpose_q
-from hwsim.qtensor import QTensor
+from hwsim.tensors import QTensor
 
 
 def _run(perm, x):
