@@ -310,6 +310,13 @@ class MacUnit:
     def from_dict(cls, d: dict) -> "MacUnit":
         if not isinstance(d, dict) or d.get("type", "MacUnit") != "MacUnit":
             raise ValueError(f"not a MacUnit dict: {d!r}")
+        try:
+            return cls._from_dict(d)
+        except KeyError as e:  # a required key missing at any depth
+            raise FormatError(f"MacUnit dict: missing key {e} in {d!r}") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "MacUnit":
         return cls(a_fmt=_fmt_load(d["a_fmt"]), b_fmt=_fmt_load(d["b_fmt"]),
                    product=_fmt_load(d.get("product")),
                    product_rounding=d.get("product_rounding", "rne"),

@@ -3,15 +3,38 @@
 Verbs: ``formats`` (preset table), ``encode`` (one value, bit fields shown),
 plus the network verbs (``run``, ``export``, ``compare``, ``sweep``, ``demo``)
 registered by :mod:`hwsim.network.cli_cmds`.
+
+Errors: every failure prints one line ``hwsim <verb>: error: <what>`` on stderr
+and exits 2 (bad usage or input: options, files, formats, values) or 1 (the
+environment or the run failed: disk full, read-only folder, NaN outputs,
+compare mismatch); ``--debug`` (or ``HWSIM_DEBUG=1``) shows the traceback
+instead.  See docs/errors.md.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import math
+import os
+import re
 import sys
 from fractions import Fraction
 
 import numpy as np
+
+from .errors import UsageError
+
+
+#: argument strings that are numbers although they start with '-' (-1e39, -inf, -.5)
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|"
+                              r"inf(inity)?|nan)$", re.IGNORECASE)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``hwsim <verb>: error: ...``, exit 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _fmt_num(v) -> str:
@@ -90,15 +113,13 @@ def cmd_encode(args) -> int:
 
     fmt = parse_format(args.format)
     if getattr(fmt, "kind", None) not in ("float", "int", "fixed"):
-        print(f"error: encode takes a scalar format; {fmt.name} is a block format "
-              "(use the Python API hwsim.encode on an array)", file=sys.stderr)
-        return 2
+        raise UsageError(f"encode takes a scalar format; {fmt.name} is a block format "
+                         "(use the Python API hwsim.encode on an array)")
     for text in args.values:
         try:
             value = float(text)
         except ValueError:
-            print(f"error: VALUE must be a real number, got {text!r}", file=sys.stderr)
-            return 2
+            raise UsageError(f"VALUE must be a real number, got {text!r}") from None
         d = describe_encoding(value, fmt, args.rounding, args.overflow)
         print(f"{d['input']!r} -> {d['format']} ({d['rounding']})")
         print(f"  code     {d['hex']}  ({d['code']})")
@@ -111,15 +132,22 @@ def cmd_encode(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="hwsim", description="Bit-accurate hardware arithmetic simulator for "
-        "low-precision neural-network inference.")
-    sub = p.add_subparsers(dest="verb", metavar="VERB")
+        "low-precision neural-network inference.",
+        epilog="Errors print one line and exit 2 (usage / input) or 1 (runtime); "
+        "--debug shows the traceback.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     sp = sub.add_parser("formats", help="print the table of preset number formats")
     sp.add_argument("--markdown", action="store_true", help="print as a Markdown table")
     sp.set_defaults(func=cmd_formats)
-    sp = sub.add_parser("encode", help="encode values into a format and show the bits")
-    sp.add_argument("values", nargs="+", metavar="VALUE", help="real number(s) to encode")
+    sp = sub.add_parser("encode", help="encode values into a format and show the bits",
+                        epilog="Negative values need no quoting: hwsim encode -1.5 -inf -f "
+                        "float8_e4m3fn (a '--' before the values also works).")
+    sp._negative_number_matcher = _NEGATIVE_NUMBER  # -inf, -1e39 are values, not options
+    sp.add_argument("values", nargs="+", metavar="VALUE",
+                    help="real number(s) to encode (inf, -inf, nan, 1e-3, -2.5 ...)")
     sp.add_argument("--format", "-f", required=True, help="format name, e.g. float8_e4m3fn, e5m10, int8")
     sp.add_argument("--rounding", "-r", default="rne",
                     choices=["rne", "rna", "rtz", "rup", "rdn", "rto"], help="rounding mode (default rne)")
@@ -132,22 +160,58 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError as exc:  # the network layer is part of the package; report clearly
         raise SystemExit(f"hwsim: cannot load the network commands: {exc}") from exc
     cli_cmds.add_subparsers(sub)
+    for sp in sub.choices.values():
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
     return p
 
 
+def _one_line(text) -> str:
+    return "; ".join(s.strip() for s in str(text).splitlines() if s.strip()) or "(no message)"
+
+
+def error_status(exc) -> tuple[int, str]:
+    """Exit status and one-line message of an exception escaping a verb."""
+    from .errors import HwsimError
+
+    if isinstance(exc, UsageError):
+        return 2, str(exc)
+    if isinstance(exc, OSError):
+        name = errno.errorcode.get(exc.errno or 0, "")
+        where = f"{exc.filename}: " if exc.filename else ""
+        what = exc.strerror or str(exc)
+        return 1, f"{where}{what}" + (f" ({name}, errno {exc.errno})" if name else "")
+    if isinstance(exc, (ValueError, TypeError)):
+        return 2, str(exc)
+    if isinstance(exc, HwsimError):
+        return 1, str(exc)
+    if isinstance(exc, MemoryError):
+        return 1, "out of memory (try a smaller batch)"
+    return 1, (f"internal error ({type(exc).__name__}: {exc}); please report it with the "
+               "traceback shown by --debug")
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from .errors import HwsimError
-
+    debug = args.debug or os.environ.get("HWSIM_DEBUG", "") not in ("", "0")
     try:
         return int(args.func(args) or 0)
-    except (HwsimError, ValueError, TypeError) as exc:
-        print(f"hwsim {args.verb}: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"hwsim {args.verb}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        status, msg = error_status(exc)
+        print(f"hwsim {args.verb}: error: {_one_line(msg)}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ each as ``.hex`` (one element per line, fixed width ``ceil(bits / 4)`` hex
 digits, upper case, row-major / C order: ``$readmemh``-ready) and ``.npy``
 (the same codes as an unsigned array), plus ``manifest.json``: formats, shapes,
 memory layout, quantization parameters, MAC units, requantization, the
-precision configuration, the network input (``network_input.npy``), the model
+precision configuration, the network input (``network_input.npz``), the model
 file and its sha256 when known, and the sha256 of every file.
 
 Optional per-MAC traces (``trace={"layer": [(n, c, y, x), ...]}``) write
@@ -37,13 +37,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._atomic import atomic_dir
 from ..api import decode, encode
 from ..formats import IntFormat
 from ..formats import format as parse_format
 from ..layers import _macbridge as br
 from ..qtensor import codes_to_ints, ints_to_codes
 
-__all__ = ["export", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
+__all__ = ["export", "is_golden_dir", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
 
 KINDS = ("input", "weight", "bias", "acc", "output")
 
@@ -100,9 +101,22 @@ def _mac_dict(mac):
         return repr(mac)
 
 
+def is_golden_dir(path) -> bool:
+    """True when ``path`` holds an earlier export (a ``manifest.json``)."""
+    return os.path.isfile(os.path.join(path, "manifest.json"))
+
+
 def export(network, x, out_dir, trace=None, model_path=None) -> dict:
-    """Run ``network`` on ``x`` and write golden vectors; returns the manifest."""
-    os.makedirs(out_dir, exist_ok=True)
+    """Run ``network`` on ``x`` and write golden vectors; returns the manifest.
+
+    The folder appears complete or not at all (written to a temporary sibling and
+    renamed, :mod:`hwsim._atomic`); an existing ``out_dir`` must be empty or an
+    earlier export, and is replaced only when the new one is complete."""
+    with atomic_dir(out_dir, reusable=is_golden_dir) as tmp:
+        return _export_into(network, x, tmp, trace, model_path)
+
+
+def _export_into(network, x, out_dir, trace, model_path) -> dict:
     res = network.run(x, keep=True, reference=True)
     xin = x if isinstance(x, dict) else {next(iter(network.inputs)): x}
     np.savez(os.path.join(out_dir, "network_input.npz"), **{k: np.asarray(v) for k, v in xin.items()})

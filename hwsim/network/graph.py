@@ -42,6 +42,7 @@ from ..qtensor import QTensor, codes_to_ints, ints_to_codes
 from .._mac_block import scalar_format, to_scalar
 from .calibrate import choose_scale, is_block
 from .config import LayerConfig, NetworkConfig, load_config, make_mac
+from .inputs import apply_codes, check_inputs
 
 __all__ = ["Node", "Network", "TensorQ", "RunResult", "LayerRecord", "SUPPORTED_OPS"]
 
@@ -268,6 +269,7 @@ class Network:
         self.stats = {}
         for k, vs in acc.items():
             v = np.concatenate(vs)
+            v = v[np.isfinite(v)]  # NaN/Inf inputs (nan_policy) carry no scale information
             if v.size > max_values:
                 keep = rng.choice(v.size, max_values, replace=False)
                 keep[0] = int(np.argmax(np.abs(v)))
@@ -432,7 +434,8 @@ class Network:
         """
         plan = self.plan()
         tq = plan["tensors"]
-        xin = self._bind_inputs(x, float_mode=False)
+        xin, nan_fixes = check_inputs(self._bind_inputs(x, float_mode=False),
+                                      {k: tq[k].fmt for k in self.inputs}, self.config.nan_policy)
         env: dict = {}
         for k, v in xin.items():
             q = tq[k]
@@ -446,7 +449,8 @@ class Network:
                 continue
             env[k] = QTensor.quantize(v, q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
                                       compute="float32" if k in self.model_q else "float64")
-        ref = self.reference(x) if reference else {}
+        apply_codes(env, nan_fixes)
+        ref = self.reference(xin) if reference else {}
         records: dict = {}
         stats: dict = {}
         self._mac_stats = mac_stats

@@ -36,6 +36,8 @@ VNNI; checked on the ResNet-18-shaped benchmark, ``benchmarks/bench_network.py``
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..formats import format as parse_format
@@ -87,7 +89,12 @@ def load_onnx(model, config=None, name=None) -> Network:
     import onnx
     from onnx import numpy_helper
 
-    m = model if isinstance(model, onnx.ModelProto) else onnx.load(model)
+    if isinstance(model, onnx.ModelProto):
+        m = model
+    else:
+        from .cli_io import read_model
+
+        m = read_model(model) if isinstance(model, (str, os.PathLike)) else onnx.load(model)
     g = m.graph
     problems: list[str] = []
     for op in m.opset_import:
