@@ -328,8 +328,12 @@ def load_config(src) -> NetworkConfig:
             return NetworkConfig.from_dict(json.loads(s))
         except json.JSONDecodeError as e:
             raise ConfigError(f"config text is not valid JSON: {e}") from None
-    with open(s) as f:
-        text = f.read()
+    with open(s, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{s}: not a text (UTF-8) file: {e}") from None
     if s.endswith((".yaml", ".yml")):
         try:
             import yaml  # optional dependency

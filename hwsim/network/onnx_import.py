@@ -79,6 +79,16 @@ def _attrs(node):
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _tensor(numpy_helper, t):
+    """An initializer / constant as an array; a corrupt one is an InputFileError."""
+    from ..errors import InputFileError
+
+    try:
+        return numpy_helper.to_array(t)
+    except Exception as e:  # onnx raises ValueError / TypeError / KeyError on corrupt tensors
+        raise InputFileError(f"model tensor {t.name!r} cannot be read: {e}") from None
+
+
 def load_onnx(model, config=None, name=None) -> Network:
     """Build a :class:`Network` from an ONNX model (path, bytes or ModelProto).
 
@@ -100,14 +110,14 @@ def load_onnx(model, config=None, name=None) -> Network:
     for op in m.opset_import:
         if op.domain not in ("", "ai.onnx") and any(n.domain == op.domain for n in g.node):
             problems.append(f"operator domain {op.domain!r} (ops {sorted({n.op_type for n in g.node if n.domain == op.domain})})")
-    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    init = {t.name: _tensor(numpy_helper, t) for t in g.initializer}
     for n in g.node:
         if n.op_type == "Constant":
             a = _attrs(n)
             if "value" not in a:
                 problems.append(f"Constant {n.name or n.output[0]}: only 'value' is supported")
                 continue
-            init[n.output[0]] = numpy_helper.to_array(a["value"])
+            init[n.output[0]] = _tensor(numpy_helper, a["value"])
     # -- scan for unsupported ops / attributes ----------------------------------
     for n in g.node:
         allowed = _ALLOWED_ATTRS.get(n.op_type)
