@@ -13,28 +13,14 @@ instead.  See docs/errors.md.
 from __future__ import annotations
 
 import argparse
-import errno
 import math
-import os
-import re
 import sys
 from fractions import Fraction
 
 import numpy as np
 
+from ._cli_errors import NEGATIVE_NUMBER, Parser, add_debug_options, run_cli
 from .errors import UsageError
-
-
-#: argument strings that are numbers although they start with '-' (-1e39, -inf, -.5)
-_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|"
-                              r"inf(inity)?|nan)$", re.IGNORECASE)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (``hwsim <verb>: error: ...``, exit 2)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _fmt_num(v) -> str:
@@ -132,20 +118,19 @@ def cmd_encode(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="hwsim", description="Bit-accurate hardware arithmetic simulator for "
         "low-precision neural-network inference.",
         epilog="Errors print one line and exit 2 (usage / input) or 1 (runtime); "
         "--debug shows the traceback.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
     sp = sub.add_parser("formats", help="print the table of preset number formats")
     sp.add_argument("--markdown", action="store_true", help="print as a Markdown table")
     sp.set_defaults(func=cmd_formats)
     sp = sub.add_parser("encode", help="encode values into a format and show the bits",
                         epilog="Negative values need no quoting: hwsim encode -1.5 -inf -f "
                         "float8_e4m3fn (a '--' before the values also works).")
-    sp._negative_number_matcher = _NEGATIVE_NUMBER  # -inf, -1e39 are values, not options
+    sp._negative_number_matcher = NEGATIVE_NUMBER  # -inf, -1e39 are values, not options
     sp.add_argument("values", nargs="+", metavar="VALUE",
                     help="real number(s) to encode (inf, -inf, nan, 1e-3, -2.5 ...)")
     sp.add_argument("--format", "-f", required=True, help="format name, e.g. float8_e4m3fn, e5m10, int8")
@@ -160,58 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError as exc:  # the network layer is part of the package; report clearly
         raise SystemExit(f"hwsim: cannot load the network commands: {exc}") from exc
     cli_cmds.add_subparsers(sub)
-    for sp in sub.choices.values():
-        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the traceback of an error")
+    add_debug_options(p, sub)
     return p
 
 
-def _one_line(text) -> str:
-    return "; ".join(s.strip() for s in str(text).splitlines() if s.strip()) or "(no message)"
-
-
-def error_status(exc) -> tuple[int, str]:
-    """Exit status and one-line message of an exception escaping a verb."""
-    from .errors import HwsimError
-
-    if isinstance(exc, UsageError):
-        return 2, str(exc)
-    if isinstance(exc, OSError):
-        name = errno.errorcode.get(exc.errno or 0, "")
-        where = f"{exc.filename}: " if exc.filename else ""
-        what = exc.strerror or str(exc)
-        return 1, f"{where}{what}" + (f" ({name}, errno {exc.errno})" if name else "")
-    if isinstance(exc, (ValueError, TypeError)):
-        return 2, str(exc)
-    if isinstance(exc, HwsimError):
-        return 1, str(exc)
-    if isinstance(exc, MemoryError):
-        return 1, "out of memory (try a smaller batch)"
-    return 1, (f"internal error ({type(exc).__name__}: {exc}); please report it with the "
-               "traceback shown by --debug")
-
-
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    debug = args.debug or os.environ.get("HWSIM_DEBUG", "") not in ("", "0")
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        print(f"hwsim {args.verb}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if debug:
-            raise
-        status, msg = error_status(exc)
-        print(f"hwsim {args.verb}: error: {_one_line(msg)}", file=sys.stderr)
-        return status
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

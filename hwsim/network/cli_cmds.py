@@ -256,10 +256,14 @@ def add_subparsers(sub) -> None:
 
 
 def main(argv=None) -> int:
-    """``hwsim`` with these verbs (the same parser and error path as :func:`hwsim.cli.main`)."""
-    from ..cli import main as cli_main
+    """``hwsim`` with these verbs only (the same error path as :func:`hwsim.cli.main`)."""
+    from .._cli_errors import Parser, add_debug_options, run_cli
 
-    return cli_main(argv)
+    p = Parser(prog="hwsim")
+    sub = p.add_subparsers(dest="verb", parser_class=Parser)
+    add_subparsers(sub)
+    add_debug_options(p, sub)
+    return run_cli(p, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
