@@ -15,7 +15,7 @@ from ._mac_acc import (BLOCK_KINDS, FMT_PRESETS, MAX_FIXED_BITS, ROUNDINGS, Accu
                        IntAccumulator, _ACC_TYPES, _choice, _fmt, _fmt_dict,
                        _fmt_load, _overflow_for, _range_bits, accumulator_from_dict,
                        fused_multi_term_preset, is_int, kulisch)
-from .errors import FormatError, UnsupportedModeError, check_int
+from .errors import FormatError, HwsimError, UnsupportedModeError, check_int
 from .formats import FixedFormat, FloatFormat
 
 # ---------------------------------------------------------------------------
@@ -312,8 +312,12 @@ class MacUnit:
             raise ValueError(f"not a MacUnit dict: {d!r}")
         try:
             return cls._from_dict(d)
+        except HwsimError:
+            raise
         except KeyError as e:  # a required key missing at any depth
             raise FormatError(f"MacUnit dict: missing key {e} in {d!r}") from None
+        except (TypeError, ValueError, AttributeError) as e:  # a field of the wrong type
+            raise FormatError(f"MacUnit dict: {e} (in {d!r})") from None
 
     @classmethod
     def _from_dict(cls, d: dict) -> "MacUnit":
