@@ -6,17 +6,33 @@ STAMP  := $(VENV)/.installed
 SRC_C  := $(wildcard csrc/*.c csrc/*.h csrc/include/*.h)
 JOBS   ?= 2
 
-.PHONY: demo test test-asan test-portable test-exhaustive bench install clean
+FUZZ_SECONDS ?= 60
+DEMO_STAMP := $(VENV)/.installed-demo
+PIP_SHOW := --progress-bar on --disable-pip-version-check
 
+.PHONY: demo test test-asan asan-build fuzz test-portable test-exhaustive bench install clean
+
+# `make demo` needs only the runtime and the demo extra (no test / bench packages);
+# pip's own progress is shown, one line per step.
+$(DEMO_STAMP): pyproject.toml setup.py hwsim/_build.py $(SRC_C)
+	@echo "[1/3] python venv ($(VENV))"
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@echo "[2/3] build tools (pip, setuptools, wheel, cffi)"
+	$(VPY) -m pip install $(PIP_SHOW) --upgrade pip "setuptools>=77" wheel cffi
+	@echo "[3/3] hwsim (compiles the C kernels) + demo packages"
+	$(VPY) -m pip install $(PIP_SHOW) -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+# everything: tests, benchmarks, fuzzing (also satisfies `make demo`)
 $(STAMP): pyproject.toml setup.py hwsim/_build.py $(SRC_C)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --upgrade pip "setuptools>=77" wheel cffi
-	$(VPY) -m pip install -q -e '.[test,demo,bench]'
-	touch $(STAMP)
+	$(VPY) -m pip install $(PIP_SHOW) --upgrade pip "setuptools>=77" wheel cffi
+	$(VPY) -m pip install $(PIP_SHOW) -e '.[test,demo,bench,fuzz]'
+	touch $(STAMP) $(DEMO_STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VPY) -m hwsim demo
 
 test: $(STAMP)
@@ -29,18 +45,27 @@ test: $(STAMP)
 test-exhaustive: $(STAMP)
 	HYPOTHESIS_PROFILE=exhaustive $(VPY) -m pytest -q -n $(JOBS) --dist loadfile tests
 
-# The C kernels rebuilt with AddressSanitizer + UBSan, and the tests marked `native` run on them.
-test-asan: $(STAMP)
+# The C kernels rebuilt with AddressSanitizer + UBSan (build/asan/hwsim), and the tests
+# marked `native` run on them.
+SAN_ENV = LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  PYTHONPATH=. HWSIM_EXPECT_ASAN=1
+
+asan-build: $(STAMP)
 	rm -rf build/asan
 	mkdir -p build/asan
 	cp -r hwsim build/asan/hwsim
 	rm -f build/asan/hwsim/_hwsim_c*.so
 	HWSIM_SANITIZE=1 $(VPY) setup.py -q build_ext --build-lib build/asan --build-temp build/asan-tmp
-	cd build/asan && \
-	  LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  PYTHONPATH=. HWSIM_EXPECT_ASAN=1 ../../$(VPY) -m pytest -q -p no:cacheprovider \
+
+test-asan: asan-build
+	cd build/asan && $(SAN_ENV) ../../$(VPY) -m pytest -q -p no:cacheprovider \
 	  -m native ../../tests
+
+# atheris harnesses (tests/fuzz/), FUZZ_SECONDS each (default 60): coverage-guided, then
+# the grown corpus replayed and mutated on the ASan + UBSan build (tests/fuzz/README.md).
+fuzz: asan-build
+	nice $(VPY) tests/fuzz/run.py --asan-dir build/asan $(FUZZ_SECONDS)
 
 # The C kernels built with -DHWSIM_PORTABLE (no SIMD): the portable loops that
 # CPUs without AVX2 run, checked against the general engine on this machine (tests marked

@@ -3,6 +3,12 @@
 Verbs: ``formats`` (preset table), ``encode`` (one value, bit fields shown),
 plus the network verbs (``run``, ``export``, ``compare``, ``sweep``, ``demo``)
 registered by :mod:`hwsim.network.cli_cmds`.
+
+Errors: every failure prints one line ``hwsim <verb>: error: <what>`` on stderr
+and exits 2 (bad usage or input: options, files, formats, values) or 1 (the
+environment or the run failed: disk full, read-only folder, NaN outputs,
+compare mismatch); ``--debug`` (or ``HWSIM_DEBUG=1``) shows the traceback
+instead.  See docs/errors.md.
 """
 from __future__ import annotations
 
@@ -12,6 +18,9 @@ import sys
 from fractions import Fraction
 
 import numpy as np
+
+from ._cli_errors import NEGATIVE_NUMBER, Parser, add_debug_options, run_cli
+from .errors import UsageError
 
 
 def _fmt_num(v) -> str:
@@ -90,15 +99,13 @@ def cmd_encode(args) -> int:
 
     fmt = parse_format(args.format)
     if getattr(fmt, "kind", None) not in ("float", "int", "fixed"):
-        print(f"error: encode takes a scalar format; {fmt.name} is a block format "
-              "(use the Python API hwsim.encode on an array)", file=sys.stderr)
-        return 2
+        raise UsageError(f"encode takes a scalar format; {fmt.name} is a block format "
+                         "(use the Python API hwsim.encode on an array)")
     for text in args.values:
         try:
             value = float(text)
         except ValueError:
-            print(f"error: VALUE must be a real number, got {text!r}", file=sys.stderr)
-            return 2
+            raise UsageError(f"VALUE must be a real number, got {text!r}") from None
         d = describe_encoding(value, fmt, args.rounding, args.overflow)
         print(f"{d['input']!r} -> {d['format']} ({d['rounding']})")
         print(f"  code     {d['hex']}  ({d['code']})")
@@ -111,15 +118,21 @@ def cmd_encode(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="hwsim", description="Bit-accurate hardware arithmetic simulator for "
-        "low-precision neural-network inference.")
-    sub = p.add_subparsers(dest="verb", metavar="VERB")
+        "low-precision neural-network inference.",
+        epilog="Errors print one line and exit 2 (usage / input) or 1 (runtime); "
+        "--debug shows the traceback.")
+    sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
     sp = sub.add_parser("formats", help="print the table of preset number formats")
     sp.add_argument("--markdown", action="store_true", help="print as a Markdown table")
     sp.set_defaults(func=cmd_formats)
-    sp = sub.add_parser("encode", help="encode values into a format and show the bits")
-    sp.add_argument("values", nargs="+", metavar="VALUE", help="real number(s) to encode")
+    sp = sub.add_parser("encode", help="encode values into a format and show the bits",
+                        epilog="Negative values need no quoting: hwsim encode -1.5 -inf -f "
+                        "float8_e4m3fn (a '--' before the values also works).")
+    sp._negative_number_matcher = NEGATIVE_NUMBER  # -inf, -1e39 are values, not options
+    sp.add_argument("values", nargs="+", metavar="VALUE",
+                    help="real number(s) to encode (inf, -inf, nan, 1e-3, -2.5 ...)")
     sp.add_argument("--format", "-f", required=True, help="format name, e.g. float8_e4m3fn, e5m10, int8")
     sp.add_argument("--rounding", "-r", default="rne",
                     choices=["rne", "rna", "rtz", "rup", "rdn", "rto"], help="rounding mode (default rne)")
@@ -132,22 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError as exc:  # the network layer is part of the package; report clearly
         raise SystemExit(f"hwsim: cannot load the network commands: {exc}") from exc
     cli_cmds.add_subparsers(sub)
+    add_debug_options(p, sub)
     return p
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    from .errors import HwsimError
-
-    try:
-        return int(args.func(args) or 0)
-    except (HwsimError, ValueError, TypeError) as exc:
-        print(f"hwsim {args.verb}: error: {exc}", file=sys.stderr)
-        return 2
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -47,3 +47,19 @@ def check_int(name: str, value, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise FormatError(f"{name} must be in [{lo}, {hi}], got {value}")
     return value
+
+
+class InputFileError(HwsimError, ValueError):
+    """A file named as input is missing, unreadable or not of the expected kind."""
+
+
+class OutputPathError(HwsimError, ValueError):
+    """An output path that cannot be written (exists as the wrong kind, no parent folder, ...)."""
+
+
+class UsageError(HwsimError, ValueError):
+    """Bad command-line usage: a missing or conflicting option (exit status 2)."""
+
+
+class NaNOutputError(HwsimError, RuntimeError):
+    """A network run produced NaN outputs and NaN propagation was not asked for."""

@@ -82,8 +82,9 @@ def _pwlq_encode_arrays(x: np.ndarray, m, p, fmt: PWLQFormat) -> np.ndarray:
 def pwlq_error(x, m: float, p: float, fmt: PWLQFormat) -> float:
     """float64 sum of squared quantization errors of x for (m, p)."""
     x = np.asarray(x, dtype=np.float64)
-    q = _pwlq_decode(_pwlq_encode_arrays(x, m, p, fmt), m, p, fmt)
-    return float(np.sum((x - q) ** 2))
+    with np.errstate(over="ignore", under="ignore"):  # values near the float64 limit: inf
+        q = _pwlq_decode(_pwlq_encode_arrays(x, m, p, fmt), m, p, fmt)
+        return float(np.sum((x - q) ** 2))
 
 
 def pwlq_candidates(m: float, centre: int | None = None, step: int = 100):
@@ -106,7 +107,7 @@ def search_breakpoint(x, m: float, fmt: PWLQFormat) -> float:
             if not 0.0 < pv < m:
                 continue
             err = pwlq_error(x, m, pv, fmt)
-            if err < best_err:
+            if err < best_err or best_p is None:  # (every error may be inf for huge values)
                 best_err, best_i, best_p = err, i, pv
     if best_p is None:
         raise ValueError(f"no breakpoint in (0, {m}) on the search grid")

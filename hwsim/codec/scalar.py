@@ -92,7 +92,7 @@ def encode(x, fmt, rounding="rne", overflow=None, *, tininess="after", ftz=False
         codes, flags = native.encode_float(flat, fmt, kw, rflat, ef, nt)
     else:
         codes, flags = native.encode_fixed(flat, fmt.bits, fmt.frac_bits, fmt.signed,
-                                            fmt.code_dtype, kw, rflat, ef, nt)
+                                            fmt.code_dtype, kw, rflat, ef, nt, name=fmt.name)
     codes = codes.reshape(shape)
     if return_flags == "elementwise":
         return codes, Flags(flags), ef.reshape(shape)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from ..errors import FormatError, UnsupportedModeError
+from ..errors import FormatError, HwsimError, UnsupportedModeError
 from ..errors import check_int
 from ..formats import FixedFormat, FloatFormat
 from .accumulators import (ROUNDINGS, AccumulatorBase, FloatAccumulator, IntAccumulator,
@@ -308,6 +308,17 @@ class MacUnit:
     def from_dict(cls, d: dict) -> "MacUnit":
         if not isinstance(d, dict) or d.get("type", "MacUnit") != "MacUnit":
             raise ValueError(f"not a MacUnit dict: {d!r}")
+        try:
+            return cls._from_dict(d)
+        except HwsimError:
+            raise
+        except KeyError as e:  # a required key missing at any depth
+            raise FormatError(f"MacUnit dict: missing key {e} in {d!r}") from None
+        except (TypeError, ValueError, AttributeError) as e:  # a field of the wrong type
+            raise FormatError(f"MacUnit dict: {e} (in {d!r})") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "MacUnit":
         return cls(a_fmt=_fmt_load(d["a_fmt"]), b_fmt=_fmt_load(d["b_fmt"]),
                    product=_fmt_load(d.get("product")),
                    product_rounding=d.get("product_rounding", "rne"),

@@ -41,7 +41,10 @@ def encode_float(x: np.ndarray, fmt: FloatFormat, opts_kw: dict, rand, elem_flag
 
 
 def encode_fixed(x: np.ndarray, bits: int, frac_bits: int, signed: bool, code_dtype,
-                 opts_kw: dict, rand, elem_flags, threads: int) -> tuple[np.ndarray, int]:
+                 opts_kw: dict, rand, elem_flags, threads: int,
+                 name=None) -> tuple[np.ndarray, int]:
+    """``name``: the format's name for error messages (default ``[u]fixedB.F``)."""
+    name = name or f"{'' if signed else 'u'}fixed{bits}.{frac_bits}"
     out = np.empty(x.shape, dtype=code_dtype)
     in_kind = lib.HW_IN_F32 if x.dtype == np.float32 else lib.HW_IN_F64
     csize = out.dtype.itemsize
@@ -58,8 +61,7 @@ def encode_fixed(x: np.ndarray, bits: int, frac_bits: int, signed: bool, code_dt
                                  b - a, bits, frac_bits, int(signed), o, prand, pfl, res)
         return rc, res.flags, res.err_index
 
-    flags = run_chunked(call, x.size, threads,
-                        f"encode to {'' if signed else 'u'}fixed{bits}.{frac_bits}")
+    flags = run_chunked(call, x.size, threads, f"encode to {name}")
     return out, flags
 
 

@@ -6,40 +6,86 @@ them stand-alone (used by the tests).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 import numpy as np
 
+from .._atomic import atomic_file, check_output_dir, check_output_file
+from ..errors import InputFileError, NaNOutputError, UsageError
+from .cli_io import check_file, check_folder, load_array
+
 __all__ = ["add_subparsers", "main", "cmd_run", "cmd_export", "cmd_compare", "cmd_demo", "cmd_sweep"]
 
 
-def _load(model, config, calib, x):
+def _config(path):
+    if path is None:
+        return None
+    from .config import load_config
+
+    return load_config(check_file(path, "--config"))
+
+
+def _load(args, x):
+    """The network of ``args.model`` (default: the demo model) with ``--config``,
+    ``--nan`` applied, the input checked, calibrated when needed."""
+    from dataclasses import replace
+
     from .demo import model_path
+    from .inputs import check_inputs, parse_nan_policy
     from .onnx_import import load_onnx
 
-    net = load_onnx(model or model_path(), config=config)
+    config = _config(args.config)
+    calib = load_array(args.calib, "--calib") if getattr(args, "calib", None) else None
+    net = load_onnx(args.model or model_path(), config=config)
+    if getattr(args, "nan", None) is not None:
+        net.set_config(replace(net.config, nan_policy=parse_nan_policy(args.nan, "--nan")))
+    if net.config.nan_policy == "error":  # fail before calibration, naming the input
+        check_inputs(_as_dict(net, x), {}, "error")
     if net.source.get("kind") == "float" or config is not None:
-        samples = [np.load(calib)] if calib else [x]
-        net.calibrate(samples)
+        with np.errstate(all="ignore"):  # NaN / Inf inputs under nan_policy
+            net.calibrate([calib if calib is not None else x])
     return net
 
 
+def _as_dict(net, x):
+    if isinstance(x, dict):
+        return x
+    if len(net.inputs) != 1:
+        raise UsageError(f"the model has inputs {list(net.inputs)}; --input gives one array")
+    return {next(iter(net.inputs)): np.asarray(x)}
+
+
 def _input(path, model):
+    if model is not None:
+        check_file(model, "model")
     if path:
-        return np.load(path)
+        return load_array(path, "--input")
     if model is None:  # the demo model: first digits test image
         from .demo import load_data
 
         return load_data()[2][:1]
-    raise SystemExit("hwsim: --input X.npy is required for a model other than the demo model")
+    raise UsageError("--input X.npy is required for a model other than the demo model")
+
+
+def _nan_outputs(outputs) -> dict:
+    """{output name: (NaN count, size)} of outputs holding NaN."""
+    bad = {}
+    for k, v in outputs.items():
+        v = np.asarray(v)
+        n = int(np.count_nonzero(np.isnan(v))) if v.dtype.kind in "fc" else 0
+        if n:
+            bad[k] = (n, v.size)
+    return bad
 
 
 def cmd_run(args) -> int:
+    if args.json:
+        check_output_file(args.json, "--json")
     x = _input(args.input, args.model)
-    net = _load(args.model, args.config, args.calib, x)
-    r = net.run(x, reference=True)
+    net = _load(args, x)
+    with np.errstate(all="ignore"):  # NaN / Inf under nan_policy: reported below
+        r = net.run(x, reference=True)
     for name, v in r.outputs.items():
         print(f"output {name}: shape {v.shape}")
         print(np.array2string(np.asarray(v), precision=5, threshold=64))
@@ -47,8 +93,15 @@ def cmd_run(args) -> int:
     for name, s in r.stats.items():
         print(f"{name:<24} {s['op']:<18} {s.get('overflow_events', ''):>9} "
               f"{s.get('max_abs_partial', ''):>12} {s.get('sqnr_db', float('nan')):>8.2f}")
+    bad = _nan_outputs(r.outputs)
+    for k, (n, size) in bad.items():
+        print(f"NaN: output {k} has {n} NaN of {size} elements")
+    if bad and net.config.nan_policy != "propagate":
+        k, (n, size) = next(iter(bad.items()))
+        raise NaNOutputError(f"output {k!r} has {n} NaN of {size} elements (nan_policy "
+                             f"{net.config.nan_policy!r}; --nan propagate accepts NaN outputs)")
     if args.json:
-        with open(args.json, "w") as f:
+        with atomic_file(args.json) as f:
             json.dump(dict(outputs={k: np.asarray(v).tolist() for k, v in r.outputs.items()},
                            stats=r.stats), f, indent=1, default=str)
     return 0
@@ -62,28 +115,55 @@ def _parse_trace(items):
     return tr
 
 
+def _coords(text, item):
+    try:
+        return tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise UsageError(f"--trace {item!r}: coordinates must be integers, e.g. conv1:0,0,0,0") from None
+
+
+def _parse_trace(items):
+    tr: dict = {}
+    for it in items or []:
+        layer, _, coords = it.partition(":")
+        tr.setdefault(layer, []).append(_coords(coords, it))
+    return tr
+
+
 def cmd_export(args) -> int:
     from .demo import model_path
-    from .export import export
+    from .export import export, is_golden_dir
 
+    check_output_dir(args.out, "--out", reusable=is_golden_dir)
+    trace = _parse_trace(args.trace)
     x = _input(args.input, args.model)
-    net = _load(args.model, args.config, args.calib, x)
-    man = export(net, x, args.out, trace=_parse_trace(args.trace), model_path=args.model or model_path())
+    net = _load(args, x)
+    man = export(net, x, args.out, trace=trace, model_path=args.model or model_path())
     print(f"wrote golden vectors of {len(man['layers'])} layers to {args.out}/ (manifest.json)")
     return 0
 
 
 def cmd_compare(args) -> int:
+    import os
+
     from .export import compare
 
+    check_folder(args.golden, "golden folder")
+    man = os.path.join(args.golden, "manifest.json")
+    if not os.path.isfile(man):
+        raise InputFileError(f"golden folder {args.golden!r} has no manifest.json "
+                             "(not written by 'hwsim export')")
+    check_file(man, "golden manifest")
+    check_folder(args.dut, "DUT folder")
     rep = compare(args.golden, args.dut)
     print(rep.text())
     return 0 if rep.ok else 1
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .demo import is_demo_dir, run_demo
 
+    check_output_dir(args.out, "--out", reusable=is_demo_dir)
     run_demo(out_dir=args.out, quiet=args.quiet)
     return 0
 
@@ -93,7 +173,13 @@ def cmd_sweep(args) -> int:
     from .onnx_import import load_onnx
     from .sweep import format_table, plot_sweep, sweep_acc_widths
 
-    widths = [int(w) for w in args.widths.split(",")]
+    if args.plot:
+        check_output_file(args.plot, "--plot")
+    try:
+        widths = [int(w) for w in args.widths.split(",")]
+    except ValueError:
+        raise UsageError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
+    base = _config(args.config)
     y = None
     if args.model is None:
         from .demo import model_path
@@ -102,13 +188,15 @@ def cmd_sweep(args) -> int:
         x, y, calib = xte[:args.n], yte[:args.n], [xtr[:128]]
         net = load_onnx(model_path())
     else:
-        x = np.load(args.input) if args.input else None
-        if x is None:
-            raise SystemExit("hwsim sweep: --input X.npy is required with a model")
-        y = np.load(args.labels) if args.labels else None
-        calib = [np.load(args.calib)] if args.calib else [x]
+        check_file(args.model, "model")
+        if not args.input:
+            raise UsageError("--input X.npy is required with a model")
+        x = load_array(args.input, "--input")
+        y = load_array(args.labels, "--labels") if args.labels else None
+        calib = [load_array(args.calib, "--calib")] if args.calib else [x]
         net = load_onnx(args.model)
-    base = json.load(open(args.config)) if args.config else None
+    if base is not None:
+        base = base.to_dict()
     rows = sweep_acc_widths(net, x, y, widths, base=base, overflow=args.overflow, calib=calib,
                             progress=not args.quiet)
     print(format_table(rows))
@@ -116,6 +204,11 @@ def cmd_sweep(args) -> int:
         plot_sweep(rows, args.plot)
         print(f"plot: {args.plot}")
     return 0
+
+
+_NAN_HELP = ("NaN / Inf in the input: 'error' (default), a code of the input format to use "
+             "instead (e.g. 0 or 0x80), or 'propagate' (float formats); overrides the "
+             "config's nan_policy")
 
 
 def add_subparsers(sub) -> None:
@@ -126,13 +219,16 @@ def add_subparsers(sub) -> None:
     sp.add_argument("--input", help="input .npy")
     sp.add_argument("--calib", help="calibration inputs .npy (one batch) for float models")
     sp.add_argument("--json", help="write outputs and statistics to this JSON file")
+    sp.add_argument("--nan", metavar="POLICY", help=_NAN_HELP)
     sp.set_defaults(func=cmd_run)
     sp = sub.add_parser("export", help="write golden vectors ($readmemh .hex + .npy + manifest.json)")
     sp.add_argument("model", nargs="?", help="ONNX model (default: the digits demo model)")
     sp.add_argument("--config", help="precision configuration (JSON / YAML)")
     sp.add_argument("--input", help="input .npy")
     sp.add_argument("--calib", help="calibration inputs .npy for float models")
-    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--out", required=True, help="output folder (new, empty, or an earlier "
+                    "export, which is replaced once the new one is complete)")
+    sp.add_argument("--nan", metavar="POLICY", help=_NAN_HELP)
     sp.add_argument("--trace", action="append", metavar="LAYER:n,c,y,x",
                     help="per-MAC trace of one output (repeatable)")
     sp.set_defaults(func=cmd_export)
@@ -160,13 +256,14 @@ def add_subparsers(sub) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="hwsim")
-    add_subparsers(p.add_subparsers(dest="verb"))
-    args = p.parse_args(argv)
-    if not getattr(args, "func", None):
-        p.print_help()
-        return 2
-    return args.func(args)
+    """``hwsim`` with these verbs only (the same error path as :func:`hwsim.cli.main`)."""
+    from .._cli_errors import Parser, add_debug_options, run_cli
+
+    p = Parser(prog="hwsim")
+    sub = p.add_subparsers(dest="verb", parser_class=Parser)
+    add_subparsers(sub)
+    add_debug_options(p, sub)
+    return run_cli(p, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

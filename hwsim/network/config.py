@@ -45,6 +45,10 @@ type (in file order), then every entry matching its name.  Keys of a layer entry
     absmax))`` as bitsandbytes does), or ``"auto"`` (default): codebook
     weights are dequantized to the activation format when that is a float
     format (bitsandbytes-style NF4 kernels), everything else is exact.
+
+Top-level keys besides ``defaults`` and ``layers``: ``calibration_samples`` and
+``nan_policy`` (``"error"`` (default), ``"propagate"`` or an integer code: what
+a NaN / Inf in a network input does, see :mod:`hwsim.network.inputs`).
 """
 from __future__ import annotations
 
@@ -59,6 +63,7 @@ from ..ops.conv import ORDERS
 from ..ops.macbridge import MAC_PRESETS
 from ..ops.pool import DIV_ROUNDINGS
 from ..ops.requant import SHIFT_ROUNDINGS, STYLES
+from .inputs import parse_nan_policy
 
 __all__ = ["LayerConfig", "NetworkConfig", "ConfigError", "MAC_PRESETS", "LAYER_KEYS",
            "CONFIG_SCHEMA", "load_config", "make_mac"]
@@ -96,6 +101,8 @@ CONFIG_SCHEMA = {
             {"$ref": "#/$defs/layer"},
             {"anyOf": [{"required": ["name"]}, {"required": ["op"]}]}]}},
         "calibration_samples": {"type": "integer", "minimum": 1},
+        "nan_policy": {"anyOf": [{"enum": ["error", "propagate"]},
+                                 {"type": "integer", "minimum": 0}]},
     },
     "$defs": {
         "cal": {"type": "object", "additionalProperties": False, "properties": {
@@ -229,6 +236,10 @@ class NetworkConfig:
     defaults: LayerConfig = field(default_factory=LayerConfig)
     layers: tuple = ()
     calibration_samples: int = 32
+    nan_policy: object = "error"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nan_policy", parse_nan_policy(self.nan_policy))
 
     def for_layer(self, name: str, op: str) -> LayerConfig:
         cfg = self.defaults
@@ -242,15 +253,16 @@ class NetworkConfig:
 
     def to_dict(self) -> dict:
         return dict(defaults=self.defaults.to_dict(), layers=[dict(e) for e in self.layers],
-                    calibration_samples=self.calibration_samples)
+                    calibration_samples=self.calibration_samples, nan_policy=self.nan_policy)
 
     @classmethod
     def from_dict(cls, d: dict) -> "NetworkConfig":
         if not isinstance(d, dict):
             raise ConfigError(f"config must be an object, got {type(d).__name__}")
-        extra = set(d) - {"defaults", "layers", "calibration_samples"}
+        extra = set(d) - {"defaults", "layers", "calibration_samples", "nan_policy"}
         if extra:
-            raise ConfigError(f"config: unknown key(s) {sorted(extra)}; allowed: calibration_samples, defaults, layers")
+            raise ConfigError(f"config: unknown key(s) {sorted(extra)}; allowed: "
+                              "calibration_samples, defaults, layers, nan_policy")
         dd = d.get("defaults", {})
         validate_layer_dict(dd, "defaults")
         base = LayerConfig().merged(dd)
@@ -262,7 +274,8 @@ class NetworkConfig:
         n = d.get("calibration_samples", 32)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError(f"calibration_samples must be an integer >= 1, got {n!r}")
-        return cls(base, tuple(dict(e) for e in layers), n)
+        return cls(base, tuple(dict(e) for e in layers), n,
+                   parse_nan_policy(d.get("nan_policy", "error"), "nan_policy"))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -286,9 +299,16 @@ def load_config(src) -> NetworkConfig:
         return NetworkConfig.from_dict(src)
     s = str(src)
     if s.lstrip().startswith("{"):
-        return NetworkConfig.from_dict(json.loads(s))
-    with open(s) as f:
-        text = f.read()
+        try:
+            return NetworkConfig.from_dict(json.loads(s))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"config text is not valid JSON: {e}") from None
+    with open(s, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{s}: not a text (UTF-8) file: {e}") from None
     if s.endswith((".yaml", ".yml")):
         try:
             import yaml  # optional dependency

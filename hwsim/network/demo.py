@@ -90,8 +90,25 @@ def run_demo(out_dir="demo_golden", configs=None, n_calib=128, quiet=False, gold
     """Run the demo; returns {config name: (accuracy, sqnr, overflows, seconds) or error string}.
 
     Golden vectors of test image 0 go to ``out_dir/<config>/`` for every name
-    in ``golden`` that is among the configurations run.
+    in ``golden`` that is among the configurations run.  ``out_dir`` appears
+    complete or not at all (:mod:`hwsim._atomic`); an existing one must be empty
+    or an earlier demo output, and is replaced at the end.
     """
+    from .._atomic import atomic_dir
+
+    with atomic_dir(out_dir, reusable=is_demo_dir) as tmp:
+        return _run_demo(out_dir, tmp, configs, n_calib, quiet, golden)
+
+
+def is_demo_dir(path) -> bool:
+    """True when ``path`` holds only earlier demo golden folders (each with a manifest)."""
+    from .export import is_golden_dir
+
+    subs = os.listdir(path)
+    return bool(subs) and all(is_golden_dir(os.path.join(path, d)) for d in subs)
+
+
+def _run_demo(out_dir, tmp, configs, n_calib, quiet, golden) -> dict:
     from tqdm import tqdm
 
     from .export import export
@@ -116,10 +133,9 @@ def run_demo(out_dir="demo_golden", configs=None, n_calib=128, quiet=False, gold
             acc, sq, ov = evaluate(net, xte, yte)
             results[name] = (acc, sq, ov, time.time() - t1)
             if name in golden:
-                d = os.path.join(out_dir, _slug(name))
-                man = export(net, xte[:1], d, trace={"conv1": [(0, 0, 0, 0)]},
-                             model_path=model_path())
-                written.append((name, d, len(man["layers"])))
+                man = export(net, xte[:1], os.path.join(tmp, _slug(name)),
+                             trace={"conv1": [(0, 0, 0, 0)]}, model_path=model_path())
+                written.append((name, os.path.join(out_dir, _slug(name)), len(man["layers"])))
         except (ValueError, TypeError, NotImplementedError) as e:
             results[name] = f"n/a ({str(e).splitlines()[0][:70]})"
     if not quiet:

@@ -14,6 +14,7 @@ from ..ops import ExecArgs, get_op
 from ..ops.quant import act_axis, block_quantize, is_block
 from ..tensors import QTensor, ints_to_codes
 from .floatrun import bind_inputs, reference_run
+from .inputs import apply_codes, check_inputs
 
 __all__ = ["RunResult", "run_network", "sqnr"]
 
@@ -54,10 +55,14 @@ def _num(v):
     return int(v) if v.dtype.kind in "iu" else float(v)
 
 
-def quantize_inputs(net, x, tq) -> dict:
-    """The graph inputs as QTensors (integer-code inputs taken as codes)."""
+def quantize_inputs(net, x, tq) -> tuple[dict, dict]:
+    """(the graph inputs as QTensors, the inputs after the NaN policy): integer-code
+    inputs taken as codes; non-finite values checked against ``config.nan_policy``
+    (:mod:`.inputs`) before anything is quantized."""
+    xin, nan_fixes = check_inputs(bind_inputs(net, x), {k: tq[k].fmt for k in net.inputs},
+                                  net.config.nan_policy)
     env: dict = {}
-    for k, v in bind_inputs(net, x).items():
+    for k, v in xin.items():
         q = tq[k]
         if k in net.code_inputs:
             ci = np.asarray(x[k] if isinstance(x, dict) else x).astype(np.int64)
@@ -68,7 +73,8 @@ def quantize_inputs(net, x, tq) -> dict:
         else:
             env[k] = QTensor.quantize(v, q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
                                       compute="float32" if k in net.model_q else "float64")
-    return env
+    apply_codes(env, nan_fixes)
+    return env, xin
 
 
 def _layer_stats(n, rec) -> dict:
@@ -83,8 +89,8 @@ def _layer_stats(n, rec) -> dict:
 
 def run_network(net, plan, x, keep=False, reference=True, mac_stats=True) -> RunResult:
     """Run one input (batch) through the simulated accelerator (see :meth:`Network.run`)."""
-    env = quantize_inputs(net, x, plan.tensors)
-    ref = reference_run(net, x) if reference else {}
+    env, xin = quantize_inputs(net, x, plan.tensors)
+    ref = reference_run(net, xin) if reference else {}
     records: dict = {}
     stats: dict = {}
     for n in net.nodes:

@@ -16,7 +16,7 @@ each as ``.hex`` (one element per line, fixed width ``ceil(bits / 4)`` hex
 digits, upper case, row-major / C order: ``$readmemh``-ready) and ``.npy``
 (the same codes as an unsigned array), plus ``manifest.json``: formats, shapes,
 memory layout, quantization parameters, MAC units, requantization, the
-precision configuration, the network input (``network_input.npy``), the model
+precision configuration, the network input (``network_input.npz``), the model
 file and its sha256 when known, and the sha256 of every file.
 
 Optional per-MAC traces (``trace={"layer": [(n, c, y, x), ...]}``) write
@@ -37,13 +37,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._atomic import atomic_dir
 from ..codec import decode, encode
 from ..formats import IntFormat
 from ..formats import format as parse_format
 from ..ops import macbridge as br
 from ..tensors import codes_to_ints, ints_to_codes
 
-__all__ = ["export", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
+__all__ = ["export", "is_golden_dir", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
 
 KINDS = ("input", "weight", "bias", "acc", "output")
 
@@ -67,11 +68,18 @@ def write_hex(path, codes, bits) -> None:
 def read_hex(path) -> np.ndarray:
     """Codes of a ``.hex`` file as uint64 (blank lines and ``//`` comments skipped)."""
     out = []
-    with open(path) as f:
-        for line in f:
-            s = line.split("//")[0].strip()
-            if s:
-                out.append(int(s, 16))
+    with open(path, "rb") as f:
+        for no, line in enumerate(f, 1):
+            s = line.split(b"//")[0].strip()
+            if not s:
+                continue
+            try:
+                v = int(s.decode("ascii"), 16)
+            except (UnicodeDecodeError, ValueError):
+                raise ValueError(f"{path}: line {no} is not a hex number: {s[:40]!r}") from None
+            if not 0 <= v < 1 << 64:
+                raise ValueError(f"{path}: line {no}: {s[:40]!r} does not fit 64 bits")
+            out.append(v)
     return np.array(out, dtype=np.uint64)
 
 
@@ -100,9 +108,22 @@ def _mac_dict(mac):
         return repr(mac)
 
 
+def is_golden_dir(path) -> bool:
+    """True when ``path`` holds an earlier export (a ``manifest.json``)."""
+    return os.path.isfile(os.path.join(path, "manifest.json"))
+
+
 def export(network, x, out_dir, trace=None, model_path=None) -> dict:
-    """Run ``network`` on ``x`` and write golden vectors; returns the manifest."""
-    os.makedirs(out_dir, exist_ok=True)
+    """Run ``network`` on ``x`` and write golden vectors; returns the manifest.
+
+    The folder appears complete or not at all (written to a temporary sibling and
+    renamed, :mod:`hwsim._atomic`); an existing ``out_dir`` must be empty or an
+    earlier export, and is replaced only when the new one is complete."""
+    with atomic_dir(out_dir, reusable=is_golden_dir) as tmp:
+        return _export_into(network, x, tmp, trace, model_path)
+
+
+def _export_into(network, x, out_dir, trace, model_path) -> dict:
     res = network.run(x, keep=True, reference=True)
     xin = x if isinstance(x, dict) else {next(iter(network.inputs)): x}
     np.savez(os.path.join(out_dir, "network_input.npz"), **{k: np.asarray(v) for k, v in xin.items()})
@@ -304,13 +325,37 @@ def _lsb_error(g, d, fmt):
     return np.where(np.isfinite(err), err, np.inf)
 
 
+def _read_manifest(golden_dir) -> dict:
+    """manifest.json of a golden folder, its structure checked (ValueError naming the field)."""
+    path = os.path.join(golden_dir, "manifest.json")
+    try:
+        with open(path, "rb") as f:
+            man = json.loads(f.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a JSON manifest ({e})") from None
+
+    def need(cond, where):
+        if not cond:
+            raise ValueError(f"{path}: malformed manifest at {where}")
+    need(isinstance(man, dict) and isinstance(man.get("layers"), list), "'layers'")
+    for i, L in enumerate(man["layers"]):
+        need(isinstance(L, dict) and isinstance(L.get("files"), dict), f"layers[{i}].files")
+        for kind, info in L["files"].items():
+            w = f"layers[{i}].files.{kind}"
+            need(isinstance(info, dict) and isinstance(info.get("hex"), str), w + ".hex")
+            need(isinstance(info.get("format"), (dict, str)), w + ".format")
+            shp = info.get("shape")
+            need(isinstance(shp, list) and all(isinstance(d, int) and not isinstance(d, bool)
+                                               and d >= 0 for d in shp), w + ".shape")
+    return man
+
+
 def compare(golden_dir, dut_dir, tensors=None) -> CompareReport:
     """Compare an RTL dump (``.hex`` files in the golden layout) with the golden vectors.
 
     ``tensors``: the file kinds to compare (default: every file of the manifest,
     e.g. ``input``, ``acc``, ``output``, ``input_elements``, ``input_scales``)."""
-    with open(os.path.join(golden_dir, "manifest.json")) as f:
-        man = json.load(f)
+    man = _read_manifest(golden_dir)
     rep = CompareReport(ok=True)
     for L in man["layers"]:
         for kind in (L["files"] if tensors is None else tensors):
@@ -347,8 +392,9 @@ def compare(golden_dir, dut_dir, tensors=None) -> CompareReport:
             if rep.first is None:
                 i = int(diff[0])
                 x = int(g[i]) ^ int(d[i])
-                rep.first = dict(layer=L["name"], tensor=kind, file=info["hex"], index=i,
-                                 coord=[int(c) for c in np.unravel_index(i, info["shape"])] if info["shape"] else [],
+                shape = info["shape"] if int(np.prod(info["shape"])) == g.size else [g.size]
+                rep.first = dict(layer=L.get("name"), tensor=kind, file=info["hex"], index=i,
+                                 coord=[int(c) for c in np.unravel_index(i, shape)] if shape else [],
                                  golden=int(g[i]), dut=int(d[i]),
                                  bits=[b for b in range(fmt.bits) if x >> b & 1],
                                  lsb_error=float(err[0]))

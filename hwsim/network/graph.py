@@ -130,6 +130,7 @@ class Network:
         self.stats = {}
         for k, vs in acc.items():
             v = np.concatenate(vs)
+            v = v[np.isfinite(v)]  # NaN/Inf inputs (nan_policy) carry no scale information
             if v.size > max_values:
                 keep = rng.choice(v.size, max_values, replace=False)
                 keep[0] = int(np.argmax(np.abs(v)))

@@ -11,15 +11,17 @@ Bit-exactness against onnxruntime: see docs/architecture.md ("ONNX import").
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 
 import numpy as np
 
-from ..errors import UnsupportedModelError
+from ..errors import InputFileError, UnsupportedModelError
 from ..formats import format as parse_format
 from ..ops import onnx_spec
 from ..tensors import QTensor, ints_to_codes
+from .cli_io import read_model
 from .config import NetworkConfig, load_config
 from .graph import Network
 from .onnx_fold import fold_constants, folding_available
@@ -151,14 +153,22 @@ def group_problems(problems) -> list:
             (k if c == 1 else f"{k} (x{c})") for k, (c, first) in groups.items()]
 
 
+def _tensor(numpy_helper, t):
+    """An initializer / constant as an array; a corrupt one is an InputFileError."""
+    try:
+        return numpy_helper.to_array(t)
+    except Exception as e:  # onnx raises ValueError / TypeError / KeyError on corrupt tensors
+        raise InputFileError(f"model tensor {t.name!r} cannot be read: {e}") from None
+
+
 def _constants(g) -> dict:
     from onnx import numpy_helper  # optional dependency (onnx): only ONNX import needs it
 
-    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    init = {t.name: _tensor(numpy_helper, t) for t in g.initializer}
     for n in g.node:
         a = _attrs(n) if n.op_type == "Constant" else {}
         if "value" in a:
-            init[n.output[0]] = numpy_helper.to_array(a["value"])
+            init[n.output[0]] = _tensor(numpy_helper, a["value"])
     return init
 
 
@@ -231,7 +241,12 @@ def load_onnx(model, config=None, name=None) -> Network:
     """
     import onnx  # optional dependency (onnx): only ONNX import needs it
 
-    m = model if isinstance(model, onnx.ModelProto) else onnx.load(model)
+    if isinstance(model, onnx.ModelProto):
+        m = model
+    elif isinstance(model, (str, os.PathLike)):
+        m = read_model(model)
+    else:
+        m = onnx.load(model)
     m, rewrites = _foldable(m)
     g = m.graph
     init = _constants(g)
