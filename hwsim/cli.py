@@ -2,7 +2,7 @@
 
 Verbs: ``formats`` (preset table), ``encode`` (one value, bit fields shown),
 plus the network verbs (``run``, ``export``, ``compare``, ``sweep``, ``demo``)
-registered by :mod:`hwsim.network.cli_cmds`.
+registered by :mod:`hwsim.network.cli_cmds` and ``vectors`` (:mod:`hwsim.rtl.cli_vectors`).
 """
 from __future__ import annotations
 
@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError as exc:  # the network layer is part of the package; report clearly
         raise SystemExit(f"hwsim: cannot load the network commands: {exc}") from exc
     cli_cmds.add_subparsers(sub)
+    from .rtl import cli_vectors
+
+    cli_vectors.add_subparser(sub)
     return p
 
 
