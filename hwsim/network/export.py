@@ -27,9 +27,12 @@ dump against these files.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
+import tempfile
 
 import numpy as np
 
@@ -71,75 +74,142 @@ def _mac_dict(mac):
         return repr(mac)
 
 
+LAYOUT = dict(activations="NCHW", conv_weight="OIHW [Cout, Cin/groups, kH, kW]",
+              gemm_weight="[K, N]", matmul="a [M, K], b [K, N], acc [M, N]",
+              order="row-major (C order), one element per line",
+              hex="two's complement / raw codes, ceil(bits/4) upper-case hex digits")
+
+
 def export(network, x, out_dir, trace=None, model_path=None) -> dict:
-    """Run ``network`` on ``x`` and write golden vectors; returns the manifest."""
-    os.makedirs(out_dir, exist_ok=True)
+    """Run ``network`` on ``x`` and write golden vectors; returns the manifest.
+
+    ``trace``: ``{layer: [(n, c, y, x), ...]}`` (Gemm: ``(row, column)``); an unknown
+    layer or a coordinate outside the output raises
+    :class:`~hwsim.network.trace.TraceCoordError` before anything is written.  The
+    folder is written under a temporary name and renamed into place, so
+    ``out_dir`` holds either the complete previous export or the new one, never a
+    mix (a reused folder is replaced, stale files go)."""
     res = network.run(x, keep=True, reference=True)
-    xin = x if isinstance(x, dict) else {next(iter(network.inputs)): x}
-    np.savez(os.path.join(out_dir, "network_input.npz"), **{k: np.asarray(v) for k, v in xin.items()})
-    man = dict(format="hwsim-golden-1", network=network.name,
-               layout=dict(activations="NCHW", conv_weight="OIHW [Cout, Cin/groups, kH, kW]",
-                           gemm_weight="[K, N]", order="row-major (C order), one element per line",
-                           hex="two's complement / raw codes, ceil(bits/4) upper-case hex digits"),
-               config=network.config.to_dict(),
-               input_file="network_input.npz",
-               input_sha256=_sha(os.path.join(out_dir, "network_input.npz")),
-               source=dict(network.source), layers=[],
-               outputs={o: dict(qparams=res.qoutputs[o].qparams() if hasattr(res.qoutputs[o], "qparams") else None)
-                        for o in network.outputs})
-    if model_path is not None:
-        man["model"] = dict(path=os.path.abspath(str(model_path)), sha256=_sha(model_path))
-    for idx, (name, rec) in enumerate(res.layers.items()):
-        d = f"{idx:02d}_{_safe(name)}"
-        os.makedirs(os.path.join(out_dir, d), exist_ok=True)
-        afmt = acc_format(rec.mac)
-        bfmt = br.bias_register(rec.mac)
-        acc_codes = rec.acc_codes if rec.acc_codes is not None else _acc_codes(rec.acc, afmt)
-        tensors = dict(
-            input=(np.asarray(rec.input.codes), rec.input.fmt, rec.input.qparams()),
-            weight=(np.asarray(rec.weight.codes), rec.weight.fmt, rec.weight.qparams()),
-            bias=None if rec.bias is None else (_acc_codes(rec.bias, bfmt), bfmt, None),
-            acc=(np.asarray(acc_codes), afmt, None),
-            output=(np.asarray(rec.output.codes), rec.output.fmt, rec.output.qparams()),
-        )
-        kinds = list(KINDS)
-        for kind in ("input", "weight", "output"):
-            # block operands: the MAC sees scalar codes (`input`); the stored block tensor is
-            # element codes (`input_elements`) plus one scale per block (`input_scales`)
-            qt = getattr(rec, kind)
-            bt = qt.meta.get("block")
-            if bt is None:
-                continue
-            sfmt = _scale_format(bt)
-            tensors[kind + "_elements"] = (np.asarray(bt.codes), _elem_format(bt), dict(
-                block_format=bt.fmt.to_dict(), axis=bt.axis, block_size=bt.block_size,
-                tensor_scale=bt.tensor_scale))
-            tensors[kind + "_scales"] = (np.asarray(bt.scales).view(_udtype(sfmt.bits))
-                                         if sfmt.bits == 32 else np.asarray(bt.scales), sfmt, None)
-            kinds += [kind + "_elements", kind + "_scales"]
-        files = {}
-        for kind in kinds:
-            t = tensors[kind]
-            if t is None:
-                continue
-            codes, fmt, qp = t
-            hp = os.path.join(d, f"{kind}.hex")
-            npath = os.path.join(d, f"{kind}.npy")
-            write_hex(os.path.join(out_dir, hp), codes, fmt.bits)
-            np.save(os.path.join(out_dir, npath), np.asarray(codes))
-            files[kind] = dict(hex=hp, npy=npath, shape=list(np.shape(codes)), format=fmt.to_dict(),
-                               bits=fmt.bits, width=max(1, -(-fmt.bits // 4)), qparams=qp,
-                               sha256_hex=_sha(os.path.join(out_dir, hp)),
-                               sha256_npy=_sha(os.path.join(out_dir, npath)))
-        entry = dict(name=name, op=rec.op, dir=d, attrs=_jsonable(rec.attrs), files=files,
-                     mac=_mac_dict(rec.mac), requant=_jsonable(rec.requant), config=rec.config,
-                     stats=_jsonable(res.stats.get(name, {})))
-        if trace and name in trace:
-            entry["traces"] = _write_traces(out_dir, d, network, rec, trace[name])
-        man["layers"].append(entry)
-    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
-        json.dump(man, f, indent=1)
+    coords = _check_trace(res, trace or {})
+    with atomic_dir(out_dir) as tmp:
+        xin = x if isinstance(x, dict) else {next(iter(network.inputs)): x}
+        np.savez(os.path.join(tmp, "network_input.npz"), **{k: np.asarray(v) for k, v in xin.items()})
+        man = dict(format="hwsim-golden-1", network=network.name, layout=LAYOUT,
+                   config=network.config.to_dict(), input_file="network_input.npz",
+                   input_sha256=_sha(os.path.join(tmp, "network_input.npz")),
+                   source=dict(network.source), layers=[],
+                   outputs={o: dict(qparams=res.qoutputs[o].qparams()
+                                    if hasattr(res.qoutputs[o], "qparams") else None)
+                            for o in network.outputs})
+        if model_path is not None:
+            man["model"] = dict(path=os.path.abspath(str(model_path)), sha256=_sha(model_path))
+        for idx, (name, rec) in enumerate(res.layers.items()):
+            d = f"{idx:02d}_{_safe(name)}"
+            entry = dict(name=name, op=rec.op, dir=d, attrs=_jsonable(rec.attrs),
+                         files=_write_files(tmp, d, _layer_tensors(rec)),
+                         mac=_mac_dict(rec.mac), requant=_jsonable(rec.requant), config=rec.config,
+                         stats=_jsonable(res.stats.get(name, {})))
+            if name in coords:
+                entry["traces"] = _write_traces(tmp, d, rec, coords[name])
+            man["layers"].append(entry)
+        with open(os.path.join(tmp, "manifest.json"), "w") as f:
+            json.dump(man, f, indent=1)
     return man
+
+
+@contextlib.contextmanager
+def atomic_dir(out_dir):
+    """Yield a fresh temporary folder next to ``out_dir``; on success it replaces
+    ``out_dir`` (the old folder is renamed away first, then removed); on an
+    exception it is removed and ``out_dir`` is left as it was."""
+    out_dir = os.path.abspath(str(out_dir))
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".tmp-", dir=parent)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if os.path.exists(out_dir):
+        old = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".old-", dir=parent)
+        os.rename(out_dir, os.path.join(old, "d"))
+    os.rename(tmp, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_trace(res, trace) -> dict:
+    from .trace import TraceCoordError, check_coords
+
+    out = {}
+    for layer, cs in trace.items():
+        rec = res.layers.get(layer)
+        if rec is None:
+            raise TraceCoordError(f"trace: unknown layer {layer!r}; compute layers are "
+                                  f"{list(res.layers)}")
+        out[layer] = check_coords(layer, rec.op, np.shape(rec.output.codes), cs)
+    return out
+
+
+def _layer_tensors(rec) -> dict:
+    """{kind: (codes, format, qparams)} of one layer record, in file order."""
+    afmt = acc_format(rec.mac)
+    bfmt = br.bias_register(rec.mac)
+    acc_codes = rec.acc_codes if rec.acc_codes is not None else _acc_codes(rec.acc, afmt)
+    tensors = dict(
+        input=(np.asarray(rec.input.codes), rec.input.fmt, rec.input.qparams()),
+        weight=(np.asarray(rec.weight.codes), rec.weight.fmt, rec.weight.qparams()),
+        bias=None if rec.bias is None else (_acc_codes(rec.bias, bfmt), bfmt, None),
+        acc=(np.asarray(acc_codes), afmt, None),
+        output=(np.asarray(rec.output.codes), rec.output.fmt, rec.output.qparams()),
+    )
+    for kind in ("input", "weight", "output"):
+        # block operands: the MAC sees scalar codes (`input`); the stored block tensor is
+        # element codes (`input_elements`) plus one scale per block (`input_scales`)
+        bt = getattr(rec, kind).meta.get("block")
+        if bt is None:
+            continue
+        sfmt = _scale_format(bt)
+        tensors[kind + "_elements"] = (np.asarray(bt.codes), _elem_format(bt), dict(
+            block_format=bt.fmt.to_dict(), axis=bt.axis, block_size=bt.block_size,
+            tensor_scale=bt.tensor_scale))
+        tensors[kind + "_scales"] = (np.asarray(bt.scales).view(_udtype(sfmt.bits))
+                                     if sfmt.bits == 32 else np.asarray(bt.scales), sfmt, None)
+    tensors.update(_requant_tensors(rec.requant))
+    return tensors
+
+
+def _requant_tensors(rq) -> dict:
+    """Integer requantization parameters (multiplier int32, shift int8) as tensors."""
+    out = {}
+    for key, bits in (("multiplier", 32), ("shift", 8)):
+        v = (rq or {}).get(key)
+        if v is None or not all(isinstance(i, (int, np.integer)) for i in np.ravel(v).tolist()):
+            continue
+        arr = np.asarray(v, np.int64).reshape(-1)
+        out["requant_" + key] = (ints_to_codes(arr, bits, _udtype(bits)), IntFormat(bits), None)
+    return out
+
+
+def _write_files(root, d, tensors) -> dict:
+    """Write each tensor as ``d/<kind>.hex`` + ``.npy``; returns the manifest ``files``."""
+    os.makedirs(os.path.join(root, d), exist_ok=True)
+    files = {}
+    for kind, t in tensors.items():
+        if t is None:
+            continue
+        codes, fmt, qp = t
+        hp = os.path.join(d, f"{kind}.hex")
+        npath = os.path.join(d, f"{kind}.npy")
+        write_hex(os.path.join(root, hp), codes, fmt.bits)
+        np.save(os.path.join(root, npath), np.asarray(codes))
+        files[kind] = dict(hex=hp, npy=npath, shape=list(np.shape(codes)), format=fmt.to_dict(),
+                           bits=fmt.bits, width=max(1, -(-fmt.bits // 4)), qparams=qp,
+                           sha256_hex=_sha(os.path.join(root, hp)),
+                           sha256_npy=_sha(os.path.join(root, npath)))
+    return files
 
 
 def _safe(s):
@@ -161,11 +231,11 @@ def _jsonable(o):
     return o
 
 
-def _write_traces(out_dir, d, network, rec, coords):
-    """Every step of the reduction of chosen outputs (sequential order as the MAC sees it)."""
+def _write_traces(out_dir, d, rec, coords):
+    """Every step of the reduction of chosen outputs (CSV + .npy, columns in trace.py)."""
     from ..layers.conv import im2col, weight_matrix
+    from .trace import TRACE_COLUMNS, rows_to_npy, trace_rows
 
-    node = next(n for n in network.nodes if n.name == rec.name)
     a = rec.attrs
     paths = []
     for coord in coords:
@@ -187,14 +257,15 @@ def _write_traces(out_dir, d, network, rec, coords):
             arow = np.asarray(rec.input.codes).reshape(-1, np.shape(rec.input.codes)[-1])[m_]
             bcol = np.asarray(rec.weight.codes)[:, col]
         bias = None if rec.bias is None else rec.bias[col]
-        rows = br.mac_trace(arow, bcol, rec.mac, bias, _zp(rec.input), _zp(rec.weight, col))
-        p = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord) + ".csv")
-        with open(os.path.join(out_dir, p), "w") as f:
-            f.write(br.TRACE_HEADER + "\n")
+        rows = trace_rows(rec, coord, arow, bcol, bias, _zp(rec.input), _zp(rec.weight, col))
+        stem = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord))
+        with open(os.path.join(out_dir, stem + ".csv"), "w") as f:
+            f.write(",".join(TRACE_COLUMNS) + "\n")
             for r in rows:
                 f.write(",".join(str(v) for v in r) + "\n")
-        paths.append(dict(coord=[int(v) for v in coord], file=p, sha256=_sha(os.path.join(out_dir, p))))
-    _ = node
+        np.save(os.path.join(out_dir, stem + ".npy"), rows_to_npy(rows))
+        paths.append(dict(coord=[int(v) for v in coord], file=stem + ".csv", npy=stem + ".npy",
+                          columns=list(TRACE_COLUMNS), sha256=_sha(os.path.join(out_dir, stem + ".csv"))))
     return paths
 
 

@@ -317,6 +317,7 @@ class Network:
         """Resolve every tensor's quantization and every compute layer's MAC / requant."""
         if self._plan is not None:
             return self._plan
+        self.config.check_names([n.name for n in self.nodes])
         tq: dict = {}
         layers: dict = {}
         consumers: dict = {}
