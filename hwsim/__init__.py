@@ -14,6 +14,7 @@ from .formats import PRESETS, FixedFormat, FloatFormat, IntFormat, format, p3109
 from .modes import Flags, Overflow, RoundingMode, Tininess
 from .network import Network, NetworkConfig, load_onnx
 from .qtensor import QTensor
+from .rtl.golden import export
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,6 @@ __all__ = [
     "RoundingMode", "Overflow", "Tininess", "Flags", "QTensor", "Network", "NetworkConfig",
     "load_onnx", "MXFormat", "NVFP4Format", "BFPFormat", "BlockTensor", "CodebookFormat",
     "PWLQFormat", "PWLQTensor", "NF4", "pack_nibbles", "unpack_nibbles", "mac", "MacUnit",
-    "matmul", "dot",
+    "matmul", "dot", "export",
     "HwsimError", "FormatError", "UnsupportedModeError", "OverflowValueError", "NaNInputError",
 ]
