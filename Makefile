@@ -9,7 +9,7 @@ ASAN_TESTS ?= tests/test_build.py $(wildcard tests/test_codec*.py tests/test_fas
                          tests/test_codebook*.py tests/test_errors*.py tests/test_mac_c*.py \
                          tests/test_mac_fast.py)
 
-.PHONY: demo test test-asan test-portable test-exhaustive bench install clean
+.PHONY: demo test test-asan test-portable test-exhaustive bench install clean rtl-test
 
 $(STAMP): pyproject.toml setup.py hwsim/_build.py $(SRC_C)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ test-portable: $(STAMP)
 	  --build-temp build/portable-tmp
 	cd build/portable && PYTHONPATH=. HWSIM_EXPECT_PORTABLE=1 ../../$(VPY) -m pytest -q \
 	  -p no:cacheprovider -n $(JOBS) --dist loadfile $(addprefix ../../,$(PORTABLE_TESTS))
+
+# RTL co-simulation examples (examples/rtl/): needs iverilog (Debian package `iverilog`).
+rtl-test: $(STAMP)
+	examples/rtl/run_icarus.sh $(VPY) build/rtl
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(VPY) $$f || exit 1; done
