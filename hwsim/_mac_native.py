@@ -169,7 +169,12 @@ def build_spec(mac: MacUnit, shadow_k: int | None = None):
         t = mac.tiling
         s.tiles = lib.HW_TILES_RELOAD if t.mode == "reload" else lib.HW_TILES_SEPARATE
         s.tile = t.T
-        ov = "saturate" if shadow else t.psum_overflow
+        # the shadow keeps a psum that wraps or saturates as it is (the psum
+        # buffer is not resized); "error" and "special" (Inf, which no int/fixed
+        # register can take) saturate: the statistic must not stop the run
+        ov = t.psum_overflow
+        if shadow and ov not in ("wrap", "saturate"):
+            ov = "saturate"
         _fill_num(s.psum, t.psum_format, t.psum_rounding, ov, keep)
         if t.mode == "separate":
             _fill_acc(s.adder, mac.psum_adder, mac, keep)

@@ -75,12 +75,15 @@ class MacStats:
         add (Inf once it overflowed; NaN ignored).
     bits_needed_per_output, bits_needed : int (int/fixed units only, else
         None): the smallest register width W (sign included; for a fixed
-        accumulator int_bits = W - frac_bits) for which the same computation
-        never overflows: the signed width of every exact partial sum of an
-        overflow-free run in the same order (for outputs that overflowed, a
-        rerun with every int/fixed accumulator widened, in which partial sums
-        that overflow their psum format saturate).  Over all int/fixed
-        accumulators of the unit.
+        accumulator int_bits = W - frac_bits) for which no int/fixed
+        accumulator register of the unit (main, tree nodes, chunk outer,
+        reloaded register, psum adder) overflows: the largest signed width
+        of any exact value written into one of them, in the run where they
+        are all wide enough and everything else (products, float registers,
+        the psum format; a psum that wraps or saturates keeps that policy,
+        any other saturates) is
+        unchanged.  For outputs without an overflow event that is the real
+        run.  See docs/semantics.md, "MAC statistics".
     worst_case_bits, a2q_bits : int operands only (else None): N + M +
         ceil(log2 K) and the A2Q data-type bound (x = the a operand).
     a2q_l1_bits : int [..., N] for integer operands: A2Q's per-channel l1

@@ -463,7 +463,9 @@ class _Run:
 
     def psum(self, v):
         t = self.mac.tiling
-        ov = "saturate" if self.unbounded else t.psum_overflow
+        ov = t.psum_overflow  # the widened run: wrap and saturate kept, others saturate
+        if self.unbounded and ov not in ("wrap", "saturate"):
+            ov = "saturate"
         val, _, ovf = _encode_num(v, t.psum_format, t.psum_rounding, ov)
         self.st.psum_events += int(ovf)
         return val

@@ -78,8 +78,8 @@ def _shadow_widths(mac, st, bias_mode, ax, a_rs, a_ks, bx, b_is, b_ks, b_cs, m, 
     ranges = [(int(r), int(r) + 1) for r in rows]
     _, st2, _ = nat.gemm(sh, ax, a_rs, a_ks, bx, b_is, b_ks, b_cs, m, n, k, bias_x,
                          nat.out_limbs(wide.result_accumulator), True, threads, rows=ranges)
-    for r in rows:
-        st["width_needed"][r * n:(r + 1) * n] = st2["width_needed"][r * n:(r + 1) * n]
+    over = np.nonzero(ev.reshape(-1))[0]  # only outputs that overflowed take the rerun
+    st["width_needed"][over] = st2["width_needed"][over]
     del keep
 
 
@@ -276,6 +276,8 @@ def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k,
                                  ("psum_events", sub.stats.psum_overflow_events_per_output),
                                  ("max_abs", sub.stats.max_abs_partial_per_output)):
                     st[key][r * n:(r + 1) * n] = arr[0]
+                if sub.stats.bits_needed_per_output is not None:
+                    st["width_needed"][r * n:(r + 1) * n] = sub.stats.bits_needed_per_output[0]
     shape = batch + (m, n)
     acc = mac.accumulator
     if fast == "multi_seq":

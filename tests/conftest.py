@@ -1,34 +1,17 @@
 """Shared pytest configuration: hypothesis profiles and format / mode fixtures.
 
-Hypothesis profiles (choose with the environment variable ``HYPOTHESIS_PROFILE``):
-
-========== ============ ==============================================
-profile    max_examples use
-========== ============ ==============================================
-dev        100          quick local runs
-ci         300          default; what ``make test`` and CI run
-exhaustive 1000         long runs before a release
-========== ============ ==============================================
-
-``deadline=None`` everywhere: the first call into a numba kernel or a cffi
-function compiles or loads code and can take seconds, which hypothesis would
-otherwise report as a flaky deadline failure.
+Hypothesis profiles and per-test counts: see ``tests/hyp_settings.py``.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
-from hypothesis import HealthCheck, settings
 
 import hwsim
 from hwsim.formats import FloatFormat
 
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=100, **_COMMON)
-settings.register_profile("ci", max_examples=300, **_COMMON)
-settings.register_profile("exhaustive", max_examples=1000, **_COMMON)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+import hyp_settings
+
+hyp_settings.load()
 
 #: every deterministic rounding mode (``sr`` needs extra arguments)
 DETERMINISTIC_MODES = ("rne", "rna", "rtz", "rup", "rdn", "rto")

@@ -3,13 +3,14 @@ kernels (and numpy codebook path) agree with the Fraction oracle bit for bit."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import hwsim
 from hwsim import _ref_block as R
 from hwsim import blockformats as bf
 from hwsim import codebook as cb
+from hyp_settings import examples
 
 MODES = ["rne", "rna", "rtz", "rup", "rdn", "rto", "sr"]
 ELEMS = ["float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float6_e2m3fn", "float4_e2m1fn",
@@ -43,7 +44,7 @@ def _sr(mode, draw_bits, seed):
     return dict(sr_bits=draw_bits, seed=seed) if mode == "sr" else {}
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300)
 @given(tensors(finite=False), st.sampled_from(ELEMS), st.integers(1, 12), st.sampled_from(MODES),
        st.integers(1, 12), st.integers(0, 1000), st.sampled_from([-127, -128]))
 def test_mx_matches_reference(xa, elem, bs, mode, r, seed, imin):
@@ -57,7 +58,7 @@ def test_mx_matches_reference(xa, elem, bs, mode, r, seed, imin):
     np.testing.assert_array_equal(bt.values(), R.mx_decode(c, s, fmt, axis))
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(tensors(finite=False), st.integers(1, 20), st.sampled_from(MODES), st.integers(1, 8),
        st.sampled_from(["float32", "exact"]),
        st.one_of(st.none(), st.floats(2.0 ** -100, 2.0 ** 100, width=32)))
@@ -73,7 +74,7 @@ def test_nvfp4_matches_reference(xa, bs, mode, r, arith, ts):
     np.testing.assert_array_equal(bt.values(), R.nvfp4_decode(c, s, t, fmt, axis))
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(tensors(), st.integers(1, 12), st.integers(1, 10), st.integers(1, 16),
        st.sampled_from(["sign_magnitude", "twos_complement"]), st.sampled_from(MODES))
 def test_bfp_matches_reference(xa, m, e, bs, mant, mode):
@@ -87,7 +88,7 @@ def test_bfp_matches_reference(xa, m, e, bs, mant, mode):
     np.testing.assert_array_equal(bt.values(), R.bfp_decode(c, s, fmt, axis))
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(tensors(), st.integers(1, 70),
        st.lists(st.floats(-1, 1, allow_subnormal=False), min_size=2, max_size=17, unique=True))
 def test_codebook_matches_reference(xa, bs, vals):
@@ -101,7 +102,7 @@ def test_codebook_matches_reference(xa, bs, vals):
     np.testing.assert_array_equal(bt.values(), R.codebook_decode(c, s, fmt, axis))
 
 
-@settings(max_examples=80, deadline=None)
+@examples(80)
 @given(tensors(max_dims=2), st.integers(2, 8), st.integers(2, 8), st.floats(0.01, 0.99))
 def test_pwlq_matches_reference(xa, bc, bt_, ratio):
     x, _ = xa
@@ -139,7 +140,7 @@ def given_scale_case(draw):
     return x, axis, fmt, scales
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(given_scale_case(), st.sampled_from(MODES[:-1]))
 def test_given_scales_match_reference(case, mode):
     x, axis, fmt, scales = case

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 import hwsim
 from hwsim.errors import FormatError, OverflowValueError, UnsupportedModeError
@@ -13,11 +13,12 @@ from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTe
                        IntAccumulator, MacUnit, Sequential, Tiles, Tree, a2q_bits, a2q_l1_bits,
                        dot, kulisch, matmul, trace, worst_case_bits)
 from hwsim.testing.mac_strategies import mac_units
+from hyp_settings import examples
 
 RNG = np.random.default_rng(7)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(mac_units())
 def test_mac_unit_json_round_trip(mac):
     d = json.loads(json.dumps(mac.to_dict()))

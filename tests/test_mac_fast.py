@@ -4,7 +4,7 @@ every rounding step, overflow thresholds, subnormal sums, NaN / Inf operands;
 thread counts; and a numba function calling a C MAC kernel."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import hwsim
@@ -12,6 +12,7 @@ from hwsim import _native
 from hwsim.mac import (FloatAccumulator, FusedMultiTermAccumulator, IntAccumulator, MacUnit,
                        fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import reference_matmul
+from hyp_settings import examples
 
 E4M3 = hwsim.format("float8_e4m3fn")
 F16 = hwsim.format("float16")
@@ -141,7 +142,7 @@ def test_nan_and_inf_operands_take_the_engine():
     _check(MacUnit(f, f, accumulator=FloatAccumulator("float32")), a16, b16, want_path="general")
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(st.sampled_from(FLOAT_ACCS), st.integers(1, 9), st.integers(1, 40), st.integers(1, 20),
        st.integers(0, 2 ** 32 - 1), st.sampled_from([0.25, 1.0, 16.0, 200.0]))
 def test_float_fast_paths_hypothesis(acc, m, k, n, seed, scale):

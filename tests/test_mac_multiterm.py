@@ -5,19 +5,20 @@ reproduced with hand-derived numbers (Fasi, Higham, Mikaitis, Pranesh,
 Mikaitis 2025, "Accurate models of NVIDIA tensor cores")."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 import hwsim
 from hwsim.mac import (Chunked, FloatAccumulator, FusedMultiTermAccumulator, MacUnit,
                        fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import mac_problems, mac_units
 from mac_check import check_against_reference
+from hyp_settings import examples
 
 F16 = hwsim.format("float16")
 E4M3 = hwsim.format("float8_e4m3fn")
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(mac_problems(mac_units(kinds=("multi",))))
 def test_multi_term_accumulators_equal_reference(problem):
     check_against_reference(*problem)

@@ -1,25 +1,26 @@
 """Fixed / Kulisch accumulators, adder trees, chunked accumulation, K-tiling
 with partial-sum encoding (reload and separate) and product rounding: the C
 engine equals the exact reference on hypothesis-drawn configurations."""
-from hypothesis import given, settings
+from hypothesis import given
 
 from hwsim.testing.mac_strategies import mac_problems, mac_units
 from mac_check import check_against_reference
+from hyp_settings import examples
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(mac_problems(mac_units(kinds=("fixed",), with_order=False, with_tiling=False)))
 def test_fixed_accumulators_equal_reference(problem):
     check_against_reference(*problem)
 
 
-@settings(max_examples=250, deadline=None)
+@examples(250)
 @given(mac_problems(mac_units(kinds=("int", "fixed", "float"), with_tiling=False)))
 def test_orders_equal_reference(problem):
     check_against_reference(*problem)
 
 
-@settings(max_examples=250, deadline=None)
+@examples(250)
 @given(mac_problems(mac_units(kinds=("int", "fixed", "float"))))
 def test_tiles_and_psums_equal_reference(problem):
     check_against_reference(*problem)

@@ -6,25 +6,26 @@ import math
 import gmpy2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import hwsim
 from hwsim.mac import FloatAccumulator, IntAccumulator, MacUnit, matmul
 from hwsim.testing.mac_strategies import mac_problems, mac_units
 from mac_check import check_against_reference
+from hyp_settings import examples
 
 RNG = np.random.default_rng(20240601)
 
 
-@settings(max_examples=120, deadline=None)
+@examples(120)
 @given(mac_problems(mac_units(kinds=("int",), with_order=False, with_tiling=False,
                               with_product=False)))
 def test_int_accumulators_equal_reference(problem):
     check_against_reference(*problem)
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(mac_problems(mac_units(kinds=("float",), with_order=False, with_tiling=False,
                               with_product=False)))
 def test_float_accumulators_equal_reference(problem):

@@ -102,6 +102,7 @@ def test_result_brackets_exact_value(fmt, data, mode):
 @given(fmt=FORMATS, data=st.data(), mode=rounding_modes())
 def test_monotonic(fmt, data, mode):
     x = np.sort(_finite_inputs(fmt, data.draw(arrays_of(fmt, SHAPES), label="x")))
+    assume(x.size >= 2)  # fewer finite in-range values order nothing
     q = hwsim.quantize(x, fmt, rounding=mode)
     assert np.all(np.diff(q) >= 0), (x, q)
 
