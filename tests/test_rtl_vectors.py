@@ -119,7 +119,7 @@ def test_other_formats_match_reference_rounding(fmt):
             assert (v.result[0], v.flags) == ref.encode(f, x, "rne", ovf), (op, v)
 
 
-def test_dot_and_quantize_vectors():
+def test_dot_and_quantize_vectors(tmp_path):
     from hwsim.mac import FloatAccumulator, MacUnit, dot
 
     mac = MacUnit("float8_e4m3fn", "float8_e4m3fn", accumulator=FloatAccumulator("float32"))
@@ -129,6 +129,10 @@ def test_dot_and_quantize_vectors():
         a = np.array(v.operands[:4], np.uint8)
         b = np.array(v.operands[4:], np.uint8)
         assert int(np.asarray(dot(a, b, mac).codes)) == v.result[0]
+    V.write(tmp_path / "dot.txt", vs, "dot", mac=mac, k=4)
+    first = (tmp_path / "dot.txt").read_text().splitlines()[0].split()
+    assert [len(f) for f in first] == [2] * 8 + [8, 2]  # A0..A3 B0..B3 RESULT(fp32) FLAGS
+    assert V.check(tmp_path / "dot.txt", "dot", mac=mac, k=4).ok
     qs = V.generate("quantize", "mxfp8_e4m3", n_random=5)
     assert len(qs[0].operands) == 32 and len(qs[0].result) == 33
 
@@ -168,3 +172,7 @@ def test_cli_vectors(tmp_path, capsys):
                      "--check", str(out)]) == 1
     assert "first failing line" in capsys.readouterr().out
     assert cli_main(["vectors", "--op", "dot", "--format", "float16"]) == 2
+    assert cli_main(["vectors", "--op", "dot", "--a-format", "int8", "--b-format", "int8",
+                     "--acc", "int16", "--k", "3", "--random", "4"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1].split()
+    assert [len(f) for f in last] == [2] * 6 + [4, 2]

@@ -73,15 +73,15 @@ class _Spec:
 
     def widths(self):
         """Hex digits of each operand field and each result field."""
-        w = _width(self.fmt)
         if self.op == "convert":
-            return [_width(self.src)], [w]
+            return [_width(self.src)], [_width(self.fmt)]
         if self.op == "dot":
             a, b = self.mac.a_fmt, self.mac.b_fmt
             return [_width(a)] * self.k + [_width(b)] * self.k, [_width(_dot_result_fmt(self.mac))]
         if self.op == "quantize":
             f = self.fmt
             return [8] * f.block_size, [_width(f.scale)] + [_width(f.elem)] * f.block_size
+        w = _width(self.fmt)
         return [w] * (3 if self.op == "mulAdd" else 2), [w]
 
 
