@@ -6,8 +6,8 @@ STAMP  := $(VENV)/.installed
 SRC_C  := $(wildcard csrc/*.c csrc/*.h csrc/include/*.h)
 JOBS   ?= 2
 ASAN_TESTS ?= tests/test_build.py $(wildcard tests/test_codec*.py tests/test_fastpath*.py tests/test_block*.py \
-                         tests/test_codebook*.py tests/test_errors*.py tests/test_mac_c*.py \
-                         tests/test_mac_fast.py)
+                         tests/test_codebook*.py tests/test_errors*.py tests/mac/test_engine.py \
+                         tests/mac/test_fast.py)
 
 .PHONY: demo test test-asan test-portable test-exhaustive bench install clean rtl-test
 
@@ -45,7 +45,7 @@ test-asan: $(STAMP)
 
 # The C kernels built with -DHWSIM_PORTABLE (no SIMD): the portable loops that
 # CPUs without AVX2 run, checked against the general engine on this machine.
-PORTABLE_TESTS ?= tests/test_build.py tests/test_mac_fast.py tests/test_fastpath_codec.py \
+PORTABLE_TESTS ?= tests/test_build.py tests/mac/test_fast.py tests/test_fastpath_codec.py \
                   tests/test_fastpath_block.py tests/test_codec_exhaustive.py
 test-portable: $(STAMP)
 	rm -rf build/portable

@@ -16,9 +16,10 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ._mac_config import (Chunked, FixedAccumulator, FloatAccumulator,
-                          FusedMultiTermAccumulator, IntAccumulator, MacUnit, Tree)
 from .errors import NaNInputError, OverflowValueError
+from .mac.accumulators import (FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
+                               IntAccumulator)
+from .mac.config import Chunked, MacUnit, Tree
 
 __all__ = ["mac_dot", "mac_matmul", "MacRefResult", "round_fraction_to_float",
            "decode_operand"]

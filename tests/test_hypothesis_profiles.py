@@ -21,12 +21,14 @@ import hyp_settings
 hyp_settings.load()
 from hypothesis.internal.detection import is_hypothesis_test
 out = {}
-for p in sorted(pathlib.Path(sys.argv[1]).glob("test_*.py")):
-    mod = importlib.import_module(p.stem)
+root = pathlib.Path(sys.argv[1])
+for p in sorted(root.rglob("test_*.py")):  # tests/<package>/ folders are packages
+    modname = ".".join(p.relative_to(root).with_suffix("").parts)
+    mod = importlib.import_module(modname)
     for name, f in vars(mod).items():
         if callable(f) and is_hypothesis_test(f):
             s = f._hypothesis_internal_use_settings
-            out[p.stem + "::" + name] = [s.max_examples, s.derandomize]
+            out[modname + "::" + name] = [s.max_examples, s.derandomize]
 print(json.dumps(out))
 """
 
@@ -49,12 +51,12 @@ def test_ci_profile_is_derandomized_and_keeps_per_test_counts():
     got = _settings_under("ci")
     assert all(derand for _, derand in got.values()), got
     # a test with its own count keeps it under ci (the slow MAC comparisons)
-    assert got["test_mac_multiterm::test_multi_term_accumulators_equal_reference"][0] == 200
+    assert got["mac.test_multiterm::test_multi_term_accumulators_equal_reference"][0] == 200
     assert got["test_properties::test_monotonic"][0] == hyp_settings.COUNTS["ci"]
 
 
 def test_no_test_pins_max_examples():
-    pinned = [p.name for p in TESTS.glob("test_*.py")
+    pinned = [p.name for p in TESTS.rglob("test_*.py")
               if p.name != pathlib.Path(__file__).name
               and re.search(r"max_examples\s*=", p.read_text())]
     assert not pinned, pinned

@@ -40,7 +40,7 @@ type (in file order), then every entry matching its name.  Keys of a layer entry
     calibrated scales).
 ``dequant``
     How block / codebook operands reach the (scalar) MAC units
-    (:mod:`hwsim._mac_block`): ``"exact"`` (element * block scale, exactly),
+    (:mod:`hwsim.mac.block`): ``"exact"`` (element * block scale, exactly),
     a float format name (rounded into it; codebooks: ``fl(fl32(value *
     absmax))`` as bitsandbytes does), or ``"auto"`` (default): codebook
     weights are dequantized to the activation format when that is a float
@@ -341,12 +341,12 @@ def make_mac(spec, a_fmt, b_fmt, block=None):
     spec : preset name (:data:`MAC_PRESETS`, ``int<N>``, ``int<N>_sat``) or a
         ``MacUnit.to_dict()`` dictionary (its ``a_fmt`` / ``b_fmt`` are replaced)
     a_fmt, b_fmt : the scalar formats the MAC unit sees (block operands
-        already converted by :mod:`hwsim._mac_block`)
+        already converted by :mod:`hwsim.mac.block`)
     block : for ``block_*`` presets: dict(a=block format or None, b=block
         format or None, chunk=int), the K-run length of one block
     """
     from .. import mac as M
-    from .._mac_block import block_dot_unit
+    from ..mac.block import block_dot_unit
 
     a_fmt, b_fmt = parse_format(a_fmt), parse_format(b_fmt)
     if isinstance(spec, dict):
@@ -383,7 +383,7 @@ def make_mac(spec, a_fmt, b_fmt, block=None):
     chunk = blk.get("chunk")
     if chunk is None:
         raise ConfigError(f"mac {spec!r} needs block operands whose blocks are aligned along K")
-    from .._mac_block import scalar_format
+    from ..mac.block import scalar_format
 
     for name, bf, sf in (("input", blk.get("a"), a_fmt), ("weight", blk.get("b"), b_fmt)):
         if bf is not None and scalar_format(bf) != sf:

@@ -6,7 +6,7 @@ entry of :data:`DEMO_CONFIGS`: int8 with int32 (tflite / onnx requantization),
 16- and 14-bit saturating accumulators; FP8 E4M3 operands with an fp32
 accumulator; fp16 operands with an fp16 per-MAC accumulator; MXFP4 operands
 (blocks of 32 along K, converted exactly to scalar codes by
-:mod:`hwsim._mac_block`) with an fp16 per-MAC accumulator and with the OCP MX
+:mod:`hwsim.mac.block`) with an fp16 per-MAC accumulator and with the OCP MX
 per-block dot product added into fp16; NF4 weights dequantized to fp16 as
 bitsandbytes does, fp16 activations, fp32 accumulator.  Every MAC goes through
 :mod:`hwsim.mac`.  The demo prints test accuracy, logits SQNR, MAC overflow

@@ -39,7 +39,7 @@ from ..layers.eltwise import activation, act_fn, add, concat
 from ..layers.pool import div_round, maxpool2d, sumpool2d
 from ..layers.requant import Requant, onnx_multiplier, scale_float
 from ..qtensor import QTensor, codes_to_ints, ints_to_codes
-from .._mac_block import scalar_format, to_scalar
+from ..mac.block import scalar_format, to_scalar
 from .calibrate import choose_scale, is_block
 from .config import LayerConfig, NetworkConfig, load_config, make_mac
 
@@ -64,7 +64,7 @@ class TensorQ:
         object.__setattr__(self, "fmt", parse_format(self.fmt))
 
     def same(self, qt: QTensor) -> bool:
-        if is_block(self.fmt):  # codes: scalar codes of a BlockTensor (hwsim._mac_block)
+        if is_block(self.fmt):  # codes: scalar codes of a BlockTensor (hwsim.mac.block)
             return (qt.meta.get("block_fmt") == self.fmt and np.ndim(qt.scale) == 0
                     and float(qt.scale) == float(self.scale))
         return (qt.fmt == self.fmt and qt.axis is None and np.ndim(qt.scale) == 0
@@ -352,7 +352,7 @@ class Network:
         inq = tq[n.inputs[0]]
         a_q = inq if cfg.input == "model" else (
             inq if parse_format(cfg.input) == inq.fmt else self._tensor_q(n.inputs[0], cfg.input, cfg))
-        # block operands reach the MAC units as scalar codes (hwsim._mac_block)
+        # block operands reach the MAC units as scalar codes (hwsim.mac.block)
         a_dq, w_dq = ("exact", "auto") if cfg.dequant == "auto" else (cfg.dequant, cfg.dequant)
         a_scalar = scalar_format(a_q.fmt, a_dq) if is_block(a_q.fmt) else a_q.fmt
         # weights
@@ -689,7 +689,7 @@ def _act_axis(v) -> int:
 
 def _block_quantize(x, fmt, axis, tensor_scale=None, dequant="exact") -> QTensor:
     """Encode real values into a block format; the QTensor holds the scalar codes the
-    MAC units see (:func:`hwsim._mac_block.to_scalar`), its ``scale`` the NVFP4 tensor
+    MAC units see (:func:`hwsim.mac.block.to_scalar`), its ``scale`` the NVFP4 tensor
     scale (1.0 otherwise) and ``meta["block"]`` the BlockTensor."""
     from ..api import encode as _enc
 

@@ -24,9 +24,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from hwsim import _ref_mac
-from hwsim._mac_config import (ROUNDINGS, Chunked, FixedAccumulator, FloatAccumulator,
-                           FusedMultiTermAccumulator, IntAccumulator, MacUnit, Sequential,
-                           Tiles, Tree)
+from hwsim.mac.accumulators import (ROUNDINGS, FixedAccumulator, FloatAccumulator,
+                                    FusedMultiTermAccumulator, IntAccumulator)
+from hwsim.mac.config import Chunked, MacUnit, Sequential, Tiles, Tree
 from hwsim.formats import FloatFormat
 from hwsim.formats import format as parse_format
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 import hwsim
 from hwsim.mac import FloatAccumulator, IntAccumulator, MacUnit, matmul
 from hwsim.testing.mac_strategies import mac_problems, mac_units
-from mac_check import check_against_reference
 from hyp_settings import examples
+from .mac_check import check_against_reference
 
 RNG = np.random.default_rng(20240601)
 

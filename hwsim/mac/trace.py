@@ -1,17 +1,18 @@
 """Per-step traces of one output of a MAC unit (hwsim.mac.trace)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from . import _mac_native as nat
-from ._mac_args import _as_mac, _bias_x, _operand, _zero_point
-from ._mac_config import FixedAccumulator, IntAccumulator, MacUnit
-from ._mac_results import _result_arrays
-from .modes import Flags
+from ..modes import Flags
+from . import engine
+from .config import MacUnit
+from .operands import _as_mac, _bias_x, _operand, _zero_point
+from .results import _result_arrays
 
 __all__ = ["MacTrace", "trace"]
 
@@ -19,7 +20,7 @@ __all__ = ["MacTrace", "trace"]
 # ---------------------------------------------------------------------------
 # trace
 # ---------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class MacTrace:
     """Every step of one output: ``steps`` (list of dicts, in order) and the
     final ``code`` / ``value`` (equal to matmul's for that output).
@@ -42,6 +43,33 @@ class MacTrace:
     code: Any
     value: Any
 
+    def __repr__(self) -> str:
+        kinds = Counter(d["kind"] for d in self.steps)
+        events = Counter(e for d in self.steps for e in d["events"])
+        return (f"MacTrace(code={self.code!r}, value={self.value!r}, {len(self.steps)} steps ("
+                + ", ".join(f"{v} {k}" for k, v in kinds.items()) + "), events: "
+                + (", ".join(f"{v} {k}" for k, v in events.items()) or "none")
+                + "; .table() lists every step)")
+
+    def table(self) -> str:
+        """Every step, one line each: kind, unit, k range, input, register
+        before -> after (codes and values), exact sum, events."""
+        head = f"{'#':>4} {'kind':<10} {'unit':<17} {'k':<11} {'input':<14} " \
+               f"{'before':>10} {'after':>10} {'after_value':>14} {'exact':>14} events"
+        lines = [head]
+        for t, d in enumerate(self.steps):
+            inp = "" if d["input"] is None else str(d["input"])
+            lines.append(f"{t:>4} {d['kind']:<10} {d['unit']:<17} "
+                         f"{'[%d, %d)' % d['k']:<11} {inp:<14} {d['before']:>10} "
+                         f"{d['after']:>10} {d['after_value']:>14.8g} {d['exact']:>14.8g} "
+                         f"{','.join(d['events'])}")
+        lines.append(f"result: code {self.code!r}, value {self.value!r}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """The full trace: steps (list of dicts), code and value."""
+        return dict(steps=[dict(d) for d in self.steps], code=self.code, value=self.value)
+
 
 def _xval_fraction(x) -> Any:
     if x["cls"] == 2:
@@ -52,11 +80,9 @@ def _xval_fraction(x) -> Any:
     return -v if x["sign"] else v
 
 
-def _register_value(units, unit: int, code: int, value: float):
+def _register_value(widths, unit: int, code: int, value: float):
     """Raw integer of an int / fixed register (from its code), else the float value."""
-    acc = units[unit] if unit < len(units) else None
-    width = getattr(acc, "bits", None) if isinstance(acc, IntAccumulator) else \
-        getattr(acc, "width", None) if isinstance(acc, FixedAccumulator) else None
+    width = widths[unit] if unit < len(widths) else None
     if width is None:
         return value
     code &= (1 << min(width, 64)) - 1
@@ -85,40 +111,38 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
     if bias is not None:
         bb = np.asarray(bias)
         bias1 = bb.reshape(-1)[[j if bb.size > 1 else 0]]
-    ax = nat.unpack(a[i:i + 1], mac.a_fmt, za1, max(k, 1), "a_codes") if a_kind == "codes" \
-        else nat.unpack_f64(a[i:i + 1])
+    ax = engine.unpack(a[i:i + 1], mac.a_fmt, za1, max(k, 1), "a_codes") if a_kind == "codes" \
+        else engine.unpack_f64(a[i:i + 1])
     bcol = np.ascontiguousarray(b[:, j:j + 1])
-    bx = nat.unpack(bcol, mac.b_fmt, zb1, 1, "b_codes") if b_kind == "codes" \
-        else nat.unpack_f64(bcol)
+    bx = engine.unpack(bcol, mac.b_fmt, zb1, 1, "b_codes") if b_kind == "codes" \
+        else engine.unpack_f64(bcol)
     bias_x = _bias_x(bias1, mac, 1)
-    spec, keep = nat.cached_spec(mac)
-    s = nat.ffi.new("hw_mac_spec *", spec[0])
-    s.bias = nat.lib.HW_BIAS_NONE if bias_x is None else (
-        nat.lib.HW_BIAS_INIT if mac.bias == "init" else nat.lib.HW_BIAS_FINAL)
-    nlo = nat.out_limbs(mac.result_accumulator)
+    s, keep = engine.run_spec(mac, bias_x is not None)
+    nlo = mac.result_accumulator.out_limbs()
     cap = 4 * k + 64
     while True:
         try:
-            out, _, tr = nat.gemm(s, ax, k, 1, bx, 0, 1, 0, 1, 1, k, bias_x, nlo, False, 1,
-                                  trace_cap=cap)
-        except nat.GemmError as e:
-            nat.raise_gemm_error(e, mac, f"output [{i}, {j}]")
+            out, _, tr = engine.gemm(s, ax, bx, engine.Strides(k, 1, 0, 1, 0), 1, 1, k, bias_x,
+                                     nlo, False, 1, trace_cap=cap)
+        except engine.GemmError as e:
+            engine.raise_gemm_error(e, mac, f"output [{i}, {j}]")
         if not isinstance(tr, (int, np.integer)):
             break
         cap = int(tr) + 1
     codes, values, *_ = _result_arrays(mac, out, nlo, ())
-    units = (mac.accumulator, mac.top_accumulator, mac.psum_adder)
+    widths = [None if u is None else u.register(mac).width
+              for u in (mac.accumulator, mac.top_accumulator, mac.psum_adder)]
     steps = []
     for t in tr:
-        kind = nat.STEP_KINDS[int(t["kind"])]
+        kind = engine.STEP_KINDS[int(t["kind"])]
         fl = Flags(int(t["flags"]) & 0x1F)
-        d = dict(kind=kind, unit=nat.UNITS[int(t["unit"])], k=(int(t["k0"]), int(t["k1"])),
+        d = dict(kind=kind, unit=engine.UNITS[int(t["unit"])], k=(int(t["k0"]), int(t["k1"])),
                  input=_xval_fraction(t["in"]) if kind in ("mac", "psum_load", "psum_add", "bias")
                  else None,
                  before=int(t["before"]), after=int(t["after"]),
                  before_value=float(t["before_v"]), after_value=float(t["after_v"]),
                  exact=float(t["exact_v"]),
-                 acc=_register_value(units, int(t["unit"]), int(t["after"]), float(t["after_v"])),
+                 acc=_register_value(widths, int(t["unit"]), int(t["after"]), float(t["after_v"])),
                  events=[f.name.lower() for f in (Flags.OVERFLOW, Flags.INEXACT, Flags.UNDERFLOW,
                                                   Flags.INVALID) if fl & f])
         if kind == "mac":
@@ -128,5 +152,5 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
                      a_value=_xval_fraction(ax[kk]), b_value=_xval_fraction(bx[kk]))
         steps.append(d)
     del keep
-    return MacTrace(steps, codes[()] if hasattr(codes, "shape") else codes,
-                    values[()] if hasattr(values, "shape") else values)
+    return MacTrace(steps, np.asarray(codes).reshape(())[()],
+                    np.asarray(values).reshape(())[()])

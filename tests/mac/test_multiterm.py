@@ -11,8 +11,8 @@ import hwsim
 from hwsim.mac import (Chunked, FloatAccumulator, FusedMultiTermAccumulator, MacUnit,
                        fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import mac_problems, mac_units
-from mac_check import check_against_reference
 from hyp_settings import examples
+from .mac_check import check_against_reference
 
 F16 = hwsim.format("float16")
 E4M3 = hwsim.format("float8_e4m3fn")

@@ -1,13 +1,15 @@
-"""Argument checks shared by hwsim.mac's entry points (codes, zero points, bias)."""
+"""Operands of hwsim.mac's entry points: checks of codes, zero points and bias,
+and their conversion into the engine's exact ``hw_xval`` arrays."""
 from __future__ import annotations
 
 import numpy as np
 
-from . import _mac_native as nat
-from ._mac_config import BLOCK_KINDS, MacUnit, is_int
-from ._mac_results import _acc_unit_domain
-from .api import decode as _decode
-from .api import encode as _encode
+from .._blocktensor import BlockTensor
+from ..api import decode as _decode
+from ..api import encode as _encode
+from . import engine
+from .accumulators import BLOCK_KINDS, is_int
+from .config import MacUnit
 
 
 # ---------------------------------------------------------------------------
@@ -31,8 +33,6 @@ def _operand(x, fmt, name: str, axis_from_end: int):
     for block formats, whose operands are BlockTensors blocked along K."""
     if fmt.kind not in BLOCK_KINDS:
         return "codes", _codes(x, name)
-    from ._blocktensor import BlockTensor
-
     if not isinstance(x, BlockTensor):
         raise TypeError(f"{name} must be a BlockTensor of {fmt.name} (hwsim.encode(x, "
                         f"{fmt.name!r}, axis=...)), got {type(x).__name__}")
@@ -101,28 +101,28 @@ def _bias_x(bias, mac: MacUnit, n: int):
     if bias is None:
         return None
     acc = mac.result_accumulator if mac.bias == "final" else (mac.psum_adder or mac.top_accumulator)
-    dom = _acc_unit_domain(acc, mac)
+    reg = acc.register(mac)
     b = np.asarray(bias)
     if b.ndim > 1 or (b.ndim == 1 and b.size not in (1, n)):
         raise ValueError(f"bias must be a scalar or have {n} entries (one per output column), "
                          f"got shape {b.shape}")
     b = np.broadcast_to(b.reshape(-1) if b.ndim else b, (n,))
-    if dom[0] == "fixed":
+    if reg.fixed:
         if b.dtype.kind not in "iu":
             raise TypeError(f"bias for an integer / fixed accumulator must be an integer array of "
-                            f"raw values in LSB units (2^-{dom[1]}), got dtype {b.dtype}")
+                            f"raw values in LSB units (2^-{reg.frac_bits}), got dtype {b.dtype}")
         raw = b.astype(np.int64)  # outside the register: its overflow policy applies
-        if mac.bias_format is not None and not _exact_in(np.ldexp(raw.astype(np.float64), -dom[1]),
+        if mac.bias_format is not None and not _exact_in(np.ldexp(raw.astype(np.float64), -reg.frac_bits),
                                                         mac.bias_format).all():
             raise ValueError(f"bias values are not all exact in bias_format={mac.bias_format.name}")
-        return nat.unpack_raw(raw, dom[1])
+        return engine.unpack_raw(raw, reg.frac_bits)
     vals = np.asarray(b, dtype=np.float64)
-    for fmt, what in ((dom[1], "the accumulator format " + dom[1].name),
+    for fmt, what in ((reg.fmt, "the accumulator format " + reg.fmt.name),
                       (mac.bias_format, "bias_format")):
         if fmt is not None and not _exact_in(vals, fmt).all():
             bad = float(vals[~_exact_in(vals, fmt)][0])
             raise ValueError(f"bias value {bad!r} is not exactly representable in {what}"
                              f"{'' if what != 'bias_format' else '=' + fmt.name}")
-    return nat.unpack_f64(vals)
+    return engine.unpack_f64(vals)
 
 

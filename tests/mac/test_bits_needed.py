@@ -14,7 +14,7 @@ import pytest
 from hwsim._ref_mac import mac_matmul
 from hwsim.mac import (Chunked, FixedAccumulator, FusedMultiTermAccumulator, IntAccumulator,
                        MacUnit, Tiles, matmul)
-from mac_check import check_against_reference
+from .mac_check import check_against_reference
 
 
 def _codes(vals):

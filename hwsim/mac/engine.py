@@ -1,23 +1,26 @@
-"""Bridge from MacUnit configurations to the C MAC engine (csrc/hw_mac_*.c).
+"""Bridge from MacUnit configurations to the general C MAC engine (csrc/hw_mac_*.c).
 
-Builds the ``hw_mac_spec`` struct, decodes operand codes into exact
-``hw_xval`` arrays, and runs ``hw_mac_gemm`` over row blocks on the shared
-thread pool (every output is computed independently, so the thread count
-never changes a bit).
+Builds the ``hw_mac_spec`` struct from the unit (each accumulator supplies its
+own part, :meth:`~hwsim.mac.accumulators.AccumulatorBase.c_spec`), decodes
+operand codes into exact ``hw_xval`` arrays and runs ``hw_mac_gemm`` over row
+ranges (:mod:`hwsim.mac.threads`; no thread count changes a bit).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _native
-from ._mac_config import (Chunked, FixedAccumulator, FloatAccumulator,
-                          FusedMultiTermAccumulator, IntAccumulator, MacUnit, Tree,
-                          _range_bits)
-from .errors import BackendError, NaNInputError, OverflowValueError, UnsupportedModeError
-from .modes import Overflow, RoundingMode
+from .. import _native
+from ..errors import BackendError, NaNInputError, OverflowValueError, UnsupportedModeError
+from ..formats import FloatFormat
+from ..modes import Overflow, RoundingMode
+from .accumulators import range_bits
+from .config import Chunked, MacUnit, Tree
+from .threads import ENGINE_PARALLEL_WORK, ENGINE_RANGES_PER_THREAD, row_ranges, run_ranges
 
 ffi, lib = _native.ffi, _native.lib
 
@@ -43,10 +46,6 @@ STEP_KINDS = {lib.HW_STEP_MAC: "mac", lib.HW_STEP_NODE: "node", lib.HW_STEP_GROU
               lib.HW_STEP_BIAS: "bias"}
 UNITS = ("accumulator", "outer_accumulator", "psum_adder", "psum", "product")
 
-#: outputs x K below which one thread is used
-PARALLEL_WORK = 1 << 15
-
-
 def _ptr(ctype: str, arr):
     return ffi.cast(ctype, ffi.from_buffer(arr)) if arr is not None else ffi.NULL
 
@@ -55,27 +54,14 @@ def _ptr(ctype: str, arr):
 # specs
 # ---------------------------------------------------------------------------
 def _fill_acc(c, acc, mac: MacUnit, keep: list) -> None:
-    if isinstance(acc, IntAccumulator):
-        c.kind, c.width, c.frac_bits = lib.HW_ACC_FIXED, acc.bits, mac.product_frac_bits
-        c.below_lsb, c.overflow = lib.HW_BELOW_TRUNCATE, int(Overflow.parse(acc.overflow))
-    elif isinstance(acc, FixedAccumulator):
-        c.kind, c.width, c.frac_bits = lib.HW_ACC_FIXED, acc.width, acc.frac_bits
-        c.below_lsb = (lib.HW_BELOW_TRUNCATE if acc.below_lsb == "truncate"
-                       else int(RoundingMode.parse(acc.below_lsb)))
-        c.overflow = int(Overflow.parse(acc.overflow))
-    elif isinstance(acc, FloatAccumulator):
-        c.kind, c.fmt = lib.HW_ACC_FLOAT, _native.c_format(acc.fmt)
-        c.rounding, c.overflow = int(RoundingMode.parse(acc.rounding)), int(Overflow.parse(acc.overflow))
-        c.fused = int(acc.fused)
-        keep.append(c.fmt)
-    else:
-        c.kind, c.fmt = lib.HW_ACC_MULTI, _native.c_format(acc.out_fmt)
-        c.rounding, c.overflow = int(RoundingMode.parse(acc.rounding)), int(Overflow.parse(acc.overflow))
-        c.fan_in, c.window_bits = acc.fan_in, acc.window_bits
-        c.shifted_out = {"truncate": lib.HW_SHIFTED_TRUNCATE, "sticky": lib.HW_SHIFTED_STICKY,
-                         "round": lib.HW_SHIFTED_ROUND}[acc.shifted_out]
-        c.c_late = int(acc.c_alignment == "late")
-        keep.append(c.fmt)
+    """Set a ``hw_acc_spec`` from the accumulator's own description of it."""
+    for name, v in acc.c_spec(mac).items():
+        if isinstance(v, str):
+            v = getattr(lib, v)
+        elif isinstance(v, FloatFormat):
+            v = _native.c_format(v)
+            keep.append(v)
+        setattr(c, name, v)
 
 
 def _fill_num(c, fmt, rounding: str, overflow: str, keep: list) -> None:
@@ -91,47 +77,19 @@ def _fill_num(c, fmt, rounding: str, overflow: str, keep: list) -> None:
         c.is_signed = int(fmt.signed)
 
 
-def _unit_range(acc, mac: MacUnit):
-    """(lsb exponent, exclusive msb exponent) of an accumulator's values."""
-    if isinstance(acc, IntAccumulator):
-        f = mac.product_frac_bits
-        return -f, acc.bits - f
-    if isinstance(acc, FixedAccumulator):
-        return -acc.frac_bits, acc.int_bits
-    if isinstance(acc, FloatAccumulator):
-        return _range_bits(acc.fmt)
-    return _range_bits(acc.out_fmt)
-
-
-def _aexp_min(f) -> int:
-    if f.kind == "float":
-        return f.emin
-    if f.kind in ("int", "fixed"):
-        return -f.frac_bits
-    return _range_bits(f)[0]  # block formats: values decoded exactly
-
-
 def exp_span(mac: MacUnit) -> tuple[int, int]:
     """(lowest LSB exponent, exclusive top exponent) of any value of the unit."""
-    a, b = mac.a_fmt, mac.b_fmt
-    la, ha = _range_bits(a)
-    lb, hb = _range_bits(b)
-    los, his = [la + lb], [ha + hb]
+    la, ha = range_bits(mac.a_fmt)
+    lb, hb = range_bits(mac.b_fmt)
+    lo, hi = la + lb, ha + hb
     for f in (mac.product, mac.bias_format, mac.tiling.psum_format if mac.tiling else None):
         if f is not None:
-            lo, hi = _range_bits(f)
-            los.append(lo)
-            his.append(hi)
-    units = [mac.accumulator, mac.top_accumulator, mac.result_accumulator]
-    for u in units:
-        lo, hi = _unit_range(u, mac)
-        los.append(lo)
-        his.append(hi)
-        if isinstance(u, FusedMultiTermAccumulator):
-            pa = _aexp_min(mac.product) if mac.product is not None else _aexp_min(a) + _aexp_min(b)
-            los.append(min(pa, u.out_fmt.emin) - u.window_bits - 1)
-            his.append(max(his) + 3 + math.ceil(math.log2(u.fan_in + 1)))
-    return min(los), max(his)
+            flo, fhi = range_bits(f)
+            lo, hi = min(lo, flo), max(hi, fhi)
+    for u in (mac.accumulator, mac.top_accumulator, mac.result_accumulator):
+        ulo, uhi = u.value_range(mac)
+        lo, hi = u.exp_span(mac, min(lo, ulo), max(hi, uhi))
+    return lo, hi
 
 
 def _xs_params(mac: MacUnit) -> tuple[int, int]:
@@ -185,39 +143,16 @@ def build_spec(mac: MacUnit, shadow_k: int | None = None):
 def _widened(mac: MacUnit, k: int) -> MacUnit:
     """The same unit with every int/fixed accumulator wide enough never to
     overflow over k terms."""
-    import dataclasses
-
-    lo, hi = exp_span(mac)
+    _, hi = exp_span(mac)
     top = hi + math.ceil(math.log2(k + 2)) + 3
-
-    def widen(acc):
-        if isinstance(acc, IntAccumulator):
-            return _fixed_wide(top, mac.product_frac_bits, "truncate")
-        if isinstance(acc, FixedAccumulator):
-            return _fixed_wide(top, acc.frac_bits, acc.below_lsb)
-        return acc
-
     order = mac.order
     if isinstance(order, Chunked):
-        order = Chunked(order.chunk, widen(order.outer_accumulator))
+        order = Chunked(order.chunk, order.outer_accumulator.widened(top, mac))
     tiling = mac.tiling
     if tiling is not None and tiling.mode == "separate":
-        tiling = dataclasses.replace(tiling, psum_adder=widen(mac.psum_adder))
-    return dataclasses.replace(mac, accumulator=widen(mac.accumulator), order=order,
+        tiling = dataclasses.replace(tiling, psum_adder=mac.psum_adder.widened(top, mac))
+    return dataclasses.replace(mac, accumulator=mac.accumulator.widened(top, mac), order=order,
                                tiling=tiling)
-
-
-def _fixed_wide(top: int, frac: int, below: str) -> FixedAccumulator:
-    int_bits = max(2, min(top + 1, 4160 - frac))
-    if int_bits + frac < 2:
-        int_bits = 2 - frac
-    return FixedAccumulator(int_bits, frac, below, "wrap")
-
-
-def out_limbs(acc) -> int:
-    if isinstance(acc, FixedAccumulator) and acc.width > 64:
-        return (acc.width + 2 + 63) // 64
-    return 1
 
 
 # ---------------------------------------------------------------------------
@@ -285,8 +220,18 @@ class GemmError(Exception):
         self.rc, self.index, self.k, self.unit = rc, index, k, unit
 
 
-def gemm(spec, ax: np.ndarray, a_rs: int, a_ks: int, bx: np.ndarray, b_is: int, b_ks: int,
-         b_cs: int, m: int, n: int, k: int, bias_x, nlo: int, want_stats: bool,
+class Strides(NamedTuple):
+    """Strides (in hw_xval elements) of the operands of hw_mac_gemm."""
+
+    a_row: int  #: between rows i of a
+    a_k: int    #: between terms k of a row of a
+    b_row: int  #: of b between output rows i (0: one b for every row)
+    b_k: int    #: between terms k of a column of b
+    b_col: int  #: between columns j of b
+
+
+def gemm(spec, ax: np.ndarray, bx: np.ndarray, strides: Strides, m: int, n: int, k: int,
+         bias_x, nlo: int, want_stats: bool,
          threads: int, trace_cap: int = 0, rows=None):
     """Run hw_mac_gemm; returns (out [m*n*nlo] uint64, stats dict, trace).
 
@@ -313,8 +258,9 @@ def gemm(spec, ax: np.ndarray, a_rs: int, a_ks: int, bx: np.ndarray, b_is: int, 
             cst.width_needed = _ptr("int32_t *", st["width_needed"]) + r0 * n
         tl = ffi.new("int64_t *")
         ptr = ffi.NULL if trace is None else _ptr("hw_mac_step *", trace)
-        rc = lib.hw_mac_gemm(spec, pa + r0 * a_rs if ax.size else pa, a_rs, a_ks,
-                             pb + r0 * b_is if bx.size else pb, b_is, b_ks, b_cs,
+        rc = lib.hw_mac_gemm(spec, pa + r0 * strides.a_row if ax.size else pa, strides.a_row,
+                             strides.a_k, pb + r0 * strides.b_row if bx.size else pb,
+                             strides.b_row, strides.b_k, strides.b_col,
                              r1 - r0, n, k, pbias, _ptr("uint64_t *", out) + r0 * n * nlo, nlo,
                              cst, ptr, trace_cap, tl, res)
         err = None
@@ -323,18 +269,12 @@ def gemm(spec, ax: np.ndarray, a_rs: int, a_ks: int, bx: np.ndarray, b_is: int, 
                    res.err_unit)
         return err, tl[0]
 
-    work = m * n * max(k, 1)
+    if trace is not None:
+        threads = 1
     if rows is None:
-        if threads <= 1 or m < 2 or work < PARALLEL_WORK or trace is not None:
-            rows = [(0, m)]
-        else:
-            nchunk = min(m, threads * 4)
-            bounds = np.linspace(0, m, nchunk + 1).astype(int)
-            rows = [(int(r0), int(r1)) for r0, r1 in zip(bounds[:-1], bounds[1:]) if r1 > r0]
-    if len(rows) == 1 or threads <= 1:
-        results = [call(r0, r1) for r0, r1 in rows]
-    else:
-        results = list(_native._pool().map(lambda r: call(*r), rows))
+        rows = row_ranges(m, threads, m * n * max(k, 1), ENGINE_PARALLEL_WORK,
+                          ENGINE_RANGES_PER_THREAD)
+    results = run_ranges(call, rows, threads)
     errs = [e for e, _ in results if e is not None]
     if errs:
         rc, idx, kk, unit = min(errs, key=lambda e: (e[1] < 0, e[1]))
@@ -360,6 +300,50 @@ def raise_gemm_error(e: GemmError, mac: MacUnit, where: str) -> None:
     if e.rc == lib.HW_E_SIZE and unit == "product":
         raise UnsupportedModeError(f"product significand beyond 64 bits at {where}, term k={e.k}")
     raise BackendError(f"MAC engine failed with status {e.rc} at {where} (unit {unit})")
+
+
+# ---------------------------------------------------------------------------
+# a whole matmul
+# ---------------------------------------------------------------------------
+def run(mac: MacUnit, ax, bx, strides: Strides, m: int, n: int, k: int, bias_x,
+        want_stats: bool, threads: int, where_fn):
+    """General C engine over all outputs; returns (out, stats dict, nlo)."""
+    s, keep = run_spec(mac, bias_x is not None)
+    nlo = mac.result_accumulator.out_limbs()
+    try:
+        out, st, _ = gemm(s, ax, bx, strides, m, n, k, bias_x, nlo, want_stats, threads)
+    except GemmError as e:
+        raise_gemm_error(e, mac, where_fn(e.index))
+    if want_stats and mac.has_integer_register:
+        _shadow_widths(mac, st, s.bias, ax, bx, strides, m, n, k, bias_x, threads)
+    del keep
+    return out, st, nlo
+
+
+def run_spec(mac: MacUnit, has_bias: bool):
+    """(hw_mac_spec* of the unit with its bias mode set, keepalive)."""
+    spec, keep = cached_spec(mac)
+    s = ffi.new("hw_mac_spec *", spec[0])
+    s.bias = lib.HW_BIAS_NONE if not has_bias else (
+        lib.HW_BIAS_INIT if mac.bias == "init" else lib.HW_BIAS_FINAL)
+    return s, keep
+
+
+def _shadow_widths(mac, st, bias_mode, ax, bx, strides, m, n, k, bias_x, threads):
+    """bits_needed of outputs that overflowed: rerun their rows overflow-free."""
+    ev = st["acc_events"].reshape(m, n)
+    rows = np.nonzero(ev.any(axis=1))[0]
+    if not rows.size:
+        return
+    wide = _widened(mac, k)
+    sh, keep = build_spec(mac, shadow_k=k)
+    sh.bias = bias_mode
+    ranges = [(int(r), int(r) + 1) for r in rows]
+    _, st2, _ = gemm(sh, ax, bx, strides, m, n, k, bias_x,
+                     wide.result_accumulator.out_limbs(), True, threads, rows=ranges)
+    over = np.nonzero(ev.reshape(-1))[0]  # only outputs that overflowed take the rerun
+    st["width_needed"][over] = st2["width_needed"][over]
+    del keep
 
 
 @lru_cache(maxsize=256)

@@ -1,22 +1,20 @@
-"""Configuration objects of a MAC unit (frozen, validated, JSON round trip).
+"""Configuration of a MAC unit: reduction orders, K-tiling and :class:`MacUnit`.
 
-The semantics of every field are stated in the class docstrings;
-:mod:`hwsim.mac` runs them, :mod:`hwsim._ref_mac` is the exact oracle.  This
-module imports no compiled code.  Accumulators live in :mod:`hwsim._mac_acc`
-and are re-exported here.
+Frozen, validated dataclasses with a JSON round trip; the semantics of every
+field are stated in the class docstrings.  :mod:`hwsim.mac` runs them and
+:mod:`hwsim.reference` is their exact oracle.  No compiled code is imported.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from ._mac_acc import (BLOCK_KINDS, FMT_PRESETS, MAX_FIXED_BITS, ROUNDINGS, Accumulator,
-                       FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
-                       IntAccumulator, _ACC_TYPES, _choice, _fmt, _fmt_dict,
-                       _fmt_load, _overflow_for, _range_bits, accumulator_from_dict,
-                       fused_multi_term_preset, is_int, kulisch)
-from .errors import FormatError, UnsupportedModeError, check_int
-from .formats import FixedFormat, FloatFormat
+from ..errors import FormatError, UnsupportedModeError
+from ..errors import check_int
+from ..formats import FixedFormat, FloatFormat
+from .accumulators import (ROUNDINGS, AccumulatorBase, FloatAccumulator, IntAccumulator,
+                           _choice, _fmt, _fmt_dict, _fmt_load, _overflow_for,
+                           accumulator_from_dict, is_int, sig_bits)
 
 # ---------------------------------------------------------------------------
 # Reduction orders and tiling
@@ -66,11 +64,12 @@ class Chunked:
 
     def __post_init__(self):
         check_int("chunk", self.chunk, 1, (1 << 31) - 1)
-        if not isinstance(self.outer_accumulator, _ACC_TYPES):
+        outer = self.outer_accumulator
+        if not isinstance(outer, AccumulatorBase):
             raise TypeError("outer_accumulator must be an IntAccumulator, FixedAccumulator or "
-                            f"FloatAccumulator, got {self.outer_accumulator!r}")
-        if isinstance(self.outer_accumulator, FusedMultiTermAccumulator):
-            raise UnsupportedModeError("outer_accumulator cannot be a FusedMultiTermAccumulator")
+                            f"FloatAccumulator, got {outer!r}")
+        if not outer.nestable:
+            raise UnsupportedModeError(f"outer_accumulator cannot be a {type(outer).__name__}")
 
     def to_dict(self) -> dict:
         return dict(type="Chunked", chunk=self.chunk,
@@ -127,7 +126,7 @@ class Tiles:
         if self.psum_adder is not None:
             if self.mode != "separate":
                 raise ValueError("psum_adder applies to mode='separate' only")
-            if not isinstance(self.psum_adder, (IntAccumulator, FixedAccumulator, FloatAccumulator)):
+            if not (isinstance(self.psum_adder, AccumulatorBase) and self.psum_adder.nestable):
                 raise TypeError("psum_adder must be an Int/Fixed/FloatAccumulator, got "
                                 f"{self.psum_adder!r}")
 
@@ -150,19 +149,6 @@ class Tiles:
 # ---------------------------------------------------------------------------
 # The MAC unit
 # ---------------------------------------------------------------------------
-def _sig_bits(f) -> int:
-    """Significand bits of an operand value (block formats: element x factor)."""
-    if f.kind == "float":
-        return f.precision
-    if f.kind == "mx":
-        return f.elem.precision if f.elem.kind == "float" else 8
-    if f.kind == "nvfp4":
-        return 2 + 4 + 24
-    if f.kind == "bfp":
-        return f.man_bits + 1
-    return f.bits
-
-
 @dataclass(frozen=True)
 class MacUnit:
     """A multiply-accumulate unit: y = init + sum_k a_k * b_k, bit for bit.
@@ -180,7 +166,11 @@ class MacUnit:
     product : None (exact products) or a scalar format every product is
         rounded into (``product_rounding``, ``product_overflow``).
     accumulator : IntAccumulator | FixedAccumulator | FloatAccumulator |
-        FusedMultiTermAccumulator.
+        FusedMultiTermAccumulator.  Default (None): for integer / fixed
+        products ``IntAccumulator(64, overflow="error")``, exact (K <=
+        2^(63 - bits_a - bits_b) terms never overflow it; beyond that an
+        overflow raises, never a wrong sum); for float products
+        ``FloatAccumulator("float32")``.
     order : Sequential() | Tree(fan_in) | Chunked(chunk, outer_accumulator).
     tiling : None or Tiles(T, psum_format, ...).
     bias : "init" (the result register starts at the bias; with
@@ -197,7 +187,7 @@ class MacUnit:
     a_fmt: Any
     b_fmt: Any
     product: Any = None
-    accumulator: Any = field(default_factory=lambda: FloatAccumulator("float32"))
+    accumulator: Any = None
     order: Any = field(default_factory=Sequential)
     tiling: Any = None
     bias: str = "init"
@@ -210,10 +200,10 @@ class MacUnit:
         b = _fmt("b_fmt", self.b_fmt, scalar_only=False)
         object.__setattr__(self, "a_fmt", a)
         object.__setattr__(self, "b_fmt", b)
-        if _sig_bits(a) + _sig_bits(b) > 64:
+        if sig_bits(a) + sig_bits(b) > 64:
             raise FormatError(
-                f"a_fmt={a.name} and b_fmt={b.name}: significand bits {_sig_bits(a)} + "
-                f"{_sig_bits(b)} exceed the 64-bit product path (p_a + p_b must be <= 64)")
+                f"a_fmt={a.name} and b_fmt={b.name}: significand bits {sig_bits(a)} + "
+                f"{sig_bits(b)} exceed the 64-bit product path (p_a + p_b must be <= 64)")
         if self.product is not None:
             p = _fmt("product", self.product)
             if p.kind == "float" and (not p.signed or p.specials == "e8m0"):
@@ -225,10 +215,12 @@ class MacUnit:
             raise ValueError("product_overflow applies only with a product format")
         object.__setattr__(self, "product_rounding", _choice("product_rounding",
                                                              self.product_rounding, ROUNDINGS))
+        if self.accumulator is None:
+            object.__setattr__(self, "accumulator", self._default_accumulator())
         acc = self.accumulator
-        if not isinstance(acc, _ACC_TYPES):
-            raise TypeError(f"accumulator must be one of {[t.__name__ for t in _ACC_TYPES]}, "
-                            f"got {acc!r}")
+        if not isinstance(acc, AccumulatorBase):
+            raise TypeError("accumulator must be an IntAccumulator, FixedAccumulator, "
+                            f"FloatAccumulator or FusedMultiTermAccumulator, got {acc!r}")
         if not isinstance(self.order, (Sequential, Tree, Chunked)):
             raise TypeError(f"order must be Sequential(), Tree(fan_in) or Chunked(...), "
                             f"got {self.order!r}")
@@ -237,9 +229,9 @@ class MacUnit:
         object.__setattr__(self, "bias", _choice("bias", self.bias, ("init", "final")))
         if self.bias_format is not None:
             object.__setattr__(self, "bias_format", _fmt("bias_format", self.bias_format))
-        if isinstance(acc, FusedMultiTermAccumulator) and isinstance(self.order, Tree):
-            raise UnsupportedModeError("a FusedMultiTermAccumulator sums its own groups; "
-                                       "order=Tree is not defined for it (use Sequential or Chunked)")
+        if not acc.tree_order and isinstance(self.order, Tree):
+            raise UnsupportedModeError(f"a {type(acc).__name__} sums its own groups; order=Tree "
+                                       "is not defined for it (use Sequential or Chunked)")
         pf = self.product_grid_format
         units = [("accumulator", acc)]
         if isinstance(self.order, Chunked):
@@ -247,10 +239,13 @@ class MacUnit:
         if self.tiling is not None and self.tiling.mode == "separate":
             units.append(("tiling.psum_adder", self.result_accumulator))
         for name, u in units:
-            if isinstance(u, IntAccumulator) and pf.kind == "float":
-                raise FormatError(
-                    f"{name}=IntAccumulator needs integer/fixed products, but products are "
-                    f"{pf.name} (float); use FixedAccumulator or kulisch() for float operands")
+            u.check_products(name, pf)
+
+    def _default_accumulator(self):
+        """An exact integer register for integer products, else binary32."""
+        if self.product_grid_format.kind != "float":
+            return IntAccumulator(64, overflow="error")
+        return FloatAccumulator("float32")
 
     # -- derived -----------------------------------------------------------
     @property
@@ -288,10 +283,13 @@ class MacUnit:
             return None
         if self.tiling.psum_adder is not None:
             return self.tiling.psum_adder
-        top = self.top_accumulator
-        if isinstance(top, FusedMultiTermAccumulator):
-            return FloatAccumulator(top.out_fmt, top.rounding, True, top.overflow)
-        return top
+        return self.top_accumulator.as_psum_adder()
+
+    @property
+    def has_integer_register(self) -> bool:
+        """Any of the unit's accumulators holds raw integers (int / fixed)."""
+        return any(u.integer for u in (self.accumulator, self.top_accumulator,
+                                       self.result_accumulator))
 
     @property
     def result_accumulator(self):
@@ -322,26 +320,18 @@ class MacUnit:
     def check_terms(self, k: int) -> None:
         """Refuse K beyond what a kulisch()-sized accumulator was built for."""
         acc = self.accumulator
-        if not isinstance(acc, FixedAccumulator) or acc.exact_terms is None:
+        limit = acc.terms_limit()
+        if limit is None:
             return
         seen = k
         if isinstance(self.order, Chunked):
             seen = min(seen, self.order.chunk)
         if self.tiling is not None and self.tiling.mode == "separate":
             seen = min(seen, self.tiling.T)
-        if seen > acc.exact_terms:
+        if seen > limit:
             raise ValueError(
                 f"K={k} puts {seen} terms into accumulator={acc!r}, which kulisch() sized to be "
-                f"exact for {acc.exact_terms} terms; size it for K={seen} (or drop exact_terms)")
-
-    def trace(self, a_codes, b_codes, i: int = 0, j: int = 0, **kw):
-        """Every step of output (i, j): see :func:`hwsim.mac.trace`."""
-        from .mac import trace
-
-        return trace(a_codes, b_codes, self, i, j, **kw)
+                f"exact for {limit} terms; size it for K={seen} (or drop exact_terms)")
 
 
-__all__ = ["IntAccumulator", "FixedAccumulator", "FloatAccumulator",
-           "FusedMultiTermAccumulator", "Accumulator", "Sequential", "Tree", "Chunked", "Tiles",
-           "MacUnit", "kulisch", "fused_multi_term_preset", "FMT_PRESETS", "ROUNDINGS",
-           "BLOCK_KINDS", "MAX_FIXED_BITS", "accumulator_from_dict", "order_from_dict", "is_int"]
+__all__ = ["Sequential", "Tree", "Chunked", "Tiles", "Order", "MacUnit", "order_from_dict"]

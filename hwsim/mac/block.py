@@ -1,75 +1,15 @@
-"""Block-format operands (MX, NVFP4, BFP, codebooks such as NF4) for the scalar MAC units.
+"""Block-format operands (MX, NVFP4, BFP, codebooks such as NF4) as scalar codes.
 
-The MAC units of :mod:`hwsim.mac` take codes of *scalar* formats.  A block
-operand (:class:`~hwsim.blockformats.BlockTensor`) is therefore converted,
-element by element, into codes of a scalar :class:`~hwsim.formats.FloatFormat`
-wide enough to hold every ``element * block_scale`` value exactly; the
-conversion is checked bit for bit (``decode(codes) * post_scale ==
-bt.values()``, NaN for NaN, the sign of zero included).
-
-Model
------
-With exact products, ``matmul`` on the converted codes computes
-``sum_i (e_A,i * s_A) * (e_B,i * s_B)`` with the block scales folded into
-every product, then accumulated by the unit's accumulator: a per-MAC datapath
-(each product enters the accumulator, e.g. an fp16 register, one by one).
-
-OCP Microscaling Formats (MX) v1.0, section 6.2 (dot product) defines the dot
-product of two MX blocks as ``X_A * X_B * sum_i P_A,i * P_B,i`` (element
-products summed, then scaled by both shared scales), the dot product of longer
-vectors as the sum of the block dot products, and leaves the internal
-precision and the order of operations to the implementation.  Because the MX
-scales are powers of two, ``(P_A,i X_A)(P_B,i X_B) = X_A X_B P_A,i P_B,i``
-exactly, so a unit with ``order=Chunked(block_size, outer_accumulator)`` whose
-inner accumulator sums the ``block_size`` products of one block exactly
-computes, per block, exactly ``X_A X_B sum_i P_A,i P_B,i`` and adds it into
-``outer_accumulator`` (one rounding per block): that datapath is built by
-:func:`block_dot_unit` and run on BlockTensors by :func:`matmul_blocks`.  It
-needs the blocks of both operands to be aligned with the chunks along K
-(blocks start at k = 0, one block per chunk).
-
-:mod:`hwsim.mac` also accepts BlockTensors blocked along K as operands (MX,
-NVFP4, BFP; NVFP4 with the tensor scale inside every value).  The layers use
-the scalar codes of this module instead: a convolution's im2col rearranges the
-reduction axis, so its operand is no longer a BlockTensor blocked along K, the
-golden vectors need the codes the MAC array sees, and codebooks (NF4) need a
-dequantization model.  Both routes give the same products, hence the same bits
-(``tests/test_mac_block_scalar.py``).
-
-Scalar formats chosen (every nonzero value is a normal number of it, so
-decode is exact; IEEE-style Inf/NaN so NaN-scale blocks stay NaN):
-
-* MX with float elements: the element's mantissa bits, an exponent field wide
-  enough for element exponents +- 127 (E8M0): 9 bits, bias 255.  MXFP4
-  (E2M1) values m * 2^(e + s) become ``e9m1``; MXFP8 E4M3 ``e9m3``.
-* MXINT8: k/64 * 2^s with |k| <= 128: 7 significant bits, ``e9m6``.
-* BFP: +-k * 2^(E - m + 1), |k| < 2^m: m significant bits.
-* NVFP4: e2m1 * e4m3 has at most 2 + 4 = 6 significant bits and lies in
-  [2^-10, 2688]: ``e5m5``.  The FP32 tensor scale is *not* folded in; it is
-  returned as ``post_scale`` and applied in the epilogue after accumulation
-  (real value = decode(code) * post_scale).
-* Codebooks (NF4): ``value[code] * absmax`` with float32 values and a float32
-  absmax.  Two hardware models (``dequant``):
-
-  - ``"exact"``: the exact product (<= 24 + 24 significant bits for NF4) in a
-    48-bit-significand scalar format.  The MAC units need p_a + p_b <= 64,
-    so the other operand can then have at most 16 significant bits (fp16 and
-    bf16 activations are fine, fp32 is not);
-  - a float format name (``"float16"``, ``"bfloat16"``): what
-    bitsandbytes-style kernels do before an fp16 / bf16 GEMM: the product
-    ``value * absmax`` computed in float32 (round to nearest even), then
-    converted to the compute format (round to nearest even, overflow to Inf):
-    two roundings, ``fl_c(fl32(value * absmax))``.  Checked against that
-    formula instead of ``bt.values()``.
-
-  For MX / NVFP4 / BFP a float format name means one rounding of the exact
-  value into that format (NVFP4: of ``e2m1 * e4m3``, tensor scale still in
-  the epilogue).
+A BlockTensor is converted, element by element, into codes of a scalar
+FloatFormat that holds every ``element * block factor`` exactly (checked bit
+for bit; NVFP4's tensor scale stays a ``post_scale`` for the epilogue), or
+rounded by a ``dequant`` model.  :func:`block_dot_unit` builds the OCP MX v1.0
+section 6.2 per-block dot-product datapath and :func:`matmul_blocks` runs it.
+Model, format choices and sources: docs/architecture.md, "Block operands".
 
 >>> import numpy as np, hwsim
->>> from hwsim._mac_block import to_scalar
->>> bt = hwsim.encode(np.array([6.0, -3.0, 0.5, 1.0]), "mxfp4")
->>> so = to_scalar(bt)
+>>> from hwsim.mac.block import to_scalar
+>>> so = to_scalar(hwsim.encode(np.array([6.0, -3.0, 0.5, 1.0]), "mxfp4"))
 >>> so.fmt.name, hwsim.decode(so.codes, so.fmt).tolist(), so.post_scale
 ('mxfp4_scalar', [6.0, -3.0, 0.5, 1.0], 1.0)
 """
@@ -81,9 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FormatError, UnsupportedModeError
-from .formats import PRESETS, FloatFormat
-from .formats import format as parse_format
+from .._blocktensor import _float_lut
+from ..api import decode, encode
+from ..errors import FormatError, UnsupportedModeError
+from ..formats import PRESETS, FloatFormat
+from ..formats import format as parse_format
+from .accumulators import FloatAccumulator, kulisch
+from .api import matmul
+from .config import Chunked, MacUnit
 
 __all__ = ["ScalarOperand", "scalar_format", "to_scalar", "block_dot_unit", "matmul_blocks",
            "inner_exact_accumulator", "BlockMatmulResult"]
@@ -209,8 +154,6 @@ def _same_bits(got: np.ndarray, want: np.ndarray) -> np.ndarray:
 def _unscaled_values(bt) -> tuple[np.ndarray, float]:
     """(element * block factor values, post scale) of a BlockTensor."""
     if bt.fmt.kind == "nvfp4":
-        from ._blocktensor import _float_lut
-
         ev = _float_lut(_E2M1)[bt.codes]
         return bt.times_block(ev, _float_lut(_E4M3)[bt.scales]), float(bt.tensor_scale)
     return bt.values(), 1.0
@@ -218,8 +161,6 @@ def _unscaled_values(bt) -> tuple[np.ndarray, float]:
 
 def _codebook_dequant(bt, fmt: FloatFormat) -> np.ndarray:
     """fl_fmt(fl32(value[code] * absmax)) as float64 (bitsandbytes-style)."""
-    from .api import decode, encode
-
     table = np.array(bt.fmt.values, dtype=np.float32)
     ev = table[bt.codes]
     absmax = bt.scales.astype(np.float32)
@@ -236,8 +177,6 @@ def to_scalar(bt, dequant="exact") -> ScalarOperand:
     Raises AssertionError if the converted codes do not decode to the
     expected values bit for bit (a bug, never expected).
     """
-    from .api import decode, encode
-
     if not (hasattr(bt, "fmt") and hasattr(bt, "scales") and hasattr(bt, "values")):
         raise TypeError(f"bt must be a BlockTensor (from hwsim.encode with a block format), got "
                         f"{type(bt).__name__}")
@@ -304,8 +243,6 @@ def inner_exact_accumulator(a_fmt, b_fmt, block_size: int, a_scalar=None, b_scal
     are block formats or scalar formats (a scalar operand is its own block
     with factor 1).
     """
-    from .mac import FloatAccumulator, kulisch
-
     def grid(f):
         if _is_block(f):
             return _grid(f)
@@ -341,8 +278,6 @@ def block_dot_unit(a_fmt, b_fmt, outer, block_size=None, bias="init", chunk=None
     chunk : override of the chunk length (e.g. a conv whose channel runs are
         shorter than a block)
     """
-    from .mac import Chunked, MacUnit
-
     a, b = parse_format(a_fmt), parse_format(b_fmt)
     sizes = {f.block_size for f in (a, b) if _is_block(f)}
     if block_size is None:
@@ -382,8 +317,6 @@ def matmul_blocks(a_bt, b_bt, mac=None, outer=None, bias=None, threads=None, sta
     the scalar formats, e.g. a per-MAC fp16 accumulator) or ``outer`` (the
     OCP per-block datapath of :func:`block_dot_unit`).
     """
-    from .mac import matmul
-
     for name, t, ax in (("a_bt", a_bt, 1), ("b_bt", b_bt, 0)):
         if len(t.shape) != 2 or t.axis != ax:
             raise ValueError(f"{name} must be 2-D and blocked along K (axis {ax}); got shape "

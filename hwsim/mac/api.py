@@ -1,13 +1,8 @@
-"""MAC units: what a dot product means, bit for bit, and fast.
+"""The entry points of the MAC units: :func:`matmul` and :func:`dot`.
 
-A :class:`MacUnit` describes y = init + sum_k a_k * b_k in hardware terms:
-operand formats (codes in, zero points for integer formats), the product path
-(exact or rounded), the accumulator (integer, fixed-point / Kulisch, floating,
-fused multi-term), the reduction order, K-tiling with partial-sum encoding and
-where the bias enters.  :func:`matmul` and :func:`dot` run it on code arrays
-and return the accumulator codes, their exact values and statistics;
-:func:`trace` returns every step of one output.  ``hwsim/_ref_mac.py`` is the
-pure-Python oracle of the same semantics.
+Each checks its operands (:mod:`hwsim.mac.operands`), tries a fast kernel
+where it is provably bit-identical (:mod:`hwsim.mac.fast`) and otherwise runs
+the general C engine (:mod:`hwsim.mac.engine`).
 
 >>> import numpy as np
 >>> from hwsim.mac import MacUnit, IntAccumulator, matmul
@@ -20,67 +15,20 @@ pure-Python oracle of the same semantics.
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
-from . import _mac_fast as _fast
-from . import _mac_native as nat
-from ._mac_config import (FMT_PRESETS, Chunked, FixedAccumulator, FloatAccumulator,
-                          FusedMultiTermAccumulator, IntAccumulator, MacUnit, Sequential,
-                          Tiles, Tree, fused_multi_term_preset, kulisch)
-from ._mac_results import (MacStats, MatmulResult, _has_fixed, _l1,
-                           _make_stats, _result_arrays, a2q_bits, a2q_l1_bits, worst_case_bits)
-from ._mac_trace import MacTrace, trace
-from ._mac_args import _as_mac, _bias_x, _check_codes, _operand, _zero_point
-from ._mac_config import is_int
-from .api import _threads
-from .api import decode as _decode
+from ..api import _threads
+from . import engine
+from . import fast as _fast
+from .accumulators import is_int
+from .config import MacUnit
+from .engine import Strides
+from .operands import _as_mac, _bias_x, _check_codes, _operand, _zero_point
+from .results import MacStats, MatmulResult, _l1, _make_stats, _result_arrays
 
-__all__ = ["MacUnit", "IntAccumulator", "FixedAccumulator", "FloatAccumulator",
-           "FusedMultiTermAccumulator", "Sequential", "Tree", "Chunked", "Tiles", "kulisch",
-           "fused_multi_term_preset", "FMT_PRESETS", "matmul", "dot", "trace", "MatmulResult",
-           "MacStats", "MacTrace", "worst_case_bits", "a2q_bits", "a2q_l1_bits"]
-
-
-# ---------------------------------------------------------------------------
-# the engine call
-# ---------------------------------------------------------------------------
-def _run(mac, ax, a_rs, a_ks, bx, b_is, b_ks, b_cs, m, n, k, bias_x, want_stats, threads,
-         where_fn):
-    """General C engine over all outputs; returns (out, stats dict, nlo)."""
-    spec, keep = nat.cached_spec(mac)
-    s = nat.ffi.new("hw_mac_spec *", spec[0])
-    lib = nat.lib
-    s.bias = lib.HW_BIAS_NONE if bias_x is None else (
-        lib.HW_BIAS_INIT if mac.bias == "init" else lib.HW_BIAS_FINAL)
-    nlo = nat.out_limbs(mac.result_accumulator)
-    try:
-        out, st, _ = nat.gemm(s, ax, a_rs, a_ks, bx, b_is, b_ks, b_cs, m, n, k, bias_x, nlo,
-                              want_stats, threads)
-    except nat.GemmError as e:
-        nat.raise_gemm_error(e, mac, where_fn(e.index))
-    if want_stats and _has_fixed(mac):
-        _shadow_widths(mac, st, s.bias, ax, a_rs, a_ks, bx, b_is, b_ks, b_cs, m, n, k, bias_x,
-                       threads)
-    del keep
-    return out, st, nlo
-
-
-def _shadow_widths(mac, st, bias_mode, ax, a_rs, a_ks, bx, b_is, b_ks, b_cs, m, n, k, bias_x,
-                   threads):
-    """bits_needed of outputs that overflowed: rerun their rows overflow-free."""
-    ev = st["acc_events"].reshape(m, n)
-    rows = np.nonzero(ev.any(axis=1))[0]
-    if not rows.size:
-        return
-    wide = nat._widened(mac, k)
-    sh, keep = nat.build_spec(mac, shadow_k=k)
-    sh.bias = bias_mode
-    ranges = [(int(r), int(r) + 1) for r in rows]
-    _, st2, _ = nat.gemm(sh, ax, a_rs, a_ks, bx, b_is, b_ks, b_cs, m, n, k, bias_x,
-                         nat.out_limbs(wide.result_accumulator), True, threads, rows=ranges)
-    over = np.nonzero(ev.reshape(-1))[0]  # only outputs that overflowed take the rerun
-    st["width_needed"][over] = st2["width_needed"][over]
-    del keep
+__all__ = ["matmul", "dot"]
 
 
 def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=0,
@@ -105,7 +53,7 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     threads : worker threads (default: all cores); never changes a bit.
     stats : compute :class:`MacStats` (also needed for ``bits_needed``).
     path : "auto" (a fast kernel where it is provably bit-identical, see
-        :mod:`hwsim._mac_fast`; ``result.path`` names it) or "general" (always
+        :mod:`hwsim.mac.fast`; ``result.path`` names it) or "general" (always
         the general engine).
 
     Returns
@@ -118,6 +66,50 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
         return _per_batch(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads,
                           stats, path)
     mac = _as_mac(mac)
+    p = _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads)
+    fast = _fast.plan(mac, stats) if path == "auto" else None
+    if fast is not None:
+        res = _matmul_fast(fast, mac, p, stats)
+        if res is not None:
+            return res
+    return _matmul_general(mac, p, stats)
+
+
+class _Problem(NamedTuple):
+    """A checked matmul: operands, shapes, zero points, bias, threads."""
+
+    a_kind: str          #: "codes" or "values" (block operands, decoded)
+    b_kind: str
+    a_full: np.ndarray   #: a with batches as rows: [nb * M, K]
+    b: np.ndarray        #: [K, N] (shared by every batch) or [..., K, N]
+    blocks: tuple        #: the block operands (BlockTensors) or None
+    batch: tuple
+    m: int
+    n: int
+    k: int
+    za: Any              #: zero points (None: all zero)
+    zb: Any
+    bias: Any            #: as given
+    bias_x: Any          #: in the engine's exact form
+    threads: int
+
+    @property
+    def nb(self) -> int:
+        return int(np.prod(self.batch)) if self.batch else 1
+
+    @property
+    def shared_b(self) -> bool:
+        return self.b.ndim == 2
+
+    @property
+    def b_batches(self) -> np.ndarray:
+        """b as [nb, K, N]."""
+        return np.broadcast_to(self.b, self.batch + (self.k, self.n)).reshape(self.nb, self.k,
+                                                                              self.n)
+
+
+def _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads) -> _Problem:
+    """Check matmul's arguments (in the order the errors are reported)."""
     if np.ndim(getattr(a_codes, "codes", a_codes)) < 2 or \
             np.ndim(getattr(b_codes, "codes", b_codes)) < 2:
         raise ValueError(f"a_codes must be [..., M, K] and b_codes [K, N] or [..., K, N]; got "
@@ -145,48 +137,48 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     zb = _zero_point(b_zero_point, mac.b_fmt, n, "b_zero_point", "b_fmt")
     bias_x = _bias_x(bias, mac, n)
     nb = int(np.prod(batch)) if batch else 1
-    shared_b = b.ndim == 2
     a_full = np.broadcast_to(a, batch + (m, k)).reshape(nb * m, k) if batch else a.reshape(m, k)
-    fast = _fast.plan(mac, stats) if path == "auto" else None
-    if fast is not None:
-        blocks = (a_codes if a_kind == "values" else None, b_codes if b_kind == "values" else None)
-        res = _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k, blocks)
-        if res is not None:
-            return res
-    ax = nat.unpack(a_full, mac.a_fmt, za, max(k, 1), "a_codes") if a_kind == "codes" else \
-        nat.unpack_f64(a_full)
-    b_full = b if shared_b else np.broadcast_to(b, batch + (k, n)).reshape(nb * k, n)
+    blocks = (a_codes if a_kind == "values" else None, b_codes if b_kind == "values" else None)
+    return _Problem(a_kind, b_kind, a_full, b, blocks, batch, m, n, k, za, zb, bias, bias_x, nt)
+
+
+def _matmul_general(mac: MacUnit, p: _Problem, stats: bool) -> MatmulResult:
+    """The general C engine over every batch."""
+    m, n, k, nb = p.m, p.n, p.k, p.nb
+    ax = engine.unpack(p.a_full, mac.a_fmt, p.za, max(k, 1), "a_codes") \
+        if p.a_kind == "codes" else engine.unpack_f64(p.a_full)
+    b_full = p.b if p.shared_b else p.b_batches.reshape(nb * k, n)
     # columns of b contiguous ([batch, N, K]): every output streams its column
-    b_cols = np.ascontiguousarray(np.swapaxes(b_full.reshape(1 if shared_b else nb, k, n), 1, 2))
-    bx = nat.unpack(b_cols, mac.b_fmt, zb, max(k, 1), "b_codes") if b_kind == "codes" else \
-        nat.unpack_f64(b_cols)
-    outs, sts = [], []
-    if shared_b:
-        def where(idx):
-            return _where(idx, batch, m, n)
-        out, st, nlo = _run(mac, ax, k, 1, bx, 0, 1, k, nb * m, n, k, bias_x, stats, nt, where)
+    b_cols = np.ascontiguousarray(np.swapaxes(b_full.reshape(1 if p.shared_b else nb, k, n),
+                                              1, 2))
+    bx = engine.unpack(b_cols, mac.b_fmt, p.zb, max(k, 1), "b_codes") \
+        if p.b_kind == "codes" else engine.unpack_f64(b_cols)
+    strides = Strides(a_row=k, a_k=1, b_row=0, b_k=1, b_col=k)
+    if p.shared_b:
+        out, st, nlo = engine.run(mac, ax, bx, strides, nb * m, n, k, p.bias_x, stats,
+                                  p.threads, lambda idx: _where(idx, p.batch, m, n))
         outs, sts = [out], [st]
     else:
+        outs, sts = [], []
         for t in range(nb):
             def where(idx, t=t):
-                return _where(t * m * n + idx, batch, m, n)
-            out, st, nlo = _run(mac, ax[t * m * k:(t + 1) * m * k], k, 1,
-                                bx[t * k * n:(t + 1) * k * n], 0, 1, k, m, n, k, bias_x,
-                                stats, nt, where)
+                return _where(t * m * n + idx, p.batch, m, n)
+            out, st, nlo = engine.run(mac, ax[t * m * k:(t + 1) * m * k],
+                                      bx[t * k * n:(t + 1) * k * n], strides, m, n, k,
+                                      p.bias_x, stats, p.threads, where)
             outs.append(out)
             sts.append(st)
-    out = np.concatenate(outs)
-    shape = batch + (m, n)
-    codes, values, fmt, frac, width = _result_arrays(mac, out, nlo, shape)
-    st = None
+    shape = p.batch + (m, n)
+    codes, values, fmt, frac, width = _result_arrays(mac, np.concatenate(outs), nlo, shape)
+    mst = None
     if stats:
         st = {key: np.concatenate([s_[key] for s_ in sts]) for key in sts[0]}
         l1 = None
         if is_int(mac.a_fmt) and is_int(mac.b_fmt):
-            l1 = _l1(bx, 1 if shared_b else nb, n, k)
-            l1 = l1[0] if shared_b else l1.reshape(batch + (n,))
-        st = _make_stats(mac, st, shape, l1, k)
-    return MatmulResult(codes, values, st, fmt, frac, width, "general")
+            l1 = _l1(bx, 1 if p.shared_b else nb, n, k)
+            l1 = l1[0] if p.shared_b else l1.reshape(p.batch + (n,))
+        mst = _make_stats(mac, st, shape, l1, k)
+    return MatmulResult(codes, values, mst, fmt, frac, width, "general")
 
 
 def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
@@ -235,26 +227,21 @@ def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
                         r0.frac_bits, r0.width, paths.pop() if len(paths) == 1 else "mixed")
 
 
-def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k,
-                 blocks=(None, None)):
+def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool):
     """A fast kernel over every batch; None when it declines (general path)."""
-    nb = a_full.shape[0] // m if m else 1
-    shared_b = b.ndim == 2
-    za_rows = None if za is None else (np.tile(za, nb) if za.size > 1 else za)
+    m, n = p.m, p.n
+    za_rows = None if p.za is None else (np.tile(p.za, p.nb) if p.za.size > 1 else p.za)
+    if p.shared_b:
+        jobs = [(p.a_full, p.b, za_rows)]
+    else:
+        bb = p.b_batches
+        jobs = [(p.a_full[t * m:(t + 1) * m], bb[t], p.za) for t in range(p.nb)]
     parts = []
-    if shared_b:
-        got = _fast.run(fast, mac, a_full, b, bias, za_rows, zb, stats, nt, blocks)
+    for a, b, za in jobs:
+        got = _fast.run(fast, mac, a, b, p.bias, za, p.zb, stats, p.threads, p.blocks)
         if got is None:
             return None
         parts.append(got)
-    else:
-        bb = np.broadcast_to(b, batch + (k, n)).reshape(nb, k, n)
-        for t in range(nb):
-            got = _fast.run(fast, mac, a_full[t * m:(t + 1) * m], bb[t], bias, za, zb, stats, nt,
-                            blocks)
-            if got is None:
-                return None
-            parts.append(got)
     vals = (parts[0][0] if len(parts) == 1 else
             np.concatenate([p_[0] for p_ in parts])).reshape(-1, n)
     st = None
@@ -263,57 +250,38 @@ def _matmul_fast(fast, mac, a_full, b, bias, za, zb, stats, nt, batch, m, n, k,
     bails = [p_[2] for p_ in parts]
     if any(bl is not None and bl.any() for bl in bails):
         bail = np.concatenate([bl.reshape(-1, n) for bl in bails])
-        rows = np.nonzero(bail.any(axis=1))[0]
-        bb = b if shared_b else np.broadcast_to(b, batch + (k, n)).reshape(nb, k, n)
-        for r in rows:
-            t = r // m
-            zr = None if za is None else (za[r % m] if za.size > 1 else za[0])
-            sub = matmul(a_full[r:r + 1], b if shared_b else bb[t], mac, bias, zr,
-                         0 if zb is None else zb, nt, stats, path="general")
-            vals[r] = sub.values[0]
-            if stats:
-                for key, arr in (("acc_events", sub.stats.overflow_events_per_output),
-                                 ("psum_events", sub.stats.psum_overflow_events_per_output),
-                                 ("max_abs", sub.stats.max_abs_partial_per_output)):
-                    st[key][r * n:(r + 1) * n] = arr[0]
-                if sub.stats.bits_needed_per_output is not None:
-                    st["width_needed"][r * n:(r + 1) * n] = sub.stats.bits_needed_per_output[0]
-    shape = batch + (m, n)
-    acc = mac.accumulator
-    if fast == "multi_seq":
-        fmt = acc.out_fmt
-        codes = vals.astype(fmt.code_dtype)
-        values, frac, width = _decode(codes, fmt), 0, None
-    elif isinstance(acc, IntAccumulator):
-        w = acc.bits
-        codes = (vals & ((1 << w) - 1)).astype(np.uint8 if w <= 8 else np.uint16 if w <= 16
-                                               else np.uint32 if w <= 32 else np.uint64)
-        values, fmt, frac, width = vals.astype(np.int64), None, mac.product_frac_bits, w
-    else:
-        fmt = acc.fmt
-        v32 = vals if vals.dtype == np.float32 else vals.astype(np.float32)
-        if fmt.bits == 32:
-            codes = v32.view(np.uint32)
-        elif fmt.exp_bits == 5:
-            codes = v32.astype(np.float16).view(np.uint16)
-        else:
-            codes = (v32.view(np.uint32) >> 16).astype(np.uint16)
-        frac, width = 0, None
-
-        def values():  # exact: binary32 / binary16 / bfloat16 widen exactly
-            return v32.astype(np.float64).reshape(shape)
-    codes = codes.reshape(shape)
-    if not callable(values):
-        values = values.reshape(shape)
+        _redo_rows(mac, p, np.nonzero(bail.any(axis=1))[0], vals, st, stats)
+    shape = p.batch + (m, n)
+    codes, values, fmt, frac, width = _fast.result_arrays(fast, mac, vals, shape)
     mst = None
     if stats:
         l1 = None
         if is_int(mac.a_fmt) and is_int(mac.b_fmt):
-            bv = _fast._int_values(np.asarray(b), mac.b_fmt, zb, n, False)
+            bv = _fast._int_values(np.asarray(p.b), mac.b_fmt, p.zb, n, False)
             l1 = np.abs(bv).sum(axis=-2).astype(object)
-            l1 = l1 if shared_b else np.broadcast_to(l1, batch + (n,))
-        mst = _make_stats(mac, st, shape, l1, k)
+            l1 = l1 if p.shared_b else np.broadcast_to(l1, p.batch + (n,))
+        mst = _make_stats(mac, st, shape, l1, p.k)
     return MatmulResult(codes, values, mst, fmt, frac, width, fast)
+
+
+def _redo_rows(mac: MacUnit, p: _Problem, rows, vals, st, stats: bool) -> None:
+    """Rows a fast kernel gave back (Inf / NaN / possible overflow): the general
+    engine recomputes them, in place in vals and st."""
+    n = p.n
+    bb = p.b if p.shared_b else p.b_batches
+    for r in rows:
+        t = r // p.m
+        zr = None if p.za is None else (p.za[r % p.m] if p.za.size > 1 else p.za[0])
+        sub = matmul(p.a_full[r:r + 1], p.b if p.shared_b else bb[t], mac, p.bias, zr,
+                     0 if p.zb is None else p.zb, p.threads, stats, path="general")
+        vals[r] = sub.values[0]
+        if stats:
+            for key, arr in (("acc_events", sub.stats.overflow_events_per_output),
+                             ("psum_events", sub.stats.psum_overflow_events_per_output),
+                             ("max_abs", sub.stats.max_abs_partial_per_output)):
+                st[key][r * n:(r + 1) * n] = arr[0]
+            if sub.stats.bits_needed_per_output is not None:
+                st["width_needed"][r * n:(r + 1) * n] = sub.stats.bits_needed_per_output[0]
 
 
 def _where(idx: int, batch, m: int, n: int) -> str:
@@ -357,12 +325,13 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
         _check_codes(a, mac.a_fmt, "a_codes")
     if b_kind == "codes":
         _check_codes(b, mac.b_fmt, "b_codes")
-    ax = nat.unpack(a2, mac.a_fmt, za, 1, "a_codes") if a_kind == "codes" else nat.unpack_f64(a2)
-    bx = nat.unpack(b2, mac.b_fmt, zb, 1, "b_codes") if b_kind == "codes" else nat.unpack_f64(b2)
+    ax = engine.unpack(a2, mac.a_fmt, za, 1, "a_codes") if a_kind == "codes" else engine.unpack_f64(a2)
+    bx = engine.unpack(b2, mac.b_fmt, zb, 1, "b_codes") if b_kind == "codes" else engine.unpack_f64(b2)
 
     def where(idx):
         return _where(idx, shape, 1, 1) if shape else "the output"
-    out, st, nlo = _run(mac, ax, k, 1, bx, k, 1, 0, nb, 1, k, bias_x, stats, nt, where)
+    out, st, nlo = engine.run(mac, ax, bx, Strides(a_row=k, a_k=1, b_row=k, b_k=1, b_col=0),
+                              nb, 1, k, bias_x, stats, nt, where)
     codes, values, fmt, frac, width = _result_arrays(mac, out, nlo, shape)
     if stats:
         l1 = None

@@ -1,56 +1,27 @@
 """Fast paths of :func:`hwsim.mac.matmul`, used only where provably identical.
 
-Each path states the conditions under which its kernel computes exactly what
-the general engine (``hw_mac_gemm``) computes, checks them on the formats and
-the data, and otherwise declines (returns None):
-
-``f32_seq``  Sequential FloatAccumulator(binary32, rne, overflow special),
-    exact products that fit binary32 exactly (p_a + p_b <= 24, the product's
-    LSB >= 2^-149, |product| < 2^128; e.g. E4M3 x E4M3: 8 bits): every product
-    is exact, so an FMA chain equals both fused and unfused semantics.
-    Native binary32 arithmetic in the IEEE default environment (checked: no
-    FTZ / DAZ, rne).  Data with a NaN / Inf operand or bias goes to the
-    general engine (NaN payloads / canonical codes); overflow to Inf is then
-    the only possible event, once per output.
-``narrow_seq``  the same with the register in binary16 or bfloat16, rne or
-    rtz, fused (or unfused when every product is exact in the register
-    format): binary32 sum + exact TwoSum error give round-to-odd at 24 bits,
-    then one rounding into the register (correct since 24 >= p + 2); and a
-    binary32 register with rtz (the rne sum stepped toward zero when the
-    error has the opposite sign).  Outputs whose register met Inf / NaN are
-    recomputed by the engine.
-Both float paths take the operand codes as they are: the C kernel decodes
-them (by arithmetic when :func:`_arith_dec` has checked, code by code, that
-it equals the decode table; else through the table), caches blocks of b and
-A (KC x MC x NC) and stores / reloads the registers between k blocks, which
-is exact; with threads > 1 it runs its own POSIX threads over blocks of rows
-(each output is computed by one thread, so no thread count changes a bit).
-``int_wrap``  IntAccumulator(bits <= 32, wrap), Sequential or Tree, no
-    statistics: the result is the exact sum modulo 2^bits whatever the
-    order, computed modulo 2^32 (int16 operand values, -32768 excluded).
-``multi_seq``  FusedMultiTermAccumulator, Sequential, float operands of at
-    most 16 bits, window_bits + 3 + bits(fan_in + 1) <= 53: products are exact
-    in binary64 and the windowed terms are integers whose group sum stays
-    below 2^53, so binary64 / int64 arithmetic computes every truncation and
-    sum exactly; one hwi_round_pack per group, as the engine.
-``int_steps``  IntAccumulator(bits <= 32, wrap or saturate), Sequential:
-    the register stepped product by product in int32 (sums in int64 for 32
-    bits; |a*b| + 2^(bits-1) < 2^31 and, with statistics, K max|a*b| + |bias|
-    < 2^31 so that the exact partial sums fit too).
+Each path (``f32_seq``, ``narrow_seq``, ``int_wrap``, ``int_steps``,
+``multi_seq``) states the conditions under which its kernel computes exactly
+what the general engine (``hw_mac_gemm``) computes; :func:`plan` checks them
+on the formats and :func:`run` on the data, and otherwise declines (returns
+None) so that the general engine runs.  The conditions and why they suffice:
+docs/architecture.md, "MAC fast paths".
 """
 from __future__ import annotations
 
 import math
-import threading
 from functools import lru_cache
 
 import numpy as np
 
-from . import _native
-from ._mac_config import (BLOCK_KINDS, FloatAccumulator, FusedMultiTermAccumulator,
-                          IntAccumulator, MacUnit, Sequential, Tree, _sig_bits, is_int)
-from .api import decode as _decode
-from .formats import FloatFormat
+from .. import _native
+from ..api import decode as _decode
+from ..formats import FloatFormat
+from . import engine
+from .accumulators import BLOCK_KINDS, is_int, range_bits, sig_bits
+from .config import MacUnit, Sequential, Tree
+from .results import register_code_dtype
+from .threads import FAST_PARALLEL_WORK, FAST_RANGES_PER_THREAD, row_ranges, run_ranges
 
 ffi, lib = _native.ffi, _native.lib
 F32 = FloatFormat(8, 23)
@@ -64,10 +35,8 @@ def _ptr(ctype, arr):
 
 
 def _range(f):
-    """(lsb exponent, exclusive msb exponent, significand bits) of an operand format."""
-    if f.kind == "float":
-        return f.emin - f.man_bits, f.emax + 1, f.precision
-    return -f.frac_bits, f.bits - f.frac_bits, f.bits
+    """(lsb exponent, exclusive msb exponent, significand bits) of a scalar operand format."""
+    return (*range_bits(f), sig_bits(f))
 
 
 def products_exact_in_f32(a, b) -> bool:
@@ -96,13 +65,6 @@ def short_products(a, b, fmt) -> bool:
     return pa + pb <= fmt.precision and la + lb >= fmt.emin - fmt.man_bits
 
 
-def _lut_values(codes: np.ndarray, fmt, dtype) -> np.ndarray:
-    if fmt.bits <= 16:
-        lut = _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(dtype)
-        return lut[codes]
-    return _decode(codes, fmt).astype(dtype)
-
-
 def _pack_b(b: np.ndarray, dtype) -> np.ndarray:
     """[K, N] -> panels [ceil(N/16), K, 16], zero padded (the layout of the
     integer kernels' b)."""
@@ -117,39 +79,10 @@ def _pack_b(b: np.ndarray, dtype) -> np.ndarray:
     return out
 
 
-def _chunks(m: int, unit: int, threads: int, work: int, per_thread: int = 2):
-    """Row ranges (multiples of unit) for the threads: per_thread of them each
-    (1 where every call repeats a per-call cost, e.g. decoding all of b)."""
-    if threads <= 1 or work < (1 << 16) or m <= unit:
-        return [(0, m)]
-    per = -(-m // (threads * per_thread))
-    per = -(-per // unit) * unit
-    return [(r, min(m, r + per)) for r in range(0, m, per)]
-
-
-def _parallel(fn, ranges, threads: int = 2):
-    """fn(r0, r1) over the ranges: the calling thread and threads - 1 pool
-    workers take ranges in turn (never more threads than cores asked for)."""
-    if len(ranges) == 1 or threads <= 1:
-        return [fn(*r) for r in ranges]
-    results = [None] * len(ranges)
-    todo = iter(range(len(ranges)))
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                i = next(todo, None)
-            if i is None:
-                return
-            results[i] = fn(*ranges[i])
-    futures = [_native._pool().submit(worker) for _ in range(min(threads, len(ranges)) - 1)]
-    try:
-        worker()
-    finally:
-        for fu in futures:
-            fu.result()
-    return results
+def _parallel(fn, m: int, threads: int, work: int, unit: int = 1):
+    """fn(r0, r1) over row ranges of [0, m) (:mod:`hwsim.mac.threads`)."""
+    return run_ranges(fn, row_ranges(m, threads, work, FAST_PARALLEL_WORK,
+                                     FAST_RANGES_PER_THREAD, unit), threads)
 
 
 @lru_cache(maxsize=256)
@@ -158,10 +91,10 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
     acc = mac.accumulator
     if mac.tiling is not None or mac.product is not None:
         return None
-    if isinstance(acc, FloatAccumulator) and isinstance(mac.order, Sequential):
+    if acc.kind == "float" and isinstance(mac.order, Sequential):
         block = mac.a_fmt.kind in BLOCK_KINDS or mac.b_fmt.kind in BLOCK_KINDS
         if block and acc.fmt == F32 and acc.rounding in ("rne", "rtz") and \
-                acc.overflow == "special" and _sig_bits(mac.a_fmt) + _sig_bits(mac.b_fmt) <= 24:
+                acc.overflow == "special" and sig_bits(mac.a_fmt) + sig_bits(mac.b_fmt) <= 24:
             return "f32_seq"  # products checked on the data (scales)
         if acc.overflow != "special" or not products_exact_in_f32(mac.a_fmt, mac.b_fmt):
             return None
@@ -171,13 +104,13 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
             if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
                 return "narrow_seq"
         return None
-    if isinstance(acc, FusedMultiTermAccumulator) and isinstance(mac.order, Sequential):
+    if acc.kind == "multi" and isinstance(mac.order, Sequential):
         fa, fb = mac.a_fmt, mac.b_fmt
         if fa.kind == "float" and fb.kind == "float" and fa.bits <= 16 and fb.bits <= 16 and \
                 acc.window_bits + 3 + (acc.fan_in + 1).bit_length() <= 53:
             return "multi_seq"
         return None
-    if isinstance(acc, IntAccumulator) and is_int(mac.a_fmt) and is_int(mac.b_fmt):
+    if acc.kind == "int" and is_int(mac.a_fmt) and is_int(mac.b_fmt):
         if not stats and acc.overflow == "wrap" and acc.bits <= 32 and \
                 isinstance(mac.order, (Sequential, Tree)) and \
                 mac.a_fmt.bits <= 15 and mac.b_fmt.bits <= 15:
@@ -324,7 +257,7 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     n = b.shape[1]
     values = a.dtype.kind == "f"
     if values:  # block-format operands, decoded exactly
-        if not _values_f32_exact(a, b, _sig_bits(mac.a_fmt), _sig_bits(mac.b_fmt), *blocks):
+        if not _values_f32_exact(a, b, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt), *blocks):
             return None
         a = np.ascontiguousarray(a, dtype=np.float32)
         b = np.ascontiguousarray(b, dtype=np.float32)
@@ -411,65 +344,84 @@ def _zp_full(zp, length):
     return np.ascontiguousarray(np.broadcast_to(z, (length,)) if z.size == 1 else z)
 
 
+def _int_rows(a, r0, r1, lut, zaf, dtype):
+    """(status, rows r0:r1 of the code array a as int16 / int32 values, zero points
+    (zaf, one per row, or None) subtracted)."""
+    out = np.empty((r1 - r0, a.shape[1]), dtype=dtype)
+    fn, ctype = ((lib.hw_mac_lut_i16, "int16_t *") if dtype == np.int16 else
+                 (lib.hw_mac_lut_i32, "int32_t *"))
+    rc = fn(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, a.shape[1],
+            _ptr("int32_t *", lut), lut.size,
+            ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1, _ptr(ctype, out), 0)
+    return rc, out
+
+
 def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
-    m, k = a.shape
+    """The integer paths: checks shared by both, then int_wrap or int_steps."""
     n = b.shape[1]
-    acc = mac.accumulator
-    fa, fb = mac.a_fmt, mac.b_fmt
-    if fa.bits > 16 or fb.bits > 16:
+    if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
         return None
-    alo, ahi = _value_range(fa, za)
-    blo, bhi = _value_range(fb, zb)
-    amax, bmax_v = max(-alo, ahi), max(-blo, bhi)
     braw = None
     if bias is not None:
         braw = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.int64), (n,)))
-        half = 1 << (acc.bits - 1)
+        half = 1 << (mac.accumulator.bits - 1)
         if int(braw.min()) < -half or int(braw.max()) >= half:
             return None  # a bias beyond the register: its load overflows (engine)
+    ranges = (_value_range(mac.a_fmt, za), _value_range(mac.b_fmt, zb))
     a, b = _codes_c(a), _codes_c(b)
     if path == "int_wrap":
-        if min(alo, blo) <= -32768 or max(ahi, bhi) > 32767:
-            return None
-        la, lb = _lut_i32(fa), _lut_i32(fb)
-        zaf, zbf = _zp_full(za, m), _zp_full(zb, n)
-        kp = k + (k & 1)
-        bp = np.empty(-(-n // PW) * PW * kp, dtype=np.int16)
-        if lib.hw_mac_lut_i16(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
-                              lb.size, _ptr("int32_t *", zbf), 0, _ptr("int16_t *", bp),
-                              1) != lib.HW_OK:
-            return None
-        out = np.empty((m, n), dtype=np.int32)
+        return _run_int_wrap(mac, a, b, braw, za, zb, ranges, threads)
+    return _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads)
 
-        def call(r0, r1):
-            a16 = np.empty((r1 - r0, k), dtype=np.int16)
-            rc = lib.hw_mac_lut_i16(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
-                                    _ptr("int32_t *", la), la.size,
-                                    ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
-                                    _ptr("int16_t *", a16), 0)
-            if rc != lib.HW_OK:
-                return rc
-            return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16), _ptr("int16_t *", bp),
-                                       _ptr("int32_t *", out) + r0 * n, r1 - r0, n, k)
-        if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 4, threads, m * n * k),
-                                                   threads)):
-            return None
-        bits = acc.bits
-        if braw is not None:  # the bias is one more term of the modular sum
-            out += braw.astype(np.int32) if bits < 32 else braw.astype(np.int64).astype(np.int32)
-        if bits < 32:
-            sh = np.int32(32 - bits)
-            out = (out << sh) >> sh  # keep the low `bits` bits, sign-extended
-        return out.astype(np.int64), None, None
-    # int_steps
-    pmax = amax * bmax_v
+
+def _run_int_wrap(mac, a, b, braw, za, zb, ranges, threads):
+    """int_wrap: the exact sum modulo 2^32 (int16 values), then modulo 2^bits."""
+    (alo, ahi), (blo, bhi) = ranges
+    if min(alo, blo) <= -32768 or max(ahi, bhi) > 32767:
+        return None
+    m, k = a.shape
+    n = b.shape[1]
+    la, lb = _lut_i32(mac.a_fmt), _lut_i32(mac.b_fmt)
+    zaf, zbf = _zp_full(za, m), _zp_full(zb, n)
+    kp = k + (k & 1)
+    bp = np.empty(-(-n // PW) * PW * kp, dtype=np.int16)
+    if lib.hw_mac_lut_i16(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
+                          lb.size, _ptr("int32_t *", zbf), 0, _ptr("int16_t *", bp),
+                          1) != lib.HW_OK:
+        return None
+    out = np.empty((m, n), dtype=np.int32)
+
+    def call(r0, r1):
+        rc, a16 = _int_rows(a, r0, r1, la, zaf, np.int16)
+        if rc != lib.HW_OK:
+            return rc
+        return lib.hw_mac_i16_wrap(_ptr("int16_t *", a16), _ptr("int16_t *", bp),
+                                   _ptr("int32_t *", out) + r0 * n, r1 - r0, n, k)
+    if any(rc != lib.HW_OK for rc in _parallel(call, m, threads, m * n * k, unit=4)):
+        return None
+    bits = mac.accumulator.bits
+    if braw is not None:  # the bias is one more term of the modular sum
+        out += braw.astype(np.int32) if bits < 32 else braw.astype(np.int64).astype(np.int32)
+    if bits < 32:
+        sh = np.int32(32 - bits)
+        out = (out << sh) >> sh  # keep the low `bits` bits, sign-extended
+    return out.astype(np.int64), None, None
+
+
+def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
+    """int_steps: the register stepped product by product in int32."""
+    m, k = a.shape
+    n = b.shape[1]
+    acc = mac.accumulator
+    (alo, ahi), (blo, bhi) = ranges
+    pmax = max(-alo, ahi) * max(-blo, bhi)
     bb = 0 if braw is None else int(np.abs(braw).max(initial=0))
     half = 1 << (acc.bits - 1)
     if (pmax + half >= 1 << 31 and acc.bits < 32) or pmax >= 1 << 31:
         return None
     if stats and k * pmax + 2 * bb >= 1 << 31:
         return None
-    la, lb = _lut_i32(fa), _lut_i32(fb)
+    la, lb = _lut_i32(mac.a_fmt), _lut_i32(mac.b_fmt)
     bp = np.empty((-(-n // PW), k, PW), dtype=np.int32)
     zbf = _zp_full(zb, n)
     if lib.hw_mac_lut_i32(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
@@ -491,11 +443,7 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     def call(r0, r1):
         def sub(arr, ctype):
             return ffi.NULL if arr is None else _ptr(ctype, arr) + r0 * n
-        av = np.empty((r1 - r0, k), dtype=np.int32)
-        rc = lib.hw_mac_lut_i32(_ptr("void *", a[r0:r1]), a.dtype.itemsize, r1 - r0, k,
-                                _ptr("int32_t *", la), la.size,
-                                ffi.NULL if zaf is None else _ptr("int32_t *", zaf) + r0, 1,
-                                _ptr("int32_t *", av), 0)
+        rc, av = _int_rows(a, r0, r1, la, zaf, np.int32)
         if rc != lib.HW_OK:
             return rc
         return lib.hw_mac_i32_steps(_ptr("int32_t *", av), _ptr("int32_t *", bp),
@@ -503,8 +451,7 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
                                     sub(out, "int32_t *"), sub(ev, "int32_t *"),
                                     sub(mx, "int64_t *"), sub(wd, "int32_t *"), r1 - r0, n, k,
                                     acc.bits, sat)
-    if any(rc != lib.HW_OK for rc in _parallel(call, _chunks(m, 1, threads, m * n * k),
-                                               threads)):
+    if any(rc != lib.HW_OK for rc in _parallel(call, m, threads, m * n * k)):
         return None
     st = None
     if stats:
@@ -533,8 +480,6 @@ def _aexp_lut(fmt) -> np.ndarray:
 
 def _run_multi(mac, a, b, bias, stats, threads):
     """Fused multi-term groups, sequential, narrow float operands (C kernel)."""
-    from . import _mac_native as nat
-
     m, k = a.shape
     n = b.shape[1]
     acc = mac.accumulator
@@ -553,7 +498,7 @@ def _run_multi(mac, a, b, bias, stats, threads):
             return None
     init = bvec if (bvec is not None and mac.bias == "init") else None
     fin = bvec if (bvec is not None and mac.bias == "final") else None
-    spec, keep = nat.cached_spec(mac)
+    spec, keep = engine.cached_spec(mac)
     out = np.empty((m, n), dtype=np.uint64)
     mx = np.empty((m, n), dtype=np.float64) if stats else None
     ev = np.empty((m, n), dtype=np.int32) if stats else None
@@ -571,7 +516,7 @@ def _run_multi(mac, a, b, bias, stats, threads):
                                     ffi.NULL if mx is None else _ptr("double *", mx) + r0 * n,
                                     ffi.NULL if ev is None else _ptr("int32_t *", ev) + r0 * n,
                                     r1 - r0, n, k, ffi.addressof(spec[0], "acc"))
-    rcs = _parallel(call, _chunks(m, 1, threads, m * n * k), threads)
+    rcs = _parallel(call, m, threads, m * n * k)
     del keep
     if any(rc != lib.HW_OK for rc in rcs):
         return None
@@ -581,3 +526,29 @@ def _run_multi(mac, a, b, bias, stats, threads):
                   psum_events=np.zeros(m * n, np.int64), max_abs=mx.reshape(-1),
                   width_needed=np.zeros(m * n, np.int32))
     return out, st, None
+
+
+def result_arrays(path: str, mac: MacUnit, vals: np.ndarray, shape):
+    """(codes, values, fmt, frac_bits, width) of a fast path's register values
+    ``vals`` [rows, N]; float values are widened (exactly) on first access."""
+    acc = mac.accumulator
+    if path == "multi_seq":
+        fmt = acc.out_fmt
+        codes = vals.astype(fmt.code_dtype).reshape(shape)
+        return codes, _decode(codes, fmt), fmt, 0, None
+    if path in ("int_wrap", "int_steps"):
+        w = acc.bits
+        codes = (vals & ((1 << w) - 1)).astype(register_code_dtype(w)).reshape(shape)
+        return codes, vals.astype(np.int64).reshape(shape), None, mac.product_frac_bits, w
+    fmt = acc.fmt
+    v32 = vals if vals.dtype == np.float32 else vals.astype(np.float32)
+    if fmt.bits == 32:
+        codes = v32.view(np.uint32)
+    elif fmt.exp_bits == 5:
+        codes = v32.astype(np.float16).view(np.uint16)
+    else:
+        codes = (v32.view(np.uint32) >> 16).astype(np.uint16)
+
+    def values():  # exact: binary32 / binary16 / bfloat16 widen exactly
+        return v32.astype(np.float64).reshape(shape)
+    return codes.reshape(shape), values, fmt, 0, None

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim import _mac_native as nat
+from hwsim.mac import engine as nat
 from hwsim._native import ffi, lib
 from hwsim.mac import (Chunked, FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
                        IntAccumulator, MacUnit, Tiles, Tree, kulisch, matmul)
-from mac_check import check_against_reference
+from .mac_check import check_against_reference
 
 pytestmark = pytest.mark.native
 RNG = np.random.default_rng(5)

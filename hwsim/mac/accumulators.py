@@ -1,33 +1,35 @@
-"""Accumulator configurations of MAC units (frozen, validated, JSON round trip).
+"""Accumulators of MAC units: frozen, validated configurations (JSON round trip).
 
-Part of :mod:`hwsim._mac_config` (which re-exports everything here); no
-compiled code.
+Each accumulator class owns what the rest of the package needs to know about
+its kind: its C engine spec (:meth:`c_spec`, symbolic, so this module imports
+no compiled code), its value range, its register format, how it is widened to
+never overflow, and how it loads from a dict.  Adding a kind: see
+docs/architecture.md, "adding an accumulator kind".
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
-from .errors import FormatError, UnsupportedModeError, check_int
-from .formats import FloatFormat
-from .formats import format as parse_format
-from .formats import from_dict as format_from_dict
+from ..errors import FormatError, UnsupportedModeError, check_int
+from ..formats import FloatFormat
+from ..formats import format as parse_format
+from ..formats import from_dict as format_from_dict
+from ..modes import Overflow, RoundingMode
 
 #: rounding modes an accumulator / product / psum encode may use (no 'sr')
 ROUNDINGS = ("rne", "rna", "rtz", "rup", "rdn", "rto")
 #: widest fixed-point register (bits)
 MAX_FIXED_BITS = 4160
+#: block format kinds accepted as operands (values = element x block factor)
+BLOCK_KINDS = ("mx", "nvfp4", "bfp")
 
 
 def _choice(name: str, value, choices) -> str:
     if not isinstance(value, str) or value.lower() not in choices:
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
     return value.lower()
-
-
-#: block format kinds accepted as operands (values = element x block factor)
-BLOCK_KINDS = ("mx", "nvfp4", "bfp")
 
 
 def is_int(f) -> bool:
@@ -84,10 +86,134 @@ def _fmt_load(d):
 
 
 # ---------------------------------------------------------------------------
-# Accumulators
+# value ranges of formats (until the format kinds own them)
+# ---------------------------------------------------------------------------
+def range_bits(f) -> tuple[int, int]:
+    """(lsb exponent, exclusive msb exponent) of the values of a format
+    (block formats: element range times the block factors' range)."""
+    if f.kind == "float":
+        lsb = f.emin if f.specials == "e8m0" else f.emin - f.man_bits
+        return lsb, f.emax + 1
+    if f.kind == "mx":
+        lo, hi = range_bits(f.elem)
+        return lo - 127, hi + 127
+    if f.kind == "nvfp4":  # e2m1 x e4m3 x float32 tensor scale
+        return -1 - 9 - 149, 3 + 9 + 128
+    if f.kind == "bfp":
+        return -f.exp_bias - f.man_bits + 1, f.exp_bias + 4
+    return -f.frac_bits, f.bits - f.frac_bits
+
+
+def sig_bits(f) -> int:
+    """Significand bits of an operand value (block formats: element x factor)."""
+    if f.kind == "float":
+        return f.precision
+    if f.kind == "mx":
+        return f.elem.precision if f.elem.kind == "float" else 8
+    if f.kind == "nvfp4":
+        return 2 + 4 + 24
+    if f.kind == "bfp":
+        return f.man_bits + 1
+    return f.bits
+
+
+def aexp_min(f) -> int:
+    """Lowest alignment exponent of a nonzero value (floor(log2|x|) clamped at emin)."""
+    if f.kind == "float":
+        return f.emin
+    if f.kind in ("int", "fixed"):
+        return -f.frac_bits
+    return range_bits(f)[0]  # block formats: values decoded exactly
+
+
+# ---------------------------------------------------------------------------
+# what every accumulator kind provides
+# ---------------------------------------------------------------------------
+class Register(NamedTuple):
+    """The register an accumulator holds its value in: an int / fixed one
+    (``fmt`` None: raw integers of ``width`` bits in units of 2^-frac_bits) or
+    a float one (``fmt``)."""
+
+    fmt: Any
+    frac_bits: int = 0
+    width: int | None = None
+
+    @property
+    def fixed(self) -> bool:
+        return self.fmt is None
+
+
+class AccumulatorBase:
+    """Behaviour shared by the accumulator kinds (each overrides what differs).
+
+    ``kind``: short name; ``integer``: holds raw integers (int / fixed);
+    ``nestable``: may serve as a Chunked outer accumulator or a psum adder;
+    ``tree_order``: defined under ``order=Tree``.
+    """
+
+    kind = ""
+    integer = False
+    nestable = True
+    tree_order = True
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Load from :meth:`to_dict`'s output without its ``type`` key."""
+        return cls(**d)
+
+    def register(self, mac) -> Register:
+        raise NotImplementedError
+
+    def value_range(self, mac) -> tuple[int, int]:
+        """(lsb exponent, exclusive msb exponent) of the register's values."""
+        r = self.register(mac)
+        if r.fixed:
+            return -r.frac_bits, r.width - r.frac_bits
+        return range_bits(r.fmt)
+
+    def exp_span(self, mac, lo: int, hi: int) -> tuple[int, int]:
+        """Widen (lo, hi), the exponent span of the unit's values, by what this
+        accumulator forms internally (default: nothing)."""
+        return lo, hi
+
+    def c_spec(self, mac) -> dict:
+        """Fields of the C ``hw_acc_spec``: ints, names of C constants (str),
+        or FloatFormats (converted by the engine)."""
+        raise NotImplementedError
+
+    def widened(self, top: int, mac):
+        """This accumulator wide enough never to overflow below 2^top (int /
+        fixed kinds; others are returned unchanged)."""
+        return self
+
+    def out_limbs(self) -> int:
+        """64-bit limbs of one result register."""
+        return 1
+
+    def check_products(self, name: str, product_fmt) -> None:
+        """Refuse products this register cannot take (called by MacUnit)."""
+
+    def terms_limit(self) -> int | None:
+        """The most terms one register may take (None: no limit)."""
+        return None
+
+    def as_psum_adder(self):
+        """The accumulator a default psum adder of this kind is."""
+        return self
+
+
+def _fixed_wide(top: int, frac: int, below: str) -> "FixedAccumulator":
+    int_bits = max(2, min(top + 1, MAX_FIXED_BITS - frac))
+    if int_bits + frac < 2:
+        int_bits = 2 - frac
+    return FixedAccumulator(int_bits, frac, below, "wrap")
+
+
+# ---------------------------------------------------------------------------
+# the accumulator kinds
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
-class IntAccumulator:
+class IntAccumulator(AccumulatorBase):
     """Two's-complement integer accumulator of ``bits`` bits (2..64).
 
     Holds integers in units of the product LSB (2^-(frac_a + frac_b); 1 for
@@ -101,6 +227,7 @@ class IntAccumulator:
     overflow: str = "wrap"
 
     kind = "int"
+    integer = True
 
     def __post_init__(self):
         check_int("bits", self.bits, 2, 64)
@@ -110,9 +237,26 @@ class IntAccumulator:
     def to_dict(self) -> dict:
         return dict(type="IntAccumulator", bits=self.bits, overflow=self.overflow)
 
+    def register(self, mac) -> Register:
+        return Register(None, mac.product_frac_bits, self.bits)
+
+    def c_spec(self, mac) -> dict:
+        return dict(kind="HW_ACC_FIXED", width=self.bits, frac_bits=mac.product_frac_bits,
+                    below_lsb="HW_BELOW_TRUNCATE", overflow=int(Overflow.parse(self.overflow)))
+
+    def widened(self, top: int, mac):
+        return _fixed_wide(top, mac.product_frac_bits, "truncate")
+
+    def check_products(self, name: str, product_fmt) -> None:
+        if product_fmt.kind == "float":
+            raise FormatError(
+                f"{name}=IntAccumulator needs integer/fixed products, but products are "
+                f"{product_fmt.name} (float); use FixedAccumulator or kulisch() for float "
+                "operands")
+
 
 @dataclass(frozen=True)
-class FixedAccumulator:
+class FixedAccumulator(AccumulatorBase):
     """Fixed-point accumulator: ``int_bits`` (sign included) + ``frac_bits``.
 
     Register value = integer * 2^-frac_bits, integer of W = int_bits +
@@ -132,6 +276,7 @@ class FixedAccumulator:
     exact_terms: int | None = None
 
     kind = "fixed"
+    integer = True
 
     def __post_init__(self):
         if self.exact_terms is not None:
@@ -153,21 +298,23 @@ class FixedAccumulator:
         return dict(type="FixedAccumulator", int_bits=self.int_bits, frac_bits=self.frac_bits,
                     below_lsb=self.below_lsb, overflow=self.overflow, exact_terms=self.exact_terms)
 
+    def register(self, mac) -> Register:
+        return Register(None, self.frac_bits, self.width)
 
-def _range_bits(f):
-    """(lsb exponent, exclusive msb exponent) of the values of a format
-    (block formats: element range times the block factors' range)."""
-    if f.kind == "float":
-        lsb = f.emin if f.specials == "e8m0" else f.emin - f.man_bits
-        return lsb, f.emax + 1
-    if f.kind == "mx":
-        lo, hi = _range_bits(f.elem)
-        return lo - 127, hi + 127
-    if f.kind == "nvfp4":  # e2m1 x e4m3 x float32 tensor scale
-        return -1 - 9 - 149, 3 + 9 + 128
-    if f.kind == "bfp":
-        return -f.exp_bias - f.man_bits + 1, f.exp_bias + 4
-    return -f.frac_bits, f.bits - f.frac_bits
+    def c_spec(self, mac) -> dict:
+        below = ("HW_BELOW_TRUNCATE" if self.below_lsb == "truncate"
+                 else int(RoundingMode.parse(self.below_lsb)))
+        return dict(kind="HW_ACC_FIXED", width=self.width, frac_bits=self.frac_bits,
+                    below_lsb=below, overflow=int(Overflow.parse(self.overflow)))
+
+    def widened(self, top: int, mac):
+        return _fixed_wide(top, self.frac_bits, self.below_lsb)
+
+    def out_limbs(self) -> int:
+        return (self.width + 2 + 63) // 64 if self.width > 64 else 1
+
+    def terms_limit(self) -> int | None:
+        return self.exact_terms
 
 
 def kulisch(a_fmt, b_fmt, K: int, below_lsb: str = "truncate",
@@ -207,10 +354,8 @@ def kulisch(a_fmt, b_fmt, K: int, below_lsb: str = "truncate",
     width = (ea - ia) + (eb - ib) + pa + pb + lg + 1
     frac = -(ia + ib - pa - pb + 2)
     return FixedAccumulator(width - frac, frac, below_lsb, overflow, K)
-
-
 @dataclass(frozen=True)
-class FloatAccumulator:
+class FloatAccumulator(AccumulatorBase):
     """Floating-point accumulator in any signed FloatFormat.
 
     After every add the exact sum is rounded once into ``fmt`` with
@@ -240,9 +385,21 @@ class FloatAccumulator:
         return dict(type="FloatAccumulator", fmt=self.fmt.to_dict(), rounding=self.rounding,
                     fused=self.fused, overflow=self.overflow)
 
+    @classmethod
+    def from_dict(cls, d: dict):
+        return cls(**dict(d, fmt=_fmt_load(d["fmt"])))
+
+    def register(self, mac) -> Register:
+        return Register(self.fmt)
+
+    def c_spec(self, mac) -> dict:
+        return dict(kind="HW_ACC_FLOAT", fmt=self.fmt,
+                    rounding=int(RoundingMode.parse(self.rounding)),
+                    overflow=int(Overflow.parse(self.overflow)), fused=int(self.fused))
+
 
 @dataclass(frozen=True)
-class FusedMultiTermAccumulator:
+class FusedMultiTermAccumulator(AccumulatorBase):
     """Tensor-core style fused multi-term adder (a model from the literature).
 
     Per group of ``fan_in`` consecutive products plus the running sum c (in
@@ -282,6 +439,8 @@ class FusedMultiTermAccumulator:
     name: str | None = field(default=None, compare=False)
 
     kind = "multi"
+    nestable = False
+    tree_order = False
 
     def __post_init__(self):
         check_int("fan_in", self.fan_in, 1, 65536)
@@ -311,6 +470,34 @@ class FusedMultiTermAccumulator:
                     c_alignment=self.c_alignment, rounding=self.rounding,
                     out_fmt=self.out_fmt.to_dict(), overflow=self.overflow, name=self.name)
 
+    @classmethod
+    def from_dict(cls, d: dict):
+        return cls(**dict(d, out_fmt=_fmt_load(d["out_fmt"])))
+
+    def register(self, mac) -> Register:
+        return Register(self.out_fmt)
+
+    def exp_span(self, mac, lo: int, hi: int) -> tuple[int, int]:
+        # the window below the largest term, and the carries of fan_in + 1 terms
+        if mac.product is not None:
+            pa = aexp_min(mac.product)
+        else:
+            pa = aexp_min(mac.a_fmt) + aexp_min(mac.b_fmt)
+        return (min(lo, min(pa, self.out_fmt.emin) - self.window_bits - 1),
+                hi + 3 + math.ceil(math.log2(self.fan_in + 1)))
+
+    def c_spec(self, mac) -> dict:
+        return dict(kind="HW_ACC_MULTI", fmt=self.out_fmt,
+                    rounding=int(RoundingMode.parse(self.rounding)),
+                    overflow=int(Overflow.parse(self.overflow)), fan_in=self.fan_in,
+                    window_bits=self.window_bits,
+                    shifted_out="HW_SHIFTED_" + self.shifted_out.upper(),
+                    c_late=int(self.c_alignment == "late"))
+
+    def as_psum_adder(self):
+        # a FloatAccumulator in out_fmt with this rounding and overflow
+        return FloatAccumulator(self.out_fmt, self.rounding, True, self.overflow)
+
 
 #: Tensor-core models from the literature: (fan-in, extra alignment bits), all
 #: truncating alignment and round-toward-zero into binary32.  Sources: Fasi,
@@ -319,7 +506,7 @@ class FusedMultiTermAccumulator:
 #: NVIDIA tensor cores" and their public MATLAB models (H100; FP8: 13 fraction
 #: bits, matching DeepSeek-V3's report of ~14-bit accumulation).  These are
 #: models, not vendor specifications.
-FMT_PRESETS = {
+FUSED_MULTI_TERM_PRESETS = {
     "v100_fp16": (4, 0),
     "a100_fp16": (8, 1),
     "a100_bf16": (8, 1),
@@ -329,19 +516,21 @@ FMT_PRESETS = {
 
 
 def fused_multi_term_preset(name: str) -> FusedMultiTermAccumulator:
-    """A literature model of a tensor core's fused multi-term adder (see FMT_PRESETS).
+    """A literature model of a tensor core's fused multi-term adder (see FUSED_MULTI_TERM_PRESETS).
 
     >>> fused_multi_term_preset("h100_fp8").window_bits
     13
     """
-    key = _choice("name", name, tuple(FMT_PRESETS))
-    n, x = FMT_PRESETS[key]
+    key = _choice("name", name, tuple(FUSED_MULTI_TERM_PRESETS))
+    n, x = FUSED_MULTI_TERM_PRESETS[key]
     return FusedMultiTermAccumulator(n, 23 + x, "truncate", "joint", "rtz", "float32",
                                      name=key)
 
 
 Accumulator = Union[IntAccumulator, FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator]
-_ACC_TYPES = (IntAccumulator, FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator)
+#: every accumulator kind, by the ``type`` name of its dict
+ACCUMULATOR_TYPES = {cls.__name__: cls for cls in (IntAccumulator, FixedAccumulator,
+                                                   FloatAccumulator, FusedMultiTermAccumulator)}
 
 
 def accumulator_from_dict(d: dict):
@@ -349,20 +538,6 @@ def accumulator_from_dict(d: dict):
         raise ValueError(f"accumulator dict needs a 'type' key, got {d!r}")
     d = dict(d)
     t = d.pop("type")
-    if t == "IntAccumulator":
-        return IntAccumulator(**d)
-    if t == "FixedAccumulator":
-        return FixedAccumulator(**d)
-    if t == "FloatAccumulator":
-        d["fmt"] = _fmt_load(d["fmt"])
-        return FloatAccumulator(**d)
-    if t == "FusedMultiTermAccumulator":
-        d["out_fmt"] = _fmt_load(d["out_fmt"])
-        return FusedMultiTermAccumulator(**d)
-    raise ValueError(f"unknown accumulator type {t!r}")
-
-
-__all__ = ["IntAccumulator", "FixedAccumulator", "FloatAccumulator",
-           "FusedMultiTermAccumulator", "Accumulator", "kulisch", "fused_multi_term_preset",
-           "FMT_PRESETS", "ROUNDINGS", "BLOCK_KINDS", "MAX_FIXED_BITS", "accumulator_from_dict",
-           "is_int"]
+    if t not in ACCUMULATOR_TYPES:
+        raise ValueError(f"unknown accumulator type {t!r}")
+    return ACCUMULATOR_TYPES[t].from_dict(d)

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ._mac_config import FixedAccumulator, FloatAccumulator, IntAccumulator, MacUnit, is_int
-from .api import decode as _decode
+from ..api import decode as _decode
+from ..formats import IntFormat
+from .accumulators import is_int
+from .config import MacUnit
 
 __all__ = ["MacStats", "MatmulResult", "worst_case_bits", "a2q_bits", "a2q_l1_bits"]
 
@@ -54,7 +56,7 @@ def _p_min(t) -> int:
 # ---------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class MacStats:
     """Statistics of one matmul / dot.
 
@@ -97,6 +99,26 @@ class MacStats:
     worst_case_bits: int | None = None
     a2q_bits: int | None = None
     a2q_l1_bits: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return (f"MacStats(shape={tuple(self.overflow_events_per_output.shape)}, "
+                f"overflow_events={self.overflow_events}, "
+                f"psum_overflow_events={self.psum_overflow_events}, "
+                f"max_abs_partial={self.max_abs_partial!r}, bits_needed={self.bits_needed}, "
+                f"worst_case_bits={self.worst_case_bits}, a2q_bits={self.a2q_bits}; "
+                ".to_dict() has every array)")
+
+    def to_dict(self) -> dict:
+        """Every field (per-output arrays included) and the totals."""
+        return dict(overflow_events_per_output=self.overflow_events_per_output,
+                    psum_overflow_events_per_output=self.psum_overflow_events_per_output,
+                    max_abs_partial_per_output=self.max_abs_partial_per_output,
+                    bits_needed_per_output=self.bits_needed_per_output,
+                    worst_case_bits=self.worst_case_bits, a2q_bits=self.a2q_bits,
+                    a2q_l1_bits=self.a2q_l1_bits, overflow_events=self.overflow_events,
+                    overflow_events_per_column=self.overflow_events_per_column,
+                    psum_overflow_events=self.psum_overflow_events,
+                    max_abs_partial=self.max_abs_partial, bits_needed=self.bits_needed)
 
     @property
     def overflow_events(self) -> int:
@@ -165,6 +187,12 @@ class MatmulResult:
                 f"frac_bits={self.frac_bits}, width={self.width}, path={self.path!r}, "
                 f"stats={'yes' if self.stats is not None else 'no'})")
 
+    def to_dict(self) -> dict:
+        """Every field: codes, values, stats (a dict, or None), fmt, frac_bits, width, path."""
+        return dict(codes=self.codes, values=self.values,
+                    stats=None if self.stats is None else self.stats.to_dict(), fmt=self.fmt,
+                    frac_bits=self.frac_bits, width=self.width, path=self.path)
+
     def real_values(self) -> np.ndarray:
         """The result as float64 real numbers (raw * 2^-frac_bits for fixed)."""
         if self.fmt is not None:
@@ -172,25 +200,13 @@ class MatmulResult:
         return np.ldexp(self.values.astype(np.float64), -self.frac_bits)
 
 
-def _acc_unit_domain(acc, mac: MacUnit):
-    """('fixed', frac_bits, width) or ('float', FloatFormat)."""
-    if isinstance(acc, IntAccumulator):
-        return "fixed", mac.product_frac_bits, acc.bits
-    if isinstance(acc, FixedAccumulator):
-        return "fixed", acc.frac_bits, acc.width
-    if isinstance(acc, FloatAccumulator):
-        return "float", acc.fmt, None
-    return "float", acc.out_fmt, None
-
-
 def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
-    acc = mac.result_accumulator
-    dom = _acc_unit_domain(acc, mac)
-    if dom[0] == "float":
-        fmt = dom[1]
+    reg = mac.result_accumulator.register(mac)
+    if not reg.fixed:
+        fmt = reg.fmt
         codes = out.astype(fmt.code_dtype).reshape(shape)
-        return codes, _decode(codes, fmt), fmt, 0, None
-    frac, width = dom[1], dom[2]
+        return codes, _decode(codes, fmt).reshape(shape), fmt, 0, None
+    frac, width = reg.frac_bits, reg.width
     if nlo == 1:
         mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
         codes = (out & mask)
@@ -199,9 +215,7 @@ def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
             vals = (codes ^ sign).astype(np.int64) - np.int64(1 << (width - 1))
         else:
             vals = codes.view(np.int64).copy()
-        dt = np.dtype(np.uint8 if width <= 8 else np.uint16 if width <= 16 else
-                      np.uint32 if width <= 32 else np.uint64)
-        return codes.astype(dt).reshape(shape), vals.reshape(shape), None, frac, width
+        return codes.astype(register_code_dtype(width)).reshape(shape), vals.reshape(shape), None, frac, width
     limbs = out.reshape(-1, nlo)
     vals = np.empty(limbs.shape[0], dtype=object)
     codes = np.empty(limbs.shape[0], dtype=object)
@@ -216,9 +230,9 @@ def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
     return codes.reshape(shape), vals.reshape(shape), None, frac, width
 
 
-def _has_fixed(mac: MacUnit) -> bool:
-    return any(isinstance(u, (IntAccumulator, FixedAccumulator))
-               for u in (mac.accumulator, mac.top_accumulator, mac.result_accumulator))
+def register_code_dtype(width: int) -> np.dtype:
+    """The unsigned dtype holding the codes of a ``width``-bit register (<= 64)."""
+    return IntFormat(width).code_dtype
 
 
 def _make_stats(mac, st, shape, l1_cols, k):
@@ -235,7 +249,7 @@ def _make_stats(mac, st, shape, l1_cols, k):
         psum_overflow_events_per_output=st["psum_events"].reshape(shape),
         max_abs_partial_per_output=st["max_abs"].reshape(shape),
         bits_needed_per_output=(st["width_needed"].reshape(shape).astype(np.int64)
-                                if _has_fixed(mac) else None),
+                                if mac.has_integer_register else None),
         worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
         a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
         a2q_l1_bits=l1)

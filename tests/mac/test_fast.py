@@ -1,4 +1,4 @@
-"""Fast paths (hwsim/_mac_fast.py, csrc/hw_mac_fast_*.c) equal the general
+"""Fast paths (hwsim/mac/fast.py, csrc/hw_mac_fast_*.c) equal the general
 engine and the exact reference on the same inputs: random data, ties at
 every rounding step, overflow thresholds, subnormal sums, NaN / Inf operands;
 thread counts; and a numba function calling a C MAC kernel."""
@@ -13,6 +13,9 @@ from hwsim.mac import (FloatAccumulator, FusedMultiTermAccumulator, IntAccumulat
                        fused_multi_term_preset, matmul)
 from hwsim.testing.mac_strategies import reference_matmul
 from hyp_settings import examples
+
+# C kernels: rerun under ASan/UBSan (native) and on the -DHWSIM_PORTABLE build (portable)
+pytestmark = [pytest.mark.native, pytest.mark.portable]
 
 E4M3 = hwsim.format("float8_e4m3fn")
 F16 = hwsim.format("float16")
@@ -203,7 +206,7 @@ def test_numba_function_calls_a_c_mac_kernel():
     b = RNG.integers(0, 256, (50, 5)).astype(np.uint8)
     av = np.where(a > 127, a.astype(np.int32) - 256, a).astype(np.int32)
     bv = np.where(b > 127, b.astype(np.int32) - 256, b).astype(np.int32)
-    from hwsim._mac_fast import _pack_b
+    from hwsim.mac.fast import _pack_b
 
     bp = _pack_b(bv, np.int32)               # panels of 16 columns, zero padded
     out = np.zeros((6, 5), np.int32)
@@ -290,7 +293,7 @@ DECODER_FORMATS = ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5
 def test_operand_decoders_are_exact_on_every_code(name):
     # every finite code of the format through the A decoder (column) and the
     # B decoder (row), times exactly 1: the fast kernel returns the code's value
-    from hwsim._mac_fast import _arith_dec
+    from hwsim.mac.fast import _arith_dec
     fmt = hwsim.format(name)
     codes = np.arange(1 << fmt.bits, dtype=np.uint16 if fmt.bits > 8 else np.uint8)
     vals = hwsim.decode(codes, fmt)
@@ -360,7 +363,7 @@ def test_prepacked_b_gives_the_same_registers():
     # hw_mac_pack_f32 (row ranges packed separately) + HW_MAC_PACKED equals
     # decoding b inside the kernel, for 1 and 3 threads
     from hwsim import _native
-    from hwsim._mac_fast import PW, _float_operand
+    from hwsim.mac.fast import PW, _float_operand
     ffi, lib = _native.ffi, _native.lib
     m, k, n = 40, 300, 37
     a = _e4m3(RNG.standard_normal((m, k)))
@@ -389,7 +392,7 @@ def test_lut_f32_packs_row_ranges_into_panels():
     # hw_mac_lut_f32 with panel_rows: two row ranges packed separately equal the
     # table values in the panel layout, pad columns zero; row-major with 0
     from hwsim import _native
-    from hwsim._mac_fast import PW, _lut_f32, _pack_b
+    from hwsim.mac.fast import PW, _lut_f32, _pack_b
     ffi, lib = _native.ffi, _native.lib
     k, n = 50, 21
     b = _e4m3(RNG.standard_normal((k, n)))

@@ -97,7 +97,7 @@ def test_trace_steps_chain_and_end_at_the_result():
     b = RNG.integers(0, 256, (20, 3)).astype(np.uint8)
     bias = np.array([100, -7, 3])
     res = matmul(a, b, mac, bias=bias, a_zero_point=5)
-    tr = mac.trace(a, b, 1, 2, bias=bias, a_zero_point=5)
+    tr = trace(a, b, mac, 1, 2, bias=bias, a_zero_point=5)
     assert [s["kind"] for s in tr.steps] == ["mac"] * 20 + ["bias"]
     for s0, s1 in zip(tr.steps, tr.steps[1:]):
         assert s0["after"] == s1["before"]

@@ -1,4 +1,4 @@
-"""Block-format operands for the scalar MAC units (hwsim._mac_block) against the oracles.
+"""Block-format operands for the scalar MAC units (hwsim.mac.block) against the oracles.
 
 Oracles: ``hwsim.reference`` block decoders (Fractions) for the operand values,
 and plain-Python loops of exact Fraction sums rounded with
@@ -12,7 +12,7 @@ import pytest
 
 import hwsim
 from hwsim import reference as R
-from hwsim._mac_block import (block_dot_unit, inner_exact_accumulator, matmul_blocks,
+from hwsim.mac.block import (block_dot_unit, inner_exact_accumulator, matmul_blocks,
                               scalar_format, to_scalar)
 from hwsim.formats import PRESETS
 from hwsim.mac import Chunked, FixedAccumulator, FloatAccumulator, MacUnit, matmul
@@ -112,16 +112,7 @@ def test_nf4_bitsandbytes_dequant_vs_fraction_reference():
 
 def _loop_per_mac(av, bv, bias, fmt):
     """acc = bias; acc = fl(acc + a_k b_k) for every k (fused: one rounding per MAC)."""
-    M, K = av.shape
-    N = bv.shape[1]
-    out = np.empty((M, N))
-    for i in range(M):
-        for j in range(N):
-            acc = Fraction(float(bias[j]))
-            for k in range(K):
-                acc = Fraction(_fl(acc + Fraction(float(av[i, k])) * Fraction(float(bv[k, j])), fmt))
-            out[i, j] = float(acc)
-    return out
+    return _loop_per_block(av, bv, bias, fmt, 1)
 
 
 def _loop_per_block(av, bv, bias, fmt, bs):
