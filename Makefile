@@ -80,6 +80,13 @@ test-portable: $(STAMP)
 	cd build/portable && PYTHONPATH=. HWSIM_EXPECT_PORTABLE=1 ../../$(VPY) -m pytest -q \
 	  -p no:cacheprovider -n $(JOBS) --dist loadfile -m portable ../../tests
 
+# RTL co-simulation examples (examples/rtl/): needs iverilog (Debian package `iverilog`);
+# installs the [rtl] extra (cocotb) into the venv.
+rtl-test: $(STAMP)
+	$(VPY) -m pip install -q -e '.[rtl]'
+	examples/rtl/run_icarus.sh $(VPY) build/rtl
+	examples/rtl/run_cocotb.sh $(VENV)/bin build/rtl-cocotb
+
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(VPY) $$f || exit 1; done
 

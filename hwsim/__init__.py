@@ -13,6 +13,7 @@ from .formats import (PRESETS, BFPFormat, CodebookFormat, FixedFormat, FloatForm
 from .mac import MacUnit, dot, matmul
 from .modes import Flags, Overflow, RoundingMode, Tininess
 from .network import Network, load_onnx
+from .rtl.golden import export
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,8 @@ __all__ = [
     "encode", "decode", "quantize", "quantize_affine", "dequantize_affine",
     # MAC unit and network
     "MacUnit", "matmul", "dot", "Network", "load_onnx",
+    # golden vectors
+    "export",
     # errors and modes
     "HwsimError", "FormatError", "UnsupportedModeError", "OverflowValueError", "NaNInputError",
     "BackendError", "RoundingMode", "Overflow", "Tininess", "Flags",

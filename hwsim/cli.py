@@ -2,7 +2,7 @@
 
 Verbs: ``formats`` (preset table), ``encode`` (one value, bit fields shown),
 plus the network verbs (``run``, ``export``, ``compare``, ``sweep``, ``demo``)
-registered by :mod:`hwsim.network.cli_cmds`.
+registered by :mod:`hwsim.network.cli_cmds` and ``vectors`` (:mod:`hwsim.rtl.cli_vectors`).
 
 Errors: every failure prints one line ``hwsim <verb>: error: <what>`` on stderr
 and exits 2 (bad usage or input: options, files, formats, values) or 1 (the
@@ -21,6 +21,7 @@ import numpy as np
 
 from ._cli_errors import NEGATIVE_NUMBER, Parser, add_debug_options, run_cli
 from .errors import UsageError
+from .rtl import cli_vectors
 
 
 def _fmt_num(v) -> str:
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         raise SystemExit(f"hwsim: cannot load the network commands: {exc}") from exc
     cli_cmds.add_subparsers(sub)
     add_debug_options(p, sub)
+    cli_vectors.add_subparser(sub)
     return p
 
 

@@ -111,7 +111,10 @@ def _parse_trace(items):
     tr: dict = {}
     for it in items or []:
         layer, _, coords = it.partition(":")
-        tr.setdefault(layer, []).append(tuple(int(c) for c in coords.split(",")))
+        try:
+            tr.setdefault(layer, []).append(tuple(int(c) for c in coords.split(",")))
+        except ValueError:
+            raise ValueError(f"--trace must be LAYER:n,c,y,x (integers), got {it!r}") from None
     return tr
 
 
@@ -155,8 +158,13 @@ def cmd_compare(args) -> int:
                              "(not written by 'hwsim export')")
     check_file(man, "golden manifest")
     check_folder(args.dut, "DUT folder")
-    rep = compare(args.golden, args.dut)
+    rep = compare(args.golden, args.dut, tensors=args.tensor, layers=args.layer,
+                  ignore_xz=args.ignore_xz)
     print(rep.text())
+    if args.json:
+        rep.to_json(args.json)
+    if args.junit:
+        rep.to_junit(args.junit)
     return 0 if rep.ok else 1
 
 
@@ -235,6 +243,13 @@ def add_subparsers(sub) -> None:
     sp = sub.add_parser("compare", help="compare an RTL dump with golden vectors (exit 1 on mismatch)")
     sp.add_argument("golden", help="folder written by 'hwsim export' (has manifest.json)")
     sp.add_argument("dut", help="RTL dump in the same layout (same file names, .hex or .npy)")
+    sp.add_argument("--layer", action="append", help="compare only this layer (repeatable)")
+    sp.add_argument("--tensor", action="append",
+                    help="compare only this tensor kind, e.g. acc, output (repeatable)")
+    sp.add_argument("--ignore-xz", action="store_true",
+                    help="do not count X/Z elements as mismatches (they are still listed)")
+    sp.add_argument("--json", help="also write the report as JSON here")
+    sp.add_argument("--junit", help="also write the report as JUnit XML here")
     sp.set_defaults(func=cmd_compare)
     sp = sub.add_parser("demo", help="digits CNN under several hardware configurations")
     sp.add_argument("--out", default="demo_golden", help="folder for the golden vectors")

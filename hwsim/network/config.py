@@ -251,6 +251,13 @@ class NetworkConfig:
                 cfg = cfg.merged(e)
         return cfg
 
+    def check_names(self, names) -> None:
+        """ConfigError for an override naming a layer that is not in ``names``."""
+        for i, e in enumerate(self.layers):
+            if "name" in e and e["name"] not in names:
+                raise ConfigError(f"layers[{i}]: unknown layer name {e['name']!r}; the network's "
+                                  f"layers are {list(names)}")
+
     def to_dict(self) -> dict:
         return dict(defaults=self.defaults.to_dict(), layers=[dict(e) for e in self.layers],
                     calibration_samples=self.calibration_samples, nan_policy=self.nan_policy)

@@ -22,65 +22,29 @@ file and its sha256 when known, and the sha256 of every file.
 Optional per-MAC traces (``trace={"layer": [(n, c, y, x), ...]}``) write
 ``trace_<coords>.csv`` with every reduction step of those outputs.
 
-``compare(golden_dir, dut_dir)`` reads an RTL dump laid out the same way
-(``.hex`` files at the same relative paths) and reports the first differing
-layer / tensor / element / bit, the number of mismatches and the error in
-units of the format's LSB.
+``compare`` (in :mod:`hwsim.network.compare`, re-exported here) checks an RTL
+dump against these files.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._atomic import atomic_dir
-from ..codec import decode, encode
+from ..codec import encode
 from ..formats import IntFormat
 from ..formats import format as parse_format
 from ..ops import macbridge as br
-from ..tensors import codes_to_ints, ints_to_codes
+from ..tensors import ints_to_codes
+from .compare import CompareReport, compare  # noqa: F401  (re-exported)
+from .hexio import read_hex, sha256_file as _sha, write_hex
 
 __all__ = ["export", "is_golden_dir", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
 
 KINDS = ("input", "weight", "bias", "acc", "output")
-
-
-def _sha(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def write_hex(path, codes, bits) -> None:
-    """One code per line, ``ceil(bits/4)`` upper-case hex digits, C order."""
-    w = max(1, -(-bits // 4))
-    flat = np.asarray(codes).astype(np.uint64).ravel()
-    with open(path, "w") as f:
-        f.write("".join(f"{int(c):0{w}X}\n" for c in flat))
-
-
-def read_hex(path) -> np.ndarray:
-    """Codes of a ``.hex`` file as uint64 (blank lines and ``//`` comments skipped)."""
-    out = []
-    with open(path, "rb") as f:
-        for no, line in enumerate(f, 1):
-            s = line.split(b"//")[0].strip()
-            if not s:
-                continue
-            try:
-                v = int(s.decode("ascii"), 16)
-            except (UnicodeDecodeError, ValueError):
-                raise ValueError(f"{path}: line {no} is not a hex number: {s[:40]!r}") from None
-            if not 0 <= v < 1 << 64:
-                raise ValueError(f"{path}: line {no}: {s[:40]!r} does not fit 64 bits")
-            out.append(v)
-    return np.array(out, dtype=np.uint64)
 
 
 def acc_format(mac):
@@ -113,83 +77,120 @@ def is_golden_dir(path) -> bool:
     return os.path.isfile(os.path.join(path, "manifest.json"))
 
 
+LAYOUT = dict(activations="NCHW", conv_weight="OIHW [Cout, Cin/groups, kH, kW]",
+              gemm_weight="[K, N]", matmul="a [M, K], b [K, N], acc [M, N]",
+              order="row-major (C order), one element per line",
+              hex="two's complement / raw codes, ceil(bits/4) upper-case hex digits")
+
+
 def export(network, x, out_dir, trace=None, model_path=None) -> dict:
     """Run ``network`` on ``x`` and write golden vectors; returns the manifest.
 
-    The folder appears complete or not at all (written to a temporary sibling and
+    ``trace``: ``{layer: [(n, c, y, x), ...]}`` (Gemm: ``(row, column)``); an unknown
+    layer or a coordinate outside the output raises
+    :class:`~hwsim.network.trace.TraceCoordError` before anything is written.  The
+    folder appears complete or not at all (written to a temporary sibling and
     renamed, :mod:`hwsim._atomic`); an existing ``out_dir`` must be empty or an
-    earlier export, and is replaced only when the new one is complete."""
-    with atomic_dir(out_dir, reusable=is_golden_dir) as tmp:
-        return _export_into(network, x, tmp, trace, model_path)
-
-
-def _export_into(network, x, out_dir, trace, model_path) -> dict:
+    earlier export, and is replaced (stale files gone) only when the new one is complete."""
     res = network.run(x, keep=True, reference=True)
-    xin = x if isinstance(x, dict) else {next(iter(network.inputs)): x}
-    np.savez(os.path.join(out_dir, "network_input.npz"), **{k: np.asarray(v) for k, v in xin.items()})
-    man = dict(format="hwsim-golden-1", network=network.name,
-               layout=dict(activations="NCHW", conv_weight="OIHW [Cout, Cin/groups, kH, kW]",
-                           gemm_weight="[K, N]", order="row-major (C order), one element per line",
-                           hex="two's complement / raw codes, ceil(bits/4) upper-case hex digits"),
-               config=network.config.to_dict(),
-               input_file="network_input.npz",
-               input_sha256=_sha(os.path.join(out_dir, "network_input.npz")),
-               source=dict(network.source), layers=[],
-               outputs={o: dict(qparams=res.qoutputs[o].qparams() if hasattr(res.qoutputs[o], "qparams") else None)
-                        for o in network.outputs})
-    if model_path is not None:
-        man["model"] = dict(path=os.path.abspath(str(model_path)), sha256=_sha(model_path))
-    for idx, (name, rec) in enumerate(res.layers.items()):
-        d = f"{idx:02d}_{_safe(name)}"
-        os.makedirs(os.path.join(out_dir, d), exist_ok=True)
-        afmt = acc_format(rec.mac)
-        bfmt = br.bias_register(rec.mac)
-        acc_codes = rec.acc_codes if rec.acc_codes is not None else _acc_codes(rec.acc, afmt)
-        tensors = dict(
-            input=(np.asarray(rec.input.codes), rec.input.fmt, rec.input.qparams()),
-            weight=(np.asarray(rec.weight.codes), rec.weight.fmt, rec.weight.qparams()),
-            bias=None if rec.bias is None else (_acc_codes(rec.bias, bfmt), bfmt, None),
-            acc=(np.asarray(acc_codes), afmt, None),
-            output=(np.asarray(rec.output.codes), rec.output.fmt, rec.output.qparams()),
-        )
-        kinds = list(KINDS)
-        for kind in ("input", "weight", "output"):
-            # block operands: the MAC sees scalar codes (`input`); the stored block tensor is
-            # element codes (`input_elements`) plus one scale per block (`input_scales`)
-            qt = getattr(rec, kind)
-            bt = qt.meta.get("block")
-            if bt is None:
-                continue
-            sfmt = _scale_format(bt)
-            tensors[kind + "_elements"] = (np.asarray(bt.codes), _elem_format(bt), dict(
-                block_format=bt.fmt.to_dict(), axis=bt.axis, block_size=bt.block_size,
-                tensor_scale=bt.tensor_scale))
-            tensors[kind + "_scales"] = (np.asarray(bt.scales).view(_udtype(sfmt.bits))
-                                         if sfmt.bits == 32 else np.asarray(bt.scales), sfmt, None)
-            kinds += [kind + "_elements", kind + "_scales"]
-        files = {}
-        for kind in kinds:
-            t = tensors[kind]
-            if t is None:
-                continue
-            codes, fmt, qp = t
-            hp = os.path.join(d, f"{kind}.hex")
-            npath = os.path.join(d, f"{kind}.npy")
-            write_hex(os.path.join(out_dir, hp), codes, fmt.bits)
-            np.save(os.path.join(out_dir, npath), np.asarray(codes))
-            files[kind] = dict(hex=hp, npy=npath, shape=list(np.shape(codes)), format=fmt.to_dict(),
-                               bits=fmt.bits, width=max(1, -(-fmt.bits // 4)), qparams=qp,
-                               sha256_hex=_sha(os.path.join(out_dir, hp)),
-                               sha256_npy=_sha(os.path.join(out_dir, npath)))
-        entry = dict(name=name, op=rec.op, dir=d, attrs=_jsonable(rec.attrs), files=files,
-                     mac=_mac_dict(rec.mac), requant=_jsonable(rec.requant), config=rec.config,
-                     stats=_jsonable(res.stats.get(name, {})))
-        if trace and name in trace:
-            entry["traces"] = _write_traces(out_dir, d, network, rec, trace[name])
-        man["layers"].append(entry)
-    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
-        json.dump(man, f, indent=1)
+    coords = _check_trace(res, trace or {})
+    with atomic_dir(out_dir, reusable=is_golden_dir) as tmp:
+        xin = x if isinstance(x, dict) else {next(iter(network.inputs)): x}
+        np.savez(os.path.join(tmp, "network_input.npz"), **{k: np.asarray(v) for k, v in xin.items()})
+        man = dict(format="hwsim-golden-1", network=network.name, layout=LAYOUT,
+                   config=network.config.to_dict(), input_file="network_input.npz",
+                   input_sha256=_sha(os.path.join(tmp, "network_input.npz")),
+                   source=dict(network.source), layers=[],
+                   outputs={o: dict(qparams=res.qoutputs[o].qparams()
+                                    if hasattr(res.qoutputs[o], "qparams") else None)
+                            for o in network.outputs})
+        if model_path is not None:
+            man["model"] = dict(path=os.path.abspath(str(model_path)), sha256=_sha(model_path))
+        for idx, (name, rec) in enumerate(res.layers.items()):
+            d = f"{idx:02d}_{_safe(name)}"
+            entry = dict(name=name, op=rec.op, dir=d, attrs=_jsonable(rec.attrs),
+                         files=_write_files(tmp, d, _layer_tensors(rec)),
+                         mac=_mac_dict(rec.mac), requant=_jsonable(rec.requant), config=rec.config,
+                         stats=_jsonable(res.stats.get(name, {})))
+            if name in coords:
+                entry["traces"] = _write_traces(tmp, d, rec, coords[name])
+            man["layers"].append(entry)
+        with open(os.path.join(tmp, "manifest.json"), "w") as f:
+            json.dump(man, f, indent=1)
     return man
+
+
+
+def _check_trace(res, trace) -> dict:
+    from .trace import TraceCoordError, check_coords
+
+    out = {}
+    for layer, cs in trace.items():
+        rec = res.layers.get(layer)
+        if rec is None:
+            raise TraceCoordError(f"trace: unknown layer {layer!r}; compute layers are "
+                                  f"{list(res.layers)}")
+        out[layer] = check_coords(layer, rec.op, np.shape(rec.output.codes), cs)
+    return out
+
+
+def _layer_tensors(rec) -> dict:
+    """{kind: (codes, format, qparams)} of one layer record, in file order."""
+    afmt = acc_format(rec.mac)
+    bfmt = br.bias_register(rec.mac)
+    acc_codes = rec.acc_codes if rec.acc_codes is not None else _acc_codes(rec.acc, afmt)
+    tensors = dict(
+        input=(np.asarray(rec.input.codes), rec.input.fmt, rec.input.qparams()),
+        weight=(np.asarray(rec.weight.codes), rec.weight.fmt, rec.weight.qparams()),
+        bias=None if rec.bias is None else (_acc_codes(rec.bias, bfmt), bfmt, None),
+        acc=(np.asarray(acc_codes), afmt, None),
+        output=(np.asarray(rec.output.codes), rec.output.fmt, rec.output.qparams()),
+    )
+    for kind in ("input", "weight", "output"):
+        # block operands: the MAC sees scalar codes (`input`); the stored block tensor is
+        # element codes (`input_elements`) plus one scale per block (`input_scales`)
+        bt = getattr(rec, kind).meta.get("block")
+        if bt is None:
+            continue
+        sfmt = _scale_format(bt)
+        tensors[kind + "_elements"] = (np.asarray(bt.codes), _elem_format(bt), dict(
+            block_format=bt.fmt.to_dict(), axis=bt.axis, block_size=bt.block_size,
+            tensor_scale=bt.tensor_scale))
+        tensors[kind + "_scales"] = (np.asarray(bt.scales).view(_udtype(sfmt.bits))
+                                     if sfmt.bits == 32 else np.asarray(bt.scales), sfmt, None)
+    tensors.update(_requant_tensors(rec.requant))
+    return tensors
+
+
+def _requant_tensors(rq) -> dict:
+    """Integer requantization parameters (multiplier int32, shift int8) as tensors."""
+    out = {}
+    for key, bits in (("multiplier", 32), ("shift", 8)):
+        v = (rq or {}).get(key)
+        if v is None or not all(isinstance(i, (int, np.integer)) for i in np.ravel(v).tolist()):
+            continue
+        arr = np.asarray(v, np.int64).reshape(-1)
+        out["requant_" + key] = (ints_to_codes(arr, bits, _udtype(bits)), IntFormat(bits), None)
+    return out
+
+
+def _write_files(root, d, tensors) -> dict:
+    """Write each tensor as ``d/<kind>.hex`` + ``.npy``; returns the manifest ``files``."""
+    os.makedirs(os.path.join(root, d), exist_ok=True)
+    files = {}
+    for kind, t in tensors.items():
+        if t is None:
+            continue
+        codes, fmt, qp = t
+        hp = os.path.join(d, f"{kind}.hex")
+        npath = os.path.join(d, f"{kind}.npy")
+        write_hex(os.path.join(root, hp), codes, fmt.bits)
+        np.save(os.path.join(root, npath), np.asarray(codes))
+        files[kind] = dict(hex=hp, npy=npath, shape=list(np.shape(codes)), format=fmt.to_dict(),
+                           bits=fmt.bits, width=max(1, -(-fmt.bits // 4)), qparams=qp,
+                           sha256_hex=_sha(os.path.join(root, hp)),
+                           sha256_npy=_sha(os.path.join(root, npath)))
+    return files
 
 
 def _safe(s):
@@ -211,11 +212,11 @@ def _jsonable(o):
     return o
 
 
-def _write_traces(out_dir, d, network, rec, coords):
-    """Every step of the reduction of chosen outputs (sequential order as the MAC sees it)."""
+def _write_traces(out_dir, d, rec, coords):
+    """Every step of the reduction of chosen outputs (CSV + .npy, columns in trace.py)."""
     from ..ops.conv import im2col, weight_matrix
+    from .trace import TRACE_COLUMNS, rows_to_npy, trace_rows
 
-    node = next(n for n in network.nodes if n.name == rec.name)
     a = rec.attrs
     paths = []
     for coord in coords:
@@ -237,14 +238,15 @@ def _write_traces(out_dir, d, network, rec, coords):
             arow = np.asarray(rec.input.codes).reshape(-1, np.shape(rec.input.codes)[-1])[m_]
             bcol = np.asarray(rec.weight.codes)[:, col]
         bias = None if rec.bias is None else rec.bias[col]
-        rows = br.mac_trace(arow, bcol, rec.mac, bias, _zp(rec.input), _zp(rec.weight, col))
-        p = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord) + ".csv")
-        with open(os.path.join(out_dir, p), "w") as f:
-            f.write(br.TRACE_HEADER + "\n")
+        rows = trace_rows(rec, coord, arow, bcol, bias, _zp(rec.input), _zp(rec.weight, col))
+        stem = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord))
+        with open(os.path.join(out_dir, stem + ".csv"), "w") as f:
+            f.write(",".join(TRACE_COLUMNS) + "\n")
             for r in rows:
                 f.write(",".join(str(v) for v in r) + "\n")
-        paths.append(dict(coord=[int(v) for v in coord], file=p, sha256=_sha(os.path.join(out_dir, p))))
-    _ = node
+        np.save(os.path.join(out_dir, stem + ".npy"), rows_to_npy(rows))
+        paths.append(dict(coord=[int(v) for v in coord], file=stem + ".csv", npy=stem + ".npy",
+                          columns=list(TRACE_COLUMNS), sha256=_sha(os.path.join(out_dir, stem + ".csv"))))
     return paths
 
 
@@ -279,123 +281,3 @@ def _zp(qt, col=None):
         return 0
     z = np.asarray(qt.zero_point)
     return int(z) if z.ndim == 0 else int(z[col])
-
-
-# ---------------------------------------------------------------------------
-@dataclass
-class CompareReport:
-    """Result of :func:`compare`."""
-
-    ok: bool
-    mismatches: int = 0
-    compared: int = 0
-    first: dict | None = None
-    per_file: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
-
-    def text(self) -> str:
-        if self.ok:
-            return f"OK: {self.compared} elements in {len(self.per_file)} files match"
-        lines = [f"MISMATCH: {self.mismatches} of {self.compared} elements differ"]
-        for p in self.problems:
-            lines.append(f"  problem: {p}")
-        if self.first:
-            f = self.first
-            lines.append(f"  first: layer {f['layer']!r} tensor {f['tensor']} element {f['index']} "
-                         f"{tuple(f['coord'])}: golden 0x{f['golden']:X} dut 0x{f['dut']:X}, "
-                         f"bit(s) {f['bits']} differ, error {f['lsb_error']} LSB")
-        for pf in self.per_file:
-            if pf["mismatches"]:
-                lines.append(f"  {pf['file']}: {pf['mismatches']} mismatches, max |error| "
-                             f"{pf['max_lsb_error']} LSB")
-        return "\n".join(lines)
-
-
-def _lsb_error(g, d, fmt):
-    if fmt.kind in ("int", "fixed"):
-        gi = codes_to_ints(g, fmt.bits, fmt.signed)
-        di = codes_to_ints(d, fmt.bits, fmt.signed)
-        return (di - gi).astype(np.float64)
-    gv = decode(g.astype(fmt.code_dtype), fmt)
-    dv = decode(d.astype(fmt.code_dtype), fmt)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        e = np.floor(np.log2(np.maximum(np.abs(gv), fmt.min_normal)))
-        ulp = np.exp2(e - fmt.man_bits)
-        err = (dv - gv) / ulp
-    return np.where(np.isfinite(err), err, np.inf)
-
-
-def _read_manifest(golden_dir) -> dict:
-    """manifest.json of a golden folder, its structure checked (ValueError naming the field)."""
-    path = os.path.join(golden_dir, "manifest.json")
-    try:
-        with open(path, "rb") as f:
-            man = json.loads(f.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a JSON manifest ({e})") from None
-
-    def need(cond, where):
-        if not cond:
-            raise ValueError(f"{path}: malformed manifest at {where}")
-    need(isinstance(man, dict) and isinstance(man.get("layers"), list), "'layers'")
-    for i, L in enumerate(man["layers"]):
-        need(isinstance(L, dict) and isinstance(L.get("files"), dict), f"layers[{i}].files")
-        for kind, info in L["files"].items():
-            w = f"layers[{i}].files.{kind}"
-            need(isinstance(info, dict) and isinstance(info.get("hex"), str), w + ".hex")
-            need(isinstance(info.get("format"), (dict, str)), w + ".format")
-            shp = info.get("shape")
-            need(isinstance(shp, list) and all(isinstance(d, int) and not isinstance(d, bool)
-                                               and d >= 0 for d in shp), w + ".shape")
-    return man
-
-
-def compare(golden_dir, dut_dir, tensors=None) -> CompareReport:
-    """Compare an RTL dump (``.hex`` files in the golden layout) with the golden vectors.
-
-    ``tensors``: the file kinds to compare (default: every file of the manifest,
-    e.g. ``input``, ``acc``, ``output``, ``input_elements``, ``input_scales``)."""
-    man = _read_manifest(golden_dir)
-    rep = CompareReport(ok=True)
-    for L in man["layers"]:
-        for kind in (L["files"] if tensors is None else tensors):
-            info = L["files"].get(kind)
-            if info is None:
-                continue
-            gpath = os.path.join(golden_dir, info["hex"])
-            dpath = os.path.join(dut_dir, info["hex"])
-            if not os.path.exists(dpath):
-                rep.problems.append(f"missing DUT file {info['hex']}")
-                rep.ok = False
-                continue
-            g = read_hex(gpath)
-            d = read_hex(dpath)
-            fmt = parse_format(info["format"])
-            pf = dict(file=info["hex"], mismatches=0, max_lsb_error=0.0)
-            rep.per_file.append(pf)
-            if d.size != g.size:
-                rep.problems.append(f"{info['hex']}: {d.size} elements, golden has {g.size}")
-                rep.ok = False
-                n = min(d.size, g.size)
-                g, d = g[:n], d[:n]
-            mask = np.uint64((1 << fmt.bits) - 1) if fmt.bits < 64 else np.uint64(0xFFFFFFFFFFFFFFFF)
-            d = d & mask
-            diff = np.nonzero(g != d)[0]
-            rep.compared += int(g.size)
-            if diff.size == 0:
-                continue
-            rep.ok = False
-            rep.mismatches += int(diff.size)
-            pf["mismatches"] = int(diff.size)
-            err = _lsb_error(g[diff], d[diff], fmt)
-            pf["max_lsb_error"] = float(np.max(np.abs(err)))
-            if rep.first is None:
-                i = int(diff[0])
-                x = int(g[i]) ^ int(d[i])
-                shape = info["shape"] if int(np.prod(info["shape"])) == g.size else [g.size]
-                rep.first = dict(layer=L.get("name"), tensor=kind, file=info["hex"], index=i,
-                                 coord=[int(c) for c in np.unravel_index(i, shape)] if shape else [],
-                                 golden=int(g[i]), dut=int(d[i]),
-                                 bits=[b for b in range(fmt.bits) if x >> b & 1],
-                                 lsb_error=float(err[0]))
-    return rep

@@ -145,6 +145,7 @@ class Network:
     def plan(self) -> Plan:
         """Every tensor's quantization and every MAC layer's :class:`LayerPlan` (cached)."""
         if self._plan is None:
+            self.config.check_names([n.name for n in self.nodes])
             self._plan = plan_network(self)
         return self._plan
 

@@ -75,3 +75,16 @@ def test_make_mac_int_presets():
     assert m.a_fmt.bits == 8 and m.b_fmt.bits == 4
     with pytest.raises(ConfigError):
         make_mac("int1", "int8", "int8")
+
+
+def test_override_naming_an_unknown_layer_is_an_error():
+    import numpy as np
+
+    from hwsim.network import Network
+    from hwsim.network.config import ConfigError
+
+    net = Network({"x": (1, 4)}, config={"layers": [{"name": "fc9", "mac": "int16_sat"}]})
+    net.add("Gemm", "x", "y", name="fc", weight=np.ones((4, 2)))
+    net.outputs = ["y"]
+    with pytest.raises(ConfigError, match=r"unknown layer name 'fc9'.*\['fc'\]"):
+        net.plan()
