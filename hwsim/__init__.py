@@ -6,10 +6,27 @@ the MAC unit, the network, the errors and modes, and the submodules.
 """
 from . import codec, errors, formats, mac, modes, network, reference, tensors
 from .codec import decode, dequantize_affine, encode, quantize, quantize_affine
-from .errors import (BackendError, FormatError, HwsimError, NaNInputError, OverflowValueError,
-                     UnsupportedModeError)
-from .formats import (PRESETS, BFPFormat, CodebookFormat, FixedFormat, FloatFormat, IntFormat,
-                      MXFormat, NVFP4Format, PWLQFormat, format, p3109)
+from .errors import (
+                     BackendError,
+                     FormatError,
+                     HwsimError,
+                     NaNInputError,
+                     OverflowValueError,
+                     UnsupportedModeError,
+)
+from .formats import (
+                     PRESETS,
+                     BFPFormat,
+                     CodebookFormat,
+                     FixedFormat,
+                     FloatFormat,
+                     IntFormat,
+                     MXFormat,
+                     NVFP4Format,
+                     PWLQFormat,
+                     format,
+                     p3109,
+)
 from .mac import MacUnit, dot, matmul
 from .modes import Flags, Overflow, RoundingMode, Tininess
 from .network import Network, load_onnx

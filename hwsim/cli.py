@@ -20,7 +20,13 @@ from fractions import Fraction
 import numpy as np
 
 from ._cli_errors import NEGATIVE_NUMBER, Parser, add_debug_options, run_cli
+from .codec import decode, encode
 from .errors import UsageError
+from .formats import format as parse_format
+from .formats import markdown_table, table_rows
+from .formats import parse as blockformats
+from .modes import DETERMINISTIC_ROUNDINGS, Flags
+from .network import cli_cmds
 from .rtl import cli_vectors
 
 
@@ -31,7 +37,6 @@ def _fmt_num(v) -> str:
 
 
 def cmd_formats(args) -> int:
-    from .formats import markdown_table, table_rows
 
     if args.markdown:
         print(markdown_table())
@@ -45,7 +50,6 @@ def cmd_formats(args) -> int:
     print("  ".join("-" * w for w in widths))
     for row in cells:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
-    from .formats import parse as blockformats
 
     if blockformats.NAMES:
         print("\nblock / codebook formats: " + ", ".join(blockformats.NAMES))
@@ -71,7 +75,6 @@ def bit_fields(fmt, code: int) -> str:
 
 def flag_names(flags) -> str:
     """'INEXACT|UNDERFLOW' style text of a Flags value ('none' when clear)."""
-    from .modes import Flags
 
     names = [f.name for f in Flags if f.value and (int(flags) & f.value)]
     return "|".join(names) if names else "none"
@@ -79,7 +82,6 @@ def flag_names(flags) -> str:
 
 def describe_encoding(value: float, fmt, rounding="rne", overflow=None) -> dict:
     """Everything ``hwsim encode`` prints, as a dict."""
-    from .codec import decode, encode
 
     codes, flags = encode(np.array([value], dtype=np.float64), fmt, rounding, overflow,
                           return_flags=True, sr_bits=None)
@@ -96,7 +98,6 @@ def describe_encoding(value: float, fmt, rounding="rne", overflow=None) -> dict:
 
 
 def cmd_encode(args) -> int:
-    from .formats import format as parse_format
 
     fmt = parse_format(args.format)
     if getattr(fmt, "kind", None) not in ("float", "int", "fixed"):
@@ -136,15 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="real number(s) to encode (inf, -inf, nan, 1e-3, -2.5 ...)")
     sp.add_argument("--format", "-f", required=True, help="format name, e.g. float8_e4m3fn, e5m10, int8")
     sp.add_argument("--rounding", "-r", default="rne",
-                    choices=["rne", "rna", "rtz", "rup", "rdn", "rto"], help="rounding mode (default rne)")
+                    choices=list(DETERMINISTIC_ROUNDINGS), help="rounding mode (default rne)")
     sp.add_argument("--overflow", "-o", default=None,
                     choices=["saturate", "saturate_finite_keep_inf", "special", "error", "wrap"],
                     help="overflow policy (default: the format's, as ml_dtypes)")
     sp.set_defaults(func=cmd_encode)
-    try:
-        from .network import cli_cmds
-    except ImportError as exc:  # the network layer is part of the package; report clearly
-        raise SystemExit(f"hwsim: cannot load the network commands: {exc}") from exc
     cli_cmds.add_subparsers(sub)
     add_debug_options(p, sub)
     cli_vectors.add_subparser(sub)

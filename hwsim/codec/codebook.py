@@ -17,8 +17,7 @@ import numpy as np
 from ..errors import FormatError, NaNInputError, OverflowValueError, UnsupportedModeError
 from ..formats import CodebookFormat, PWLQFormat
 from ..modes import Flags
-from .blocktensor import (BlockTensor, PWLQTensor, _layout, _pwlq_decode, _pwlq_scales,
-                          _restore, index_str)
+from .blocktensor import BlockTensor, PWLQTensor, _layout, _pwlq_decode, _pwlq_scales, _restore, index_str
 from .inputs import as_float_array
 
 

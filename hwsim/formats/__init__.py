@@ -12,9 +12,24 @@ Encoding lives in :mod:`hwsim.codec`.
 >>> hwsim.format("e5m10") == hwsim.format("float16")
 True
 """
-from .block import (E2M1, E4M3, E8M0, MSFP12, MSFP16, MXFP4, MXFP6_E2M3, MXFP6_E3M2,
-                    MXFP8_E4M3, MXFP8_E5M2, MXINT8, MXINT8_ELEM, NVFP4, BFPFormat, MXFormat,
-                    NVFP4Format)
+from .block import (
+                    E2M1,
+                    E4M3,
+                    E8M0,
+                    MSFP12,
+                    MSFP16,
+                    MXFP4,
+                    MXFP6_E2M3,
+                    MXFP6_E3M2,
+                    MXFP8_E4M3,
+                    MXFP8_E5M2,
+                    MXINT8,
+                    MXINT8_ELEM,
+                    NVFP4,
+                    BFPFormat,
+                    MXFormat,
+                    NVFP4Format,
+)
 from .catalogue import ALIASES, AMBIGUOUS, PRESETS, markdown_table, p3109, table_rows
 from .codebook import NF4, NF4_VALUES, CodebookFormat, PWLQFormat
 from .parse import NAMES, format, from_dict

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import FormatError, check_int
 from .scalar import FixedFormat, FloatFormat, IntFormat, _parse_default_bias
 
+
 # One entry per format; the line comment gives layout and quirks.
 def _F(name, e, m, **kw) -> FloatFormat:
     return FloatFormat(e, m, name=name, **kw)

@@ -12,9 +12,15 @@ docs/architecture.md, "MAC units".
 """
 from __future__ import annotations
 
-from .accumulators import (FUSED_MULTI_TERM_PRESETS, FixedAccumulator, FloatAccumulator,
-                           FusedMultiTermAccumulator, IntAccumulator, fused_multi_term_preset,
-                           kulisch)
+from .accumulators import (
+                           FUSED_MULTI_TERM_PRESETS,
+                           FixedAccumulator,
+                           FloatAccumulator,
+                           FusedMultiTermAccumulator,
+                           IntAccumulator,
+                           fused_multi_term_preset,
+                           kulisch,
+)
 from .api import dot, matmul
 from .config import Chunked, MacUnit, Sequential, Tiles, Tree
 from .results import MacStats, MatmulResult, a2q_bits, a2q_l1_bits, worst_case_bits

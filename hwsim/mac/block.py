@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..codec.blocktensor import _float_lut
 from ..codec import decode, encode
+from ..codec.blocktensor import _float_lut
 from ..errors import FormatError, UnsupportedModeError
 from ..formats import PRESETS, FloatFormat
 from ..formats import format as parse_format

@@ -9,12 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from ..errors import FormatError, HwsimError, UnsupportedModeError
-from ..errors import check_int
+from ..errors import FormatError, HwsimError, UnsupportedModeError, check_int
 from ..formats import FixedFormat, FloatFormat
-from .accumulators import (ROUNDINGS, AccumulatorBase, FloatAccumulator, IntAccumulator,
-                           _choice, _fmt, _fmt_dict, _fmt_load, _overflow_for,
-                           accumulator_from_dict, is_int, sig_bits)
+from .accumulators import (
+    ROUNDINGS,
+    AccumulatorBase,
+    FloatAccumulator,
+    IntAccumulator,
+    _choice,
+    _fmt,
+    _fmt_dict,
+    _fmt_load,
+    _overflow_for,
+    accumulator_from_dict,
+    is_int,
+    sig_bits,
+)
+
 
 # ---------------------------------------------------------------------------
 # Reduction orders and tiling

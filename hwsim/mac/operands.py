@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codec.blocktensor import BlockTensor
 from ..codec import decode as _decode
 from ..codec import encode as _encode
+from ..codec.blocktensor import BlockTensor
 from . import engine
 from .accumulators import BLOCK_KINDS, is_int
 from .config import MacUnit

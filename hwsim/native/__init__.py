@@ -6,8 +6,7 @@ kernels) and ``block`` (MX / NVFP4 / BFP kernels).
 """
 from . import tuning
 from .block import bfp_quantize, mx_quantize, nvfp4_quantize
-from .codec import (decode_fixed, decode_float, decode_lut, encode_fixed, encode_float,
-                    random_bits)
+from .codec import decode_fixed, decode_float, decode_lut, encode_fixed, encode_float, random_bits
 from .ffi import c_format, ffi, lib, make_opts, raise_status
 from .threads import chunks, default_threads, pool, run_chunked, run_ranges
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 
-from ..errors import (BackendError, FormatError, NaNInputError, OverflowValueError,
-                      UnsupportedModeError)
+from ..errors import BackendError, FormatError, NaNInputError, OverflowValueError, UnsupportedModeError
 from ..formats import SPECIALS_CODE, FloatFormat
 
 # by name: the extension is a shared object that static import checkers cannot see

@@ -7,13 +7,22 @@ them stand-alone (used by the tests).
 from __future__ import annotations
 
 import json
+import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 
 from .._atomic import atomic_file, check_output_dir, check_output_file
+from .._cli_errors import Parser, add_debug_options, run_cli
 from ..errors import InputFileError, NaNOutputError, UsageError
 from .cli_io import check_file, check_folder, load_array
+from .config import load_config
+from .demo import is_demo_dir, load_data, model_path, run_demo
+from .export import compare, export, is_golden_dir
+from .inputs import check_inputs, parse_nan_policy
+from .onnx_import import load_onnx
+from .sweep import format_table, plot_sweep, sweep_acc_widths
 
 __all__ = ["add_subparsers", "main", "cmd_run", "cmd_export", "cmd_compare", "cmd_demo", "cmd_sweep"]
 
@@ -21,7 +30,6 @@ __all__ = ["add_subparsers", "main", "cmd_run", "cmd_export", "cmd_compare", "cm
 def _config(path):
     if path is None:
         return None
-    from .config import load_config
 
     return load_config(check_file(path, "--config"))
 
@@ -29,11 +37,7 @@ def _config(path):
 def _load(args, x):
     """The network of ``args.model`` (default: the demo model) with ``--config``,
     ``--nan`` applied, the input checked, calibrated when needed."""
-    from dataclasses import replace
 
-    from .demo import model_path
-    from .inputs import check_inputs, parse_nan_policy
-    from .onnx_import import load_onnx
 
     config = _config(args.config)
     calib = load_array(args.calib, "--calib") if getattr(args, "calib", None) else None
@@ -62,7 +66,6 @@ def _input(path, model):
     if path:
         return load_array(path, "--input")
     if model is None:  # the demo model: first digits test image
-        from .demo import load_data
 
         return load_data()[2][:1]
     raise UsageError("--input X.npy is required for a model other than the demo model")
@@ -134,8 +137,6 @@ def _parse_trace(items):
 
 
 def cmd_export(args) -> int:
-    from .demo import model_path
-    from .export import export, is_golden_dir
 
     check_output_dir(args.out, "--out", reusable=is_golden_dir)
     trace = _parse_trace(args.trace)
@@ -147,9 +148,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    import os
 
-    from .export import compare
 
     check_folder(args.golden, "golden folder")
     man = os.path.join(args.golden, "manifest.json")
@@ -169,7 +168,6 @@ def cmd_compare(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import is_demo_dir, run_demo
 
     check_output_dir(args.out, "--out", reusable=is_demo_dir)
     run_demo(out_dir=args.out, quiet=args.quiet)
@@ -177,9 +175,6 @@ def cmd_demo(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .demo import load_data
-    from .onnx_import import load_onnx
-    from .sweep import format_table, plot_sweep, sweep_acc_widths
 
     if args.plot:
         check_output_file(args.plot, "--plot")
@@ -190,7 +185,6 @@ def cmd_sweep(args) -> int:
     base = _config(args.config)
     y = None
     if args.model is None:
-        from .demo import model_path
 
         xtr, _, xte, yte = load_data()
         x, y, calib = xte[:args.n], yte[:args.n], [xtr[:128]]
@@ -272,7 +266,6 @@ def add_subparsers(sub) -> None:
 
 def main(argv=None) -> int:
     """``hwsim`` with these verbs only (the same error path as :func:`hwsim.cli.main`)."""
-    from .._cli_errors import Parser, add_debug_options, run_cli
 
     p = Parser(prog="hwsim")
     sub = p.add_subparsers(dest="verb", parser_class=Parser)

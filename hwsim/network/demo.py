@@ -22,6 +22,10 @@ import time
 
 import numpy as np
 
+from .._atomic import atomic_dir
+from .export import export, is_golden_dir
+from .onnx_import import load_onnx
+
 __all__ = ["DEMO_CONFIGS", "model_path", "load_data", "evaluate", "run_demo"]
 
 _INT8 = dict(input="int8", weight="int8", bias="int32", output="int8")
@@ -94,7 +98,6 @@ def run_demo(out_dir="demo_golden", configs=None, n_calib=128, quiet=False, gold
     complete or not at all (:mod:`hwsim._atomic`); an existing one must be empty
     or an earlier demo output, and is replaced at the end.
     """
-    from .._atomic import atomic_dir
 
     with atomic_dir(out_dir, reusable=is_demo_dir) as tmp:
         return _run_demo(out_dir, tmp, configs, n_calib, quiet, golden)
@@ -102,7 +105,6 @@ def run_demo(out_dir="demo_golden", configs=None, n_calib=128, quiet=False, gold
 
 def is_demo_dir(path) -> bool:
     """True when ``path`` holds only earlier demo golden folders (each with a manifest)."""
-    from .export import is_golden_dir
 
     subs = os.listdir(path)
     return bool(subs) and all(is_golden_dir(os.path.join(path, d)) for d in subs)
@@ -111,8 +113,6 @@ def is_demo_dir(path) -> bool:
 def _run_demo(out_dir, tmp, configs, n_calib, quiet, golden) -> dict:
     from tqdm import tqdm
 
-    from .export import export
-    from .onnx_import import load_onnx
 
     t0 = time.time()
     xtr, ytr, xte, yte = load_data()

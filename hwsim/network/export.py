@@ -38,9 +38,12 @@ from ..codec import encode
 from ..formats import IntFormat
 from ..formats import format as parse_format
 from ..ops import macbridge as br
+from ..ops.conv import im2col, weight_matrix
 from ..tensors import ints_to_codes
 from .compare import CompareReport, compare  # noqa: F401  (re-exported)
-from .hexio import read_hex, sha256_file as _sha, write_hex
+from .hexio import read_hex, write_hex
+from .hexio import sha256_file as _sha
+from .trace import TRACE_COLUMNS, TraceCoordError, check_coords, rows_to_npy, trace_rows
 
 __all__ = ["export", "is_golden_dir", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
 
@@ -122,7 +125,6 @@ def export(network, x, out_dir, trace=None, model_path=None) -> dict:
 
 
 def _check_trace(res, trace) -> dict:
-    from .trace import TraceCoordError, check_coords
 
     out = {}
     for layer, cs in trace.items():
@@ -214,8 +216,6 @@ def _jsonable(o):
 
 def _write_traces(out_dir, d, rec, coords):
     """Every step of the reduction of chosen outputs (CSV + .npy, columns in trace.py)."""
-    from ..ops.conv import im2col, weight_matrix
-    from .trace import TRACE_COLUMNS, rows_to_npy, trace_rows
 
     a = rec.attrs
     paths = []

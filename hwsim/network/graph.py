@@ -31,14 +31,14 @@ import numpy as np
 
 from ..ops import get_op, op_names
 from ..ops.mac_layer import LayerRecord
-from ..ops.quant import TensorQ
+from ..ops.quant import QuantSpec
 from ..tensors import QTensor
 from .config import LayerConfig, load_config
 from .executor import RunResult, run_network
 from .floatrun import reference_run
 from .planner import Plan, plan_network
 
-__all__ = ["Node", "Network", "TensorQ", "RunResult", "LayerRecord", "SUPPORTED_OPS"]
+__all__ = ["Node", "Network", "QuantSpec", "RunResult", "LayerRecord", "SUPPORTED_OPS"]
 
 #: the network ops registered in :mod:`hwsim.ops`
 SUPPORTED_OPS = op_names()
@@ -76,7 +76,7 @@ class Network:
         self.inputs = dict(inputs)
         self.outputs: list = []
         self.nodes: list[Node] = []
-        self.model_q: dict = {}  # tensor name -> TensorQ stated by a quantized model
+        self.model_q: dict = {}  # tensor name -> QuantSpec stated by a quantized model
         self.config = load_config(config)
         self.stats: dict | None = None  # calibration: tensor -> sample of float values
         self._plan: Plan | None = None  # cache of plan(); reset by every change

@@ -20,14 +20,13 @@ import numpy as np
 from ..errors import InputFileError, UnsupportedModelError
 from ..formats import format as parse_format
 from ..ops import onnx_spec
+from ..ops.quant import QuantSpec
 from ..tensors import QTensor, ints_to_codes
 from .cli_io import read_model
 from .config import NetworkConfig, load_config
 from .graph import Network
 from .onnx_fold import fold_constants, folding_available
-from .onnx_quant import (ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS,
-                         analyse_qdq)
-from ..ops.quant import TensorQ
+from .onnx_quant import ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS, analyse_qdq
 
 __all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS", "ImportContext"]
 
@@ -174,7 +173,7 @@ def _constants(g) -> dict:
 
 def _graph_inputs(g, init):
     """(input name -> shape, input name -> declared shape (None: any size),
-    integer-typed inputs -> TensorQ of their codes)."""
+    integer-typed inputs -> QuantSpec of their codes)."""
     inputs, declared, code_inputs = {}, {}, {}
     for vi in g.input:
         if vi.name in init:
@@ -186,7 +185,7 @@ def _graph_inputs(g, init):
             declared[vi.name] = tuple(d.dim_value if d.dim_value > 0 else None for d in dims)
         et = vi.type.tensor_type.elem_type
         if et in ONNX_TYPE_FORMATS:
-            code_inputs[vi.name] = TensorQ(ONNX_TYPE_FORMATS[et], 1.0, 0)
+            code_inputs[vi.name] = QuantSpec(ONNX_TYPE_FORMATS[et], 1.0, 0)
     return inputs, declared, code_inputs
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..formats import format as parse_format
 from ..ops import UnsupportedModelError
 from ..ops.conv import CONV_ATTRS, conv_attrs, kernel_problems
-from ..ops.quant import TensorQ
+from ..ops.quant import QuantSpec
 from ..tensors import QTensor, ints_to_codes
 
 __all__ = ["ONNX_TYPE_FORMATS", "QUANT_ATTRS", "QUANT_IMPORTERS", "QUANT_CHECKS", "analyse_qdq",
@@ -86,7 +86,7 @@ def analyse_qdq(nodes, init, attrs_of):
             s, z, fmt = qparams(init, n.input[1], zp, f"QuantizeLinear {n.name}")
             if s.ndim:
                 raise UnsupportedModelError(f"QuantizeLinear {n.name}: per-channel activation quantization")
-            tq = TensorQ(fmt, float(s), int(z))
+            tq = QuantSpec(fmt, float(s), int(z))
             src = c(n.input[0])
             if src in model_q and model_q[src] != tq:
                 raise UnsupportedModelError(f"tensor {src!r} quantized twice with different parameters")
@@ -103,8 +103,8 @@ def _import_qlinear(ctx, n, a, nm):
     ws, wz, wf_name = qparams(init, n.input[4], n.input[5], f"{op} {nm} weights")
     ys, yz, yf = qparams(init, n.input[6], n.input[7], f"{op} {nm} output")
     src, out = ctx.canon(n.input[0]), n.output[0]
-    merge_q(ctx.model_q, src, TensorQ(xf, float(xs), int(xz)))
-    ctx.model_q[out] = TensorQ(yf, float(ys), int(yz))
+    merge_q(ctx.model_q, src, QuantSpec(xf, float(xs), int(xz)))
+    ctx.model_q[out] = QuantSpec(yf, float(ys), int(yz))
     w = np.asarray(init[n.input[3]]).astype(np.int64)
     f = parse_format(wf_name)
     per = ws.ndim and ws.size > 1
@@ -138,12 +138,12 @@ def _import_integer(ctx, n, a, nm):
         raise UnsupportedModelError(f"{op} {nm}: input {src!r} must be an integer graph input "
                                     "or a QuantizeLinear output")
     xq = model_q[src]
-    merge_q(model_q, src, TensorQ(xq.fmt, xq.scale, int(xz.ravel()[0])), allow_zp=True)
+    merge_q(model_q, src, QuantSpec(xq.fmt, xq.scale, int(xz.ravel()[0])), allow_zp=True)
     per = wz.size > 1
     conv = op == "ConvInteger"
     wq = QTensor(ints_to_codes(w.astype(np.int64), f.bits, f.code_dtype), f, 1.0,
                  wz if per else int(wz.ravel()[0]), axis=(0 if conv else 1) if per else None)
-    model_q[n.output[0]] = TensorQ("int32", 1.0, 0)
+    model_q[n.output[0]] = QuantSpec("int32", 1.0, 0)
     ctx.net.add("Conv" if conv else "Gemm", [src], n.output[0], name=nm, wq=wq,
                 **(conv_attrs(a) if conv else {}))
 

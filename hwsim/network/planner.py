@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codec import decode, encode
-from ..codec import default_tensor_scale
+from ..codec import decode, default_tensor_scale, encode
 from ..formats import format as parse_format
 from ..ops import get_op
 from ..ops import macbridge as br
-from ..ops.quant import TensorQ, block_quantize, is_block
+from ..ops.quant import QuantSpec, block_quantize, is_block
 from ..ops.requant import Requant, onnx_multiplier
 from ..tensors import QTensor
 from .calibrate import choose_scale
@@ -31,12 +30,12 @@ __all__ = ["LayerPlan", "Plan", "plan_network", "tensor_q"]
 class LayerPlan:
     """What a MAC layer runs with (resolved once per configuration and calibration)."""
 
-    in_q: TensorQ            #: input quantization the MAC unit sees
+    in_q: QuantSpec            #: input quantization the MAC unit sees
     wq: QTensor              #: quantized weights (scalar codes for block formats)
     w_zp: np.ndarray         #: weight zero point(s)
     mac: object              #: hwsim.mac.MacUnit
     bias: np.ndarray | None  #: bias in the register it enters (macbridge.bias_to_register)
-    out_q: TensorQ           #: output quantization
+    out_q: QuantSpec           #: output quantization
     requant: Requant | None  #: integer requantization (integer register, integer output)
     scale32: np.ndarray      #: float32 output multipliers (other outputs)
     acc_int: bool            #: the result register holds integers
@@ -48,11 +47,11 @@ class LayerPlan:
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    tensors: dict  #: tensor name -> TensorQ
+    tensors: dict  #: tensor name -> QuantSpec
     layers: dict   #: MAC layer name -> LayerPlan
 
 
-def tensor_q(net, tname, fmt_name, cfg: LayerConfig, default_q=None) -> TensorQ:
+def tensor_q(net, tname, fmt_name, cfg: LayerConfig, default_q=None) -> QuantSpec:
     """Quantization of tensor ``tname`` in format ``fmt_name`` ("model" keeps the model's)."""
     mq = net.model_q.get(tname)
     if fmt_name == "model":
@@ -66,9 +65,9 @@ def tensor_q(net, tname, fmt_name, cfg: LayerConfig, default_q=None) -> TensorQ:
         return mq
     if fmt.kind == "nvfp4" and net.stats is not None and tname in net.stats:
         # static FP32 tensor scale from calibration: fl32(amax / (6 * 448))
-        return TensorQ(fmt, default_tensor_scale(net.stats[tname]), 0)
+        return QuantSpec(fmt, default_tensor_scale(net.stats[tname]), 0)
     if cfg.scale == "none" or is_block(fmt) or fmt.kind == "fixed":
-        return TensorQ(fmt, 1.0, 0)
+        return QuantSpec(fmt, 1.0, 0)
     if net.stats is None or tname not in net.stats:
         if mq is not None and mq.fmt == fmt:
             return mq
@@ -81,8 +80,8 @@ def tensor_q(net, tname, fmt_name, cfg: LayerConfig, default_q=None) -> TensorQ:
         lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
         s = (hi - lo) / (fmt.max_int - fmt.min_int) or 1.0
         zp = int(np.clip(round(fmt.min_int - lo / s), fmt.min_int, fmt.max_int))
-        return TensorQ(fmt, s, zp)
-    return TensorQ(fmt, choose_scale(v, fmt, cfg.calibration), 0)
+        return QuantSpec(fmt, s, zp)
+    return QuantSpec(fmt, choose_scale(v, fmt, cfg.calibration), 0)
 
 
 def plan_network(net) -> Plan:

@@ -5,6 +5,8 @@ import copy
 
 import numpy as np
 
+from .._atomic import atomic_path
+
 __all__ = ["sweep_acc_widths", "plot_sweep"]
 
 
@@ -73,7 +75,6 @@ def plot_sweep(rows, path, title="accumulator width sweep") -> None:
         a.grid(True, alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    from .._atomic import atomic_path
 
     try:
         with atomic_path(path) as tmp:

@@ -10,8 +10,17 @@ quantization and casts), :mod:`.mac_layer` (the executor of MAC ops).
 import importlib
 import pkgutil
 
-from .registry import (ExecArgs, OnnxSpec, OpSpec, UnsupportedModelError, get_op, onnx_spec,
-                       op_names, register, register_onnx)
+from .registry import (
+    ExecArgs,
+    OnnxSpec,
+    OpSpec,
+    UnsupportedModelError,
+    get_op,
+    onnx_spec,
+    op_names,
+    register,
+    register_onnx,
+)
 
 __all__ = ["OpSpec", "OnnxSpec", "ExecArgs", "UnsupportedModelError", "register",
            "register_onnx", "get_op", "op_names", "onnx_spec"]

@@ -16,7 +16,6 @@ float64, and the result encoded once into the output format (rne, saturating).
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..tensors import QTensor, ints_to_codes
@@ -116,7 +115,7 @@ def _reference(n, xs):
 
 
 def run_activation(x, out_q, kind, params=None):
-    """An activation into the planned output quantization (``out_q``, a TensorQ)."""
+    """An activation into the planned output quantization (``out_q``, a QuantSpec)."""
     same = out_q.same(x)
     return activation(x, kind, params, out_fmt=None if same else out_q.fmt,
                       out_scale=None if same else out_q.scale,

@@ -21,10 +21,10 @@ import itertools
 import numpy as np
 from numba import prange
 
-from .macbridge import mac_matmul
-from .mac_layer import run_mac_layer
-from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 from .kernels import dual as _dual
+from .mac_layer import run_mac_layer
+from .macbridge import mac_matmul
+from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 
 __all__ = ["conv2d", "linear", "im2col", "conv_out_size", "reduction_index", "ORDERS",
            "conv_reference", "conv_attrs", "kernel_problems", "CONV_ATTRS"]

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import mac as _mac
-from ..mac.block import block_dot_unit, scalar_format, to_scalar
 from ..codec import decode, encode
 from ..formats import FixedFormat, IntFormat
 from ..formats import format as parse_format
+from ..mac.block import block_dot_unit, scalar_format, to_scalar
 
 __all__ = ["mac_matmul", "acc_kind", "acc_is_int", "acc_format", "bias_register",
            "bias_to_register", "mac_trace", "preset_mac", "mac_from_dict", "MacSpecError",

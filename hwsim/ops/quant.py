@@ -1,6 +1,6 @@
-"""Tensor quantization between ops: :class:`TensorQ`, casts and block-format glue.
+"""Tensor quantization between ops: :class:`QuantSpec`, casts and block-format glue.
 
-A :class:`TensorQ` is the quantization the planner chose for one tensor
+A :class:`QuantSpec` is the quantization the planner chose for one tensor
 (format, per-tensor scale, zero point).  :func:`convert` re-encodes a QTensor
 into another one (a cast unit: exact real value, one rne rounding).  Block
 formats travel as the scalar codes the MAC units see (:func:`block_quantize`).
@@ -16,7 +16,7 @@ from ..formats import format as parse_format
 from ..tensors import QTensor, ints_to_codes
 from . import macbridge as br
 
-__all__ = ["TensorQ", "is_block", "convert", "act_axis", "block_quantize", "scalar_qtensor",
+__all__ = ["QuantSpec", "is_block", "convert", "act_axis", "block_quantize", "scalar_qtensor",
            "block_input"]
 
 
@@ -25,7 +25,7 @@ def is_block(fmt) -> bool:
 
 
 @dataclass(frozen=True)
-class TensorQ:
+class QuantSpec:
     """Quantization of a tensor: format, scale, zero point (per tensor)."""
 
     fmt: object
@@ -47,7 +47,7 @@ class TensorQ:
         return dict(format=self.fmt.to_dict(), scale=float(self.scale), zero_point=int(self.zero_point))
 
 
-def convert(qt: QTensor, q: TensorQ) -> QTensor:
+def convert(qt: QTensor, q: QuantSpec) -> QTensor:
     """Re-encode a tensor into another quantization (a cast unit: exact real, rne once)."""
     if q.same(qt):
         return qt
@@ -85,7 +85,7 @@ def scalar_qtensor(bt, dequant) -> QTensor:
                    meta=dict(block=bt, block_fmt=bt.fmt, dequant=so.dequant))
 
 
-def block_input(x: QTensor, in_q: TensorQ, dequant, a_scalar) -> QTensor:
+def block_input(x: QTensor, in_q: QuantSpec, dequant, a_scalar) -> QTensor:
     """A compute layer's block-format input as scalar codes of ``a_scalar``."""
     bt = x.meta.get("block")
     if bt is not None and bt.fmt == in_q.fmt and float(x.scale) == float(in_q.scale):

@@ -27,7 +27,7 @@ OUTPUT_RULES = ("mac", "keep", "requant")
 class ExecArgs:
     """What the executor hands one node besides its inputs (state passed explicitly)."""
 
-    out_q: object            #: TensorQ of the output
+    out_q: object            #: QuantSpec of the output
     config: object           #: the node's LayerConfig
     layer: object = None     #: LayerPlan of a MAC layer, else None
     mac_stats: bool = True   #: collect MAC statistics

@@ -5,7 +5,7 @@ One module per concern: :mod:`.scalar` (float / int / fixed codecs, on :mod:`.ro
 imports :mod:`hwsim.formats` and the MAC configuration dataclasses only, never
 :mod:`hwsim.native` or :mod:`hwsim.codec` (an import-linter contract).
 """
-from .scalar import *  # noqa: F401,F403
+from .affine import *  # noqa: F401,F403
 from .block import *  # noqa: F401,F403
 from .mac import *  # noqa: F401,F403
-from .affine import *  # noqa: F401,F403
+from .scalar import *  # noqa: F401,F403

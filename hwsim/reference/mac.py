@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import NaNInputError, OverflowValueError
-from ..mac.accumulators import (FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator,
-                               IntAccumulator)
+from ..mac.accumulators import FixedAccumulator, FloatAccumulator, FusedMultiTermAccumulator, IntAccumulator
 from ..mac.config import Chunked, MacUnit, Tree
 
 __all__ = ["mac_dot", "mac_matmul", "MacRefResult", "round_fraction_to_float",

@@ -12,8 +12,8 @@ import random
 from fractions import Fraction
 
 from .. import reference as ref
-from ..reference.scalar import _info as _ref_info
 from ..formats import FloatFormat
+from ..reference.scalar import _info as _ref_info
 
 __all__ = ["boundary_codes", "exact_code", "neighbours", "unary_cases", "binary_cases",
            "ternary_cases", "convert_cases", "random_codes"]

@@ -1,7 +1,12 @@
 """``hwsim vectors``: write TestFloat-style test vectors, or check a DUT's results."""
 from __future__ import annotations
 
+import argparse
 import sys
+
+from ..mac import FloatAccumulator, IntAccumulator, MacUnit
+from . import vectors as V
+from .vectors import CONVERT_SOURCES, OPS, ROUNDINGS, _spec
 
 __all__ = ["add_subparser", "cmd_vectors"]
 
@@ -18,9 +23,7 @@ examples:
 
 
 def add_subparser(sub) -> None:
-    import argparse
 
-    from .vectors import CONVERT_SOURCES, OPS, ROUNDINGS
 
     sp = sub.add_parser("vectors", help="TestFloat-style test vectors (or --check a DUT's results)",
                         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +56,6 @@ def add_subparser(sub) -> None:
 
 
 def _mac(args):
-    from ..mac import FloatAccumulator, IntAccumulator, MacUnit
 
     if not (args.a_format and args.b_format and args.acc):
         raise ValueError("--op dot needs --a-format, --b-format and --acc")
@@ -66,7 +68,6 @@ def _mac(args):
 
 
 def cmd_vectors(args) -> int:
-    from . import vectors as V
 
     if args.op != "dot" and not args.format:
         raise ValueError(f"--op {args.op} needs --format")
@@ -83,7 +84,6 @@ def cmd_vectors(args) -> int:
         n = V.write(args.output, vs, args.op, args.format, **kw)
         print(f"wrote {n} lines to {args.output}", file=sys.stderr)
     else:
-        from .vectors import _spec
 
         sp = _spec(args.op, args.format, args.rounding, kw["src"], kw["mac"], args.k,
                    args.overflow, args.tininess, args.nan)

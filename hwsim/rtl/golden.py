@@ -19,9 +19,8 @@ from .._atomic import atomic_dir
 from ..codec import encode
 from ..mac import MacUnit, matmul
 from ..network import Network
-from ..network.export import LAYOUT, _jsonable, _mac_dict, _safe, _sha, _write_files
+from ..network.export import LAYOUT, _jsonable, _mac_dict, _safe, _sha, _write_files, is_golden_dir
 from ..network.export import export as net_export
-from ..network.export import is_golden_dir
 from ..network.trace import TRACE_COLUMNS, check_coords, rows_to_npy, trace_rows
 from ..ops import macbridge as br
 from ..tensors import ints_to_codes

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .. import reference as ref
-from ..reference.scalar import _info as _ref_info
 from ..errors import UnsupportedModeError
 from ..formats import FloatFormat
 from ..formats import format as parse_format
 from ..modes import Flags, RoundingMode
+from ..reference.scalar import _info as _ref_info
 
 __all__ = ["NanPolicy", "NAN_PRESETS", "nan_policy", "add", "mul", "mul_add", "convert",
            "classify", "is_snan"]

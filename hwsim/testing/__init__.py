@@ -24,11 +24,26 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..formats import format as parse_format
 from . import strategies
-from .strategies import (ALL_MODES, DETERMINISTIC_MODES, TIE_ALPHAS, arrays_of, codes,
-                         edge_values, finite_codes, fixed_formats, float_formats,
-                         int_formats, next_up_value, overflow_thresholds, representable_values,
-                         rounding_modes, subnormal_boundaries, values_near_ties)
+from .strategies import (
+    ALL_MODES,
+    DETERMINISTIC_MODES,
+    TIE_ALPHAS,
+    arrays_of,
+    codes,
+    edge_values,
+    finite_codes,
+    fixed_formats,
+    float_formats,
+    int_formats,
+    next_up_value,
+    overflow_thresholds,
+    representable_values,
+    rounding_modes,
+    subnormal_boundaries,
+    values_near_ties,
+)
 
 __all__ = [
     "strategies", "reference", "assert_codes_equal", "assert_bits_equal",
@@ -95,7 +110,6 @@ def assert_codes_equal(got, expected, fmt, *, nan_equal: bool = False, x=None) -
         With the count of differing elements, the first one's index, both
         codes in hex and binary (fields separated by ``_``) and their values.
     """
-    from ..formats import format as parse_format
 
     fmt = parse_format(fmt)
     g = np.asarray(got)

@@ -23,12 +23,17 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from hwsim.reference import mac as _ref_mac
-from hwsim.mac.accumulators import (ROUNDINGS, FixedAccumulator, FloatAccumulator,
-                                    FusedMultiTermAccumulator, IntAccumulator)
-from hwsim.mac.config import Chunked, MacUnit, Sequential, Tiles, Tree
 from hwsim.formats import FloatFormat
 from hwsim.formats import format as parse_format
+from hwsim.mac.accumulators import (
+    ROUNDINGS,
+    FixedAccumulator,
+    FloatAccumulator,
+    FusedMultiTermAccumulator,
+    IntAccumulator,
+)
+from hwsim.mac.config import Chunked, MacUnit, Sequential, Tiles, Tree
+from hwsim.reference import mac as _ref_mac
 
 __all__ = ["FLOAT_OPERANDS", "INT_OPERANDS", "FLOAT_REGISTERS", "operand_formats",
            "float_accumulators", "int_accumulators", "fixed_accumulators",

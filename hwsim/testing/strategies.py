@@ -45,8 +45,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ..errors import FormatError
-from ..modes import DETERMINISTIC_ROUNDINGS, ROUNDINGS
 from ..formats import SPECIALS, FixedFormat, FloatFormat, IntFormat
+from ..modes import DETERMINISTIC_ROUNDINGS, ROUNDINGS
 
 __all__ = [
     "float_formats", "int_formats", "fixed_formats", "codes", "finite_codes",

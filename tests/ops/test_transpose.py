@@ -10,14 +10,14 @@ from onnx import TensorProto, helper
 from hwsim.formats import format as F
 from hwsim.network import load_onnx
 from hwsim.ops import get_op
-from hwsim.ops.quant import TensorQ
+from hwsim.ops.quant import QuantSpec
 from hwsim.ops.transpose import transpose_q
 from hwsim.tensors import QTensor
 
 
 def _run(perm, x):
     n = SimpleNamespace(name="t", attrs={} if perm is None else {"perm": perm})
-    args = SimpleNamespace(out_q=TensorQ(x.fmt, x.scale, x.zero_point))
+    args = SimpleNamespace(out_q=QuantSpec(x.fmt, x.scale, x.zero_point))
     return get_op("Transpose").execute(n, [x], args)[0]
 
 

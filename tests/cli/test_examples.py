@@ -10,7 +10,7 @@ from hwsim import cli
 from hwsim.network.config import load_config
 from hwsim.network.demo import model_path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EX = os.path.join(ROOT, "examples")
 CONFIGS = sorted(f for f in os.listdir(EX) if f.endswith(".json"))
 

@@ -10,7 +10,7 @@ uses; comments are stripped first.  It is an approximation of the compiler's vie
 import os
 import re
 
-CSRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "csrc")
+CSRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "csrc")
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _DEFINE = re.compile(r"^(?!static)[A-Za-z_][\w \t\*]*?\b(hwi?_\w+)\s*\([^;{]*\)\s*\{",
                      re.M | re.S)
