@@ -1,19 +1,9 @@
 """Rounding modes, overflow / NaN policies and status flags.
 
 Enum values equal the C ones in ``csrc/include/hwsim.h`` (tests/native/test_build.py);
-:data:`ROUNDINGS` is the one list of rounding-mode names.
-
-=======  ==============================  =====================  ============
-name     IEEE 754-2019 name              ac_types / HDL analog  ties go
-=======  ==============================  =====================  ============
-``rne``  roundTiesToEven                 ``AC_RND_CONV``        to even
-``rna``  roundTiesToAway                 ``AC_RND_INF``         away from 0
-``rtz``  roundTowardZero                 ``AC_TRN_ZERO``        (directed)
-``rup``  roundTowardPositive             ceil                   (directed)
-``rdn``  roundTowardNegative             ``AC_TRN`` (floor)     (directed)
-``rto``  round to odd (sticky jam)       jamming                (directed)
-``sr``   stochastic (P3109 StochasticA)  n/a                    random
-=======  ==============================  =====================  ============
+:data:`ROUNDINGS` is the one list of rounding-mode names (``rne``, ``rna``, ``rtz``,
+``rup``, ``rdn``, ``rto``, ``sr``).  Their IEEE 754-2019 names, ac_types / HDL analogs
+and tie behaviour are tabulated in docs/semantics.md.
 """
 from __future__ import annotations
 

@@ -1,20 +1,13 @@
 """Comparison of an RTL dump against golden vectors written by :mod:`hwsim.network.export`.
 
-``compare(golden_dir, dut_dir)``:
-
-1. verifies every golden file against the manifest (sha256, element count =
-   product of the shape, line width = the manifest's ``width``); a golden folder
-   that fails raises :class:`GoldenFileError` (nothing is compared against it);
-2. reads each DUT ``.hex`` file at the same relative path strictly: a value wider
-   than the field (``1FC`` for an 8-bit field) is a problem, X/Z digits (``xx``,
-   ``zz``, as simulators dump undriven bits) are reported with file, line and
-   element and counted as mismatches (``ignore_xz=True`` skips them), a file
-   with fewer or more elements than the golden one is a size mismatch;
-3. reports the first differing layer / tensor / element / bit, the number of
-   mismatches and the error in units of the format's LSB, and, when the DUT
-   folder holds a trace CSV of that output too, the first differing MAC step.
-
-``CompareReport.to_json(path)`` and ``.to_junit(path)`` write the result for CI.
+``compare(golden_dir, dut_dir)`` verifies every golden file against the manifest
+(raising :class:`GoldenFileError` on a mismatch), reads each DUT ``.hex`` file at
+the same relative path strictly (too-wide values, X/Z digits, size mismatches;
+``ignore_xz=True`` does not count X/Z), and reports the first differing layer /
+tensor / element / bit, the mismatch count, the error in LSBs and, with trace
+CSVs on both sides, the first differing MAC step.  ``CompareReport.to_json(path)``
+and ``.to_junit(path)`` write the result for CI.  The checks in detail: docs/rtl.md,
+"What ``compare`` checks".
 """
 from __future__ import annotations
 

@@ -1,54 +1,16 @@
 """Precision configuration of a network: defaults plus per-layer overrides.
 
-A configuration is JSON (or YAML when PyYAML is installed) of the form::
+A configuration is JSON (or YAML when PyYAML is installed)::
 
-    {
-      "defaults": {"input": "int8", "weight": "int8", "bias": "int32", "output": "int8",
-                   "mac": "int32", "requant": "tflite"},
-      "layers": [
-        {"op": "Gemm", "mac": "int16_sat"},           # every Gemm / MatMul layer
-        {"name": "conv1", "weight": "int4", "calibration": {"method": "mmse"}}
-      ]
-    }
+    {"defaults": {"input": "int8", "weight": "int8", "bias": "int32", "output": "int8",
+                  "mac": "int32", "requant": "tflite"},
+     "layers": [{"op": "Gemm", "mac": "int16_sat"},
+                {"name": "conv1", "weight": "int4", "calibration": {"method": "mmse"}}]}
 
 Resolution for a layer: ``defaults``, then every ``layers`` entry matching its op
-type (in file order), then every entry matching its name.  Keys of a layer entry
-(all optional, see :data:`LAYER_KEYS`):
-
-``input``, ``weight``, ``bias``, ``output``
-    Format names (:func:`hwsim.format`) of the activations entering the layer,
-    the weights, the bias (in the accumulator domain) and the layer output.
-    ``"model"`` keeps what a quantized ONNX model states.
-``mac``
-    A MAC-unit preset name (:data:`MAC_PRESETS`: ``int32``, ``int16_sat``,
-    ``fp32``, ``fp16``...) or a ``MacUnit.to_dict()`` dictionary.
-``requant``
-    ``tflite``, ``tflite_single``, ``onnx`` or ``shift`` (integer accumulators to
-    integer outputs, see :mod:`hwsim.ops.requant`).
-``shift_rounding``, ``pool_rounding``
-    Rounding modes of the shift requant and of integer average pooling.
-``order``
-    Convolution reduction order (``"cin,kh,kw"`` ...).
-``calibration`` / ``weight_calibration``
-    ``{"method": "absmax" | "percentile" | "mmse", "percentile": 99.99,
-    "grid": 100}`` for activation / weight scales of float models.
-``per_channel``, ``symmetric``
-    Per-output-channel weight scales; symmetric activations (zero point 0).
-``scale``
-    ``"calibrate"`` (default) or ``"none"`` (scale 1: the format holds the real
-    values, e.g. float16 activations and weights; integer weights keep
-    calibrated scales).
-``dequant``
-    How block / codebook operands reach the (scalar) MAC units
-    (:mod:`hwsim.mac.block`): ``"exact"`` (element * block scale, exactly),
-    a float format name (rounded into it; codebooks: ``fl(fl32(value *
-    absmax))`` as bitsandbytes does), or ``"auto"`` (default): codebook
-    weights are dequantized to the activation format when that is a float
-    format (bitsandbytes-style NF4 kernels), everything else is exact.
-
-Top-level keys besides ``defaults`` and ``layers``: ``calibration_samples`` and
-``nan_policy`` (``"error"`` (default), ``"propagate"`` or an integer code: what
-a NaN / Inf in a network input does, see :mod:`hwsim.network.inputs`).
+type (in file order), then every entry matching its name.  The keys of a layer
+entry (:data:`LAYER_KEYS`) and the top-level keys are described in
+docs/architecture.md, "Precision configuration".
 """
 from __future__ import annotations
 

@@ -1,18 +1,11 @@
 """``hwsim demo``: a digits CNN under several accelerator configurations.
 
-The model (``hwsim/data/digits_cnn.onnx``, trained by ``tools/train_digits.py``
-on scikit-learn's bundled digits) runs as a float64 reference and under each
-entry of :data:`DEMO_CONFIGS`: int8 with int32 (tflite / onnx requantization),
-16- and 14-bit saturating accumulators; FP8 E4M3 operands with an fp32
-accumulator; fp16 operands with an fp16 per-MAC accumulator; MXFP4 operands
-(blocks of 32 along K, converted exactly to scalar codes by
-:mod:`hwsim.mac.block`) with an fp16 per-MAC accumulator and with the OCP MX
-per-block dot product added into fp16; NF4 weights dequantized to fp16 as
-bitsandbytes does, fp16 activations, fp32 accumulator.  Every MAC goes through
-:mod:`hwsim.mac`.  The demo prints test accuracy, logits SQNR, MAC overflow
-events and time per configuration (a tqdm bar shows progress), and writes the
-golden vectors of test image 0 for the configurations in :data:`GOLDEN`
-(``<out_dir>/<configuration>/manifest.json``).  A configuration that fails is
+The model (``hwsim/data/digits_cnn.onnx``, trained by ``tools/train_digits.py``)
+runs as a float64 reference and under each entry of :data:`DEMO_CONFIGS` (int8 /
+int32, saturating accumulators, FP8, fp16, MXFP4, NF4; listed in
+docs/architecture.md, "The demo").  It prints test accuracy, logits SQNR, MAC
+overflow events and time per configuration, and writes the golden vectors of test
+image 0 for the configurations in :data:`GOLDEN`.  A configuration that fails is
 reported as ``n/a`` with the reason.
 """
 from __future__ import annotations

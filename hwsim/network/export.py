@@ -1,26 +1,12 @@
 """Golden vectors for RTL test benches, and comparison of an RTL dump against them.
 
 ``export(network, x, out_dir)`` writes, for every compute layer (Conv / Gemm) in
-execution order, a folder ``NN_<layer>/`` with
-
-=============  ==================================================================
-``input``      activation codes entering the MAC array (after any format cast)
-``weight``     weight codes (Conv: ``[Cout, Cin/g, kH, kW]``; Gemm: ``[K, N]``)
-``bias``       bias in the accumulator domain (two's complement of the
-               accumulator width, or codes of a float accumulator format)
-``acc``        final accumulator values, before requantization (same encoding)
-``output``     output codes after requantization
-=============  ==================================================================
-
-each as ``.hex`` (one element per line, fixed width ``ceil(bits / 4)`` hex
-digits, upper case, row-major / C order: ``$readmemh``-ready) and ``.npy``
-(the same codes as an unsigned array), plus ``manifest.json``: formats, shapes,
-memory layout, quantization parameters, MAC units, requantization, the
-precision configuration, the network input (``network_input.npz``), the model
-file and its sha256 when known, and the sha256 of every file.
-
-Optional per-MAC traces (``trace={"layer": [(n, c, y, x), ...]}``) write
-``trace_<coords>.csv`` with every reduction step of those outputs.
+execution order, a folder ``NN_<layer>/`` with the ``input``, ``weight``, ``bias``,
+``acc`` and ``output`` codes as ``.hex`` (``$readmemh``-ready) and ``.npy``, plus
+``manifest.json`` (formats, shapes, layout, quantization, MAC units, config, input,
+model and sha256 of every file).  Optional per-MAC traces
+(``trace={"layer": [(n, c, y, x), ...]}``) write ``trace_<coords>.csv``.  The file
+layout, manifest fields and trace columns are in docs/rtl.md.
 
 ``compare`` (in :mod:`hwsim.network.compare`, re-exported here) checks an RTL
 dump against these files.

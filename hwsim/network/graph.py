@@ -1,17 +1,7 @@
 """Network: layers in topological order over named tensors, run as the accelerator would.
 
-A :class:`Network` holds :class:`Node` objects (ONNX-like op names and
-attributes, float weights and, for quantized models, the weights / biases /
-tensor quantization the model states).  ``run(x)`` executes it with the integer
-or low-precision pipeline that a :class:`~hwsim.network.config.NetworkConfig`
-describes, every MAC through :mod:`hwsim.mac`, and returns the outputs, on
-request every intermediate tensor (codes + format + quantization), the
-accumulators of every compute layer, and per-layer statistics (MAC overflow
-events, max |partial sum|, SQNR against a float64 run of the same graph).
-
-Supported ops: those registered in :mod:`hwsim.ops` (``SUPPORTED_OPS``); the
-planning, the quantized run and the float run live in :mod:`.planner`,
-:mod:`.executor` and :mod:`.floatrun`.
+A :class:`Network` holds :class:`Node` objects; ``run(x)`` executes it under a
+:class:`~hwsim.network.config.NetworkConfig` (docs/architecture.md, "Ops and networks").
 
 >>> import numpy as np
 >>> from hwsim.network import Network

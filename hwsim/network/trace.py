@@ -1,33 +1,10 @@
 """Per-MAC traces of chosen outputs, for golden-vector exports (CSV and ``.npy``).
 
-Columns of ``trace_<coords>.csv`` (one row per step of the reduction, in the
-order the MAC unit performs them; documented in docs/rtl.md):
-
-===========  ===================================================================
-step         step number from 0
-kind         ``bias``, ``mac``, ``node``, ``group``, ``chunk``, ``psum_store``,
-             ``psum_load``, ``psum_add`` (see :func:`hwsim.mac.trace`)
-unit         register updated: accumulator, outer_accumulator, psum_adder, psum
-k0, k1       range of reduction terms the step covers ([k0, k1))
-a_code       activation code of a ``mac`` step (unsigned register code)
-b_code       weight code of a ``mac`` step
-input        exact value entering the register (the product for ``mac`` steps)
-before       register code before the step (unsigned)
-after        register code after the step (unsigned)
-after_value  register value after the step (float64 repr)
-events       overflow / inexact / underflow / invalid raised by the step
-n co oy ox   output coordinate (Conv; Gemm: n = row, co = column, oy = ox = 0)
-ci kh kw     input channel and kernel offsets of a ``mac`` step's term (Conv)
-iy ix        input pixel the term reads (may be outside the image: padding)
-padding      1 when the term reads the padding (the pad code), else 0
-a_value      signed activation value (zero point applied), exact
-b_value      signed weight value (zero point applied), exact
-acc          signed register value after the step (raw integer of an int /
-             fixed register, else the float value)
-===========  ===================================================================
-
-The ``.npy`` twin holds the integer columns (``step``, ``k0``, ``k1``, ``a_code``,
-``b_code``, ``before``, ``after``, ``n`` .. ``padding``) as int64, -1 where empty.
+``trace_<coords>.csv`` has one row per step of the reduction, in the order the MAC
+unit performs them (step kinds as in :func:`hwsim.mac.trace`), with the register
+codes before / after each step, the events it raised and the output, kernel and
+input coordinates of the term.  The ``.npy`` twin holds the integer columns as
+int64, -1 where empty.  The columns are documented in docs/rtl.md, "Trace columns".
 """
 from __future__ import annotations
 

@@ -4,30 +4,10 @@
 return ``(code, flags)``.  Finite results are the exact sum / product computed with
 Python ints and :class:`fractions.Fraction` and rounded once by
 :func:`hwsim.reference.encode` (so every rounding mode, overflow policy and
-tininess rule of the reference holds); the special cases follow IEEE 754-2019:
-
-* invalid (flag 0x10) for a signalling-NaN operand (7.2 a), Inf - Inf (7.2 d),
-  Inf x 0 and fma(Inf, 0, c) (7.2 e: the invalid is raised even when c is a
-  quiet NaN, as SoftFloat does);
-* an exact zero sum of opposite signs is +0, or -0 under ``rdn`` (6.3);
-  zero products have the XOR sign;
-* NaN results follow a :class:`NanPolicy`.
-
-Formats without a signalling NaN (OCP ``fn`` / ``fnuz`` / P3109) have quiet NaNs
-only.  Integer and fixed-point formats take the same exact path (no NaN or Inf).
-
-NaN policies (after SoftFloat 3e's specialisation folders, whose NaN rules they
-model; see docs/rtl.md):
-
-=========  =================================================  ===================
-preset     NaN result of an operation with NaN operands       default NaN (Inf-Inf)
-=========  =================================================  ===================
-riscv      the canonical NaN (RISC-V ISA manual, "NaN          +qNaN (0x7E00 f16)
-           Generation and Propagation")
-x86        first NaN operand, quieted (SoftFloat 8086-SSE)    -qNaN (0xFE00 f16)
-arm        first sNaN operand quieted, else first qNaN        +qNaN (ARM "default
-           (SoftFloat ARM-VFPv2)                              NaN")
-=========  =================================================  ===================
+tininess rule of the reference holds); special cases follow IEEE 754-2019 and NaN
+results follow a :class:`NanPolicy` (``riscv``, ``x86``, ``arm``, modelled on
+SoftFloat 3e's specialisations).  The special cases and the NaN policies are
+described in docs/rtl.md, "Test vectors".
 """
 from __future__ import annotations
 

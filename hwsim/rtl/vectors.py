@@ -1,21 +1,10 @@
 """TestFloat-style test vectors for any format hwsim models (``hwsim vectors``).
 
-A vector file has one case per line, in TestFloat's layout (``testfloat_gen``)::
-
-    A B [C] RESULT FLAGS
-
-every field in upper-case hex, codes zero-padded to ``ceil(bits/4)`` digits and
-FLAGS as two digits with SoftFloat's bits: 01 inexact, 02 underflow, 04 overflow,
-08 infinite (divide by zero), 10 invalid.  ``convert`` lines are ``A RESULT FLAGS``
-(A a code of the source format), ``mulAdd`` lines ``A B C RESULT FLAGS`` (a*b+c),
-``dot`` lines ``A0 .. A(k-1) B0 .. B(k-1) RESULT FLAGS`` (RESULT: the MAC unit's
-result register) and ``quantize`` lines ``X0 .. X(n-1) SCALE E0 .. E(n-1) FLAGS``
-(one block of float32 codes in, the block's scale code and element codes out;
-FLAGS 00: block formats have no flags).
-
-The expected results come from :mod:`hwsim.rtl.ieee` (exact values, one rounding by
-:func:`hwsim.reference.encode`), from :func:`hwsim.mac.dot` / :func:`hwsim.mac.trace`
-for ``dot`` (flags OR-ed over the steps, as sticky flags) and from
+A vector file has one case per line, in TestFloat's layout (``testfloat_gen``),
+``A B [C] RESULT FLAGS`` in upper-case hex with SoftFloat's flag bits; ``convert``,
+``mulAdd``, ``dot`` and ``quantize`` have their own line layouts (docs/rtl.md,
+"Test vectors").  The expected results come from :mod:`hwsim.rtl.ieee`, from
+:func:`hwsim.mac.dot` / :func:`hwsim.mac.trace` for ``dot`` and from
 :mod:`hwsim.reference` for block quantization.
 
 ``check(path, ...)`` reads a DUT's result file in the same layout and reports the

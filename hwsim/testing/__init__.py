@@ -1,15 +1,10 @@
 """Tools for property-based tests of low-precision code against hwsim.
 
-Needs ``hypothesis`` (``pip install hwsim[test]``).  Contents:
-
-- hypothesis strategies for formats, codes and the values where rounding is
-  hard (:mod:`hwsim.testing.strategies`, re-exported here);
-- ``reference``: hwsim's pure-Python exact oracle (:mod:`hwsim.reference`,
-  ints and ``fractions.Fraction``, no compiled code), loaded on first use;
-- :func:`assert_codes_equal`, which reports the first differing element with
-  its bits and both decoded values;
-- :func:`assert_bits_equal`, for arrays of values: equal numbers and equal
-  signs of zero (``-0.0`` is not ``+0.0``).
+Needs ``hypothesis`` (``pip install hwsim[test]``).  Contents: hypothesis
+strategies (:mod:`hwsim.testing.strategies`, re-exported), ``reference`` (the
+pure-Python oracle :mod:`hwsim.reference`, loaded on first use),
+:func:`assert_codes_equal` and :func:`assert_bits_equal`; see docs/architecture.md,
+"Testing tools".
 
 >>> import numpy as np, hwsim
 >>> from hwsim.testing import assert_codes_equal

@@ -1,8 +1,6 @@
 """Hypothesis strategies for MAC-unit configurations, plus reference helpers.
 
-Use them to property-test your own low-precision dot-product kernels against
-hwsim's exact oracle (:mod:`hwsim.reference.mac`, Fractions only):
-
+Property-test your own dot-product kernels against :mod:`hwsim.reference.mac`:
 >>> from hypothesis import given, settings
 >>> from hwsim.testing.mac_strategies import mac_units, mac_problems, reference_dot
 >>> @settings(max_examples=5, deadline=None)
@@ -13,10 +11,7 @@ hwsim's exact oracle (:mod:`hwsim.reference.mac`, Fractions only):
 ...     assert ref.code >= 0            # compare your kernel's code here
 >>> test_mine()
 
-``mac_problems`` draws (mac, a_codes [M, K], b_codes [K, N], bias or None,
-a_zero_point, b_zero_point) with codes of every class (NaN and Inf codes
-included for float operands) and biases exactly representable where they
-enter.
+What ``mac_problems`` draws: docs/architecture.md, "Testing tools".
 """
 from __future__ import annotations
 

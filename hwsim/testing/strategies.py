@@ -1,32 +1,12 @@
 """Hypothesis strategies and edge-value generators for number formats.
 
-Everything here is computed from the format's parameters in pure Python /
-numpy (``FloatFormat.classify`` and exact ``fractions.Fraction`` arithmetic):
-nothing calls the C kernels, so the values can be used to test them.
-
-Strategies
-----------
-float_formats, int_formats, fixed_formats
-    Random valid format objects.
-codes, finite_codes
-    Integer codes of a format (all of them / no NaN or Inf).
-values_near_ties
-    ``v0 + alpha * (v1 - v0)`` between consecutive values (the idea of
-    Graphcore gfloat's tests), plus exact midpoints and their float64
-    neighbours: the inputs where rounding modes differ.
-subnormal_boundaries, overflow_thresholds
-    Values around the smallest subnormal / normal and around the largest
-    finite value and the point where rounding overflows.
-arrays_of
-    numpy arrays of such values (or of codes).
-rounding_modes
-    Rounding-mode names.
-
-Plain functions (no hypothesis): :func:`representable_values`,
-:func:`edge_values`, :func:`next_up_value`.
+Computed from the format's parameters in pure Python / numpy, never the C kernels.
+Strategies: ``float_formats`` ``int_formats`` ``fixed_formats`` ``codes``
+``finite_codes`` ``values_near_ties`` ``subnormal_boundaries``
+``overflow_thresholds`` ``arrays_of`` ``rounding_modes`` (docs/architecture.md,
+"Testing tools"); plain: :func:`representable_values`, :func:`edge_values`, :func:`next_up_value`.
 
 >>> import hwsim
->>> from hwsim.testing import strategies as hst
 >>> f = hwsim.format("float4_e2m1fn")
 >>> [float(v) for v in representable_values(f) if v >= 0]
 [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
