@@ -1,30 +1,11 @@
-"""Requantization: accumulator values to output codes (numerics.md section 7).
+"""Requantization: accumulator values to output codes.
 
-Three styles, each a numba kernel over an accumulator array ``[R, N]`` with one
-multiplier per column (output channel):
-
-``tflite`` (gemmlowp / TFLite reference kernels)
-    M = s_in * s_w / s_out becomes an int32 Q0.31 multiplier ``m`` in [2^30, 2^31)
-    and a power-of-two exponent ``shift`` (:func:`quantize_multiplier`).  Then
-    ``y = RDBPOT(SRDHM(x * 2^left, m), right)`` with left = max(shift, 0),
-    right = max(-shift, 0); SRDHM rounds ties toward +inf (nudge 2^30, or
-    1 - 2^30 for a negative product, then C truncating division by 2^31;
-    INT32_MIN * INT32_MIN saturates to INT32_MAX); RDBPOT rounds ties away from
-    zero.  ``x * 2^left`` wraps to int32 (the C code would have undefined
-    behaviour there); an accumulator outside int32 is saturated to int32 first.
-``tflite_single`` (TFLITE_SINGLE_ROUNDING, CMSIS-NN)
-    ``y = (x * m + 2^(30 - shift)) >> (31 - shift)`` in int64, one rounding,
-    ties toward +inf.
-``onnx`` (onnxruntime QLinearConv / QLinearMatMul / QGemm through MLAS)
-    ``y = rne(fl32(fl32(x) * M32))`` with ``M32 = fl32(fl32(s_in * s_w) / s_out)``
-    (float32 arithmetic, round half to even), as ``MlasRequantizeOutput`` does;
-    checked bit for bit against onnxruntime in ``tests/test_onnx_ort_exact.py``.
-``shift``
-    Power-of-two scales: ``y = round(x / 2^s)`` with a rounding mode
-    (``rne``, ``rna``, ``rtz``, ``rup``, ``rdn``; ``rdn`` is a plain arithmetic
-    shift right).
-
-Every style then adds the output zero point and clamps to ``[qmin, qmax]``.
+Styles ``tflite`` (gemmlowp's two roundings), ``tflite_single`` (one rounding,
+CMSIS-NN), ``onnx`` (float32 multiplier, round half to even, as onnxruntime's
+MLAS) and ``shift`` (power-of-two scales, any of five rounding modes), each a
+numba kernel over an accumulator ``[R, N]`` with one multiplier per column;
+every style then adds the output zero point and clamps to ``[qmin, qmax]``.
+The exact arithmetic of each style is in docs/semantics.md ("Requantization").
 """
 from __future__ import annotations
 
