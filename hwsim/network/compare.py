@@ -230,7 +230,7 @@ def read_manifest(golden_dir) -> dict:
     need(isinstance(man, dict) and isinstance(man.get("layers"), list), "'layers'")
     for i, L in enumerate(man["layers"]):
         need(isinstance(L, dict) and isinstance(L.get("files"), dict), f"layers[{i}].files")
-        need(isinstance(L.get("name", ""), str), f"layers[{i}].name")
+        need(isinstance(L.get("name"), str), f"layers[{i}].name")
         for kind, info in L["files"].items():
             w = f"layers[{i}].files.{kind}"
             need(isinstance(info, dict) and isinstance(info.get("hex"), str), w + ".hex")
