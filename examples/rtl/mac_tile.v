@@ -7,8 +7,8 @@
 // steps each (the bench sequences them, see tb_mac_tile.v).
 // hwsim model: the conv layer's MacUnit("int8", "int8", accumulator=IntAccumulator(W, ...)),
 // one PE per output, reduction in the layer's order.
-// `define INJECT_BUG: the last row's input is zero-extended instead of sign-extended
-// (a mixed-signedness slip): PE (P-1, q) goes wrong at the first negative input.
+// `define INJECT_BUG: the last row drops the sign bit of its input (a signedness slip):
+// PE (P-1, q) goes wrong at the first negative input met with a nonzero weight.
 // (The same define also plants int8_mac's bug, which only shows on negative saturation.)
 module mac_tile #(
     parameter P   = 2,
