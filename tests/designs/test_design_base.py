@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hwsim import reference as ref
-from hwsim.codec import decode, encode
+from hwsim.codec import decode
 from hwsim.designs.base import add_rounded, as_matrix_pair, quantize_activations
 from hwsim.designs.schemes import FORMAT_PRESETS
 
