@@ -4,7 +4,7 @@ network; write docs/designs/<design>.png and the tables of docs/designs.md.
     .venv/bin/python benchmarks/sweep_designs.py [--out docs/designs] [--images 16]
 
 Digits: top-1 accuracy on the 539 test images and logits SQNR against the float64
-reference.  ResNet-18-shaped (random seeded weights, 32x32 inputs, 10 classes): logits SQNR
+reference.  ResNet-18-shaped (random seeded weights, 16x16 inputs, 10 classes): logits SQNR
 and top-1 agreement with the float64 reference on ``--images`` seeded inputs (accuracy is
 meaningless for random weights).  Every MAC layer runs the design (``{"defaults":
 {"design": ...}}``); activations between layers are int8 as in the default config.
@@ -25,6 +25,8 @@ from bench_network import resnet18_onnx  # noqa: E402
 
 from hwsim.network import load_onnx  # noqa: E402
 from hwsim.network.demo import load_data, model_path  # noqa: E402
+
+SIZE = 16  #: ResNet input size (the bit-serial CIM simulation costs 64x a MAC)
 
 #: design -> (knob label, [(knob value, design dict)])
 SWEEPS = {
@@ -70,13 +72,13 @@ def run(out_dir, n_images):
     digits = load_onnx(model_path())
     with tempfile.TemporaryDirectory() as td:
         p = os.path.join(td, "r18.onnx")
-        resnet18_onnx(p, seed=0, classes=10, size=32)
+        resnet18_onnx(p, seed=0, classes=10, size=SIZE)
         m = onnx.load(p)
         for v in (m.graph.input[0], m.graph.output[0]):  # any batch size
             v.type.tensor_type.shape.dim[0].dim_param = "N"
         onnx.save(m, p)
         resnet = load_onnx(p)
-    xr = np.random.default_rng(0).random((n_images + 8, 3, 32, 32)).astype(np.float32)
+    xr = np.random.default_rng(0).random((n_images + 8, 3, SIZE, SIZE)).astype(np.float32)
     nets = {"digits": (digits, [xtr[:64]], xte, yte), "resnet": (resnet, [xr[:8]], xr[8:], None)}
     rows = []
     for key, (label, cases) in SWEEPS.items():

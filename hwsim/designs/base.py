@@ -9,6 +9,7 @@ each design's parameters, what is modelled and what is not.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..formats import format as parse_format
 from ..mac import IntAccumulator, MacUnit, matmul
 
 __all__ = ["DesignResult", "DesignPath", "quantize_activations", "int_matmul",
-           "as_matrix_pair", "sqnr_db", "add_rounded"]
+           "as_matrix_pair", "sqnr_db", "add_rounded", "weight_cache"]
 
 
 @dataclass
@@ -51,6 +52,26 @@ class DesignResult:
     def __repr__(self) -> str:
         return (f"DesignResult(shape={self.values.shape}, paths={list(self.paths)}, "
                 f"cost={self.cost})")
+
+
+_CACHE: dict = {}
+_CACHE_MAX = 512
+
+
+def weight_cache(fn):
+    """Memoise a weight-preparation function of (w, *params) on w's bytes: networks call a
+    design with the same layer weights on every batch (MSE searches and SVDs are slow)."""
+    def wrapped(w, *args):
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        key = (fn.__module__, fn.__qualname__, w.shape,
+               hashlib.blake2b(w.tobytes(), digest_size=16).digest(), args)
+        if key not in _CACHE:
+            if len(_CACHE) >= _CACHE_MAX:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = fn(w, *args)
+        return _CACHE[key]
+    wrapped.__doc__, wrapped.__name__ = fn.__doc__, fn.__name__
+    return wrapped
 
 
 def as_matrix_pair(x, w):

@@ -30,7 +30,7 @@ from ..errors import check_int
 from ..formats import format as parse_format
 from ..mac import FloatAccumulator, MacUnit, matmul
 from .base import DesignPath, DesignResult, as_matrix_pair, decode_values, add_rounded, int_codes, \
-    int_matmul, quantize_activations
+    int_matmul, quantize_activations, weight_cache
 
 __all__ = ["PolarizationDesign", "stuck_at_faults"]
 
@@ -47,6 +47,34 @@ def stuck_at_faults(codes: np.ndarray, bits: int, fraction: float, seed: int) ->
         m = np.int64(1) << b
         c = np.where(hit[..., b], np.where(val[..., b], c | m, c & ~m), c)
     return c.astype(codes.dtype)
+
+
+@weight_cache
+def main_weights(w, main: str, stuck_at: float, seed: int):
+    """(main-path weight operand, per-channel scale or None, W_main float64, weight bits).
+
+    int8: integer codes (per-channel absmax, faults applied) and their scales; nf4: the
+    float32 codes of the decoded NF4 weights (blocks of 64 along K, faults applied)."""
+    if main == "int8":
+        sw = np.max(np.abs(w), axis=0)
+        sw = np.where(sw > 0, sw / 127.0, 1.0)
+        q = np.clip(np.rint(w / sw), -127, 127).astype(np.int64)
+        qf = stuck_at_faults(q & 0xFF, 8, stuck_at, seed)
+        q = np.where(qf >= 128, qf - 256, qf)
+        return q, sw, q * sw[None, :], 8 * q.size + 32 * sw.size
+    t = codebook_encode(w.T, parse_format("nf4"), axis=-1)  # blocks along K
+    codes = stuck_at_faults(np.asarray(t.codes), 4, stuck_at, seed)
+    if codes is not t.codes:
+        t = dataclasses.replace(t, codes=codes)
+    wm = np.asarray(t.values(), dtype=np.float64).T  # float32 values
+    return encode(wm, "float32"), None, wm, 4 * wm.size + 32 * (wm.size // 64 + 1)
+
+
+@weight_cache
+def low_rank_factors(err, r: int, fmt_name: str):
+    """Codes of ``L = U_r S_r`` and ``R = V_r^T`` (SVD of err) in format ``fmt_name``."""
+    U, S, Vt = np.linalg.svd(err, full_matrices=False)
+    return encode(U[:, :r] * S[None, :r], fmt_name), encode(Vt[:r], fmt_name)
 
 
 @dataclass(frozen=True)
@@ -90,25 +118,15 @@ class PolarizationDesign:
     # -- main path ---------------------------------------------------------
     def _main(self, a_int, w):
         """(main-path sums in activation-integer units, W_main float64, path, weight bits)."""
+        q, scale, wm, wbits = main_weights(w, self.main, float(self.stuck_at), int(self.seed))
         if self.main == "int8":
-            sw = np.max(np.abs(w), axis=0)
-            sw = np.where(sw > 0, sw / 127.0, 1.0)
-            q = np.clip(np.rint(w / sw), -127, 127).astype(np.int64)
-            qf = stuck_at_faults(q & 0xFF, 8, self.stuck_at, self.seed)
-            q = np.where(qf >= 128, qf - 256, qf)
             r, path = int_matmul(a_int, q)
-            return r * sw[None, :], q * sw[None, :], path, 8 * q.size + 32 * sw.size
-        t = codebook_encode(w.T, parse_format("nf4"), axis=-1)  # blocks along K
-        codes = stuck_at_faults(np.asarray(t.codes), 4, self.stuck_at, self.seed)
-        if codes is not t.codes:
-            t = dataclasses.replace(t, codes=codes)
-        wm = np.asarray(t.values(), dtype=np.float64).T  # float32 values
+            return r * scale[None, :], wm, path, wbits
         fa = f"int{self.a_bits}"
         mac = MacUnit(fa, "float32", accumulator=FloatAccumulator("float32"))
-        ac, bc = int_codes(a_int, fa), encode(wm, "float32")
-        res = matmul(ac, bc, mac)
-        return (np.asarray(res.values, np.float64), wm, DesignPath(mac, ac, bc, res),
-                4 * wm.size + 32 * (wm.size // 64 + 1))
+        ac = int_codes(a_int, fa)
+        res = matmul(ac, q, mac)
+        return np.asarray(res.values, np.float64), wm, DesignPath(mac, ac, q, res), wbits
 
     def _noise(self, r):
         if self.noise_std == 0.0:
@@ -124,9 +142,7 @@ class PolarizationDesign:
         r = min(self.rank, K, N)
         if r == 0:
             return np.zeros((a_int.shape[0], N)), {}
-        U, S, Vt = np.linalg.svd(err, full_matrices=False)
-        L = encode(U[:, :r] * S[None, :r], cf)
-        R = encode(Vt[:r], cf)
+        L, R = low_rank_factors(err, r, cf.name)
         mac = MacUnit(cf, cf, accumulator=FloatAccumulator(self.comp_acc))
         ac = encode(a_int.astype(np.float64), cf, "rne", "error")
         t = matmul(ac, L, mac)

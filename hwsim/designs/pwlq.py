@@ -37,7 +37,7 @@ from ..errors import check_int
 from ..formats import PWLQFormat
 from ..formats import format as parse_format
 from ..mac import IntAccumulator
-from .base import DesignResult, as_matrix_pair, decode_values, add_rounded, int_matmul, \
+from .base import DesignResult, weight_cache, as_matrix_pair, decode_values, add_rounded, int_matmul, \
     quantize_activations
 from .psum import PsumEncoding, encode_partial_sums
 
@@ -46,6 +46,7 @@ __all__ = ["PWLQDesign", "pwlq_regions"]
 REGIONS = ("centre", "tail", "tail_pos", "tail_neg")
 
 
+@weight_cache
 def pwlq_regions(w: np.ndarray, bits: int, breakpoint=None):
     """Per-column PWLQ of ``w [K, N]``: (dict region -> int64 [K, N], m [N], p [N], sc, st)."""
     fmt = PWLQFormat(bits, bits)
@@ -102,21 +103,27 @@ class PWLQDesign:
 
     # -- the datapath ------------------------------------------------------
     def region_sums(self, a_int, regions):
-        """Per region: the (tiled, psum-encoded) integer sums, paths and saturation counts."""
-        K = a_int.shape[1]
-        T = self.T or K
+        """Per region: the (tiled, psum-encoded) integer sums, paths and saturation counts.
+
+        The tiles of one region run as one batched :func:`hwsim.mac.matmul` (batch = tile);
+        its path's codes are ``[tiles, M, T]`` / ``[tiles, T, N]``."""
+        M, K = a_int.shape
+        T = min(self.T or K, K)
+        nt = -(-K // T)
         acc = IntAccumulator(self.acc_bits, overflow=self.acc_overflow)
+        a = np.zeros((M, nt * T), dtype=np.int64)
+        a[:, :K] = a_int
+        a = a.reshape(M, nt, T).transpose(1, 0, 2)
         sums, paths, sat = {}, {}, 0
         for r in REGIONS:
-            total = np.zeros((a_int.shape[0], regions[r].shape[1]), dtype=np.int64)
-            for t0 in range(0, K, T):
-                part, path = int_matmul(a_int[:, t0:t0 + T], regions[r][t0:t0 + T], acc)
-                paths[f"{r}/k{t0}"] = path
-                if t0 + T < K or t0 > 0:  # a partial sum leaves the array
-                    part, s = encode_partial_sums(part, self.psum)
-                    sat += s
-                total += part
-            sums[r] = total
+            w = np.zeros((nt * T, regions[r].shape[1]), dtype=np.int64)
+            w[:K] = regions[r]
+            part, path = int_matmul(a, w.reshape(nt, T, -1), acc)  # [nt, M, N]
+            paths[r] = path
+            if nt > 1:  # partial sums leave the array between tiles
+                part, s = encode_partial_sums(part, self.psum)
+                sat += s
+            sums[r] = part.sum(axis=0)  # the exact psum adder
         return sums, paths, sat
 
     def matmul(self, x, w) -> DesignResult:
@@ -148,10 +155,14 @@ class PWLQDesign:
     def _combine_int(self, sums, coef, sc, sa):
         F = self.combine_frac_bits
         hi = (1 << (self.combine_bits - 1)) - 1
-        Y = np.zeros(sums["centre"].shape, dtype=object)
+        mults = {r: np.rint(coef[r] / np.where(sc == 0, 1.0, sc) * 2.0 ** F).astype(np.int64)
+                 for r in REGIONS}
+        bound = sum(float(np.max(np.abs(sums[r]), initial=0)) *
+                    float(np.max(np.abs(mults[r]), initial=0)) for r in REGIONS)
+        dt = np.int64 if bound < 2.0 ** 62 else object  # exact either way
+        Y = np.zeros(sums["centre"].shape, dtype=dt)
         for r in REGIONS:
-            mult = np.rint(coef[r] / np.where(sc == 0, 1.0, sc) * 2.0 ** F).astype(np.int64)
-            Y = Y + sums[r].astype(object) * mult.astype(object)[None, :]
+            Y = Y + sums[r].astype(dt) * mults[r].astype(dt)[None, :]
         over = int(np.count_nonzero((Y > hi) | (Y < -hi - 1)))
         Y = np.clip(Y, -hi - 1, hi).astype(np.float64)  # exact: combine_bits <= 53
         return Y * sa * sc[None, :] / 2.0 ** F, over

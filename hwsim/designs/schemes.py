@@ -22,7 +22,7 @@ from ..formats import FloatFormat
 from ..formats import format as parse_format
 from ..mac import Chunked, FloatAccumulator, IntAccumulator, MacUnit, matmul
 from .base import DesignPath, DesignResult, as_matrix_pair, decode_values, add_rounded, \
-    int_matmul, quantize_activations
+    int_matmul, quantize_activations, weight_cache
 
 __all__ = ["TwoTensorInt4", "VSQuant", "ChunkedFP8", "FORMAT_PRESETS", "per_layer_bits",
            "mmse_int_scale"]
@@ -45,6 +45,7 @@ def hfp8_forward(bias: int = 7) -> FloatFormat:
     return FloatFormat(4, 3, bias=bias, name=f"hfp8_fwd_e4m3_b{bias}")
 
 
+@weight_cache
 def mmse_int_scale(w: np.ndarray, bits: int, grid: int = 64) -> np.ndarray:
     """Per-column scale of symmetric ``bits``-bit quantization minimising the squared error
     over clipping ratios ``c/grid`` of max|w| (c = 1..grid)."""

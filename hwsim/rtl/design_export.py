@@ -22,6 +22,18 @@ from ..ops import macbridge as br
 __all__ = ["export_design"]
 
 
+def _unbatched(paths):
+    """(name, path, a [M, K], b [K, N], acc [M, N]) per path and batch index (K tiles run
+    as one batched matmul: ``<path>/tile<t>``)."""
+    for name, p in paths.items():
+        a, b, acc = np.asarray(p.a_codes), np.asarray(p.b_codes), np.asarray(p.result.codes)
+        if a.ndim == 2:
+            yield name, p, a, b, acc
+            continue
+        for t in range(a.shape[0]):
+            yield f"{name}/tile{t}", p, a[t], b[t], acc[t]
+
+
 def export_design(result: DesignResult, out_dir, design=None) -> dict:
     """Write every MAC path of ``result`` (see the module doc); returns the manifest."""
     if not isinstance(result, DesignResult):
@@ -30,13 +42,11 @@ def export_design(result: DesignResult, out_dir, design=None) -> dict:
         raise ValueError("this design result has no MAC paths to export")
     layers = []
     with atomic_dir(out_dir, reusable=is_golden_dir) as tmp:
-        for i, (name, p) in enumerate(result.paths.items()):
-            d = f"{i:02d}_{_safe(name)}"
-            tensors = dict(input=(np.asarray(p.a_codes), p.mac.a_fmt,
-                                  dict(zero_point=_jsonable(p.a_zero_point))),
-                           weight=(np.asarray(p.b_codes), p.mac.b_fmt, dict(zero_point=0)),
-                           bias=None,
-                           acc=(np.asarray(p.result.codes), br.acc_format(p.mac), None))
+        for name, p, a, b, acc in _unbatched(result.paths):
+            d = f"{len(layers):02d}_{_safe(name)}"
+            tensors = dict(input=(a, p.mac.a_fmt, dict(zero_point=_jsonable(p.a_zero_point))),
+                           weight=(b, p.mac.b_fmt, dict(zero_point=0)), bias=None,
+                           acc=(acc, br.acc_format(p.mac), None))
             files = _write_files(tmp, d, tensors)
             layers.append(dict(name=name, op="MatMul", dir=d, attrs={}, files=files,
                                mac=_mac_dict(p.mac), requant=None, config=None, stats=None))
