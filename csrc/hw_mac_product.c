@@ -92,7 +92,6 @@ uint32_t hwi_num_from_xval(const hw_num_spec *ns, const hw_opts *o, const hw_xva
         else if (x->cls == HW_XV_NAN) *code = hwi_float_nan(x, ns->fmt, o, &fl);
         else *code = hwi_float_special(0, x->sign, ns->fmt, o, &fl);
         hwi_xval_from_code(dec, *code, ns->fmt);
-        if (x->cls == HW_XV_NAN && dec->cls == HW_XV_NAN) dec->exp = x->exp; /* keep the mark */
         return fl;
     }
     if (x->cls != HW_XV_FINITE) return fixed_special(ns, x, code, dec);

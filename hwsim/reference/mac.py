@@ -235,9 +235,7 @@ def _encode_num(v, fmt, mode: str, overflow: str, pol, inexact: bool = True):
             code, ovf = nan_code(fmt, v, pol), False
         else:
             (code, fl), ovf = inf_code(fmt, v[1], overflow), False
-        value, ae = decode_operand(code, fmt)
-        if isnan(v) and isnan(value):
-            value = value[:3] + (v[3],)  # a signalling operand stays marked
+        value, ae = decode_operand(code, fmt)  # a NaN comes out quiet
         return value, ae, ovf, fl
     lo, hi = fmt.min_int, fmt.max_int
     if isnan(v) or (v[0] == "inf" and overflow == "error"):
