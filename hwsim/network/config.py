@@ -25,6 +25,7 @@ from ..ops.conv import ORDERS
 from ..ops.macbridge import MAC_PRESETS
 from ..ops.pool import DIV_ROUNDINGS
 from ..ops.requant import SHIFT_ROUNDINGS, STYLES
+from ..ops.vector.unit import VECTOR_ROUNDINGS, vector_unit
 from .inputs import parse_nan_policy
 
 __all__ = ["LayerConfig", "NetworkConfig", "ConfigError", "MAC_PRESETS", "LAYER_KEYS",
@@ -48,7 +49,7 @@ LAYER_KEYS = {
     "input": str, "weight": str, "bias": str, "output": str, "mac": (str, dict),
     "requant": str, "shift_rounding": str, "pool_rounding": str, "order": str,
     "calibration": dict, "weight_calibration": dict, "per_channel": bool, "symmetric": bool,
-    "scale": str, "dequant": str,
+    "scale": str, "dequant": str, "vector": dict,
 }
 
 #: JSON Schema (draft 2020-12) of a configuration file; :func:`NetworkConfig.from_dict`
@@ -85,7 +86,11 @@ CONFIG_SCHEMA = {
             "weight_calibration": {"$ref": "#/$defs/cal"},
             "per_channel": {"type": "boolean"}, "symmetric": {"type": "boolean"},
             "scale": {"enum": ["calibrate", "none"]},
-            "dequant": {"type": "string"}}},
+            "dequant": {"type": "string"},
+            "vector": {"type": "object", "additionalProperties": False, "properties": {
+                "format": {"type": "string"}, "rounding": {"enum": list(VECTOR_ROUNDINGS)},
+                "accumulator": {"anyOf": [{"type": "string"}, {"type": "object"}]},
+                "functions": {"type": "object"}}}}},
     },
 }
 
@@ -133,6 +138,7 @@ class LayerConfig:
     symmetric: bool = True
     scale: str = "calibrate"
     dequant: str = "auto"
+    vector: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_layer_dict(asdict(self), "layer")
@@ -182,6 +188,9 @@ def validate_layer_dict(d: dict, path: str, allow_match=False) -> None:
             _check_cal(f"{path}.{k}", v)
         elif k == "scale" and v not in ("calibrate", "none"):
             raise ConfigError(f"{path}.scale must be 'calibrate' or 'none', got {v!r}")
+        elif k == "vector":
+            if v:
+                vector_unit(v, f"{path}.vector")
         elif k == "dequant" and v not in ("auto", "exact"):
             _check_fmt(f"{path}.{k}", v)
             if parse_format(v).kind != "float":
