@@ -40,15 +40,15 @@ def mpfr_fn(name, xs, fmt, mode="rne") -> np.ndarray:
     out = np.empty(len(xs))
     for i, x in enumerate(xs.tolist()):
         if name != "sigmoid":  # MPFR's own correctly rounded function in the target context
-            with gmpy2.local_context(ctx):
-                out[i] = float(_hi(name, gmpy2.mpfr(x)))
+            with ctx:
+                out[i] = float(_hi(name, gmpy2.mpfr(x, 53)))
             continue
         if 4 * p < x < float("inf"):  # 1 - 2^-(p+4) < sigmoid(x) < 1: known without evaluating
             out[i] = below_one if mode in ("rtz", "rdn") else 1.0
             continue
-        with gmpy2.local_context(gmpy2.context(precision=400, emin=-10**6, emax=10**6)):
-            v = _hi(name, gmpy2.mpfr(x))  # within 2^-390 relative; never a midpoint (x != 0)
-        with gmpy2.local_context(ctx):
+        with gmpy2.context(precision=400, emin=-10**6, emax=10**6):
+            v = _hi(name, gmpy2.mpfr(x, 53))  # within 2^-390 relative; never a midpoint (x != 0)
+        with ctx:
             out[i] = float(+v)
     return out
 

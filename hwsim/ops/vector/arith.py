@@ -53,6 +53,9 @@ def add(unit, a, b) -> np.ndarray:
         s = a + b
         bb = s - a
         err = (a - (s - bb)) + (b - bb)  # TwoSum (Knuth): s + err = a + b exactly
+    if unit.rounding == "rdn":  # IEEE 754 6.3: an exact zero sum is -0 under roundTowardNegative
+        both_pos0 = (a == 0) & (b == 0) & ~np.signbit(a) & ~np.signbit(b)
+        s = np.where((s == 0) & ~both_pos0, -0.0, s)
     return unit.rnd(round_to_odd(s, np.sign(np.nan_to_num(err))))
 
 
