@@ -93,3 +93,21 @@ def test_mobilenetv3_block_end_to_end(hswish):
                                             "vector": {"format": "bfloat16"}}})
     fp8.calibrate([rng.normal(size=(1, 16, 8, 8)).astype(np.float32) for _ in range(2)])
     assert fp8.run(x).stats["y"]["sqnr_db"] > 12
+
+
+def test_hwsim_run_reports_rewrites(tmp_path, capsys):
+    import json
+
+    import onnx
+
+    from hwsim import cli
+
+    onnx.save(mobilenetv3_block(size=8), str(tmp_path / "m.onnx"))
+    rng = np.random.default_rng(7)
+    np.save(tmp_path / "x.npy", rng.normal(size=(1, 16, 8, 8)).astype(np.float32))
+    np.save(tmp_path / "c.npy", rng.normal(size=(1, 16, 8, 8)).astype(np.float32))
+    assert cli.main(["run", str(tmp_path / "m.onnx"), "--input", str(tmp_path / "x.npy"),
+                     "--calib", str(tmp_path / "c.npy"), "--json", str(tmp_path / "o.json")]) == 0
+    out = capsys.readouterr().out
+    assert "rewrites (3):" in out and out.count("fused into HardSwish") == 2
+    assert len(json.loads((tmp_path / "o.json").read_text())["rewrites"]) == 3
