@@ -65,3 +65,21 @@ def test_pwl_slopes_and_lut_in_bfloat16():
     slope = 0.333984375  # bfloat16(1/3)
     assert got[0] == u.rnd(np.array([1.5 * slope]))[0]
     assert got[1] == 0.0 and got[2] == 1.0 and np.isnan(got[3])
+
+
+def test_vector_unit_per_op_type_and_per_layer():
+    """The `vector` key resolves like every layer key: defaults, op type, then name."""
+    nodes = [helper.make_node("Tanh", ["x"], ["t"], name="t1"),
+             helper.make_node("Tanh", ["t"], ["y"], name="t2")]
+    cfg = _cfg()
+    cfg["layers"] = [{"op": "Tanh", "vector": {"format": "bfloat16"}},
+                     {"name": "t2", "vector": {"format": "float16", "rounding": "rtz"}}]
+    net = _net(nodes, [1, 4], cfg)
+    x = np.array([[0.3, -1.2, 2.0, 0.001]], np.float32)
+    r = net.run(x, keep=True)
+    from hwsim.ops.vector import vector_unit
+
+    bf, f16 = vector_unit({"format": "bfloat16"}), vector_unit({"format": "float16", "rounding": "rtz"})
+    t1 = bf.fn("tanh", bf.rnd(x.astype(np.float64)))
+    assert np.array_equal(r.tensors["t"].values(), t1)
+    assert np.array_equal(r.outputs["y"], f16.fn("tanh", f16.rnd(t1)))
