@@ -6,7 +6,7 @@ format (``fl``); ``exp``, ``log``, ``tanh``, ``erf``, ``sigmoid`` are the unit's
 
 * Exp ``exp(x)``; Log ``log(x)``; Tanh ``tanh(x)``; Erf ``erf(x)``; Sqrt ``fl(sqrt(x))``;
   Reciprocal ``fl(1 / x)``; Neg ``-x``; Abs ``|x|``;
-* Softplus ``log(fl(1 + exp(x)))``;
+* Softplus ``fl(max(x, 0) + log(fl(1 + exp(-|x|))))`` (no overflow for large x);
 * HardSigmoid ``min(max(fl(fl(alpha x) + beta), 0), 1)`` (alpha, beta rounded into the format);
 * SiLU ``fl(x * sigmoid(x))`` (the import rewrite of ``x * Sigmoid(x)``);
 * PRelu ``x`` for ``x >= 0``, else ``fl(slope * x)`` (slope a constant, broadcast).
@@ -34,7 +34,9 @@ def silu(unit, x):
 
 
 def _softplus(unit, x):
-    return unit.fn("log", arith.add(unit, unit.const(1.0), unit.fn("exp", x)))
+    """``fl(max(x, 0) + log(fl(1 + exp(-|x|))))``: no overflow of exp for large x."""
+    t = unit.fn("log", arith.add(unit, unit.const(1.0), unit.fn("exp", -np.abs(x))))
+    return arith.add(unit, np.maximum(x, 0.0), t)
 
 
 def _prelu(unit, x, slope):

@@ -150,3 +150,12 @@ def test_int8_network_through_vector_unit():
     qy = r.qoutputs[net.outputs[0]]
     want = np.clip(np.rint(prod / float(qy.scale)), -128, 127)
     assert np.array_equal(qy.ints(), want)
+
+
+def test_softplus_large_inputs_do_not_overflow():
+    x = np.array([[-100.0, -20.0, 0.0, 20.0, 100.0, 1e30]], np.float32)
+    want, ref, got, _ = run_both(model("Softplus", [[1, 6]]), [x])
+    assert np.isfinite(got).all() and got[0, 4] == 100.0 and got[0, 5] == np.float32(1e30)
+    np.testing.assert_allclose(got[0, 2:5], want[0, 2:5], rtol=2.0 ** -21)
+    # the stated sequence: fl32(1 + exp(-20)) = 1, log(1) = 0 (the true value is 2.06e-9)
+    assert got[0, 0] == 0.0 and got[0, 1] == 0.0
