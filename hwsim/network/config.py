@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, replace
 
+from ..designs import DESIGNS, design_from_dict
 from ..errors import ConfigError
 from ..formats import format as parse_format
 from ..ops import macbridge as br
@@ -49,7 +50,7 @@ LAYER_KEYS = {
     "input": str, "weight": str, "bias": str, "output": str, "mac": (str, dict),
     "requant": str, "shift_rounding": str, "pool_rounding": str, "order": str,
     "calibration": dict, "weight_calibration": dict, "per_channel": bool, "symmetric": bool,
-    "scale": str, "dequant": str, "vector": dict,
+    "scale": str, "dequant": str, "vector": dict, "design": (dict, type(None)),
 }
 
 #: JSON Schema (draft 2020-12) of a configuration file; :func:`NetworkConfig.from_dict`
@@ -90,7 +91,9 @@ CONFIG_SCHEMA = {
             "vector": {"type": "object", "additionalProperties": False, "properties": {
                 "format": {"type": "string"}, "rounding": {"enum": list(VECTOR_ROUNDINGS)},
                 "accumulator": {"anyOf": [{"type": "string"}, {"type": "object"}]},
-                "functions": {"type": "object"}}}}},
+                "functions": {"type": "object"}}},
+            "design": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["name"],
+                                                    "properties": {"name": {"enum": sorted(DESIGNS)}}}]}}},
     },
 }
 
@@ -139,6 +142,7 @@ class LayerConfig:
     scale: str = "calibrate"
     dequant: str = "auto"
     vector: dict = field(default_factory=dict)
+    design: dict | None = None  #: an accelerator design (hwsim.designs) runs this MAC layer
 
     def __post_init__(self) -> None:
         validate_layer_dict(asdict(self), "layer")
@@ -191,6 +195,11 @@ def validate_layer_dict(d: dict, path: str, allow_match=False) -> None:
         elif k == "vector":
             if v:
                 vector_unit(v, f"{path}.vector")
+        elif k == "design" and v is not None:
+            try:
+                design_from_dict(v)
+            except ConfigError as e:
+                raise ConfigError(f"{path}.design: {e}") from None
         elif k == "dequant" and v not in ("auto", "exact"):
             _check_fmt(f"{path}.{k}", v)
             if parse_format(v).kind != "float":
