@@ -92,6 +92,13 @@ def cmd_run(args) -> int:
     for name, v in r.outputs.items():
         print(f"output {name}: shape {v.shape}")
         print(np.array2string(np.asarray(v), precision=5, threshold=64))
+    rw = getattr(net, "source", {}).get("rewrites", [])
+    if rw:  # hwsim's own import rewrites (folds, fusions), docs/semantics.md
+        print(f"\nrewrites ({len(rw)}):")
+        for line in rw[:20]:
+            print(f"  {line}")
+        if len(rw) > 20:
+            print(f"  ... and {len(rw) - 20} more")
     print(f"\n{'layer':<24} {'op':<18} {'overflows':>9} {'max|psum|':>12} {'SQNR dB':>8}")
     for name, s in r.stats.items():
         print(f"{name:<24} {s['op']:<18} {s.get('overflow_events', ''):>9} "
@@ -106,7 +113,7 @@ def cmd_run(args) -> int:
     if args.json:
         with atomic_file(args.json) as f:
             json.dump(dict(outputs={k: np.asarray(v).tolist() for k, v in r.outputs.items()},
-                           stats=r.stats), f, indent=1, default=str)
+                           stats=r.stats, rewrites=rw), f, indent=1, default=str)
     return 0
 
 

@@ -26,6 +26,7 @@ from .cli_io import read_model
 from .config import NetworkConfig, load_config
 from .graph import Network
 from .onnx_fold import fold_constants, folding_available
+from .onnx_rewrite import fuse_patterns
 from .onnx_quant import ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS, analyse_qdq
 
 __all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS", "ImportContext"]
@@ -247,6 +248,9 @@ def load_onnx(model, config=None, name=None) -> Network:
     else:
         m = onnx.load(model)
     m, rewrites = _foldable(m)
+    ranks = _ranks(m)
+    m, fused = fuse_patterns(m)  # HardSwish / SiLU / GELU / LayerNorm written out
+    rewrites = rewrites + fused
     g = m.graph
     init = _constants(g)
     canon, model_q, dq_const = analyse_qdq(g.node, init, _attrs)
@@ -260,7 +264,7 @@ def load_onnx(model, config=None, name=None) -> Network:
     ctx = ImportContext(net, init, canon, model_q, dq_const, code_inputs, uses)
     ctx.rewrites.extend(rewrites)
     ctx.opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
-    ctx.ranks = _ranks(m)
+    ctx.ranks = ranks
     for idx, n in enumerate(g.node):
         _spec(n.op_type)[1](ctx, n, _attrs(n), n.name or f"{n.op_type}_{idx}")
     net.source["rewrites"] = ctx.rewrites
