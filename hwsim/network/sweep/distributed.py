@@ -1,0 +1,72 @@
+"""Dask back end of :func:`.runner.run_configs` (``pip install hwsim[sweep]``).
+
+A local cluster of worker processes (``LocalCluster``, one thread each) by
+default, or an existing scheduler's address.  The network (calibrated), the data
+and the float reference are scattered once to every worker; each configuration
+is one task.  Rows are cached by the client as each task finishes, so a run cut
+short (killed worker, lost scheduler) resumes from the cache.  Dask itself reruns
+the tasks of a worker that dies (``distributed.scheduler.allowed-failures``);
+results are the same as serial ones because a configuration's row depends only on
+the configuration, the network and the data.
+"""
+from __future__ import annotations
+
+from ...errors import UsageError
+
+__all__ = ["run_on_dask", "open_client"]
+
+
+def _task(net, cfg, x, y, ref):
+    import copy
+
+    from .runner import eval_config
+
+    return eval_config(copy.copy(net), cfg, x, y, ref)
+
+
+def open_client(scheduler=None, workers=2):
+    """(client, cluster or None): a client of ``scheduler`` or of a new LocalCluster."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--dask needs dask.distributed: pip install 'hwsim[sweep]'") from None
+    if scheduler:
+        return Client(scheduler, timeout="30s"), None
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"--workers must be an integer >= 1, got {workers!r}")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=40)
+    return Client(cluster), cluster
+
+
+def run_on_dask(net, todo, x, y, ref, rows, cache, bar, scheduler=None, workers=2,
+                client=None, on_result=None):
+    """Compute ``todo`` (hash -> config) into ``rows``, caching each as it finishes.
+
+    ``client``: an open ``dask.distributed.Client`` to use (else one is opened
+    and closed here); ``on_result(n_done, client)``: called after each row (tests
+    use it to kill a worker mid-run)."""
+    from dask.distributed import as_completed
+
+    own = client is None
+    cluster = None
+    if own:
+        client, cluster = open_client(scheduler, workers)
+    try:
+        net_f, x_f, y_f, ref_f = client.scatter([net, x, y, ref], broadcast=True)
+        futs = {client.submit(_task, net_f, c, x_f, y_f, ref_f, key=f"hwsim-sweep-{h}",
+                              pure=False): h for h, c in todo.items()}
+        for fut in as_completed(list(futs)):
+            h = futs[fut]
+            if fut.status != "finished":
+                continue  # lost: reported as missing, resumable from the cache
+            rows[h] = fut.result()
+            cache.put(h, todo[h], rows[h])
+            bar.step()
+            if on_result is not None:
+                on_result(len(rows), client)
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
