@@ -89,12 +89,17 @@ def _base(args):
     return load_config(check_file(args.config, "--config")).to_dict() if args.config else DEFAULT_BASE
 
 
+def _formats(args) -> list:
+    fmts = [f.strip() for f in args.formats.split(",")]
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad:
+        raise UsageError(f"--formats: each must be one of {', '.join(FORMATS)}, got {bad[0]!r}")
+    return fmts
+
+
 def _write(rows, keys, args):
     if args.out:
-        fmts = [f.strip() for f in args.formats.split(",")]
-        bad = [f for f in fmts if f not in FORMATS]
-        if bad:
-            raise UsageError(f"--formats: each must be one of {', '.join(FORMATS)}, got {bad[0]!r}")
+        fmts = _formats(args)
         writers = dict(csv=write_csv, json=write_json, parquet=write_parquet)
         for f in fmts:
             writers[f](rows, os.path.join(args.out, f"sweep.{f}"))
@@ -116,6 +121,7 @@ def cmd_sweep(args) -> int:
         check_output_file(args.plot, "--plot")
     if args.out:
         check_output_dir(args.out, "--out", reusable=lambda p: True)
+    _formats(args)
     if args.workers < 1:
         raise UsageError(f"--workers must be an integer >= 1, got {args.workers}")
     axes = _axes(args)

@@ -13,7 +13,8 @@ dictionary of :mod:`hwsim.network.config`:
   strings of other values containing ``${expr}`` are filled in with it
   (``expr``: integers, variables, + - * //, min(), max()), e.g. ``--grid w=12,16
   --grid 'defaults.mac=int${w}_sat'``.  A value that is exactly ``"${w}"``
-  keeps the variable's type.
+  keeps the variable's type.  ``{"$select": "kind", "a": A, "b": B}`` is ``A``
+  or ``B`` (filled in turn) as the variable ``kind`` is ``"a"`` or ``"b"``.
 
 Values: ``key=v1,v2`` (each parsed as JSON when it is valid JSON, else a string),
 or ``key=[...]`` (a JSON list, for values that hold commas).  The grid is the
@@ -35,6 +36,7 @@ from ..config import load_config, make_mac
 __all__ = ["parse_axis", "load_grid_file", "expand", "apply_point", "set_path", "config_hash", "fill_point",
            "point_label"]
 
+_TOP = ("calibration_samples", "nan_policy")
 _VAR = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -86,11 +88,27 @@ def load_grid_file(path: str) -> list:
     return [(str(k), list(v)) for k, v in d.items()]
 
 
+def _check_vars(axes) -> None:
+    text = json.dumps([v for k, v in axes if "." in k])
+    for k, _ in axes:
+        if "." in k:
+            continue
+        if not re.fullmatch(r"[A-Za-z_]\w*", k) or k in ("defaults", "layers"):
+            raise UsageError(f"--grid key {k!r} must be defaults.KEY[.SUB...], layers.NAME.KEY"
+                             "[.SUB...] or a variable name used as ${name} in other values")
+        if k in ("calibration_samples", "nan_policy"):
+            continue
+        if not (re.search(r"\$\{[^}]*\b" + k + r"\b", text) or f'"$select": "{k}"' in text):
+            raise UsageError(f"--grid key {k!r}: a key without a dot is a variable, but no value "
+                             f"uses ${{{k}}}; config keys are defaults.KEY or layers.NAME.KEY")
+
+
 def expand(axes) -> list:
     """Every grid point as a dict key -> value, first axis slowest."""
     keys = [k for k, _ in axes]
     if len(set(keys)) != len(keys):
         raise UsageError(f"--grid: a key is given twice in {keys}")
+    _check_vars(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(v for _, v in axes))]
 
 
@@ -125,6 +143,12 @@ def _fill(v, env):
         return _VAR.sub(lambda mm: str(_eval(mm.group(1), env)), v)
     if isinstance(v, list):
         return [_fill(x, env) for x in v]
+    if isinstance(v, dict) and "$select" in v:
+        name = v["$select"]
+        if name not in env or str(env[name]) not in v:
+            raise UsageError(f"--grid: $select {name!r}: no entry for {env.get(name)!r} "
+                             f"(entries {sorted(k for k in v if k != '$select')})")
+        return _fill(v[str(env[name])], env)
     if isinstance(v, dict):
         return {k: _fill(x, env) for k, x in v.items()}
     return v
@@ -208,7 +232,7 @@ def _norm_mac(d):
 
 def fill_point(point: dict) -> dict:
     """``point`` with its ``${expr}`` templates filled in from its variables."""
-    env = {k: v for k, v in point.items() if "." not in k}
+    env = {k: v for k, v in point.items() if "." not in k and k not in _TOP}
     return {k: (_fill(v, env) if "." in k else v) for k, v in point.items()}
 
 
@@ -216,7 +240,7 @@ def apply_point(base: dict, point: dict) -> dict:
     """The config dict of one grid point (``base`` is not changed); validated."""
     cfg = copy.deepcopy(base)
     for k, v in fill_point(point).items():
-        if "." in k:
+        if "." in k or k in _TOP:
             set_path(cfg, k, v)
     for entry in [cfg.get("defaults", {})] + list(cfg.get("layers", [])):
         if isinstance(entry.get("mac"), dict):
