@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 from .api import DEFAULT_BASE, prepare, run_sweep
-from .grid import apply_point, config_hash, expand, parse_axis
+from .grid import apply_point, config_hash, expand, load_grid_file, parse_axis
 from .output import flatten, format_rows, pareto_front, write_csv, write_json, write_parquet
 
 __all__ = ["run_sweep", "prepare", "DEFAULT_BASE", "apply_point", "config_hash", "expand",
-           "parse_axis", "flatten", "format_rows", "pareto_front", "write_csv", "write_json",
+           "parse_axis", "load_grid_file", "flatten", "format_rows", "pareto_front", "write_csv", "write_json",
            "write_parquet"]

@@ -19,7 +19,7 @@ __all__ = ["run_on_dask", "open_client"]
 def _task(net, cfg, x, y, ref):
     import copy
 
-    from .runner import eval_config
+    from .metrics import eval_config
 
     return eval_config(copy.copy(net), cfg, x, y, ref)
 

@@ -18,6 +18,7 @@ accumulator: its format's width).
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -26,7 +27,7 @@ from ...mac import a2q_bits, a2q_l1_bits, worst_case_bits
 from ...ops import macbridge as br
 from ..executor import sqnr
 
-__all__ = ["evaluate", "prepare_reference", "layer_bounds"]
+__all__ = ["evaluate", "eval_config", "prepare_reference", "layer_bounds"]
 
 
 def _bits(fmt) -> int:
@@ -132,3 +133,18 @@ def evaluate(net, x, y, ref_logits) -> dict:
     row["traffic_bytes"] = (row["traffic_weight_bytes"] + row["traffic_act_bytes"]
                             + row["traffic_psum_bytes"])
     return row
+
+
+def _canon(row) -> dict:
+    """``row`` as JSON gives it back (numpy scalars -> Python numbers)."""
+    def conv(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return json.loads(json.dumps(row, default=conv))
+
+
+def eval_config(net, cfg, x, y, ref):
+    """One configuration's row (the network is configured in place; calibration is kept)."""
+    net.set_config(cfg)
+    return _canon(evaluate(net, x, y, ref))

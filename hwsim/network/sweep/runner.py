@@ -19,9 +19,9 @@ import numpy as np
 from ..._atomic import atomic_file
 from ...errors import UsageError
 from .grid import config_hash
-from .metrics import evaluate
+from .metrics import eval_config
 
-__all__ = ["Cache", "data_digest", "run_configs", "eval_config"]
+__all__ = ["Cache", "data_digest", "run_configs"]
 
 
 class Cache:
@@ -50,15 +50,6 @@ class Cache:
                 json.dump(dict(config=cfg, row=row), f, sort_keys=True)
 
 
-def _canon(row) -> dict:
-    """``row`` as JSON gives it back (numpy scalars -> Python numbers)."""
-    def conv(o):
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-    return json.loads(json.dumps(row, default=conv))
-
-
 def data_digest(net, x, y) -> str:
     """Digest of the model's layers, its calibration statistics and the data."""
     h = hashlib.sha256()
@@ -74,12 +65,6 @@ def data_digest(net, x, y) -> str:
             a = np.ascontiguousarray(a)
             h.update(str((a.dtype, a.shape)).encode() + a.tobytes())
     return h.hexdigest()[:20]
-
-
-def eval_config(net, cfg, x, y, ref):
-    """One configuration's row (the network is configured in place; calibration is kept)."""
-    net.set_config(cfg)
-    return _canon(evaluate(net, x, y, ref))
 
 
 class _Progress:
@@ -124,7 +109,8 @@ def run_configs(net, cfgs, x, y, ref, cache=None, dask=None, progress=False) -> 
         if h not in rows:
             todo.setdefault(h, c)
     bar = _Progress(len(set(hashes)), progress)
-    bar.step(len(rows)) if rows else None
+    if rows:
+        bar.step(len(rows))
     try:
         if dask is None:
             saved = net.config
