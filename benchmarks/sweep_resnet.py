@@ -31,7 +31,7 @@ def _sweep(net, x, y, calib, lines):
 
     axes = load_grid_file(os.path.join(OUT, "resnet_grid.json"))
     t = time.perf_counter()
-    serial = run_sweep(net, x, y, axes, calib=calib)
+    serial = run_sweep(net, x, y, axes, calib=calib, progress=True)
     t_serial = time.perf_counter() - t
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=40)
@@ -48,7 +48,7 @@ def _sweep(net, x, y, calib, lines):
     with tempfile.TemporaryDirectory() as cache:
         t = time.perf_counter()
         dask_rows = run_sweep(net, x, y, axes, calib=calib, cache=cache,
-                              dask=dict(client=client, on_result=kill_one))
+                              dask=dict(client=client, on_result=kill_one), progress=True)
         t_dask = time.perf_counter() - t
         cached = len(os.listdir(cache))
         resumed = run_sweep(net, x, y, axes, calib=calib, cache=cache)
@@ -80,8 +80,8 @@ def _searches(resnet, digits_net, x, y, calib):
     from hwsim.network.sweep.search import Target, precision_search, width_options
 
     lines = []
-    widths = (10, 12, 14, 16, 18, 20, 24)
-    for name, net, lim in (("digits CNN", digits_net, 10 ** 4), ("ResNet-style", resnet, 0)):
+    for name, net, lim, widths in (("digits CNN", digits_net, 10 ** 4, (12, 14, 16, 18, 20)),
+                                   ("ResNet-style", resnet, 0, (10, 12, 14, 16, 18, 20, 24))):
         layers = [n.name for n in net.nodes if n.op in ("Conv", "Gemm")]
         space = {n: width_options("mac=int{w}_sat", widths) for n in layers}
         t = time.perf_counter()

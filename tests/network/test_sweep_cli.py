@@ -118,3 +118,14 @@ def test_sweep_npz_data_and_grid_file(work, capsys):
     lines = out.splitlines()
     assert lines[0].split()[0] == "defaults.requant"
     assert [ln.split()[0] for ln in lines[1:3]] == ["tflite", "onnx"]
+
+
+def test_search_cli_reports_evaluations_and_the_exhaustive_optimum(work, capsys):
+    rc = cli.main(["search", "--n", "40", "--values", "int12_sat,int16_sat,int24_sat",
+                   "--exhaustive-limit", "30", "--json", "r.json", "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "of 27 configurations" in out and "(matched)" in out
+    r = json.load(open("r.json"))
+    assert r["grid_size"] == 27 and r["evaluations"] < 27 and r["exhaustive"]["matches"]
+    assert r["row"]["top1"] >= r["row"]["float_top1"] - 0.01

@@ -103,3 +103,21 @@ def test_pareto_front_and_flatten():
     assert pareto_front(rows) == [3, 0, 2]
     f = flatten(dict(w=1, macs_by_type={"a": 3}, layers={"c": {"sqnr_db": 2.0}}))
     assert f == {"w": 1, "macs[a]": 3, "c.sqnr_db": 2.0}
+
+
+def test_image_folder_dataset(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from hwsim.network.sweep.data import load_dataset, take
+
+    for c, v in (("b_cls", 200), ("a_cls", 50)):
+        (tmp_path / c).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((6, 4), v + i, np.uint8)).save(tmp_path / c / f"{i}.png")
+    x, y, calib = load_dataset(str(tmp_path), size=(3, 2), grayscale=True, mean=(0.5,), std=(0.25,))
+    assert x.shape == (4, 1, 3, 2) and list(y) == [0, 0, 1, 1] and calib is None
+    np.testing.assert_array_equal(x[0], np.float32((50 / 255 - 0.5) / 0.25))  # sorted classes
+    assert take(x, y, 3)[0].shape[0] == 3
+    with pytest.raises(UsageError, match=r"--n must be an integer in 1\.\.4"):
+        take(x, y, 5)

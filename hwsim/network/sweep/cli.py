@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 
-from ..._atomic import check_output_dir, check_output_file
+from ..._atomic import atomic_file, check_output_dir, check_output_file
 from ...errors import UsageError
 from ..cli_io import check_file, load_array
 from ..config import load_config
@@ -155,6 +155,8 @@ def cmd_search(args) -> int:
     if args.workers < 1:
         raise UsageError(f"--workers must be an integer >= 1, got {args.workers}")
     target = _target(args.target)
+    if args.json:
+        check_output_file(args.json, "--json")
     net, x, y, calib = _data(args)
     if args.space_file:
         with open(check_file(args.space_file, "--space-file"), encoding="utf-8") as f:
@@ -169,8 +171,7 @@ def cmd_search(args) -> int:
                            exhaustive_limit=args.exhaustive_limit)
     print(res.summary())
     if args.json:
-        check_output_file(args.json, "--json")
-        with open(args.json, "w", encoding="utf-8") as f:
+        with atomic_file(args.json) as f:
             json.dump(dict(choice=res.choice, config=res.config, row=res.row,
                            evaluations=res.evaluations, grid_size=res.grid_size,
                            sensitivity=res.sensitivity, exhaustive=res.exhaustive), f, indent=1)
