@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ def _sweep(net, x, y, calib, lines):
     from dask.distributed import Client, LocalCluster
 
     from hwsim.network.sweep import load_grid_file, run_sweep, write_csv, write_json
+    from hwsim.network.sweep.distributed import WorkerKiller
     from hwsim.network.sweep.plots import plot_all
 
     axes = load_grid_file(os.path.join(OUT, "resnet_grid.json"))
@@ -36,19 +36,11 @@ def _sweep(net, x, y, calib, lines):
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=40)
     client = Client(cluster)
-    killed = []
-
-    def kill_one(done, cl):
-        if done == 5 and not killed:
-            pids = cl.run(os.getpid)
-            addr = sorted(pids)[0]
-            os.kill(pids[addr], signal.SIGKILL)
-            killed.append(addr)
-
+    killer = WorkerKiller(after=5)
     with tempfile.TemporaryDirectory() as cache:
         t = time.perf_counter()
         dask_rows = run_sweep(net, x, y, axes, calib=calib, cache=cache,
-                              dask=dict(client=client, on_result=kill_one), progress=True)
+                              dask=dict(client=client, on_result=killer), progress=True)
         t_dask = time.perf_counter() - t
         cached = len(os.listdir(cache))
         resumed = run_sweep(net, x, y, axes, calib=calib, cache=cache)
@@ -60,7 +52,7 @@ def _sweep(net, x, y, calib, lines):
              title=f"ResNet-style digits network, {len(x)} test images")
     lines += [f"- configurations: {len(serial)} (3 kinds x 2 tilings x 6 widths)",
               f"- serial: {t_serial:.1f} s; Dask LocalCluster (2 processes, 1 thread each): "
-              f"{t_dask:.1f} s, worker {killed[0] if killed else '(none)'} killed after 5 rows",
+              f"{t_dask:.1f} s, worker {killer.killed or '(none)'} killed after 5 rows",
               f"- Dask rows identical to serial: {dask_rows == serial}; cache entries after "
               f"the run: {cached} of {len(serial)}; resumed run identical: {resumed == serial}"]
     return serial

@@ -3,13 +3,13 @@ killed mid-run loses nothing (its configurations are recomputed, the cache holds
 finished one, and a resumed run gives the same output)."""
 import json
 import os
-import signal
 
 import pytest
 
 from hwsim.network.demo import load_data, model_path
 from hwsim.network.onnx_import import load_onnx
 from hwsim.network.sweep import run_sweep
+from hwsim.network.sweep.distributed import WorkerKiller
 
 from dask.distributed import Client, LocalCluster
 
@@ -49,18 +49,10 @@ def test_dask_rows_identical_to_serial(client, serial, tmp_path):
 def test_killed_worker_loses_nothing(client, serial, tmp_path):
     (x, y, calib), rows = serial
     cache = str(tmp_path / "c")
-    killed = []
-
-    def kill_one(done, cl):
-        if done == 2 and not killed:
-            pids = cl.run(os.getpid)
-            addr = sorted(pids)[0]
-            os.kill(pids[addr], signal.SIGKILL)
-            killed.append(addr)
-
+    killer = WorkerKiller(after=2)
     got = run_sweep(load_onnx(model_path()), x, y, AXES, calib=calib, cache=cache,
-                    dask=dict(client=client, on_result=kill_one))
-    assert killed, "no worker was killed"
+                    dask=dict(client=client, on_result=killer))
+    assert killer.killed, "no worker was killed"
     assert got == rows
     assert len(os.listdir(cache)) == len(rows)  # every finished configuration is cached
     again = run_sweep(load_onnx(model_path()), x, y, AXES, calib=calib, cache=cache,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ...errors import UsageError
 
-__all__ = ["run_on_dask", "open_client"]
+__all__ = ["run_on_dask", "open_client", "WorkerKiller"]
 
 
 def _task(net, cfg, x, y, ref):
@@ -70,3 +70,22 @@ def run_on_dask(net, todo, x, y, ref, rows, cache, bar, scheduler=None, workers=
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+class WorkerKiller:
+    """An ``on_result`` callback that SIGKILLs one worker process (the first by address)
+    once ``after`` rows have arrived: the fault injection of the tests and of
+    benchmarks/sweep_resnet.py.  ``killed``: the address, once done."""
+
+    def __init__(self, after: int):
+        self.after, self.killed = after, None
+
+    def __call__(self, done, client):
+        import os
+        import signal
+
+        if done >= self.after and self.killed is None:
+            pids = client.run(os.getpid)
+            addr = sorted(pids)[0]
+            os.kill(pids[addr], signal.SIGKILL)
+            self.killed = addr
