@@ -13,7 +13,7 @@ from hwsim.network.sweep.distributed import WorkerKiller
 
 from dask.distributed import Client, LocalCluster
 
-AXES = [("w", [12, 14, 16, 20]), ("kind", ["sat", "wrap"]),
+AXES = [("w", [12, 14, 16, 18, 20, 24]), ("kind", ["sat", "wrap"]),
         ("defaults.mac.accumulator", [{"$select": "kind",
                                        "sat": {"type": "IntAccumulator", "bits": "${w}",
                                                "overflow": "saturate"},
@@ -53,6 +53,7 @@ def test_killed_worker_loses_nothing(client, serial, tmp_path):
     got = run_sweep(load_onnx(model_path()), x, y, AXES, calib=calib, cache=cache,
                     dask=dict(client=client, on_result=killer))
     assert killer.killed, "no worker was killed"
+    assert killer.killed_at <= len(rows) - 4  # mid-run: both workers still had work
     assert got == rows
     assert len(os.listdir(cache)) == len(rows)  # every finished configuration is cached
     again = run_sweep(load_onnx(model_path()), x, y, AXES, calib=calib, cache=cache,

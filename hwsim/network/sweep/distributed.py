@@ -75,10 +75,11 @@ def run_on_dask(net, todo, x, y, ref, rows, cache, bar, scheduler=None, workers=
 class WorkerKiller:
     """An ``on_result`` callback that SIGKILLs one worker process (the first by address)
     once ``after`` rows have arrived: the fault injection of the tests and of
-    benchmarks/sweep_resnet.py.  ``killed``: the address, once done."""
+    benchmarks/sweep_resnet.py.  ``killed``: the address, once done; ``killed_at``:
+    how many rows had arrived then."""
 
     def __init__(self, after: int):
-        self.after, self.killed = after, None
+        self.after, self.killed, self.killed_at = after, None, None
 
     def __call__(self, done, client):
         import os
@@ -88,4 +89,4 @@ class WorkerKiller:
             pids = client.run(os.getpid)
             addr = sorted(pids)[0]
             os.kill(pids[addr], signal.SIGKILL)
-            self.killed = addr
+            self.killed, self.killed_at = addr, done
