@@ -54,7 +54,9 @@ def _sweep(net, x, y, calib, lines):
               f"- serial: {t_serial:.1f} s; Dask LocalCluster (2 processes, 1 thread each): "
               f"{t_dask:.1f} s, worker {killer.killed or '(none)'} killed after 5 rows",
               f"- Dask rows identical to serial: {dask_rows == serial}; cache entries after "
-              f"the run: {cached} of {len(serial)}; resumed run identical: {resumed == serial}"]
+              f"the run: {cached} of {len(serial)}; resumed run identical: {resumed == serial}",
+              "- timings are of this run on a shared 2-core machine (other jobs running), "
+              "not a comparison of the back ends' speed"]
     return serial
 
 
