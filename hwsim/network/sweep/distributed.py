@@ -46,30 +46,47 @@ def run_on_dask(net, todo, x, y, ref, rows, cache, bar, scheduler=None, workers=
     ``client``: an open ``dask.distributed.Client`` to use (else one is opened
     and closed here); ``on_result(n_done, client)``: called after each row (tests
     use it to kill a worker mid-run)."""
-    from dask.distributed import as_completed
-
     own = client is None
     cluster = None
     if own:
         client, cluster = open_client(scheduler, workers)
     try:
-        net_f, x_f, y_f, ref_f = client.scatter([net, x, y, ref], broadcast=True)
-        futs = {client.submit(_task, net_f, c, x_f, y_f, ref_f, key=f"hwsim-sweep-{h}",
-                              pure=False): h for h, c in todo.items()}
-        for fut in as_completed(list(futs)):
-            h = futs[fut]
-            if fut.status != "finished":
-                continue  # lost: reported as missing, resumable from the cache
-            rows[h] = fut.result()
-            cache.put(h, todo[h], rows[h])
-            bar.step()
-            if on_result is not None:
-                on_result(len(rows), client)
+        pending = dict(todo)
+        for _ in range(ROUNDS):
+            if not pending:
+                break
+            _round(client, net, pending, x, y, ref, rows, cache, bar, on_result)
+            pending = {h: c for h, c in pending.items() if h not in rows}
     finally:
         if own:
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+#: submission rounds: configurations whose task failed (e.g. every worker that ran it
+#: died, or the scattered data was lost) are submitted again, with the data scattered anew
+ROUNDS = 3
+
+
+def _round(client, net, pending, x, y, ref, rows, cache, bar, on_result):
+    import uuid
+
+    from dask.distributed import as_completed
+
+    tag = uuid.uuid4().hex[:8]
+    net_f, x_f, y_f, ref_f = client.scatter([net, x, y, ref], broadcast=True)
+    futs = {client.submit(_task, net_f, c, x_f, y_f, ref_f, key=f"hwsim-sweep-{h}-{tag}",
+                          pure=False, retries=2): h for h, c in pending.items()}
+    for fut in as_completed(list(futs)):
+        h = futs[fut]
+        if fut.status != "finished":
+            continue  # submitted again in the next round; else reported missing
+        rows[h] = fut.result()
+        cache.put(h, pending[h], rows[h])
+        bar.step()
+        if on_result is not None:
+            on_result(len(rows), client)
 
 
 class WorkerKiller:
