@@ -164,9 +164,9 @@ def test_demo_out_is_a_file_fails_before_work(work, capsys, monkeypatch):
 
 
 def test_sweep_plot_folder_missing_fails_before_the_sweep(work, capsys, monkeypatch):
-    import hwsim.network.sweep as sw
+    import hwsim.network.sweep.cli as sw
 
-    monkeypatch.setattr(sw, "sweep_acc_widths", lambda *a, **k: pytest.fail("sweep ran"))
+    monkeypatch.setattr(sw, "run_sweep", lambda *a, **k: pytest.fail("sweep ran"))
     fails(["sweep", "--plot", "nofolder/sweep.png"], 2, "--plot", "nofolder",
           "does not exist", capsys=capsys, root=work)
     fails(["sweep", "--widths", "8,x"], 2, "--widths", capsys=capsys, root=work)
