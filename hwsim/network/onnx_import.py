@@ -26,6 +26,7 @@ from .cli_io import read_model
 from .config import NetworkConfig, load_config
 from .graph import Network
 from .onnx_fold import fold_constants, folding_available
+from .onnx_shapes import attribute_problems, check_node_shapes, tensor_shapes
 from .onnx_quant import ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS, analyse_qdq
 
 __all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS", "ImportContext"]
@@ -134,6 +135,7 @@ def _problems(m, g) -> list:
             problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r}, use explicit pads (node {nm})")
         if spec[2] is not None:
             problems.extend(spec[2](n.op_type, a, nm))
+        problems.extend(attribute_problems(n.op_type, a, nm))
     return problems
 
 
@@ -218,19 +220,6 @@ def _foldable(m):
     raise UnsupportedModelError(f"unsupported ONNX content{note}: " + "; ".join(group_problems(problems)))
 
 
-def _ranks(m) -> dict:
-    """Tensor name -> rank from ONNX shape inference (empty where it fails)."""
-    from onnx import shape_inference
-
-    try:
-        g = shape_inference.infer_shapes(m).graph
-    except Exception:  # noqa: BLE001 - ranks are an optional hint (ChannelAffine merging)
-        return {}
-    return {vi.name: len(vi.type.tensor_type.shape.dim) for vi in
-            list(g.value_info) + list(g.input) + list(g.output)
-            if vi.type.tensor_type.HasField("shape")}
-
-
 def load_onnx(model, config=None, name=None) -> Network:
     """Build a :class:`Network` from an ONNX model (path, bytes or ModelProto).
 
@@ -260,9 +249,11 @@ def load_onnx(model, config=None, name=None) -> Network:
     ctx = ImportContext(net, init, canon, model_q, dq_const, code_inputs, uses)
     ctx.rewrites.extend(rewrites)
     ctx.opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
-    ctx.ranks = _ranks(m)
+    shapes = tensor_shapes(m)
+    ctx.ranks = {k: len(v) for k, v in shapes.items()}
     for idx, n in enumerate(g.node):
         _spec(n.op_type)[1](ctx, n, _attrs(n), n.name or f"{n.op_type}_{idx}")
+    check_node_shapes(net, shapes)
     net.source["rewrites"] = ctx.rewrites
     for k, v in code_inputs.items():
         model_q.setdefault(k, v)
