@@ -209,7 +209,13 @@ def _foldable(m):
         return m, []
     note = ""
     if folding_available():
-        folded, removed = fold_constants(m)
+        try:
+            folded, removed = fold_constants(m)
+        except Exception as e:  # noqa: BLE001 - onnxscript / onnx_ir on a malformed model
+            raise UnsupportedModelError(
+                f"unsupported ONNX content (constant folding failed: {type(e).__name__}: "
+                f"{str(e).splitlines()[0][:200] if str(e) else ''}): "
+                + "; ".join(group_problems(problems))) from None
         if removed:
             m, problems = folded, _problems(folded, folded.graph)
             if not problems:

@@ -80,3 +80,17 @@ def test_tiny_calibration_range_gives_a_float32_normal_scale_and_no_warning():
         net.calibrate([x])
         y = net.run(x).outputs["y"]
     assert np.all(y == 0.0)
+
+
+def test_constant_folding_failure_is_an_unsupported_model_error(tmp_path):
+    # fuzz finding (tests/fuzz/findings/onnx/crash-af8dced8...): a byte-flipped model with an
+    # unknown Conv attribute and a non-UTF-8 tensor name; the constant folder (onnxscript)
+    # raised onnx_ir's SerdeError from load_onnx
+    m = _cnn()
+    m.graph.node[0].attribute.extend([helper.make_attribute("bogus", 1)])
+    raw = m.SerializeToString()
+    assert raw.count(b"\x0a\x01x\x0a\x01w\x0a\x01b") == 1
+    p = tmp_path / "m.onnx"
+    p.write_bytes(raw.replace(b"\x0a\x01x\x0a\x01w\x0a\x01b", b"\x0a\x01x\x0a\x01w\x0a\x01\xff"))
+    with pytest.raises(UnsupportedModelError, match=r"constant folding failed.*'bogus'"):
+        load_onnx(str(p))
