@@ -94,3 +94,21 @@ def test_constant_folding_failure_is_an_unsupported_model_error(tmp_path):
     p.write_bytes(raw.replace(b"\x0a\x01x\x0a\x01w\x0a\x01b", b"\x0a\x01x\x0a\x01w\x0a\x01\xff"))
     with pytest.raises(UnsupportedModelError, match=r"constant folding failed.*'bogus'"):
         load_onnx(str(p))
+
+
+def test_float_reference_overflow_is_an_error_naming_the_node():
+    # fuzz finding (tests/fuzz/findings/onnx/crash-8077921a...): an input element of 1.8e308
+    # made the float64 reference of the Gemm overflow (numpy "overflow encountered in matmul")
+    from hwsim.errors import OverflowValueError
+
+    gw = numpy_helper.from_array(np.full((4, 4), 1.5, np.float32), "gw")
+    g = helper.make_graph([helper.make_node("Gemm", ["x", "gw"], ["y"], name="fc1")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [gw])
+    net = load_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
+    x = np.zeros((2, 4))
+    x[0, 0] = 1.7976931348623157e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(OverflowValueError, match=r"node fc1 \(Gemm\).*1\.79769e\+308"):
+            net.calibrate([x])
