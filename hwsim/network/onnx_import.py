@@ -133,9 +133,10 @@ def _problems(m, g) -> list:
             problems.append(f"{n.op_type} attribute {k!r} (node {nm})")
         if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
             problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r}, use explicit pads (node {nm})")
-        if spec[2] is not None:
+        bad = attribute_problems(n.op_type, a, nm)
+        problems.extend(bad)
+        if spec[2] is not None and not bad:
             problems.extend(spec[2](n.op_type, a, nm))
-        problems.extend(attribute_problems(n.op_type, a, nm))
     return problems
 
 

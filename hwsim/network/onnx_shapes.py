@@ -36,8 +36,16 @@ def tensor_shapes(m) -> dict:
 
 
 def attribute_problems(op_type, a, nm) -> list:
-    """Kernel sizes, strides and dilations must be >= 1, pads >= 0."""
-    out = []
+    """Every attribute has a value; kernel sizes, strides and dilations are lists of
+    entries >= 1, pads a list of entries >= 0."""
+    out = [f"{op_type} attribute {k!r} has no value of a known type (node {nm})"
+           for k, v in a.items() if v is None]
+    for k in _POSITIVE + ("pads",):
+        if k in a and a[k] is not None and not (isinstance(a[k], (list, tuple)) and
+                                                all(isinstance(e, int) for e in a[k])):
+            out.append(f"{op_type} {k}={a[k]!r}: must be a list of integers (node {nm})")
+    if out:
+        return out
     for k in _POSITIVE:
         v = a.get(k)
         if isinstance(v, (list, tuple)) and any(int(e) < 1 for e in v):

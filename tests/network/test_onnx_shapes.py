@@ -112,3 +112,20 @@ def test_float_reference_overflow_is_an_error_naming_the_node():
         warnings.simplefilter("error")
         with pytest.raises(OverflowValueError, match=r"node fc1 \(Gemm\).*1\.79769e\+308"):
             net.calibrate([x])
+
+
+@pytest.mark.parametrize("attr, words", [
+    (helper.make_attribute("kernel_shape", 3), ["kernel_shape=3", "list of integers"]),
+    (helper.make_attribute("strides", [1.5, 2.0]), ["strides=", "list of integers"]),
+])
+def test_attributes_of_the_wrong_type(attr, words):
+    # fuzz finding (tests/fuzz/findings/onnx/crash-08d940ef...): a byte flip left MaxPool's
+    # kernel_shape without a list value and the import raised TypeError (len of None)
+    m = _cnn()
+    pool = m.graph.node[2]
+    keep = [a for a in pool.attribute if a.name != attr.name]
+    del pool.attribute[:]
+    pool.attribute.extend(keep + [attr])
+    with pytest.raises(UnsupportedModelError) as e:
+        load_onnx(m)
+    assert all(w in str(e.value) for w in words + ["pool"]), str(e.value)
