@@ -120,9 +120,13 @@ def _problems(m, g) -> list:
         if op.domain not in _STD_DOMAINS and any(n.domain == op.domain for n in g.node):
             ops = sorted({n.op_type for n in g.node if n.domain == op.domain})
             problems.append(f"operator domain {op.domain!r} (ops {ops})")
-    for n in g.node:
+    for k, n in enumerate(g.node):
         spec = _spec(n.op_type)
-        nm = n.name or n.output[0]
+        nm = n.name or (n.output[0] if n.output else f"{n.op_type}_{k}")
+        if not n.output or (n.op_type != "Constant" and (not n.input or not n.input[0])):
+            problems.append(f"{n.op_type} without {'an output' if not n.output else 'a first input'}"
+                            f" (node {nm})")
+            continue
         if spec is None or n.domain not in _STD_DOMAINS:
             problems.append(f"op {n.op_type} (node {nm})")
             continue

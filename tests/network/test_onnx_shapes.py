@@ -129,3 +129,12 @@ def test_attributes_of_the_wrong_type(attr, words):
     with pytest.raises(UnsupportedModelError) as e:
         load_onnx(m)
     assert all(w in str(e.value) for w in words + ["pool"]), str(e.value)
+
+
+def test_node_without_inputs_is_unsupported_content():
+    # fuzz finding (tests/fuzz/findings/onnx/crash-2e32e074...): a byte flip left the Relu
+    # without inputs and its import handler raised IndexError
+    m = _cnn()
+    del m.graph.node[1].input[:]
+    with pytest.raises(UnsupportedModelError, match=r"Relu without a first input"):
+        load_onnx(m)
