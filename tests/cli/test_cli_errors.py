@@ -251,3 +251,20 @@ def test_subprocess_negative_value_and_debug(work):
     r = subprocess.run([sys.executable, "-m", "hwsim", "--debug", "run", "missing.onnx"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_model_whose_shapes_do_not_fit(work, capsys):
+    # a Conv bias of the wrong length (a fuzz finding's kind, tests/fuzz/findings/onnx/):
+    # refused at import, naming the node and the shapes, before calibration
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(MODEL)
+    conv = next(n for n in m.graph.node if n.op_type == "Conv")
+    init = {t.name: t for t in m.graph.initializer}
+    bias = init[conv.input[2]]
+    n_out = numpy_helper.to_array(bias).size
+    bias.CopyFrom(numpy_helper.from_array(np.zeros(n_out + 1, np.float32), bias.name))
+    onnx.save(m, "badshape.onnx")
+    fails(["run", "badshape.onnx", "--input", "x.npy"], 2, conv.name or "Conv", "bias has shape",
+          f"({n_out + 1},)", capsys=capsys, root=work)
