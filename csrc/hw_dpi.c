@@ -118,6 +118,7 @@ int hwsim_dpi_format(const char *name)
 {
     char s[32];
     size_t i, n = 0;
+    int rc;
     if (!name) return HWSIM_DPI_E_ARG;
     while (*name == ' ') name++;
     for (; name[n] && name[n] != ' '; n++) {
@@ -132,8 +133,8 @@ int hwsim_dpi_format(const char *name)
     for (i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
         if (!strcmp(s, NAMES[i].name))
             return hwsim_dpi_float_format(NAMES[i].e, NAMES[i].m, NAMES[i].bias, NAMES[i].variant);
-    n = (size_t)int_name(s);
-    return (int)n >= 0 ? (int)n : HWSIM_DPI_E_FORMAT;
+    rc = int_name(s);
+    return rc >= 0 ? rc : HWSIM_DPI_E_FORMAT;
 }
 
 int hwsim_dpi_mode(const char *name)
