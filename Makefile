@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 DEMO_STAMP := $(VENV)/.installed-demo
 PIP_SHOW := --progress-bar on --disable-pip-version-check
 
-.PHONY: demo test test-asan asan-build fuzz test-portable test-exhaustive bench install clean
+.PHONY: demo test test-asan asan-build fuzz test-portable test-exhaustive bench install clean lib
 
 # `make demo` needs only the runtime and the demo extra (no test / bench packages).
 # The C kernels compile (hwsim/_build.py: all CPUs, same flags as a serial build) while a
@@ -87,7 +87,21 @@ test-portable: $(STAMP)
 	cd build/portable && PYTHONPATH=. HWSIM_EXPECT_PORTABLE=1 ../../$(VPY) -m pytest -q \
 	  -p no:cacheprovider -n $(JOBS) --dist loadfile -m portable ../../tests
 
-# RTL co-simulation examples (examples/rtl/): needs iverilog (Debian package `iverilog`);
+# csrc/ as a plain shared library for HDL simulators (DPI-C) and other C callers:
+# build/lib/libhwsim.so, API in csrc/include/hwsim_dpi.h (and hwsim.h).
+LIB_CFLAGS := -O2 -std=gnu99 -fPIC -fno-fast-math -ffp-contract=off -fno-strict-aliasing \
+	-Wall -Wextra -Wno-unused-parameter
+LIB_OBJ := $(patsubst csrc/%.c,build/lib/obj/%.o,$(wildcard csrc/*.c))
+lib: build/lib/libhwsim.so
+
+build/lib/obj/%.o: csrc/%.c $(wildcard csrc/*.h csrc/include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -Icsrc/include -Icsrc -c -o $@ $<
+
+build/lib/libhwsim.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ -lm -lpthread
+
+# RTL co-simulation examples (examples/rtl/): needs iverilog and verilator (Debian packages);
 # installs the [rtl] extra (cocotb) into the venv.
 rtl-test: $(STAMP)
 	$(VPY) -m pip install -q -e '.[rtl]'
@@ -95,6 +109,7 @@ rtl-test: $(STAMP)
 	examples/rtl/run_cocotb.sh $(VENV)/bin build/rtl-cocotb
 	examples/rtl/run_icarus_units.sh $(VPY) build/rtl-units
 	examples/rtl/run_cocotb_units.sh $(VENV)/bin build/rtl-cocotb-units
+	$(MAKE) -j $(JOBS) lib && examples/rtl/run_verilator.sh build/lib build/rtl-verilator
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(VPY) $$f || exit 1; done
