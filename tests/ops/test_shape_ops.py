@@ -214,3 +214,23 @@ def test_refused_with_clear_errors(op, ins, inits, msg):
     m = model([helper.make_node(op, list(ins), ["y"])], inputs, [("y", None)], inits, 13)
     with pytest.raises(UnsupportedModelError, match=msg):
         load_onnx(m)
+
+
+def test_concat_constant_operand_quantized_once():
+    tok = np.random.default_rng(5).normal(size=(2, 3, 1, 5)).astype(np.float32)
+    m = model([helper.make_node("Concat", ["t", "x"], ["y"], axis=2)], [("x", [2, 3, 4, 5])],
+              [("y", None)], {"t": tok})
+    net = check_float(m, {"x": X}, exact=True)
+    r = quant_run(net, X.astype(np.float64))
+    y = r.qoutputs["y"]
+    want_t = np.clip(np.rint(tok.astype(np.float64) / y.scale), -128, 127)
+    assert np.array_equal(y.ints()[:, :, :1], want_t)
+    assert np.array_equal(np.asarray(y.codes)[:, :, 1:], np.asarray(r.tensors["x"].codes)) \
+        or r.tensors["x"].scale != y.scale
+
+
+def test_reshape_allowzero():
+    x = np.zeros((0, 3), np.float32)
+    m = model([helper.make_node("Reshape", ["x", "s"], ["y"], allowzero=1)], [("x", [0, 3])],
+              [("y", None)], {"s": np.array([3, 0])}, 14)
+    check_float(m, {"x": x}, exact=True)
