@@ -68,3 +68,39 @@ def test_qdq_data_movement_bit_exact(tmp_path, build, act):
         want = ort_run(q, {"x": x})[0]
         got = net.run(x, reference=False).output_f32()
         assert np.array_equal(got, want)
+
+
+def _graph_attention(k):
+    wq = (RNG.normal(size=(k, 8)) * 0.4).astype(np.float32)
+    wk = (RNG.normal(size=(k, 8)) * 0.4).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "wq"], ["q"]),
+             helper.make_node("MatMul", ["x", "wk"], ["k"]),
+             helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 1]),
+             helper.make_node("MatMul", ["q", "kt"], ["s"]),
+             helper.make_node("MatMul", ["s", "q"], ["y"])]
+    return model(nodes, [("x", [2, 6, k])], [("y", [2, 6, 8])], {"wq": wq, "wk": wk}, 13)
+
+
+@pytest.mark.parametrize("k", [8, 64])
+@pytest.mark.parametrize("act", [QuantType.QUInt8, QuantType.QInt8])
+def test_qdq_matmul_between_activations_bit_exact(tmp_path, k, act):
+    """Q K^T and S Q: MatMul between two quantized activations, as onnxruntime's integer
+    MatMul computes it (the default import config: the model's quantization, requant onnx)."""
+    xs = [RNG.normal(size=(2, 6, k)).astype(np.float32) for _ in range(3)]
+    fp, qp = os.path.join(tmp_path, "f.onnx"), os.path.join(tmp_path, "q.onnx")
+    onnx.save(_graph_attention(k), fp)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": x} for x in xs])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    quantize_static(fp, qp, Reader(), quant_format=QuantFormat.QDQ, activation_type=act,
+                    weight_type=QuantType.QInt8, reduce_range=act == QuantType.QUInt8)
+    q = onnx.load(qp)
+    net = load_onnx(q)
+    assert [n.op for n in net.nodes].count("MatMul") == 2
+    for x in xs:
+        assert np.array_equal(net.run(x, reference=False).output_f32(), ort_run(q, {"x": x})[0])
