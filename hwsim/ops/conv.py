@@ -234,11 +234,34 @@ def same_pads(hw, kernel, strides, dilations, mode):
 def node_pads(a, shape, kernel):
     """2-D pads of a Conv / pooling node for a 4-D input shape (auto_pad resolved)."""
     ap = a.get("auto_pad", "NOTSET")
+    if "transposed" in a:
+        return _transposed_pads(a["transposed"], shape, _pair(kernel, "kernel"),
+                                _pair(a.get("dilations", 1), "dilation"))
     if ap in ("SAME_UPPER", "SAME_LOWER"):
         return same_pads(shape[2:4], _pair(kernel, "kernel"),
                          _pair(a.get("strides") or 1, "stride"),
                          _pair(a.get("dilations", 1), "dilation"), ap)
     return a.get("pads", 0)
+
+
+def _transposed_pads(t, shape, kernel, dil):
+    """Conv pads of a ConvTranspose given ``output_shape`` or ``auto_pad`` SAME (ONNX:
+    ``total = s (n - 1) + output_padding + d (k - 1) + 1 - out``, the odd half at the end
+    for SAME_UPPER, else at the beginning), for the zero-inserted input ``shape``."""
+    begin, end = [], []
+    for i in range(2):
+        s, op, k, d = t["strides"][i], t["output_padding"][i], kernel[i], dil[i]
+        n = (shape[2 + i] - 1) // s + 1
+        out = t["output_shape"][i] if t.get("output_shape") else n * s
+        tot = s * (n - 1) + op + d * (k - 1) + 1 - out
+        lo = tot // 2 if t["mode"] == "SAME_UPPER" else tot - tot // 2
+        ext = d * (k - 1)
+        begin.append(ext - lo)
+        end.append(ext - (tot - lo) + op)
+    if min(begin + end) < 0:
+        raise ValueError(f"ConvTranspose: output_shape / auto_pad need pads larger than "
+                         f"dilation * (kernel - 1) (got conv pads {begin + end})")
+    return begin[0], begin[1], end[0], end[1]
 
 
 def as_2d(x):

@@ -7,8 +7,8 @@ neighbours (the Conv node's ``input_dilations``), padded by ``d (k - 1) - pad_be
 before and ``d (k - 1) - pad_end + output_padding`` after, with the weights flipped in
 H and W and their in / out channels swapped per group.  The inserted zeros are the
 input's zero-point code (real zero); the MAC unit sees them as terms, as such a
-datapath does.  ``output_shape`` and ``auto_pad`` SAME are not supported; pads larger
-than ``d (k - 1)`` are not supported.
+datapath does.  ``output_shape`` / ``auto_pad`` SAME: pads from the input size at run
+time (:func:`.conv.node_pads`).  Pads larger than ``d (k - 1)`` are not supported.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def convtranspose_attrs(a, kernel, nm) -> dict:
     d = spatial_2d(a, "dilations", [1, 1])
     op = spatial_2d(a, "output_padding", [0, 0])
     pt, pl, pb, pr = onnx_pads(a.get("pads", [0, 0, 0, 0]))
-    if _auto_pad(a) == "VALID":
+    if _auto_pad(a) != "NOTSET" or "output_shape" in a:
         pt = pl = pb = pr = 0
     ext = [d[0] * (kernel[0] - 1), d[1] * (kernel[1] - 1)]
     pads = (ext[0] - pt, ext[1] - pl, ext[0] - pb + op[0], ext[1] - pr + op[1])
@@ -46,8 +46,13 @@ def convtranspose_attrs(a, kernel, nm) -> dict:
     if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
         raise UnsupportedModelError(f"ConvTranspose {nm}: output_padding {op} must be smaller "
                                     "than the stride or the dilation")
-    return dict(strides=[1, 1], pads=pads, dilations=d, group=int(a.get("group", 1)),
-                input_dilations=s)
+    out = dict(strides=[1, 1], pads=pads, dilations=d, group=int(a.get("group", 1)),
+               input_dilations=s)
+    if "output_shape" in a or _auto_pad(a) in ("SAME_UPPER", "SAME_LOWER"):
+        osh = [int(v) for v in a.get("output_shape", [])][-2:]
+        out["transposed"] = dict(strides=s, output_padding=op, mode=_auto_pad(a),
+                                 output_shape=([1] + osh if len(osh) == 1 else osh) or None)
+    return out
 
 
 def _import(ctx, n, a, nm):
@@ -72,10 +77,8 @@ def _import(ctx, n, a, nm):
 
 def _problems(op_type, a, nm) -> list:
     p = []
-    if "output_shape" in a:
-        p.append(f"ConvTranspose output_shape (node {nm})")
-    if _auto_pad(a) in ("SAME_UPPER", "SAME_LOWER"):
-        p.append(f"ConvTranspose auto_pad={_auto_pad(a)} (node {nm})")
+    if _auto_pad(a) not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        p.append(f"ConvTranspose auto_pad={_auto_pad(a)!r} (node {nm})")
     if len(a.get("kernel_shape", [1, 1])) not in (1, 2):
         p.append(f"ConvTranspose with a {len(a['kernel_shape'])}-D kernel (node {nm})")
     return p

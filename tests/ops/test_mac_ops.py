@@ -94,11 +94,21 @@ def test_convtranspose(attrs):
     _check_conv_quantized(net, x.astype(np.float64))
 
 
+@pytest.mark.parametrize("attrs", [dict(strides=[2, 2], output_shape=[10, 9]),
+                                   dict(strides=[2, 3], auto_pad="SAME_UPPER"),
+                                   dict(strides=[2, 3], auto_pad="SAME_LOWER"),
+                                   dict(strides=[2], output_shape=[9]),
+                                   dict(strides=[2, 2], auto_pad="VALID")])
+def test_convtranspose_output_shape_and_auto_pad(attrs):
+    one_d = len(attrs["strides"]) == 1
+    xs, ws = ((1, 2, 5), (2, 2, 3)) if one_d else ((1, 2, 5, 5), (2, 2, 3, 3))
+    m = _conv_model(xs, ws, op="ConvTranspose", **attrs)
+    x = RNG.normal(size=xs).astype(np.float32)
+    net = check_float(m, {"x": x}, rtol=1e-5, atol=1e-5)
+    _check_conv_quantized(net, x.astype(np.float64))
+
+
 def test_convtranspose_unsupported_forms():
-    m = _conv_model((1, 2, 4, 4), (2, 2, 3, 3), op="ConvTranspose", strides=[2, 2],
-                    output_shape=[8, 8])
-    with pytest.raises(UnsupportedModelError, match="output_shape"):
-        load_onnx(m)
     m = _conv_model((1, 2, 4, 4), (2, 2, 3, 3), op="ConvTranspose", pads=[3, 3, 3, 3])
     with pytest.raises(UnsupportedModelError, match="pads larger"):
         load_onnx(m)
