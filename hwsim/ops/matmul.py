@@ -7,8 +7,8 @@ through the layer's MAC unit (:func:`.macbridge.mac_matmul`, one call per batch
 matrix), then the accumulators are requantized as for Conv / Gemm (integer register
 and integer output: the configured requant style with ``M = s_a s_b / s_out``; else
 the float32 multiplier and one encoding).  Block formats are quantized in blocks along
-K (A's last axis, B's second to last); the ``block_*`` MAC presets are not supported
-here.  MatMul with a constant operand imports as Gemm (:mod:`.gemm`).
+K (A's last axis, B's second to last), so the ``block_*`` MAC presets (one exact dot
+product per block) see aligned blocks.  MatMul with a constant operand imports as Gemm (:mod:`.gemm`).
 """
 from __future__ import annotations
 
@@ -42,14 +42,19 @@ class ActMatmulPlan:
 
 def act_matmul_plan(n, cfg, a_q, b_q, out_q, make_mac, requant_cls, multiplier):
     """The :class:`ActMatmulPlan` of node ``n`` (called by the network planner)."""
-    if isinstance(cfg.mac, str) and cfg.mac.startswith("block_"):
-        raise ValueError(f"layer {n.name!r}: mac {cfg.mac!r} is not supported for MatMul "
-                         "between two activations")
     if cfg.mac == "u8s8_avx2":
         raise ValueError(f"layer {n.name!r}: mac 'u8s8_avx2' needs constant weights")
     fa = br.scalar_format(a_q.fmt, "exact") if is_block(a_q.fmt) else a_q.fmt
     fb = br.scalar_format(b_q.fmt, "exact") if is_block(b_q.fmt) else b_q.fmt
-    mac = make_mac(cfg.mac, fa, fb)
+    block = None
+    if isinstance(cfg.mac, str) and cfg.mac.startswith("block_"):
+        sizes = {q.fmt.block_size for q in (a_q, b_q) if is_block(q.fmt)}
+        if len(sizes) != 1:
+            raise ValueError(f"layer {n.name!r}: mac {cfg.mac!r} needs block-format operands "
+                             f"of one block size, got {sorted(sizes)}")
+        block = dict(a=a_q.fmt if is_block(a_q.fmt) else None,
+                     b=b_q.fmt if is_block(b_q.fmt) else None, chunk=sizes.pop())
+    mac = make_mac(cfg.mac, fa, fb, block=block)
     rq = None
     if br.acc_is_int(mac) and out_q.fmt.kind == "int":
         rq = requant_cls.from_scales(cfg.requant, float(a_q.scale), float(b_q.scale),

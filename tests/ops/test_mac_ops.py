@@ -168,3 +168,26 @@ def test_matmul_attention_shapes_qk_transposed():
     want = encode(v, lp.out_q.fmt, "rne", "saturate")
     assert np.array_equal(np.asarray(r.qoutputs["y"].codes), want)
     assert r.stats[net.nodes[1].name]["sqnr_db"] > 15
+
+
+@pytest.mark.parametrize("fmt", ["mxfp8_e4m3", "mxfp4"])
+def test_matmul_two_activations_block_mac(fmt):
+    """MX operands blocked along K (= one block of 32) through the OCP block datapath
+    (block_fp32): every output is the exact dot product of the decoded MX values, rounded
+    once into float32, then scaled (float32) and encoded once into float16."""
+    sa, sb = (2, 3, 32), (2, 32, 4)
+    m = model([helper.make_node("MatMul", ["a", "b"], ["y"])], [("a", list(sa)), ("b", list(sb))],
+              [("y", None)])
+    feeds = {"a": RNG.normal(size=sa), "b": RNG.normal(size=sb)}
+    net = load_onnx(m)
+    net.set_config({"defaults": {"input": fmt, "output": "float16", "mac": "block_fp32"}})
+    net.calibrate([feeds])
+    r = net.run(feeds, keep=True)
+    rec = r.layers[net.nodes[0].name]
+    exact = np.matmul(rec.input.values() / float(rec.input.scale),
+                      rec.weight.values() / float(rec.weight.scale))
+    assert np.array_equal(rec.acc, exact.astype(np.float32).astype(np.float64))
+    lp = net.plan().layers[net.nodes[0].name]
+    want = encode((exact.astype(np.float32) * lp.scale32[0]).astype(np.float64), "float16", "rne",
+                  "saturate")
+    assert np.array_equal(np.asarray(r.qoutputs["y"].codes), want)
