@@ -44,6 +44,10 @@ def act_matmul_plan(n, cfg, a_q, b_q, out_q, make_mac, requant_cls, multiplier):
     """The :class:`ActMatmulPlan` of node ``n`` (called by the network planner)."""
     if cfg.mac == "u8s8_avx2":
         raise ValueError(f"layer {n.name!r}: mac 'u8s8_avx2' needs constant weights")
+    if getattr(cfg, "design", None) is not None:
+        raise ValueError(f"layer {n.name!r}: an accelerator design ('design') runs layers with "
+                         "constant weights; MatMul between two activations has none (set "
+                         "'design': null for op MatMul)")
     fa = br.scalar_format(a_q.fmt, "exact") if is_block(a_q.fmt) else a_q.fmt
     fb = br.scalar_format(b_q.fmt, "exact") if is_block(b_q.fmt) else b_q.fmt
     block = None

@@ -191,3 +191,14 @@ def test_matmul_two_activations_block_mac(fmt):
     want = encode((exact.astype(np.float32) * lp.scale32[0]).astype(np.float64), "float16", "rne",
                   "saturate")
     assert np.array_equal(np.asarray(r.qoutputs["y"].codes), want)
+
+
+def test_matmul_two_activations_refuses_a_design():
+    m = model([helper.make_node("MatMul", ["a", "b"], ["y"])], [("a", [2, 3]), ("b", [3, 2])],
+              [("y", None)])
+    net = load_onnx(m)
+    net.set_config({"defaults": {"input": "int8", "design": {"name": "chunked_fp8"}}})
+    feeds = {"a": np.ones((2, 3)), "b": np.ones((3, 2))}
+    net.calibrate([feeds])
+    with pytest.raises(ValueError, match="design"):
+        net.run(feeds)
