@@ -86,6 +86,8 @@ rtl-test: $(STAMP)
 	$(VPY) -m pip install -q -e '.[rtl]'
 	examples/rtl/run_icarus.sh $(VPY) build/rtl
 	examples/rtl/run_cocotb.sh $(VENV)/bin build/rtl-cocotb
+	examples/rtl/run_icarus_units.sh $(VPY) build/rtl-units
+	examples/rtl/run_cocotb_units.sh $(VENV)/bin build/rtl-cocotb-units
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(VPY) $$f || exit 1; done

@@ -157,8 +157,10 @@ def cmd_compare(args) -> int:
                              "(not written by 'hwsim export')")
     check_file(man, "golden manifest")
     check_folder(args.dut, "DUT folder")
+    if args.trace_first and os.path.exists(args.trace_first) and not os.path.isdir(args.trace_first):
+        raise UsageError(f"--trace-first {args.trace_first!r} exists and is not a folder")
     rep = compare(args.golden, args.dut, tensors=args.tensor, layers=args.layer,
-                  ignore_xz=args.ignore_xz)
+                  ignore_xz=args.ignore_xz, trace_first=args.trace_first)
     print(rep.text())
     if args.json:
         rep.to_json(args.json)
@@ -242,6 +244,10 @@ def add_subparsers(sub) -> None:
                     help="compare only this tensor kind, e.g. acc, output (repeatable)")
     sp.add_argument("--ignore-xz", action="store_true",
                     help="do not count X/Z elements as mismatches (they are still listed)")
+    sp.add_argument("--trace-first", metavar="DIR",
+                    help="when the first differing acc/output element has no exported trace, "
+                    "write its trace into DIR and name the first differing MAC step (against "
+                    "the DUT's trace CSV or <layer dir>/steps.hex)")
     sp.add_argument("--json", help="also write the report as JSON here")
     sp.add_argument("--junit", help="also write the report as JUnit XML here")
     sp.set_defaults(func=cmd_compare)
