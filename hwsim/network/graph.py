@@ -88,7 +88,7 @@ class Network:
         for i in ins:
             if i not in known:
                 raise ValueError(f"layer {name!r}: input tensor {i!r} is not produced by an earlier layer")
-        if get_op(op).output == "mac" and weight is None and wq is None:
+        if get_op(op).output == "mac" and weight is None and wq is None and len(ins) < 2:
             raise ValueError(f"layer {name!r} ({op}) needs weights")
         w = None if weight is None else np.asarray(weight, np.float64)
         if w is None and wq is not None:

@@ -114,6 +114,10 @@ def _spec(op_type):
     return None if s is None else (s.attrs, s.importer, s.check)
 
 
+#: ops computed on constants that stay in the graph (they carry quantization)
+_KEEP_ON_CONSTANTS = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
+
+
 def _problems(m, g) -> list:
     """Every unsupported op, domain and attribute of the graph."""
     problems: list[str] = []
@@ -121,6 +125,7 @@ def _problems(m, g) -> list:
         if op.domain not in _STD_DOMAINS and any(n.domain == op.domain for n in g.node):
             ops = sorted({n.op_type for n in g.node if n.domain == op.domain})
             problems.append(f"operator domain {op.domain!r} (ops {ops})")
+    consts = {t.name for t in g.initializer}
     for k, n in enumerate(g.node):
         spec = _spec(n.op_type)
         nm = n.name or (n.output[0] if n.output else f"{n.op_type}_{k}")
@@ -128,6 +133,11 @@ def _problems(m, g) -> list:
             problems.append(f"{n.op_type} without {'an output' if not n.output else 'a first input'}"
                             f" (node {nm})")
             continue
+        if n.op_type not in _KEEP_ON_CONSTANTS and all(i in consts for i in n.input if i):
+            consts.update(n.output)
+            if n.op_type != "Constant":
+                problems.append(f"op {n.op_type} on constants only (node {nm})")
+                continue
         if spec is None or n.domain not in _STD_DOMAINS:
             problems.append(f"op {n.op_type} (node {nm})")
             continue
@@ -136,8 +146,6 @@ def _problems(m, g) -> list:
             problems.append(f"Constant: only 'value' is supported (node {nm})")
         for k in set(a) - set(spec[0]):
             problems.append(f"{n.op_type} attribute {k!r} (node {nm})")
-        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
-            problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r}, use explicit pads (node {nm})")
         bad = attribute_problems(n.op_type, a, nm)
         problems.extend(bad)
         if spec[2] is not None and not bad:
@@ -181,8 +189,8 @@ def _constants(g) -> dict:
 
 def _graph_inputs(g, init):
     """(input name -> shape, input name -> declared shape (None: any size),
-    integer-typed inputs -> QuantSpec of their codes)."""
-    inputs, declared, code_inputs = {}, {}, {}
+    integer-typed inputs -> QuantSpec of their codes, int64 index inputs -> int32 codes)."""
+    inputs, declared, code_inputs, index_inputs = {}, {}, {}, {}
     for vi in g.input:
         if vi.name in init:
             continue
@@ -194,7 +202,9 @@ def _graph_inputs(g, init):
         et = vi.type.tensor_type.elem_type
         if et in ONNX_TYPE_FORMATS:
             code_inputs[vi.name] = QuantSpec(ONNX_TYPE_FORMATS[et], 1.0, 0)
-    return inputs, declared, code_inputs
+        elif et == 7:  # int64: index inputs (token ids for Gather), kept as int32 codes
+            index_inputs[vi.name] = QuantSpec("int32", 1.0, 0)
+    return inputs, declared, code_inputs, index_inputs
 
 
 def _default_config(config, quantized):
@@ -255,8 +265,9 @@ def load_onnx(model, config=None, name=None) -> Network:
     g = m.graph
     init = _constants(g)
     canon, model_q, dq_const = analyse_qdq(g.node, init, _attrs)
-    inputs, declared, code_inputs = _graph_inputs(g, init)
+    inputs, declared, code_inputs, index_inputs = _graph_inputs(g, init)
     quantized = bool(model_q) or bool(dq_const) or bool(code_inputs)
+    code_inputs.update(index_inputs)
     net = Network(inputs, _default_config(config, quantized), name=name or (g.name or "onnx"))
     net.model_q = model_q
     net.declared_shapes = declared

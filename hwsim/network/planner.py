@@ -17,6 +17,7 @@ from ..codec import decode, default_tensor_scale, encode
 from ..formats import format as parse_format
 from ..ops import get_op
 from ..ops import macbridge as br
+from ..ops.matmul import act_matmul_plan
 from ..ops.quant import QuantSpec, block_quantize, is_block
 from ..ops.requant import Requant, onnx_multiplier
 from ..tensors import QTensor
@@ -95,13 +96,19 @@ def plan_network(net) -> Plan:
     for name in net.inputs:
         cons = consumers.get(name, [])
         cfg = net.layer_config(cons[0]) if cons else net.config.defaults
-        tq[name] = tensor_q(net, name, cfg.input, cfg)
+        if name in net.code_inputs and name in net.model_q:  # given as codes: theirs
+            tq[name] = net.model_q[name]
+        else:
+            tq[name] = tensor_q(net, name, cfg.input, cfg)
     for n in net.nodes:
         cfg = net.layer_config(n)
         out = n.outputs[0]
         inq = tq[n.inputs[0]]
         rule = get_op(n.op).output
-        if rule == "mac":
+        if rule == "mac" and n.weight is None and n.wq is None:
+            layers[n.name] = plan_act_matmul(net, n, cfg, tq)
+            tq[out] = layers[n.name].out_q
+        elif rule == "mac":
             layers[n.name] = plan_mac_layer(net, n, cfg, tq)
             tq[out] = layers[n.name].out_q
         elif rule == "keep":
@@ -187,6 +194,15 @@ def plan_mac_layer(net, n, cfg: LayerConfig, tq: dict) -> LayerPlan:
                      scale32=onnx_multiplier(float(a_q.scale), s_w, float(out_q.scale)),
                      acc_int=acc_int, config=cfg, a_dequant=a_dq, a_scalar=a_scalar,
                      raw_zp=raw_zp)
+
+
+def plan_act_matmul(net, n, cfg: LayerConfig, tq: dict):
+    """Plan of a MatMul between two activations: both operands in the config's ``input``
+    format (:mod:`hwsim.ops.matmul`)."""
+    qs = [tq[i] if cfg.input == "model" or parse_format(cfg.input) == tq[i].fmt
+          else tensor_q(net, i, cfg.input, cfg) for i in n.inputs[:2]]
+    out_q = tensor_q(net, n.outputs[0], cfg.output, cfg)
+    return act_matmul_plan(n, cfg, qs[0], qs[1], out_q, make_mac, Requant, onnx_multiplier)
 
 
 def _block_chunk(n, cfg, a_fmt, wq: QTensor) -> dict:

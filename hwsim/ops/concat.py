@@ -1,10 +1,13 @@
-"""Concat along one axis; inputs with another quantization are requantized first."""
+"""Concat along one axis; inputs with another quantization are requantized first, constant
+operands are quantized once into the output's quantization."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensors import QTensor
 from .activation import activation
+from .movement import quantize_to
+from .quant import act_axis, block_quantize, is_block
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 
 __all__ = ["concat"]
@@ -16,6 +19,9 @@ def concat(xs, axis, *, out_fmt=None, out_scale=None, out_zp=None):
     fmt = first.fmt if out_fmt is None else out_fmt
     s_out = first.scale if out_scale is None else out_scale
     z_out = first.zero_point if out_zp is None else out_zp
+    if is_block(fmt):  # blocks are re-formed over the joined tensor: values, encoded once
+        v = np.concatenate([x.values() for x in xs], axis=axis)
+        return block_quantize(v, fmt, axis=act_axis(v), tensor_scale=s_out)
     parts = []
     for x in xs:
         if x.fmt == fmt and x.axis is None and np.ndim(s_out) == 0 and \
@@ -31,21 +37,35 @@ def concat(xs, axis, *, out_fmt=None, out_scale=None, out_zp=None):
                    layout=first.layout)
 
 
+def _with_consts(n, xs, const):
+    """The operands in ONNX order: activations ``xs`` and the node's constants."""
+    it = iter(xs)
+    consts = n.attrs.get("consts", {})
+    return [const(np.asarray(consts[k], np.float64)) if k in consts else next(it)
+            for k in range(n.attrs.get("n_operands", len(xs)))]
+
+
 def _reference(n, xs):
-    return np.concatenate(xs, axis=n.attrs.get("axis", 1))
+    return np.concatenate(_with_consts(n, xs, lambda c: c), axis=n.attrs.get("axis", 1))
 
 
 def _execute(n, ins, args):
     q = args.out_q
-    return concat(ins, n.attrs.get("axis", 1), out_fmt=q.fmt, out_scale=q.scale,
+    parts = _with_consts(n, ins, lambda c: quantize_to(c, q))
+    return concat(parts, n.attrs.get("axis", 1), out_fmt=q.fmt, out_scale=q.scale,
                   out_zp=q.zero_point), None
 
 
 def _import_concat(ctx, n, a, nm):
-    if any(ctx.is_const(i) for i in n.input):
-        raise UnsupportedModelError(f"Concat {nm}: constant operands are not supported")
-    ctx.net.add("Concat", [ctx.canon(i) for i in n.input], n.output[0], name=nm,
-                axis=a.get("axis", 1))
+    """Constant operands are stored on the node and quantized once into the output's
+    quantization (e.g. a class token or padding rows)."""
+    consts = {k: ctx.weight(t, f"Concat {nm} operand")[0].tolist()
+              for k, t in enumerate(n.input) if ctx.is_const(t)}
+    ins = [ctx.canon(t) for t in n.input if not ctx.is_const(t)]
+    if not ins:
+        raise UnsupportedModelError(f"Concat {nm}: all operands constant (not folded)")
+    kw = dict(consts=consts, n_operands=len(n.input)) if consts else {}
+    ctx.net.add("Concat", ins, n.output[0], name=nm, axis=a.get("axis", 1), **kw)
 
 
 register(OpSpec("Concat", _reference, _execute, output="requant"))

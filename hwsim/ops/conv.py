@@ -27,7 +27,8 @@ from .macbridge import mac_matmul
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 
 __all__ = ["conv2d", "linear", "im2col", "conv_out_size", "reduction_index", "ORDERS",
-           "conv_reference", "conv_attrs", "kernel_problems", "CONV_ATTRS"]
+           "conv_reference", "conv_attrs", "kernel_problems", "CONV_ATTRS", "same_pads",
+           "node_pads", "as_2d", "from_2d", "spatial_2d"]
 
 ORDERS = tuple(",".join(p) for p in itertools.permutations(("cin", "kh", "kw")))
 
@@ -217,46 +218,142 @@ def linear(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stats=True):
 CONV_ATTRS = ("kernel_shape", "strides", "pads", "dilations", "group", "auto_pad")
 
 
+def same_pads(hw, kernel, strides, dilations, mode):
+    """ONNX ``auto_pad`` SAME_UPPER / SAME_LOWER: (top, left, bottom, right) giving
+    ``ceil(n / stride)`` outputs; an odd total puts the extra pad at the end (UPPER) or
+    the beginning (LOWER)."""
+    begin, end = [], []
+    for n, k, s, d in zip(hw, kernel, strides, dilations):
+        tot = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        lo = tot // 2 if mode == "SAME_UPPER" else tot - tot // 2
+        begin.append(lo)
+        end.append(tot - lo)
+    return begin[0], begin[1], end[0], end[1]
+
+
+def node_pads(a, shape, kernel):
+    """2-D pads of a Conv / pooling node for a 4-D input shape (auto_pad resolved)."""
+    ap = a.get("auto_pad", "NOTSET")
+    if "transposed" in a:
+        return _transposed_pads(a["transposed"], shape, _pair(kernel, "kernel"),
+                                _pair(a.get("dilations", 1), "dilation"))
+    if ap in ("SAME_UPPER", "SAME_LOWER"):
+        return same_pads(shape[2:4], _pair(kernel, "kernel"),
+                         _pair(a.get("strides") or 1, "stride"),
+                         _pair(a.get("dilations", 1), "dilation"), ap)
+    return a.get("pads", 0)
+
+
+def _transposed_pads(t, shape, kernel, dil):
+    """Conv pads of a ConvTranspose given ``output_shape`` or ``auto_pad`` SAME (ONNX:
+    ``total = s (n - 1) + output_padding + d (k - 1) + 1 - out``, the odd half at the end
+    for SAME_UPPER, else at the beginning), for the zero-inserted input ``shape``."""
+    begin, end = [], []
+    for i in range(2):
+        s, op, k, d = t["strides"][i], t["output_padding"][i], kernel[i], dil[i]
+        n = (shape[2 + i] - 1) // s + 1
+        out = t["output_shape"][i] if t.get("output_shape") else n * s
+        tot = s * (n - 1) + op + d * (k - 1) + 1 - out
+        lo = tot // 2 if t["mode"] == "SAME_UPPER" else tot - tot // 2
+        ext = d * (k - 1)
+        begin.append(ext - lo)
+        end.append(ext - (tot - lo) + op)
+    if min(begin + end) < 0:
+        raise ValueError(f"ConvTranspose: output_shape / auto_pad need pads larger than "
+                         f"dilation * (kernel - 1) (got conv pads {begin + end})")
+    return begin[0], begin[1], end[0], end[1]
+
+
+def as_2d(x):
+    """A 3-D ``[N, C, L]`` array as ``[N, C, 1, L]`` (1-D ops run as 2-D), 4-D unchanged."""
+    return x[:, :, None, :] if np.ndim(x) == 3 else x
+
+
+def from_2d(y, like):
+    """Undo :func:`as_2d` when ``like`` is 3-D."""
+    return y[:, :, 0, :] if np.ndim(like) == 3 else y
+
+
 def conv_reference(n, xs):
     """float64 Conv: im2col of the real input times the real weights, plus bias."""
-    a, w, x = n.attrs, n.weight, xs[0]
+    a, w, x = n.attrs, n.weight, as_2d(xs[0])
     g = a.get("group", 1)
+    x = _zero_stuff(x, a.get("input_dilations"), 0.0)
     cols, (N, Ho, Wo) = im2col(x, w.shape[2:], stride=a.get("strides", 1),
-                               padding=a.get("pads", 0), dilation=a.get("dilations", 1),
-                               groups=g, pad_code=0.0)
+                               padding=node_pads(a, x.shape, w.shape[2:]),
+                               dilation=a.get("dilations", 1), groups=g, pad_code=0.0)
     cg = w.shape[0] // g
     wm = w.reshape(g, cg, -1).transpose(0, 2, 1)
     y = np.matmul(cols, wm)  # [G, M, Cg]
     y = y.transpose(1, 0, 2).reshape(N, Ho, Wo, -1).transpose(0, 3, 1, 2)
     if n.bias is not None:
         y = y + n.bias.reshape(1, -1, 1, 1)
-    return y
+    return from_2d(y, xs[0])
+
+
+def _zero_stuff(x, dil, fill):
+    """ConvTranspose's input: ``dil - 1`` zeros (``fill``) between neighbours along H, W."""
+    if dil is None or tuple(dil) == (1, 1):
+        return x
+    dh, dw = dil
+    N, C, H, W = x.shape
+    out = np.full((N, C, (H - 1) * dh + 1, (W - 1) * dw + 1), fill, dtype=x.dtype)
+    out[:, :, ::dh, ::dw] = x
+    return out
 
 
 def onnx_pads(p):
-    """ONNX 2-D ``pads`` (top, left, bottom, right)."""
+    """ONNX ``pads`` of a 1-D (begin, end) or 2-D op as (top, left, bottom, right)."""
     p = list(p)
+    if len(p) == 2:
+        return (0, p[0], 0, p[1])
     if len(p) != 4:
         raise UnsupportedModelError(f"pads must have 4 entries for 2-D ops, got {p}")
     return (p[0], p[1], p[2], p[3])
 
 
+def _auto_pad(a):
+    ap = a.get("auto_pad", "NOTSET")
+    return ap.decode() if isinstance(ap, bytes) else str(ap)
+
+
+def spatial_2d(a, key, default):
+    """A 1-D or 2-D ONNX attribute (strides, dilations, kernel_shape) as a 2-D list."""
+    v = list(a.get(key, default))
+    return [1] + v if len(v) == 1 else v
+
+
 def conv_attrs(a) -> dict:
-    """Network Conv attributes from ONNX Conv / QLinearConv / ConvInteger attributes."""
-    return dict(strides=list(a.get("strides", [1, 1])), pads=onnx_pads(a.get("pads", [0, 0, 0, 0])),
-                dilations=list(a.get("dilations", [1, 1])), group=int(a.get("group", 1)))
+    """Network Conv attributes from ONNX Conv / QLinearConv / ConvInteger attributes
+    (1-D attributes made 2-D with a unit height; ``auto_pad`` kept, resolved at run time)."""
+    d = dict(strides=spatial_2d(a, "strides", [1, 1]),
+             pads=onnx_pads(a.get("pads", [0, 0, 0, 0])),
+             dilations=spatial_2d(a, "dilations", [1, 1]), group=int(a.get("group", 1)))
+    ap = _auto_pad(a)
+    if ap in ("SAME_UPPER", "SAME_LOWER"):
+        d["auto_pad"] = ap
+    elif ap == "VALID":
+        d["pads"] = (0, 0, 0, 0)
+    return d
 
 
 def kernel_problems(op_type, a, nm) -> list:
-    """The 2-D-kernel restriction of Conv-like and pooling ONNX ops."""
-    if len(a.get("kernel_shape", [1, 1])) != 2:
-        return [f"{op_type} with a non-2-D kernel (node {nm})"]
-    return []
+    """Kernel rank (2-D, or 1-D for the float ops) and auto_pad of Conv-like and pooling ops."""
+    ranks = (2,) if op_type in ("QLinearConv", "ConvInteger") else (1, 2)
+    p = []
+    if len(a.get("kernel_shape", [1, 1])) not in ranks:
+        p.append(f"{op_type} with a {len(a['kernel_shape'])}-D kernel (node {nm})")
+    if _auto_pad(a) not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        p.append(f"{op_type} auto_pad={_auto_pad(a)!r} (node {nm})")
+    return p
 
 
 def _import_conv(ctx, n, a, nm):
     wf, wq = ctx.weight(n.input[1], f"{n.op_type} {nm} weights")
     bf, bq = ctx.bias(n, nm)
+    if wf is not None and wf.ndim == 3:  # 1-D: [Cout, Cin/g, k] -> [Cout, Cin/g, 1, k]
+        wf = wf[:, :, None, :]
+        wq = None if wq is None else wq.with_codes(np.asarray(wq.codes)[:, :, None, :])
     ctx.net.add("Conv", [ctx.canon(n.input[0])], n.output[0], name=nm, weight=wf, bias=bf,
                 wq=wq, bq=bq, **conv_attrs(a))
 
@@ -265,11 +362,15 @@ def _conv_kernel(n, x, lp, x_zp, w_zp, mac_stats):
     a = n.attrs
     in_fmt = lp.in_q.fmt
     pad = int(lp.in_q.zero_point) & ((1 << in_fmt.bits) - 1) if in_fmt.kind == "int" else 0
-    acc, st = conv2d(x.codes, lp.wq.codes, lp.mac, bias=lp.bias, x_zp=x_zp, w_zp=w_zp,
-                     stride=a.get("strides", 1), padding=a.get("pads", 0),
+    codes = _zero_stuff(as_2d(np.asarray(x.codes)), a.get("input_dilations"),
+                        np.asarray(x.codes).dtype.type(pad))
+    acc, st = conv2d(codes, lp.wq.codes, lp.mac, bias=lp.bias, x_zp=x_zp, w_zp=w_zp,
+                     stride=a.get("strides", 1),
+                     padding=node_pads(a, codes.shape, lp.wq.codes.shape[2:]),
                      dilation=a.get("dilations", 1), groups=a.get("group", 1),
                      order=lp.config.order, stats=mac_stats, pad_code=pad)
-    return acc, st, 1
+    st["codes"] = from_2d(st["codes"], x.codes)
+    return from_2d(acc, x.codes), st, 1
 
 
 def _conv_execute(n, ins, args):

@@ -1,7 +1,8 @@
 """Gemm / MatMul with constant weights: ``y = x @ W + b`` (weights stored ``[K, N]``).
 
 ONNX ``Gemm`` (``transB`` allowed; ``alpha = beta = 1``, no ``transA``) and
-``MatMul`` import as the network op ``Gemm``; the MACs run through
+``MatMul`` with a constant right operand import as the network op ``Gemm`` (MatMul
+between two activations: :mod:`.matmul`); the MACs run through
 :func:`.conv.linear` and the shared MAC-layer executor.
 """
 from __future__ import annotations
@@ -37,6 +38,12 @@ def _gemm_execute(n, ins, args):
 
 def _import_gemm(ctx, n, a, nm):
     op = n.op_type
+    if op == "MatMul" and not ctx.is_const(n.input[1]):
+        if ctx.is_const(n.input[0]):
+            raise UnsupportedModelError(f"MatMul {nm}: a constant left operand times an "
+                                        "activation is not supported")
+        ctx.net.add("MatMul", [ctx.canon(i) for i in n.input], n.output[0], name=nm)
+        return
     wf, wq = ctx.weight(n.input[1], f"{op} {nm} weights")
     bf, bq = ctx.bias(n, nm)
     if a.get("transB", 0):

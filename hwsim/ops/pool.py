@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from ..codec import encode
 from ..tensors import QTensor, ints_to_codes
-from .conv import _pads, _pair, kernel_problems, onnx_pads
+from .conv import _pads, _pair, as_2d, from_2d, kernel_problems, node_pads, onnx_pads, spatial_2d
 from .kernels import dual as _dual
 from .quant import convert
 from .registry import OpSpec, register, register_onnx
@@ -192,7 +192,8 @@ def sumpool_float(x, k, a, op):
         s = x.sum(axis=(2, 3), keepdims=True)
         return s, np.full((1, 1), x.shape[2] * x.shape[3], np.float64)
     H, W, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, Ho, Wo = _geom(
-        x.shape, k, a.get("strides", k), a.get("pads", 0), 1, "NCHW", bool(a.get("ceil_mode", 0)))
+        x.shape, k, a.get("strides", k), node_pads(a, x.shape, k), 1, "NCHW",
+        bool(a.get("ceil_mode", 0)))
     out = np.zeros(_oshape(x.shape, Ho, Wo, "NCHW"))
     cnt = np.zeros((Ho, Wo))
     cip = bool(a.get("count_include_pad", 0))
@@ -211,8 +212,11 @@ def sumpool_float(x, k, a, op):
 
 # -- MaxPool ------------------------------------------------------------------------------
 def _maxpool_attrs_call(keys, a):
-    return maxpool2d(keys, a["kernel_shape"], stride=a.get("strides"), padding=a.get("pads", 0),
-                     dilation=a.get("dilations", 1), ceil_mode=bool(a.get("ceil_mode", 0)))
+    k = as_2d(keys)
+    return from_2d(maxpool2d(k, a["kernel_shape"], stride=a.get("strides"),
+                             padding=node_pads(a, k.shape, a["kernel_shape"]),
+                             dilation=a.get("dilations", 1),
+                             ceil_mode=bool(a.get("ceil_mode", 0))), keys)
 
 
 def _maxpool_reference(n, xs):
@@ -236,8 +240,9 @@ def _window(n, x):
 
 
 def _avgpool_reference(n, xs):
-    s, c = sumpool_float(xs[0], _window(n, xs[0]), n.attrs, n.op)
-    return s / c
+    x = as_2d(xs[0])
+    s, c = sumpool_float(x, _window(n, x), n.attrs, n.op)
+    return from_2d(s / c, xs[0])
 
 
 def _avgpool_int(n, x, out_q, cfg):
@@ -246,8 +251,10 @@ def _avgpool_int(n, x, out_q, cfg):
     a = n.attrs
     avg = n.op == "AveragePool"
     zp = int(np.asarray(x.zero_point))
-    s, cnt = sumpool2d(x.ints() - zp, _window(n, x), stride=a.get("strides") if avg else None,
-                       padding=a.get("pads", 0) if avg else 0,
+    xi = as_2d(x.ints())
+    win = _window(n, xi)
+    s, cnt = sumpool2d(xi - zp, win, stride=a.get("strides") if avg else None,
+                       padding=node_pads(a, xi.shape, win) if avg else 0,
                        ceil_mode=bool(a.get("ceil_mode", 0)),
                        count_include_pad=bool(a.get("count_include_pad", 0)))
     if out_q.same(x):
@@ -269,22 +276,31 @@ def _avgpool_int(n, x, out_q, cfg):
 def _avgpool_execute(n, ins, args):
     x, out_q = ins[0], args.out_q
     if x.fmt.kind == "int" and out_q.fmt.kind == "int":
-        return _avgpool_int(n, x, out_q, args.config), None
-    s, c = sumpool_float(x.values(), _window(n, x), n.attrs, n.op)
-    return QTensor.quantize(s / c, out_q.fmt, out_q.scale,
+        y = _avgpool_int(n, x, out_q, args.config)
+        return y.with_codes(from_2d(np.asarray(y.codes), x.codes)), None
+    v = as_2d(x.values())
+    s, c = sumpool_float(v, _window(n, v), n.attrs, n.op)
+    return QTensor.quantize(from_2d(s / c, x.codes), out_q.fmt, out_q.scale,
                             out_q.zero_point if out_q.fmt.kind == "int" else 0), None
 
 
 # -- ONNX import ------------------------------------------------------------------------------
 def _import_pool(ctx, n, a, nm):
     op = n.op_type
-    if op == "GlobalAveragePool":
+    if op in ("GlobalAveragePool", "GlobalMaxPool"):
         ctx.net.add(op, [ctx.canon(n.input[0])], n.output[0], name=nm)
         return
-    attrs = dict(kernel_shape=list(a["kernel_shape"]), strides=list(a.get("strides", [1, 1])),
+    attrs = dict(kernel_shape=spatial_2d(a, "kernel_shape", [1, 1]),
+                 strides=spatial_2d(a, "strides", [1, 1]),
                  pads=onnx_pads(a.get("pads", [0, 0, 0, 0])), ceil_mode=int(a.get("ceil_mode", 0)))
+    ap = a.get("auto_pad", "NOTSET")
+    ap = ap.decode() if isinstance(ap, bytes) else ap
+    if ap in ("SAME_UPPER", "SAME_LOWER"):
+        attrs["auto_pad"] = ap
+    elif ap == "VALID":
+        attrs["pads"] = (0, 0, 0, 0)
     if op == "MaxPool":
-        attrs["dilations"] = list(a.get("dilations", [1, 1]))
+        attrs["dilations"] = spatial_2d(a, "dilations", [1, 1])
     else:
         attrs["count_include_pad"] = int(a.get("count_include_pad", 0))
     ctx.net.add(op, [ctx.canon(n.input[0])], n.output[0], name=nm, **attrs)
@@ -309,3 +325,26 @@ register_onnx("MaxPool", ("kernel_shape", "strides", "pads", "dilations", "ceil_
 register_onnx("AveragePool", ("kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad",
                               "auto_pad", "dilations"), _import_pool, _avgpool_problems)
 register_onnx("GlobalAveragePool", (), _import_pool)
+
+
+# -- GlobalMaxPool ----------------------------------------------------------------------------
+def _gmax_reference(n, xs):
+    x = xs[0]
+    return x.reshape(x.shape[0], x.shape[1], -1).max(axis=2).reshape(
+        x.shape[:2] + (1,) * (x.ndim - 2))
+
+
+def _gmax_execute(n, ins, args):
+    """The code of the largest value of every channel, moved (never recomputed)."""
+    x = ins[0]
+    keys = x.ints() if x.fmt.kind == "int" else x.decoded()
+    lead = x.shape[:2]
+    k = keys.reshape(*lead, -1)
+    idx = np.argmax(k, axis=2)[..., None]
+    codes = np.take_along_axis(np.asarray(x.codes).reshape(*lead, -1), idx, axis=2)
+    y = x.with_codes(codes.reshape(lead + (1,) * (len(x.shape) - 2)))
+    return convert(y, args.out_q), None
+
+
+register(OpSpec("GlobalMaxPool", _gmax_reference, _gmax_execute, output="keep"))
+register_onnx("GlobalMaxPool", (), _import_pool)

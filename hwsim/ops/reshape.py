@@ -13,11 +13,11 @@ from .registry import OpSpec, register, register_onnx
 __all__ = ["reshape_target", "out_shape"]
 
 
-def reshape_target(shape, target):
-    """ONNX Reshape target (``0`` copies the input dimension)."""
+def reshape_target(shape, target, allowzero=0):
+    """ONNX Reshape target (``0`` copies the input dimension unless ``allowzero``)."""
     t = list(target)
     for i, v in enumerate(t):
-        if v == 0:
+        if v == 0 and not allowzero:
             t[i] = shape[i]
     return tuple(int(v) for v in t)
 
@@ -28,7 +28,7 @@ def out_shape(n, shape):
         ax = n.attrs.get("axis", 1)
         return (int(np.prod(shape[:ax])), -1)
     if n.op == "Reshape":
-        return reshape_target(shape, n.attrs["shape"])
+        return reshape_target(shape, n.attrs["shape"], n.attrs.get("allowzero", 0))
     return tuple(shape)
 
 
@@ -48,7 +48,8 @@ def _import(ctx, n, a, nm):
         ctx.net.add("Flatten", ins, n.output[0], name=nm, axis=a.get("axis", 1))
     elif op == "Reshape":
         shp = [int(v) for v in ctx.const(n.input[1], nm).ravel()]
-        ctx.net.add("Reshape", ins, n.output[0], name=nm, shape=shp)
+        kw = {"allowzero": 1} if a.get("allowzero", 0) else {}
+        ctx.net.add("Reshape", ins, n.output[0], name=nm, shape=shp, **kw)
     else:
         ctx.net.add("Identity", ins, n.output[0], name=nm)
 

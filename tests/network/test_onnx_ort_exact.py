@@ -123,7 +123,7 @@ def test_conv_matmul_integer_bit_identical():
 
 
 def test_unsupported_ops_and_attributes_are_listed():
-    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], auto_pad="SAME_UPPER"),
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], auto_pad="SAME_MIDDLE"),
              helper.make_node("Sin", ["c"], ["s"]),
              helper.make_node("Gemm", ["s", "W2"], ["y"], alpha=2.0)]
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
