@@ -11,7 +11,9 @@ MAC/s with hwsim's default threads (2 on the reference machine), ``on / off``
 onnxruntime's MatMulInteger (uint8 x int8 -> int32, the same exact int32 sums,
 2 intra-op threads), each timed the same way at the start and at the end of
 the run (the faster median is the baseline), and ``path`` (the fast kernel that
-ran, stats off / on).  Run: ``PYTHONPATH=. python benchmarks/bench_mac.py
+ran, stats off / on).  The ``1T cpu`` columns: the per-core rate from the CPU
+time of ``threads=1`` calls (robust when other processes share the cores),
+against onnxruntime on 1 intra-op thread timed the same way.  Run: ``PYTHONPATH=. python benchmarks/bench_mac.py
 [--quick] [--repeat N]``.
 """
 from __future__ import annotations
@@ -37,24 +39,23 @@ def _warm(fn) -> None:
         fn()
 
 
-def medians(fns, repeat: int) -> list[float]:
-    """Median wall time of each fn over `repeat` rounds; the fns run in turn."""
+def medians(fns, repeat: int, clock=time.perf_counter) -> list[float]:
+    """Median time (clock) of each fn over `repeat` rounds; the fns run in turn."""
     for fn in fns:
         _warm(fn)
     ts = [[] for _ in fns]
     for _ in range(repeat):
         for t, fn in zip(ts, fns):
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            t.append(time.perf_counter() - t0)
+            t.append(clock() - t0)
     return [float(np.median(t)) for t in ts]
 
 
-def ort_matmul_integer(a_u8: np.ndarray, b_s8: np.ndarray):
+def ort_matmul_integer(a_u8: np.ndarray, b_s8: np.ndarray, threads: int = 2):
     """A callable running onnxruntime's MatMulInteger(a uint8, b int8) -> int32 on
-    2 intra-op threads, or None when onnxruntime is not installed."""
+    `threads` intra-op threads, or None when onnxruntime is not installed."""
     try:
-        import onnx
         import onnxruntime as ort
         from onnx import TensorProto, helper
     except ImportError:
@@ -66,7 +67,7 @@ def ort_matmul_integer(a_u8: np.ndarray, b_s8: np.ndarray):
         [helper.make_tensor_value_info("Y", TensorProto.INT32, [a_u8.shape[0], b_s8.shape[1]])])
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 2
+    so.intra_op_num_threads = threads
     sess = ort.InferenceSession(model.SerializeToString(), so,
                                 providers=["CPUExecutionProvider"])
     feeds = {"A": a_u8, "B": b_s8}
@@ -88,8 +89,10 @@ def main() -> None:
     ai = rng.integers(0, 256, (M, K)).astype(np.uint8)
     bi = rng.integers(0, 256, (K, N)).astype(np.uint8)
     ort_fn = ort_matmul_integer(ai, bi.view(np.int8))
+    ort_1t = ort_matmul_integer(ai, bi.view(np.int8), 1)
     base = [lambda: a32 @ b32] + ([ort_fn] if ort_fn else [])
     t_base = medians(base, repeat * 2)
+    t_ort_cpu = medians([ort_1t], repeat * 2, time.thread_time)[0] if ort_1t else None
     # OpenBLAS's worker threads busy-wait for a while (about 0.1 s) after a
     # call: let them park before timing hwsim's threads on the same cores
     time.sleep(0.3)
@@ -102,14 +105,17 @@ def main() -> None:
     def bench(name, mac, a, b, both=True):
         paths = []
 
-        def run(stats):
+        def run(stats, threads=None):
             def fn():
-                r = matmul(a, b, mac, stats=stats)
+                r = matmul(a, b, mac, stats=stats, threads=threads)
                 if len(paths) < 2 and r.path not in paths:
                     paths.append(r.path)
             return fn
         t = medians([run(False), run(True)] if both else [run(False)], repeat)
-        rows.append((name, "/".join(paths), macs / t[0], macs / t[1] if both else None))
+        c = medians([run(False, 1), run(True, 1)] if both else [run(False, 1)], repeat,
+                    time.thread_time)  # per core: CPU time of one thread
+        rows.append((name, "/".join(paths), macs / t[0], macs / t[1] if both else None,
+                     macs / c[0], macs / c[1] if both else None))
 
     fp32 = MacUnit(e4m3, e4m3, accumulator=FloatAccumulator("float32", "rne"))
     bench("E4M3 x E4M3 -> fp32 rne, sequential", fp32, a8, b8)
@@ -134,25 +140,35 @@ def main() -> None:
     t_base = [min(x, y) for x, y in zip(t_base, medians(base, repeat * 2))]
     np_rate = macs / t_base[0]
     ort_rate = macs / t_base[1] if ort_fn else None
+    ort_cpu = macs / t_ort_cpu if t_ort_cpu else None
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"MAC units, M = N = {M}, K = {K} ({macs / 1e6:.0f} M MACs per matmul), "
           f"{os.cpu_count()} cores, load average {load:.1f}; medians of {repeat} rounds "
           "after a 50 ms warm-up")
     print(f"numpy float32 a32 @ b32: {np_rate / 1e9:.1f} G MAC/s; onnxruntime MatMulInteger "
-          f"u8 x s8 -> s32: " + (f"{ort_rate / 1e9:.1f} G MAC/s" if ort_rate else "n/a"))
+          "u8 x s8 -> s32: " + (f"{ort_rate / 1e9:.1f} G MAC/s wall (2 threads), "
+                               f"{ort_cpu / 1e9:.1f} G MAC/s per core (CPU time, 1 thread)"
+                               if ort_rate else "n/a"))
     print()
-    print(f"| {'configuration':42s} | {'path (off/on)':21s} | stats off | stats on | on/off "
-          "| on x numpy | on x ORT u8s8 |")
-    print("|" + "-" * 44 + "|" + "-" * 23 + "|-----------|----------|--------|------------|"
-          "---------------|")
-    for name, path, off, on in rows:
+    _table(rows, np_rate, ort_rate, ort_cpu)
+
+
+def _ratio(x, base):
+    return f"{x / base:.3f}" if (x is not None and base) else "n/a"
+
+
+def _table(rows, np_rate, ort_rate, ort_cpu) -> None:
+    hdr = ("configuration", "path (off/on)", "off wall", "on wall", "on/off", "on x numpy",
+           "on x ORT", "off 1T cpu", "on 1T cpu", "on/off 1T", "on x ORT 1T")
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "|".join("---" for _ in hdr) + "|")
+    for name, path, off, on, c_off, c_on in rows:
+        g = [f"{v / 1e9:.2f} G" if v else "" for v in (off, on, c_off, c_on)]
+        cells = [name, path, g[0], g[1], _ratio(on, off), _ratio(on, np_rate),
+                 _ratio(on, ort_rate), g[2], g[3], _ratio(c_on, c_off), _ratio(c_on, ort_cpu)]
         if on is None:
-            print(f"| {name:42s} | {path:21s} | {off / 1e9:7.2f} G | {'':8s} | {'':6s} | "
-                  f"{'':10s} | {'':13s} |")
-            continue
-        vs_ort = f"{on / ort_rate:13.3f}" if ort_rate else f"{'n/a':>13s}"
-        print(f"| {name:42s} | {path:21s} | {off / 1e9:7.2f} G | {on / 1e9:6.2f} G | "
-              f"{on / off:6.2f} | {on / np_rate:10.3f} | {vs_ort} |")
+            cells = [x if x != "n/a" else "" for x in cells]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
