@@ -57,7 +57,7 @@ def test_readme_lists_exactly_the_public_namespace():
     assert len(listed) == len(set(listed))
     assert set(listed) == set(hwsim.__all__)
     public = {n for n in vars(hwsim) if not n.startswith("_")}
-    assert public - set(hwsim.__all__) <= {"native", "testing", "cli", "ops", "rtl"}, \
+    assert public - set(hwsim.__all__) <= {"native", "testing", "cli", "ops", "rtl", "designs"}, \
         public - set(hwsim.__all__)
     for name in listed:
         assert getattr(hwsim, name) is not None

@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, replace
 
+from ..designs import DESIGNS, design_from_dict
 from ..errors import ConfigError
 from ..formats import format as parse_format
 from ..ops import macbridge as br
@@ -48,7 +49,7 @@ LAYER_KEYS = {
     "input": str, "weight": str, "bias": str, "output": str, "mac": (str, dict),
     "requant": str, "shift_rounding": str, "pool_rounding": str, "order": str,
     "calibration": dict, "weight_calibration": dict, "per_channel": bool, "symmetric": bool,
-    "scale": str, "dequant": str,
+    "scale": str, "dequant": str, "design": (dict, type(None)),
 }
 
 #: JSON Schema (draft 2020-12) of a configuration file; :func:`NetworkConfig.from_dict`
@@ -85,7 +86,9 @@ CONFIG_SCHEMA = {
             "weight_calibration": {"$ref": "#/$defs/cal"},
             "per_channel": {"type": "boolean"}, "symmetric": {"type": "boolean"},
             "scale": {"enum": ["calibrate", "none"]},
-            "dequant": {"type": "string"}}},
+            "dequant": {"type": "string"},
+            "design": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["name"],
+                                                    "properties": {"name": {"enum": sorted(DESIGNS)}}}]}}},
     },
 }
 
@@ -133,6 +136,7 @@ class LayerConfig:
     symmetric: bool = True
     scale: str = "calibrate"
     dequant: str = "auto"
+    design: dict | None = None  #: an accelerator design (hwsim.designs) runs this MAC layer
 
     def __post_init__(self) -> None:
         validate_layer_dict(asdict(self), "layer")
@@ -182,6 +186,11 @@ def validate_layer_dict(d: dict, path: str, allow_match=False) -> None:
             _check_cal(f"{path}.{k}", v)
         elif k == "scale" and v not in ("calibrate", "none"):
             raise ConfigError(f"{path}.scale must be 'calibrate' or 'none', got {v!r}")
+        elif k == "design" and v is not None:
+            try:
+                design_from_dict(v)
+            except ConfigError as e:
+                raise ConfigError(f"{path}.design: {e}") from None
         elif k == "dequant" and v not in ("auto", "exact"):
             _check_fmt(f"{path}.{k}", v)
             if parse_format(v).kind != "float":

@@ -84,6 +84,9 @@ def _layer_stats(n, rec) -> dict:
                   overflow_per_channel=np.asarray(rec.stats["overflow_per_col"]).tolist(),
                   max_abs_partial=_num(rec.stats["max_abs_partial"]),
                   max_abs_acc=_num(np.abs(rec.acc).max()) if rec.acc.size else 0)
+        # layers run by an accelerator design (hwsim.designs): its costs and event counts
+        st.update({k: _num(v) for k, v in rec.stats.items()
+                   if k.startswith(("cost.", "design_"))})
     return st
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..codec import encode
 from ..tensors import QTensor, ints_to_codes
 from . import macbridge as br
+from .design_layer import run_design_layer
 from .quant import block_input, block_quantize, convert, is_block
 from .requant import scale_float
 
@@ -79,6 +80,8 @@ def run_mac_layer(n, ins, args, kernel):
     statistics and the output-channel axis (:mod:`.conv`, :mod:`.gemm`)."""
     lp = args.layer
     x = ins[0]
+    if lp.config.design is not None:  # an accelerator design runs the layer (hwsim.designs)
+        return run_design_layer(n, x, lp, LayerRecord)
     if is_block(lp.in_q.fmt):
         x = block_input(x, lp.in_q, lp.a_dequant, lp.a_scalar)
     elif not lp.in_q.same(x):

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._atomic import atomic_dir
 from ..codec import encode
+from ..designs import DesignResult
 from ..mac import MacUnit, matmul
 from ..network import Network
 from ..network.export import LAYOUT, _jsonable, _mac_dict, _safe, _sha, _write_files, is_golden_dir
@@ -24,6 +25,7 @@ from ..network.export import export as net_export
 from ..network.trace import TRACE_COLUMNS, check_coords, rows_to_npy, trace_rows
 from ..ops import macbridge as br
 from ..tensors import ints_to_codes
+from .design_export import export_design
 
 __all__ = ["export"]
 
@@ -40,6 +42,8 @@ def export(target, out_dir, *args, **kw) -> dict:
       :class:`~hwsim.mac.MacUnit`.  ``result``: a :class:`~hwsim.mac.MatmulResult`
       already computed (checked to equal a fresh run); ``trace``: output
       coordinates ``[(i, j), ...]`` to trace.
+    * ``export(design_result, out_dir, design=None)``: every MAC path of an accelerator
+      design's :class:`~hwsim.designs.DesignResult` (:mod:`hwsim.rtl.design_export`).
     """
     if isinstance(target, Network):
         if not args:
@@ -47,7 +51,10 @@ def export(target, out_dir, *args, **kw) -> dict:
         return net_export(target, args[0], out_dir, *args[1:], **kw)
     if isinstance(target, MacUnit):
         return _export_matmul(target, out_dir, *args, **kw)
-    raise TypeError(f"export takes a Network or a MacUnit, got {type(target).__name__}")
+    if isinstance(target, DesignResult):
+        return export_design(target, out_dir, *args, **kw)
+    raise TypeError(f"export takes a Network, a MacUnit or a DesignResult, got "
+                    f"{type(target).__name__}")
 
 
 def _export_matmul(mac, out_dir, a_codes, b_codes, bias=None, a_zero_point=0, b_zero_point=0,

@@ -1,0 +1,159 @@
+"""Sweep every accelerator design's knob on the bundled digits CNN and a ResNet-18-shaped
+network; write docs/designs/<design>.png and the tables of docs/designs.md.
+
+    .venv/bin/python benchmarks/sweep_designs.py [--out docs/designs] [--images 16]
+
+Digits: top-1 accuracy on the 539 test images and logits SQNR against the float64
+reference.  ResNet-18-shaped (random seeded weights, 16x16 inputs, 10 classes): logits SQNR
+and top-1 agreement with the float64 reference on ``--images`` seeded inputs (accuracy is
+meaningless for random weights).  Every MAC layer runs the design (``{"defaults":
+{"design": ...}}``); activations between layers are int8 as in the default config.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_network import resnet18_onnx  # noqa: E402
+
+from hwsim.network import load_onnx  # noqa: E402
+from hwsim.network.demo import load_data, model_path  # noqa: E402
+
+SIZE = 16  #: ResNet input size (the bit-serial CIM simulation costs 64x a MAC)
+
+#: design -> (knob label, [(knob value, design dict)])
+SWEEPS = {
+    "pwlq": ("partial-sum bits (shared exponent, T=16)",
+             [(b, {"name": "pwlq", "T": 16, "psum": {"kind": "shared_exp", "bits": b}})
+              for b in (4, 6, 8, 10, 12, 16)] +
+             [("lossless", {"name": "pwlq", "T": 16})]),
+    "polarization": ("rank r of the bf16 compensation path (NF4 main path)",
+                     [(r, {"name": "polarization", "main": "nf4", "rank": r})
+                      for r in (0, 1, 2, 4, 8, 16)]),
+    "polarization_noise": ("main-path noise std (x rms), rank 4 vs 0",
+                           [(f"{s} r{r}", {"name": "polarization", "main": "int8", "rank": r,
+                                           "noise_std": s, "seed": 1})
+                            for s in (0.0, 0.02, 0.05, 0.1) for r in (0, 4)]),
+    "cim": ("ADC bits (64 rows per conversion)",
+            [(b, {"name": "cim", "adc_bits": b, "rows": 64}) for b in (3, 4, 5, 6, 7, 8)]),
+    "schemes": ("named scheme",
+                [("two-tensor INT4", {"name": "two_tensor_int4"}),
+                 ("one INT4 tensor", {"name": "two_tensor_int4", "threshold": 1.0}),
+                 ("VS-Quant INT4/V16", {"name": "vs_quant"}),
+                 ("FP8 chunk64 SR", {"name": "chunked_fp8"}),
+                 ("FP8 sequential SR", {"name": "chunked_fp8", "chunk": None}),
+                 ("FP8 chunk64 rne", {"name": "chunked_fp8", "rounding": "rne"})]),
+}
+
+
+def _metrics(net, x, labels=None, batch=128):
+    ys, refs = [], []
+    for i in range(0, len(x), batch):
+        r = net.run(x[i:i + batch], reference=True, keep=False)
+        ys.append(r.outputs[net.outputs[0]])
+        refs.append(net.reference(x[i:i + batch], keep=False)[net.outputs[0]])
+    y, ref = np.concatenate(ys), np.concatenate(refs)
+    err = float(np.sum((y - ref) ** 2))
+    sq = float("inf") if err == 0 else 10 * np.log10(float(np.sum(ref ** 2)) / err)
+    agree = float(np.mean(y.argmax(1) == ref.argmax(1)))
+    acc = None if labels is None else float(np.mean(y.argmax(1) == labels))
+    return acc, sq, agree
+
+
+def run(out_dir, n_images):
+    xtr, _, xte, yte = load_data()
+    digits = load_onnx(model_path())
+    with tempfile.TemporaryDirectory() as td:
+        p = os.path.join(td, "r18.onnx")
+        resnet18_onnx(p, seed=0, classes=10, size=SIZE)
+        m = onnx.load(p)
+        for v in (m.graph.input[0], m.graph.output[0]):  # any batch size
+            v.type.tensor_type.shape.dim[0].dim_param = "N"
+        onnx.save(m, p)
+        resnet = load_onnx(p)
+    xr = np.random.default_rng(0).random((n_images + 8, 3, SIZE, SIZE)).astype(np.float32)
+    nets = {"digits": (digits, [xtr[:64]], xte, yte), "resnet": (resnet, [xr[:8]], xr[8:], None)}
+    rows = []
+    for key, (label, cases) in SWEEPS.items():
+        for val, d in cases:
+            row = dict(design=key, knob=str(val))
+            for nname, (net, cal, x, y) in nets.items():
+                t = time.time()
+                net.set_config({"defaults": {"design": d}})
+                net.calibrate(cal)
+                row[nname] = _metrics(net, x, y) + (time.time() - t,)
+            rows.append(row)
+            print(key, val, row["digits"][:3], row["resnet"][:3], flush=True)
+    _plots(rows, out_dir)
+    _tables(rows, os.path.join(out_dir, "tables.md"))
+    return rows
+
+
+def _fmt(v):
+    return "inf" if v == float("inf") else f"{v:.1f}"
+
+
+def _tables(rows, path):
+    with open(path, "w") as f:
+        for key, (label, _) in SWEEPS.items():
+            f.write(f"\n#### {key}: {label}\n\n| {label} | digits accuracy | digits SQNR dB | "
+                    "ResNet SQNR dB | ResNet top-1 agreement |\n|---|---|---|---|---|\n")
+            for r in rows:
+                if r["design"] == key:
+                    d, n = r["digits"], r["resnet"]
+                    f.write(f"| {r['knob']} | {d[0]:.4f} | {_fmt(d[1])} | {_fmt(n[1])} | "
+                            f"{n[2]:.3f} |\n")
+
+
+def _plots(rows, out_dir):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for key, (label, _) in SWEEPS.items():
+        rs = [r for r in rows if r["design"] == key]
+        knobs = [r["knob"] for r in rs]
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+        xs = np.arange(len(rs))
+        ax[0].plot(xs, [r["digits"][0] for r in rs], "o-", label="digits top-1")
+        ax[0].plot(xs, [r["resnet"][2] for r in rs], "s--", label="ResNet agreement w/ float")
+        ax[0].set_ylabel("fraction")
+        ax[0].set_ylim(0, 1.02)
+        cap = 80.0
+        for net, mk in (("digits", "o-"), ("resnet", "s--")):
+            ax[1].plot(xs, [min(r[net][1], cap) for r in rs], mk, label=net)
+        ax[1].set_ylabel(f"logits SQNR dB (lossless drawn at {cap:.0f})")
+        for a in ax:
+            a.set_xticks(xs, knobs, rotation=30 if len(max(knobs, key=len)) > 3 else 0,
+                         fontsize=8)
+            a.set_xlabel(label, fontsize=9)
+            a.grid(alpha=0.3)
+            a.legend(fontsize=8)
+        fig.suptitle(f"design: {key}")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, f"{key}.png"), dpi=90)
+        plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join("docs", "designs"))
+    ap.add_argument("--images", type=int, default=16)
+    a = ap.parse_args(argv)
+    if a.images < 1:
+        ap.error(f"--images must be >= 1, got {a.images}")
+    os.makedirs(a.out, exist_ok=True)
+    t = time.time()
+    run(a.out, a.images)
+    print(f"wrote {a.out}/*.png and tables.md in {time.time() - t:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
