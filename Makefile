@@ -12,22 +12,29 @@ PIP_SHOW := --progress-bar on --disable-pip-version-check
 
 .PHONY: demo test test-asan asan-build fuzz test-portable test-exhaustive bench install clean
 
-# `make demo` needs only the runtime and the demo extra (no test / bench packages);
-# pip's own progress is shown, one line per step.
-$(DEMO_STAMP): pyproject.toml setup.py hwsim/_build.py $(SRC_C)
+# `make demo` needs only the runtime and the demo extra (no test / bench packages).
+# The C kernels compile (hwsim/_build.py: all CPUs, same flags as a serial build) while a
+# second pip installs the runtime + demo packages (tools/deps.py lists them); both use
+# the venv's setuptools / cffi (--no-build-isolation: no throw-away build environment).
+# pip's own progress is shown.
+$(DEMO_STAMP): pyproject.toml setup.py hwsim/_build.py tools/deps.py $(SRC_C)
 	@echo "[1/3] python venv ($(VENV))"
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	@echo "[2/3] build tools (pip, setuptools, wheel, cffi)"
-	$(VPY) -m pip install $(PIP_SHOW) --upgrade pip "setuptools>=77" wheel cffi
-	@echo "[3/3] hwsim (compiles the C kernels) + demo packages"
-	$(VPY) -m pip install $(PIP_SHOW) -e '.[demo]'
+	@echo "[2/3] build tools (setuptools, wheel, cffi)"
+	$(VPY) -m pip install $(PIP_SHOW) "setuptools>=77" wheel cffi
+	@echo "[3/3] hwsim (compiles the C kernels) while the runtime + demo packages install"
+	@set -e; if $(VPY) tools/deps.py demo > $(VENV)/demo-requirements.txt; then \
+	  $(VPY) -m pip install $(PIP_SHOW) -r $(VENV)/demo-requirements.txt & deps=$$!; \
+	  $(VPY) -m pip install $(PIP_SHOW) --no-build-isolation --no-deps -e . || { wait $$deps; exit 1; }; \
+	  wait $$deps; \
+	else $(VPY) -m pip install $(PIP_SHOW) --no-build-isolation -e '.[demo]'; fi
 	touch $(DEMO_STAMP)
 
 # everything: tests, benchmarks, fuzzing (also satisfies `make demo`)
-$(STAMP): pyproject.toml setup.py hwsim/_build.py $(SRC_C)
+$(STAMP): pyproject.toml setup.py hwsim/_build.py tools/deps.py $(SRC_C)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install $(PIP_SHOW) --upgrade pip "setuptools>=77" wheel cffi
-	$(VPY) -m pip install $(PIP_SHOW) -e '.[test,demo,bench,fuzz]'
+	$(VPY) -m pip install $(PIP_SHOW) "setuptools>=77" wheel cffi
+	$(VPY) -m pip install $(PIP_SHOW) --no-build-isolation -e '.[test,demo,bench,fuzz]'
 	touch $(STAMP) $(DEMO_STAMP)
 
 install: $(STAMP)
@@ -86,6 +93,8 @@ rtl-test: $(STAMP)
 	$(VPY) -m pip install -q -e '.[rtl]'
 	examples/rtl/run_icarus.sh $(VPY) build/rtl
 	examples/rtl/run_cocotb.sh $(VENV)/bin build/rtl-cocotb
+	examples/rtl/run_icarus_units.sh $(VPY) build/rtl-units
+	examples/rtl/run_cocotb_units.sh $(VENV)/bin build/rtl-cocotb-units
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(VPY) $$f || exit 1; done

@@ -80,12 +80,13 @@ uint32_t hwi_float_mac(const hwi_unit *u, hwi_reg *r, const hw_xval *p, hwi_stat
         code = hwi_round_pack(p->sign, p->sig, p->exp, 0, f, &u->o, 0, &fl);
         hwi_xval_from_code(&q, code, f);
     }
-    if (q.cls != HW_XV_FINITE || r->x.cls != HW_XV_FINITE) {
-        int both_inf = q.cls == HW_XV_INF && r->x.cls == HW_XV_INF;
-        int nan = q.cls == HW_XV_NAN || r->x.cls == HW_XV_NAN || (both_inf && q.sign != r->x.sign);
-        int sign = r->x.cls == HW_XV_INF ? r->x.sign : q.sign;
-        if (nan && both_inf && q.sign != r->x.sign) fl |= HW_FLAG_INVALID;
-        code = hwi_float_special(nan, sign, f, &u->o, &fl);
+    if (q.cls == HW_XV_NAN || r->x.cls == HW_XV_NAN) { /* priority: register, product */
+        code = hwi_float_nan(hwi_nan_pick(&r->x, &q, u->o.nan_rule, &fl), f, &u->o, &fl);
+    } else if (q.cls == HW_XV_INF && r->x.cls == HW_XV_INF && q.sign != r->x.sign) {
+        fl |= HW_FLAG_INVALID;
+        code = hwi_float_nan(NULL, f, &u->o, &fl);
+    } else if (q.cls != HW_XV_FINITE || r->x.cls != HW_XV_FINITE) {
+        code = hwi_float_special(0, r->x.cls == HW_XV_INF ? r->x.sign : q.sign, f, &u->o, &fl);
     } else {
         code = hwi_add_round(&r->x, &q, f, &u->o, &fl);
     }
@@ -123,8 +124,11 @@ uint32_t hwi_float_load(const hwi_unit *u, hwi_reg *r, const hw_xval *x, hwi_sta
 {
     uint32_t fl = 0;
     double v;
-    if (x->cls != HW_XV_FINITE)
-        r->code = hwi_float_special(x->cls == HW_XV_NAN, x->sign, u->a->fmt, &u->o, &fl);
+    if (x->cls == HW_XV_NAN) { /* a conversion: a signalling NaN is quieted, INVALID */
+        if (hwi_is_snan(x)) fl |= HW_FLAG_INVALID;
+        r->code = hwi_float_nan(x, u->a->fmt, &u->o, &fl);
+    } else if (x->cls != HW_XV_FINITE)
+        r->code = hwi_float_special(0, x->sign, u->a->fmt, &u->o, &fl);
     else if (!x->sig)
         r->code = hwi_zero_code(x->sign, u->a->fmt);
     else

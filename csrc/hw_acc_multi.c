@@ -48,9 +48,16 @@ uint32_t hwi_multi_group(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n,
         else if (p[i].sig) { nonzero = 1; if (p[i].aexp > eref) eref = p[i].aexp; }
     }
     *exact = 0.0;
-    if (nan || (pinf && ninf)) {
-        if (!nan) fl |= HW_FLAG_INVALID;
-        code = hwi_float_special(1, 0, f, &u->o, &fl);
+    if (nan) { /* priority: the register, then the products in k order */
+        const hw_xval *w = &c;
+        for (i = 0; i < n; i++)
+            if (p[i].cls == HW_XV_NAN) w = hwi_nan_pick(w, &p[i], u->o.nan_rule, &fl);
+        if (hwi_is_snan(w)) fl |= HW_FLAG_INVALID;
+        code = hwi_float_nan(w, f, &u->o, &fl);
+        *exact = hwi_bits_f64(0x7FF8000000000000ull);
+    } else if (pinf && ninf) {
+        fl |= HW_FLAG_INVALID;
+        code = hwi_float_nan(NULL, f, &u->o, &fl);
         *exact = hwi_bits_f64(0x7FF8000000000000ull);
     } else if (pinf || ninf) {
         code = hwi_float_special(0, ninf, f, &u->o, &fl);

@@ -9,7 +9,7 @@
 void hwi_xsum_clear(hwi_xsum *s)
 {
     memset(s->w, 0, (size_t)s->nl * sizeof(uint64_t));
-    s->nan = s->pinf = s->ninf = 0;
+    s->nan = s->pinf = s->ninf = s->snan = 0;
     s->nz = 0;     /* 1 once a nonzero finite term was added */
     s->zneg = 1;   /* every term so far negative */
     s->zpos = 1;   /* every term so far positive */
@@ -51,7 +51,12 @@ int hwi_xsum_add_xval(hwi_xsum *s, const hw_xval *x)
     int64_t pos;
     s->zneg &= x->sign;
     s->zpos &= !x->sign;
-    if (x->cls == HW_XV_NAN) { s->nan = 1; return HW_OK; }
+    if (x->cls == HW_XV_NAN) { /* the first NaN and the first signalling NaN */
+        if (!s->nan) s->nan1 = *x;
+        if (!s->snan && hwi_is_snan(x)) { s->snan1 = *x; s->snan = 1; }
+        s->nan = 1;
+        return HW_OK;
+    }
     if (x->cls == HW_XV_INF) {
         if (x->sign) s->ninf = 1; else s->pinf = 1;
         return HW_OK;
@@ -100,7 +105,9 @@ int hwi_xsum_add_xsum(hwi_xsum *s, const hwi_xsum *t)
     int i;
     uint64_t c = 0;
     if (t->lo != s->lo || t->nl != s->nl) return HW_E_SIZE;
-    s->nan |= t->nan; s->pinf |= t->pinf; s->ninf |= t->ninf;
+    if (!s->nan && t->nan) s->nan1 = t->nan1;
+    if (!s->snan && t->snan) s->snan1 = t->snan1;
+    s->nan |= t->nan; s->snan |= t->snan; s->pinf |= t->pinf; s->ninf |= t->ninf;
     s->nz |= t->nz; s->zneg &= t->zneg; s->zpos &= t->zpos;
     for (i = 0; i < s->nl; i++) {
         uint64_t a = s->w[i] + t->w[i];
@@ -179,9 +186,14 @@ uint64_t hwi_xsum_round_float(const hwi_xsum *s, const hw_format *f, const hw_op
     uint64_t mag[XS_MAX], top;
     int64_t P, pos;
     int neg;
-    if (s->nan || (s->pinf && s->ninf)) {
-        if (!s->nan) *flags |= HW_FLAG_INVALID;
-        return hwi_float_special(1, 0, f, o, flags);
+    if (s->nan) { /* the terms' order: the first NaN, or the first signalling one */
+        if (s->snan) *flags |= HW_FLAG_INVALID;
+        return hwi_float_nan(s->snan && (o->nan_rule & HW_NANR_PREFER_SNAN) ? &s->snan1
+                             : &s->nan1, f, o, flags);
+    }
+    if (s->pinf && s->ninf) {
+        *flags |= HW_FLAG_INVALID;
+        return hwi_float_nan(NULL, f, o, flags);
     }
     if (s->pinf || s->ninf) return hwi_float_special(0, s->ninf, f, o, flags);
     neg = magnitude(s, mag);

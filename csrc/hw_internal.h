@@ -229,6 +229,8 @@ typedef struct hwi_xsum {
     int32_t lo, nl;
     int32_t nan, pinf, ninf;    /* specials seen */
     int32_t nz, zneg, zpos;     /* nonzero seen; all terms negative / positive */
+    int32_t snan;               /* a signalling NaN seen */
+    hw_xval nan1, snan1;        /* the first NaN and the first signalling NaN */
     uint64_t *w;
 } hwi_xsum;
 
@@ -241,6 +243,13 @@ void hwi_xval_from_i64(hw_xval *x, int64_t v, int32_t frac_bits);
 int hwi_scale_round(int sign, uint64_t sig, int32_t sh, int mode, hwi_u128 *mag);
 uint64_t hwi_add_round(const hw_xval *x, const hw_xval *y, const hw_format *f,
                        const hw_opts *o, uint32_t *flags);
+/* hw_mac_nan.c: NaN results under o->nan_rule (HW_NANR_*).  hwi_nan_pick:
+ * the NaN that x op y gives (priority x, y; INVALID for a signalling one);
+ * hwi_float_nan: its code in f (x NULL: the default NaN). */
+int hwi_is_snan(const hw_xval *x);
+void hwi_nan_default(hw_xval *x, int rule);
+const hw_xval *hwi_nan_pick(const hw_xval *x, const hw_xval *y, int rule, uint32_t *flags);
+uint64_t hwi_float_nan(const hw_xval *x, const hw_format *f, const hw_opts *o, uint32_t *flags);
 /* hw_round.c: the code of a NaN / signed infinity by the overflow policy */
 uint64_t hwi_float_special(int nan, int sign, const hw_format *f, const hw_opts *o,
                            uint32_t *flags);
@@ -330,7 +339,7 @@ double hwi_fixed_double(const hwi_unit *u, const hwi_reg *r);
 uint32_t hwi_multi_group(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n,
                          hwi_xsum *scratch, double *exact, hwi_stat *st);
 
-int hwi_mac_product(const hw_xval *a, const hw_xval *b, hw_xval *p, uint32_t *fl);
+int hwi_mac_product(const hw_xval *a, const hw_xval *b, hw_xval *p, int nan_rule, uint32_t *fl);
 uint32_t hwi_num_from_xval(const hw_num_spec *ns, const hw_opts *o, const hw_xval *x,
                            uint64_t *code, hw_xval *dec);
 uint32_t hwi_num_from_xsum(const hw_num_spec *ns, const hw_opts *o, const hwi_xsum *s,
@@ -344,6 +353,7 @@ int hwi_seq_group(const hwi_unit *u, const hw_num_spec *prod, const hw_opts *pro
                   const hw_xval *ar, int64_t a_ks, const hw_xval *const *bc, int64_t b_ks,
                   int64_t kk, const hw_xval *const *bias, int bias_mode, int cnt,
                   hwi_reg *regs, hwi_stat *st, uint32_t *flags);
+/* (flags: cnt entries, each output's HW_FLAG_* OR-ed in) */
 
 /* hw_mac_vnni.c: hw_mac_i32_steps on AVX-512 VNNI by speculation; returns 1
  * when it ran (bad[i * ceil(n / 32) + j / 32] = 1: row i, columns j .. j + 31

@@ -25,32 +25,37 @@ typedef struct eng {
     int64_t tcap, tlen;
     int32_t err_unit;
     int64_t err_k;
-    uint32_t flags;
+    uint32_t flags;   /* every output's flags */
+    uint32_t oflags;  /* this output's flags */
+    uint32_t pend;    /* flags of steps without a trace record (products, tree
+                       * leaves): joined to the next record */
 } eng;
 
-static void set_opts(hw_opts *o, int rounding, int overflow)
+static void set_opts(hw_opts *o, int rounding, int overflow, int nan_rule)
 {
     memset(o, 0, sizeof(*o));
     o->rounding = rounding;
     o->overflow = overflow;
     o->tininess = HW_TININESS_AFTER;
     o->nan_policy = HW_NAN_ERROR;
+    o->nan_rule = nan_rule;
 }
 
-static int unit_init(hwi_unit *u, const hw_acc_spec *a, int idx)
+static int unit_init(hwi_unit *u, const hw_acc_spec *a, int idx, int nan_rule)
 {
     u->a = a;
     u->ops = hwi_acc_ops_of(a->kind);
     u->idx = idx;
     u->nl = 0;
     u->mask = 0;
-    set_opts(&u->o, a->rounding, a->overflow);
+    set_opts(&u->o, a->rounding, a->overflow, nan_rule);
     return u->ops ? u->ops->init(u) : HW_E_MODE;
 }
 
 static int fail(eng *E, uint32_t fl, int unit, int64_t k)
 {
     E->flags |= fl & 0xFFu;
+    E->oflags |= fl & 0xFFu;
     if (!(fl & HWI_ERR_MASK)) return HW_OK;
     E->err_unit = unit;
     E->err_k = k;
@@ -80,6 +85,8 @@ static void rec(eng *E, int kind, int unit, int64_t k0, int64_t k1, const hw_xva
                 snap before, snap after, double exact, uint32_t fl)
 {
     hw_mac_step *t;
+    fl |= E->pend;
+    E->pend = 0;
     if (!E->tr || E->tlen >= E->tcap) { if (E->tr) E->tlen++; return; }
     t = &E->tr[E->tlen++];
     memset(t, 0, sizeof(*t));
@@ -111,7 +118,7 @@ static double exact_sum(eng *E, const hwi_unit *u, const hwi_reg *r, const hw_xv
 static int product(eng *E, int64_t k, hw_xval *p)
 {
     uint32_t fl = 0;
-    if (hwi_mac_product(&E->ar[k * E->a_ks], &E->bc[k * E->b_ks], p, &fl) != HW_OK)
+    if (hwi_mac_product(&E->ar[k * E->a_ks], &E->bc[k * E->b_ks], p, E->s->nan_rule, &fl) != HW_OK)
         return size_fail(E, 4, k);
     if (E->s->product.kind != HW_NUM_NONE) {
         hw_xval q;
@@ -119,6 +126,7 @@ static int product(eng *E, int64_t k, hw_xval *p)
         fl |= hwi_num_from_xval(&E->s->product, &E->prod_o, p, &code, &q);
         *p = q;
     }
+    E->pend |= fl & 0xFFu;
     return fail(E, fl, 4, k);
 }
 
@@ -220,6 +228,7 @@ static int tree_leaf(eng *E, int64_t k)
     if ((rc = product(E, k, &p)) != HW_OK) return rc;
     if (tree_in(E, 0, k) != HW_OK) return size_fail(E, 0, k);
     if (u->ops->leaf(u, &p, &E->xs[0], &E->st, &fl) != HW_OK) return size_fail(E, 0, k);
+    E->pend |= fl & 0xFFu;
     if ((rc = fail(E, fl, 0, k)) != HW_OK) return rc;
     if (E->cnt[0] == E->s->order_param) return tree_node(E, 0, k + 1);
     return HW_OK;
@@ -365,9 +374,12 @@ static int eng_init(eng *E, const hw_mac_spec *s)
     int rc, i;
     memset(E, 0, sizeof(*E));
     E->s = s;
-    if ((rc = unit_init(&E->acc, &s->acc, 0)) != HW_OK) return rc;
-    if (s->order == HW_ORDER_CHUNKED && (rc = unit_init(&E->outer, &s->outer, 1)) != HW_OK) return rc;
-    if (s->tiles == HW_TILES_SEPARATE && (rc = unit_init(&E->adder, &s->adder, 2)) != HW_OK) return rc;
+    if (s->nan_rule & ~(HW_NANR_PROPAGATE | HW_NANR_PREFER_SNAN | HW_NANR_NEGATIVE)) return HW_E_MODE;
+    if ((rc = unit_init(&E->acc, &s->acc, 0, s->nan_rule)) != HW_OK) return rc;
+    if (s->order == HW_ORDER_CHUNKED && (rc = unit_init(&E->outer, &s->outer, 1, s->nan_rule)) != HW_OK)
+        return rc;
+    if (s->tiles == HW_TILES_SEPARATE && (rc = unit_init(&E->adder, &s->adder, 2, s->nan_rule)) != HW_OK)
+        return rc;
     if (s->order < HW_ORDER_SEQUENTIAL || s->order > HW_ORDER_CHUNKED) return HW_E_MODE;
     if (s->order != HW_ORDER_SEQUENTIAL && s->order_param < (s->order == HW_ORDER_TREE ? 2 : 1))
         return HW_E_SIZE;
@@ -379,8 +391,8 @@ static int eng_init(eng *E, const hw_mac_spec *s)
     if (s->tiles != HW_TILES_NONE && (s->tile < 1 || s->psum.kind == HW_NUM_NONE)) return HW_E_SIZE;
     if ((rc = check_num(&s->product)) != HW_OK || (rc = check_num(&s->psum)) != HW_OK) return rc;
     if (s->xs_limbs < 1 || s->xs_limbs > 96) return HW_E_SIZE;
-    set_opts(&E->prod_o, s->product.rounding, s->product.overflow);
-    set_opts(&E->psum_o, s->psum.rounding, s->psum.overflow);
+    set_opts(&E->prod_o, s->product.rounding, s->product.overflow, s->nan_rule);
+    set_opts(&E->psum_o, s->psum.rounding, s->psum.overflow, s->nan_rule);
     E->grp = NULL;
     E->xs[0].w = (uint64_t *)malloc(sizeof(uint64_t) * (size_t)s->xs_limbs * NXS);
     if (!E->xs[0].w) return HW_E_NOMEM;
@@ -422,6 +434,7 @@ static int seq_group(eng *E, const hw_mac_spec *s, const hw_xval *ar, const hw_x
     const hw_xval *bc[4], *bz[4];
     hwi_reg regs[4];
     hwi_stat sts[4];
+    uint32_t fls[4] = {0, 0, 0, 0};
     int c;
     memset(sts, 0, sizeof(sts));
     for (c = 0; c < cnt; c++) {
@@ -429,10 +442,12 @@ static int seq_group(eng *E, const hw_mac_spec *s, const hw_xval *ar, const hw_x
         bz[c] = (bias && s->bias != HW_BIAS_NONE) ? &bias[j + c] : NULL;
     }
     if (hwi_seq_group(&E->acc, &s->product, &E->prod_o, ar, E->a_ks, bc, b_ks, kk, bz, s->bias,
-                      cnt, regs, sts, &E->flags))
+                      cnt, regs, sts, fls))
         return HW_E_MODE;
     for (c = 0; c < cnt; c++) {
         E->acc.ops->store(&E->acc, &regs[c], out + c * nlo, nlo);
+        E->flags |= fls[c];
+        if (st && st->flags) st->flags[o + c] = (uint8_t)fls[c];
         if (st) {
             int64_t oc = o + c;
             double m = sts[c].max_abs, d;
@@ -493,6 +508,8 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
             E.ar = a + i * a_rs;
             E.bc = b + i * b_is + j * b_cs;
             memset(&E.st, 0, sizeof(E.st));
+            E.oflags = 0;
+            E.pend = 0;
             rc = run_output(&E, j, &fin, &fu);
             if (rc != HW_OK) {
                 res->err_index = o;
@@ -502,6 +519,7 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
             }
             fu->ops->store(fu, &fin, out + o * out_limbs, out_limbs);
             if (st) {
+                if (st->flags) st->flags[o] = (uint8_t)E.oflags;
                 if (st->acc_events) st->acc_events[o] = E.st.acc_events;
                 if (st->psum_events) st->psum_events[o] = E.st.psum_events;
                 if (st->max_abs) st->max_abs[o] = stat_max(&E);

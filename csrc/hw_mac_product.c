@@ -2,21 +2,21 @@
  * a value into a scalar number format (product rounding, partial sums). */
 #include "hw_internal.h"
 
-int hwi_mac_product(const hw_xval *a, const hw_xval *b, hw_xval *p, uint32_t *fl)
+/* p = a * b exactly; a NaN operand gives the NaN hwi_nan_pick chooses
+ * (INVALID for a signalling one), Inf * 0 the default NaN (INVALID). */
+int hwi_mac_product(const hw_xval *a, const hw_xval *b, hw_xval *p, int nan_rule, uint32_t *fl)
 {
+    if (a->cls == HW_XV_NAN || b->cls == HW_XV_NAN) {
+        *p = *hwi_nan_pick(a, b, nan_rule, fl);
+        return HW_OK;
+    }
     p->sign = a->sign ^ b->sign;
     p->sig = 0;
     p->exp = 0;
     p->aexp = -32000;
-    if (a->cls == HW_XV_NAN || b->cls == HW_XV_NAN) {
-        p->cls = HW_XV_NAN;
-        p->sign = 0;
-        return HW_OK;
-    }
     if (a->cls == HW_XV_INF || b->cls == HW_XV_INF) {
         if ((a->cls == HW_XV_FINITE && !a->sig) || (b->cls == HW_XV_FINITE && !b->sig)) {
-            p->cls = HW_XV_NAN; /* Inf * 0 */
-            p->sign = 0;
+            hwi_nan_default(p, nan_rule); /* Inf * 0 */
             *fl |= HW_FLAG_INVALID;
         } else {
             p->cls = HW_XV_INF;
@@ -89,7 +89,8 @@ uint32_t hwi_num_from_xval(const hw_num_spec *ns, const hw_opts *o, const hw_xva
     uint32_t fl = 0;
     if (ns->kind == HW_NUM_FLOAT) {
         if (x->cls == HW_XV_FINITE) *code = hwi_round_pack(x->sign, x->sig, x->exp, 0, ns->fmt, o, 0, &fl);
-        else *code = hwi_float_special(x->cls == HW_XV_NAN, x->sign, ns->fmt, o, &fl);
+        else if (x->cls == HW_XV_NAN) *code = hwi_float_nan(x, ns->fmt, o, &fl);
+        else *code = hwi_float_special(0, x->sign, ns->fmt, o, &fl);
         hwi_xval_from_code(dec, *code, ns->fmt);
         return fl;
     }

@@ -30,26 +30,26 @@ int hwi_seq_group(const hwi_unit *u, const hw_num_spec *prod, const hw_opts *pro
     for (c = 0; c < cnt; c++) {
         u->ops->zero(u, &regs[c]);
         if (bias_mode == HW_BIAS_INIT && bias[c])
-            bad |= load_step(u, &regs[c], bias[c], &st[c], flags);
+            bad |= load_step(u, &regs[c], bias[c], &st[c], &flags[c]);
     }
     for (k = 0; k < kk && !bad; k++) {
         const hw_xval *x = &ar[k * a_ks];
         for (c = 0; c < cnt; c++) {
             hw_xval p, q;
             uint32_t fl = 0;
-            if (hwi_mac_product(x, &bc[c][k * b_ks], &p, &fl) != HW_OK) return 1;
+            if (hwi_mac_product(x, &bc[c][k * b_ks], &p, u->o.nan_rule, &fl) != HW_OK) return 1;
             if (prod->kind != HW_NUM_NONE) {
                 uint64_t code;
                 fl |= hwi_num_from_xval(prod, prod_o, &p, &code, &q);
                 p = q;
             }
-            *flags |= fl & 0xFFu;
+            flags[c] |= fl & 0xFFu;
             if (fl & HWI_ERR_MASK) return 1;
-            bad |= mac_step(u, &regs[c], &p, &st[c], flags);
+            bad |= mac_step(u, &regs[c], &p, &st[c], &flags[c]);
         }
     }
     if (bias_mode == HW_BIAS_FINAL)
         for (c = 0; c < cnt && !bad; c++)
-            if (bias[c]) bad |= mac_step(u, &regs[c], bias[c], &st[c], flags);
+            if (bias[c]) bad |= mac_step(u, &regs[c], bias[c], &st[c], &flags[c]);
     return bad;
 }

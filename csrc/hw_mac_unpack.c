@@ -21,7 +21,13 @@ void hwi_xval_from_code(hw_xval *x, uint64_t c, const hw_format *f)
     x->aexp = -32000;
     switch (f->specials) {
     case HW_SPECIALS_IEEE:
-        if (e == allones) { x->cls = m ? HW_XV_NAN : HW_XV_INF; return; }
+        if (e == allones && m) { /* payload left-aligned; quiet bit clear: signalling */
+            x->cls = HW_XV_NAN;
+            x->sig = m << (64 - M);
+            x->exp = !((m >> (M - 1)) & 1);
+            return;
+        }
+        if (e == allones) { x->cls = HW_XV_INF; return; }
         break;
     case HW_SPECIALS_FN:
         if (mag == f->mag_mask) { x->cls = HW_XV_NAN; return; }
@@ -130,8 +136,9 @@ int hw_mac_unpack_f64(hw_xval *out, const double *in, size_t n, hw_result *res)
         x->aexp = -32000;
         if (ex == 0x7FF) {
             x->cls = sig ? HW_XV_NAN : HW_XV_INF;
-            x->sig = 0;
-            x->exp = 0;
+            x->sig = sig << 12;                           /* NaN payload, left-aligned */
+            x->exp = sig && !((sig >> 51) & 1);           /* signalling */
+            if (!sig) x->sig = 0;
             continue;
         }
         if (ex == 0) { x->exp = -1074; }

@@ -60,22 +60,6 @@ def _tmp_name(path, tag) -> str:
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode="w", **open_kw):
-    """``with atomic_file(p) as f: f.write(...)``: ``p`` is replaced when the block ends
-    without an exception; otherwise nothing is left."""
-    check_output_file(path)
-    fd, tmp = tempfile.mkstemp(prefix=_tmp_name(path, "tmp"), dir=_parent(path))
-    try:
-        with os.fdopen(fd, mode, **open_kw) as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary file path next to ``path``; renamed to ``path`` on success
     (for writers that take a file name, e.g. ``savefig``)."""
@@ -90,6 +74,14 @@ def atomic_path(path):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode="w", **open_kw):
+    """``with atomic_file(p) as f: f.write(...)``: ``p`` is replaced when the block ends
+    without an exception; otherwise nothing is left."""
+    with atomic_path(path) as tmp, open(tmp, mode, **open_kw) as f:
+        yield f
 
 
 @contextlib.contextmanager

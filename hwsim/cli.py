@@ -1,7 +1,7 @@
 """Command-line interface: ``hwsim <verb> ...`` (see ``hwsim --help``).
 
 Verbs: ``formats`` (preset table), ``encode`` (one value, bit fields shown),
-plus the network verbs (``run``, ``export``, ``compare``, ``sweep``, ``demo``)
+plus the network verbs (``run``, ``export``, ``compare``, ``sweep``, ``search``, ``demo``)
 registered by :mod:`hwsim.network.cli_cmds` and ``vectors`` (:mod:`hwsim.rtl.cli_vectors`).
 
 Errors: every failure prints one line ``hwsim <verb>: error: <what>`` on stderr

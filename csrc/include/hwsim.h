@@ -108,7 +108,18 @@ typedef struct hw_opts {
     int32_t sr_external;  /* 1: random integers from the caller's array     */
     uint64_t seed;        /* counter-based generator key                    */
     uint64_t index0;      /* global index of element 0 (slices match whole) */
+    int32_t nan_rule;     /* HW_NANR_* bits: NaN results of the MAC units   */
 } hw_opts;
+
+/* NaN rule of a MAC unit (hw_opts.nan_rule, hw_mac_spec.nan_rule); 0 is the
+ * canonical rule: every NaN result is the format's canonical NaN code.
+ * HW_NANR_PROPAGATE: a NaN operand's sign and payload (trailing significand,
+ * left-aligned) carry into the result, quieted; priority register, a, b (a
+ * MAC step is register + a*b).  HW_NANR_PREFER_SNAN: a signalling NaN wins
+ * over an earlier quiet one.  HW_NANR_NEGATIVE: the default NaN (Inf * 0,
+ * Inf - Inf, the canonical rule) has its sign bit set.  hwsim.mac.nan and
+ * docs/semantics.md ("NaN policies") state the presets. */
+enum { HW_NANR_PROPAGATE = 1, HW_NANR_PREFER_SNAN = 2, HW_NANR_NEGATIVE = 4 };
 
 /* What a call reports besides its status. */
 typedef struct hw_result {
@@ -242,7 +253,10 @@ int hw_bfp_quantize(void *elem_out, int elem_size, uint16_t *exps, int32_t exps_
 enum { HW_XV_FINITE = 0, HW_XV_INF = 1, HW_XV_NAN = 2 };
 
 /* An exactly decoded operand or product: (-1)^sign * sig * 2^exp when cls is
- * HW_XV_FINITE (sig == 0 for zeros, which keep their sign).  aexp is the
+ * HW_XV_FINITE (sig == 0 for zeros, which keep their sign).  A NaN (cls
+ * HW_XV_NAN) keeps its sign and payload: sig = the trailing significand
+ * left-aligned at bit 63 (bit 63: the quiet bit of IEEE-style formats; 0 for
+ * formats with a single NaN code), exp = 1 for a signalling NaN, else 0.  aexp is the
  * exponent a multi-term adder aligns on: floor(log2|x|) clamped below at the
  * format's emin; for a product, the sum of the operands' aexp. */
 typedef struct hw_xval {
@@ -305,6 +319,7 @@ typedef struct hw_mac_spec {
     int32_t bias;          /* HW_BIAS_*                                        */
     int32_t xs_lo;         /* exact-sum scratch: exponent of its LSB           */
     int32_t xs_limbs;      /* exact-sum scratch: 64-bit limbs (1..96)          */
+    int32_t nan_rule;      /* HW_NANR_* bits (0: canonical NaN, as before)      */
 } hw_mac_spec;
 
 /* Per-output statistics arrays (m*n entries each; any may be NULL). */
@@ -313,6 +328,7 @@ typedef struct hw_mac_stats {
     int64_t *psum_events;  /* psum encodes that overflowed                     */
     double *max_abs;       /* max |partial sum| (definition in hwsim/mac.py)   */
     int32_t *width_needed; /* fixed: signed width of every pre-overflow value  */
+    uint8_t *flags;        /* HW_FLAG_* OR-ed over every step of the output    */
 } hw_mac_stats;
 
 /* Trace records of one output (hw_mac_gemm with trace != NULL). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Icarus Verilog flow: golden vectors from hwsim, the self-checking $readmemh bench on the
 # correct RTL (must PASS) and with +define+INJECT_BUG (must FAIL naming element and step),
-# then `hwsim compare` on the bench's dump (must name the same element).
+# then `hwsim compare` on the bench's dump (must name the same element and, from the
+# exported trace and the bench's per-step dump steps.hex, the same MAC step).
 # usage: examples/rtl/run_icarus.sh PYTHON BUILD_DIR
 set -euo pipefail
 PY=${1:-python3}
@@ -23,11 +24,13 @@ echo "$bad"
 echo "$bad" | grep -q "^FAIL element 0 (0, 0) step 10:" || {
     echo "rtl-test: the injected bug was not caught at element 0, step 10"; exit 1; }
 mv "$D/dut_acc.hex" "$B/dut/$(basename "$D")/acc.hex"
+mv "$D/dut_steps.hex" "$B/dut/$(basename "$D")/steps.hex"
 set +e
 cmp=$("$PY" -m hwsim compare "$B/golden" "$B/dut" --tensor acc)
 st=$?
 set -e
 echo "$cmp"
-[ $st -eq 1 ] && echo "$cmp" | grep -q "first: layer 'matmul' tensor acc element 0 (0, 0)" || {
-    echo "rtl-test: hwsim compare did not report element 0 of the buggy dump"; exit 1; }
+[ $st -eq 1 ] && echo "$cmp" | grep -q "first: layer 'matmul' tensor acc element 0 (0, 0)" \
+    && echo "$cmp" | grep -q "first differing MAC step: MAC step 10 " || {
+    echo "rtl-test: hwsim compare did not report element 0, MAC step 10 of the buggy dump"; exit 1; }
 echo "rtl-test (icarus): PASS with the correct RTL, injected bug caught at element 0 step 10"

@@ -2,7 +2,8 @@
 // written by gen_int8.py (input.hex [M, K], weight.hex [K, N], bias.hex [N],
 // acc.hex [M, N], steps.hex [M, N, K] = the register after every MAC step).
 // Prints "PASS" or "FAIL element <i> (m, n) step <k>: dut <x> golden <y>" for the
-// first differing output and MAC step, and a mismatch count.
+// first differing output and MAC step, and a mismatch count.  Writes the DUT's registers
+// to dut_acc.hex [M, N] and dut_steps.hex [M*N, K] (for `hwsim compare --trace-first`).
 `include "params.vh"
 module tb_int8_mac;
     reg clk = 0;
@@ -18,6 +19,7 @@ module tb_int8_mac;
     integer m, n, k, bad, first_k;
     reg [`W-1:0] dut_k, gold_k;
     reg [`W-1:0] DUMP [0:`M*`N-1];
+    reg [`W-1:0] DSTEP [0:`M*`N*`K-1];
 
     int8_mac #(.W(`W), .SAT(`SAT)) dut (.clk(clk), .load(load), .init(init), .en(en),
                                          .a(a), .b(b), .acc(acc));
@@ -38,6 +40,7 @@ module tb_int8_mac;
                 for (k = 0; k < `K; k = k + 1) begin
                     a = A[m*`K + k]; b = B[k*`N + n]; en = 1;
                     @(posedge clk); #1 en = 0;
+                    DSTEP[(m*`N + n)*`K + k] = acc;
                     if (first_k < 0 && acc !== STEP[(m*`N + n)*`K + k]) begin
                         first_k = k; dut_k = acc; gold_k = STEP[(m*`N + n)*`K + k];
                     end
@@ -51,6 +54,7 @@ module tb_int8_mac;
                 end
             end
         $writememh("dut_acc.hex", DUMP);
+        $writememh("dut_steps.hex", DSTEP);
         if (bad == 0) $display("PASS: %0d outputs, %0d MAC steps match hwsim", `M*`N, `M*`N*`K);
         else $display("MISMATCHES: %0d of %0d outputs differ in some MAC step", bad, `M*`N);
         $finish;

@@ -97,19 +97,30 @@ def pwlq_candidates(m: float, centre: int | None = None, step: int = 100):
     return [(m * i) / 1000.0 for i in idx], list(idx)
 
 
+def usable_breakpoint(m: float, p: float, fmt: PWLQFormat) -> bool:
+    """0 < p < m and both steps s_c, s_t are > 0 in float64 (for a subnormal max|x| they
+    can underflow to 0, and x / 0 has no code)."""
+    if not 0.0 < p < m:
+        return False
+    sc, st = _pwlq_scales(m, p, fmt)
+    return sc > 0.0 and st > 0.0
+
+
 def search_breakpoint(x, m: float, fmt: PWLQFormat) -> float:
     """MSE-optimal breakpoint on the coarse-to-fine grid (module doc)."""
     best_i, best_err, best_p = None, math.inf, None
     for step in (100, 10, 1):
         ps, idx = pwlq_candidates(m, None if best_i is None else best_i, step)
         for pv, i in zip(ps, idx):
-            if not 0.0 < pv < m:
+            if not usable_breakpoint(m, pv, fmt):
                 continue
             err = pwlq_error(x, m, pv, fmt)
             if err < best_err or best_p is None:  # (every error may be inf for huge values)
                 best_err, best_i, best_p = err, i, pv
     if best_p is None:
-        raise ValueError(f"no breakpoint in (0, {m}) on the search grid")
+        raise OverflowValueError(f"max|x| = {m} is too small for {fmt.name}: every breakpoint "
+                                 f"on the search grid gives a step s_c or s_t that underflows "
+                                 f"float64 to 0")
     return best_p
 
 
@@ -145,6 +156,9 @@ def _pwlq_encode(x, fmt: PWLQFormat, axis, breakpoint) -> PWLQTensor:
         else:
             if not 0.0 < bp < m:
                 raise ValueError(f"breakpoint must be in (0, max|x| = {m}), got {bp}")
+            if not usable_breakpoint(m, bp, fmt):
+                raise OverflowValueError(f"breakpoint {bp} with max|x| = {m} gives a step s_c "
+                                         f"or s_t that underflows float64 to 0 ({fmt.name})")
             p = bp
         ms.append(m)
         ps.append(p)

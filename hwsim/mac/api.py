@@ -25,14 +25,15 @@ from . import fast as _fast
 from .accumulators import is_int
 from .config import MacUnit
 from .engine import Strides
-from .operands import _as_mac, _bias_x, _check_codes, _operand, _zero_point
+from .operands import _as_mac, _bias_either, _check_codes, _operand, _zero_point
 from .results import MacStats, MatmulResult, _l1, _make_stats, _result_arrays
 
 __all__ = ["matmul", "dot"]
 
 
 def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=0,
-           threads=None, stats: bool = True, path: str = "auto") -> MatmulResult:
+           threads=None, stats: bool = True, path: str = "auto", *, flags: bool = False,
+           bias_codes=None) -> MatmulResult:
     """Matrix product of code arrays through the MAC unit.
 
     Parameters
@@ -55,24 +56,37 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
     path : "auto" (a fast kernel where it is provably bit-identical, see
         :mod:`hwsim.mac.fast`; ``result.path`` names it) or "general" (always
         the general engine).
+    flags : also return ``result.flags``: uint8 [..., M, N], per output the
+        IEEE flags (SoftFloat bits: inexact 1, underflow 2, overflow 4,
+        invalid 16) OR-ed over every step of the unit (products, adds, tree
+        nodes, psum encodes, bias), as an RTL unit's sticky flags.  Computed
+        by the general engine in the same pass; the fast kernels do not
+        compute flags, so ``flags=True`` runs the general engine (slower on
+        shapes a fast kernel would take: see docs/semantics.md, "IEEE flags").
+    bias_codes : instead of ``bias``: codes in the format of the register the
+        bias enters (float registers: its FloatFormat, so NaN payloads and
+        signalling NaNs can be given; int / fixed: two's-complement codes of
+        the register width); same shapes as ``bias``.  Runs the general engine.
 
     Returns
     -------
-    MatmulResult with codes / values shaped [..., M, N].
+    MatmulResult with codes / values (and flags) shaped [..., M, N].
     """
     if path not in ("auto", "general"):
         raise ValueError(f"path must be 'auto' or 'general', got {path!r}")
-    if (bias is not None and np.ndim(bias) >= 2) or np.ndim(b_zero_point) >= 2:
+    if (bias is not None and np.ndim(bias) >= 2) or np.ndim(b_zero_point) >= 2 or \
+            (bias_codes is not None and np.ndim(bias_codes) >= 2):
         return _per_batch(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads,
-                          stats, path)
+                          stats, path, flags, bias_codes)
     mac = _as_mac(mac)
-    p = _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads)
-    fast = _fast.plan(mac, stats) if path == "auto" else None
+    p = _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads, bias_codes)
+    general_only = flags or bias_codes is not None or not mac.nan.is_default
+    fast = _fast.plan(mac, stats) if path == "auto" and not general_only else None
     if fast is not None:
         res = _matmul_fast(fast, mac, p, stats)
         if res is not None:
             return res
-    return _matmul_general(mac, p, stats)
+    return _matmul_general(mac, p, stats, flags)
 
 
 class _Problem(NamedTuple):
@@ -108,7 +122,8 @@ class _Problem(NamedTuple):
                                                                               self.n)
 
 
-def _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads) -> _Problem:
+def _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads,
+             bias_codes=None) -> _Problem:
     """Check matmul's arguments (in the order the errors are reported)."""
     if np.ndim(getattr(a_codes, "codes", a_codes)) < 2 or \
             np.ndim(getattr(b_codes, "codes", b_codes)) < 2:
@@ -135,14 +150,14 @@ def _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads) -
     nt = _threads(threads)
     za = _zero_point(a_zero_point, mac.a_fmt, m, "a_zero_point", "a_fmt")
     zb = _zero_point(b_zero_point, mac.b_fmt, n, "b_zero_point", "b_fmt")
-    bias_x = _bias_x(bias, mac, n)
+    bias_x = _bias_either(bias, bias_codes, mac, n)
     nb = int(np.prod(batch)) if batch else 1
     a_full = np.broadcast_to(a, batch + (m, k)).reshape(nb * m, k) if batch else a.reshape(m, k)
     blocks = (a_codes if a_kind == "values" else None, b_codes if b_kind == "values" else None)
     return _Problem(a_kind, b_kind, a_full, b, blocks, batch, m, n, k, za, zb, bias, bias_x, nt)
 
 
-def _matmul_general(mac: MacUnit, p: _Problem, stats: bool) -> MatmulResult:
+def _matmul_general(mac: MacUnit, p: _Problem, stats: bool, flags: bool = False) -> MatmulResult:
     """The general C engine over every batch."""
     m, n, k, nb = p.m, p.n, p.k, p.nb
     ax = engine.unpack(p.a_full, mac.a_fmt, p.za, max(k, 1), "a_codes") \
@@ -156,7 +171,7 @@ def _matmul_general(mac: MacUnit, p: _Problem, stats: bool) -> MatmulResult:
     strides = Strides(a_row=k, a_k=1, b_row=0, b_k=1, b_col=k)
     if p.shared_b:
         out, st, nlo = engine.run(mac, ax, bx, strides, nb * m, n, k, p.bias_x, stats,
-                                  p.threads, lambda idx: _where(idx, p.batch, m, n))
+                                  p.threads, lambda idx: _where(idx, p.batch, m, n), flags)
         outs, sts = [out], [st]
     else:
         outs, sts = [], []
@@ -165,11 +180,12 @@ def _matmul_general(mac: MacUnit, p: _Problem, stats: bool) -> MatmulResult:
                 return _where(t * m * n + idx, p.batch, m, n)
             out, st, nlo = engine.run(mac, ax[t * m * k:(t + 1) * m * k],
                                       bx[t * k * n:(t + 1) * k * n], strides, m, n, k,
-                                      p.bias_x, stats, p.threads, where)
+                                      p.bias_x, stats, p.threads, where, flags)
             outs.append(out)
             sts.append(st)
     shape = p.batch + (m, n)
     codes, values, fmt, frac, width = _result_arrays(mac, np.concatenate(outs), nlo, shape)
+    fl = np.concatenate([s_.pop("flags") for s_ in sts]).reshape(shape) if flags else None
     mst = None
     if stats:
         st = {key: np.concatenate([s_[key] for s_ in sts]) for key in sts[0]}
@@ -178,10 +194,11 @@ def _matmul_general(mac: MacUnit, p: _Problem, stats: bool) -> MatmulResult:
             l1 = _l1(bx, 1 if p.shared_b else nb, n, k)
             l1 = l1[0] if p.shared_b else l1.reshape(p.batch + (n,))
         mst = _make_stats(mac, st, shape, l1, k)
-    return MatmulResult(codes, values, mst, fmt, frac, width, "general")
+    return MatmulResult(codes, values, mst, fmt, frac, width, "general", fl)
 
 
-def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
+def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path, flags=False,
+               bias_codes=None):
     """matmul with a per-batch bias / b zero point: one 2-D matmul per batch."""
     a = getattr(a_codes, "codes", a_codes)
     b = getattr(b_codes, "codes", b_codes)
@@ -192,6 +209,8 @@ def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
     shapes = [a.shape[:-2], b.shape[:-2]]
     if bias is not None and np.ndim(bias) >= 2:
         shapes.append(np.shape(bias)[:-1])
+    if bias_codes is not None and np.ndim(bias_codes) >= 2:
+        shapes.append(np.shape(bias_codes)[:-1])
     if np.ndim(b_zp) >= 2:
         shapes.append(np.shape(b_zp)[:-1])
     try:
@@ -206,7 +225,11 @@ def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
         biast = None if bias is None else (
             np.broadcast_to(bias, batch + (n,))[t] if np.ndim(bias) >= 2 else bias)
         zbt = np.broadcast_to(b_zp, batch + (n,))[t] if np.ndim(b_zp) >= 2 else b_zp
-        parts.append(matmul(at, bt, mac, biast, a_zp, zbt, threads, stats, path))
+        bct = None if bias_codes is None else (
+            np.broadcast_to(bias_codes, batch + (n,))[t] if np.ndim(bias_codes) >= 2
+            else bias_codes)
+        parts.append(matmul(at, bt, mac, biast, a_zp, zbt, threads, stats, path, flags=flags,
+                            bias_codes=bct))
     r0 = parts[0]
 
     def stack(get):
@@ -224,7 +247,8 @@ def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path):
             None if s0.a2q_l1_bits is None else stack(lambda p_: p_.stats.a2q_l1_bits))
     paths = {p_.path for p_ in parts}
     return MatmulResult(stack(lambda p_: p_.codes), stack(lambda p_: p_.values), st, r0.fmt,
-                        r0.frac_bits, r0.width, paths.pop() if len(paths) == 1 else "mixed")
+                        r0.frac_bits, r0.width, paths.pop() if len(paths) == 1 else "mixed",
+                        stack(lambda p_: p_.flags) if flags else None)
 
 
 def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool):
@@ -296,9 +320,12 @@ def _where(idx: int, batch, m: int, n: int) -> str:
 
 
 def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=0,
-        threads=None, stats: bool = True) -> MatmulResult:
+        threads=None, stats: bool = True, *, flags: bool = False,
+        bias_codes=None) -> MatmulResult:
     """Dot products over the last axis: a_codes [..., K], b_codes [..., K]
-    (broadcast) -> [...].  bias: None or a scalar; zero points: scalars."""
+    (broadcast) -> [...].  bias / bias_codes: None or a scalar; zero points:
+    scalars; flags: as :func:`matmul` (``result.flags`` shaped [...]).  Always
+    the general engine."""
     mac = _as_mac(mac)
     a_kind, a = _operand(a_codes, mac.a_fmt, "a_codes", 1)
     b_kind, b = _operand(b_codes, mac.b_fmt, "b_codes", 1)
@@ -309,7 +336,7 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
         raise ValueError(f"a_codes has K={a.shape[-1]} but b_codes has K={b.shape[-1]}: the "
                          "reduction dimensions must match")
     for zp, name in ((a_zero_point, "a_zero_point"), (b_zero_point, "b_zero_point"),
-                     (bias, "bias")):
+                     (bias, "bias"), (bias_codes, "bias_codes")):
         if zp is not None and np.ndim(zp) != 0:
             raise ValueError(f"{name} must be a scalar for dot(), got shape {np.shape(zp)}")
     try:
@@ -324,7 +351,7 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
     nt = _threads(threads)
     za = _zero_point(a_zero_point, mac.a_fmt, 1, "a_zero_point", "a_fmt")
     zb = _zero_point(b_zero_point, mac.b_fmt, 1, "b_zero_point", "b_fmt")
-    bias_x = _bias_x(bias, mac, 1)
+    bias_x = _bias_either(bias, bias_codes, mac, 1)
     if a_kind == "codes":
         _check_codes(a, mac.a_fmt, "a_codes")
     if b_kind == "codes":
@@ -335,13 +362,16 @@ def dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=
     def where(idx):
         return _where(idx, shape, 1, 1) if shape else "the output"
     out, st, nlo = engine.run(mac, ax, bx, Strides(a_row=k, a_k=1, b_row=k, b_k=1, b_col=0),
-                              nb, 1, k, bias_x, stats, nt, where)
+                              nb, 1, k, bias_x, stats, nt, where, flags)
     codes, values, fmt, frac, width = _result_arrays(mac, out, nlo, shape)
+    fl = st.pop("flags").reshape(shape) if flags else None
     if stats:
         l1 = None
         if is_int(mac.a_fmt) and is_int(mac.b_fmt):
             l1 = _l1(bx, nb, 1, k).reshape(shape)
         st = _make_stats(mac, st, shape, l1, k)
-    return MatmulResult(codes, values, st, fmt, frac, width, "general")
+    else:
+        st = None
+    return MatmulResult(codes, values, st, fmt, frac, width, "general", fl)
 
 

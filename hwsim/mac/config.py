@@ -25,6 +25,7 @@ from .accumulators import (
     is_int,
     sig_bits,
 )
+from .nan import nan_policy
 
 
 # ---------------------------------------------------------------------------
@@ -189,6 +190,9 @@ class MacUnit:
         by the result register's accumulator after the last term).
     bias_format : None (bias values must be exact in the register that
         receives them) or a scalar format they must be exact in.
+    nan : the NaN policy (:class:`~hwsim.mac.nan.NanPolicy` or a preset name:
+        "canonical" (default: every NaN result is the format's canonical NaN),
+        "riscv", "x86", "arm"); see :mod:`hwsim.mac.nan`.
 
     >>> m = MacUnit("int8", "int8", accumulator=IntAccumulator(32))
     >>> MacUnit.from_dict(m.to_dict()) == m
@@ -205,8 +209,10 @@ class MacUnit:
     bias_format: Any = None
     product_rounding: str = "rne"
     product_overflow: str | None = None
+    nan: Any = None
 
     def __post_init__(self):
+        object.__setattr__(self, "nan", nan_policy(self.nan))
         a = _fmt("a_fmt", self.a_fmt, scalar_only=False)
         b = _fmt("b_fmt", self.b_fmt, scalar_only=False)
         object.__setattr__(self, "a_fmt", a)
@@ -308,12 +314,15 @@ class MacUnit:
         return self.psum_adder or self.top_accumulator
 
     def to_dict(self) -> dict:
-        return dict(type="MacUnit", a_fmt=self.a_fmt.to_dict(), b_fmt=self.b_fmt.to_dict(),
-                    product=_fmt_dict(self.product), product_rounding=self.product_rounding,
-                    product_overflow=self.product_overflow,
-                    accumulator=self.accumulator.to_dict(), order=self.order.to_dict(),
-                    tiling=None if self.tiling is None else self.tiling.to_dict(),
-                    bias=self.bias, bias_format=_fmt_dict(self.bias_format))
+        d = dict(type="MacUnit", a_fmt=self.a_fmt.to_dict(), b_fmt=self.b_fmt.to_dict(),
+                 product=_fmt_dict(self.product), product_rounding=self.product_rounding,
+                 product_overflow=self.product_overflow,
+                 accumulator=self.accumulator.to_dict(), order=self.order.to_dict(),
+                 tiling=None if self.tiling is None else self.tiling.to_dict(),
+                 bias=self.bias, bias_format=_fmt_dict(self.bias_format))
+        if not self.nan.is_default:  # the default policy leaves older dicts unchanged
+            d["nan"] = self.nan.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "MacUnit":
@@ -337,7 +346,8 @@ class MacUnit:
                    accumulator=accumulator_from_dict(d["accumulator"]),
                    order=order_from_dict(d.get("order", {"type": "Sequential"})),
                    tiling=None if d.get("tiling") is None else Tiles.from_dict(d["tiling"]),
-                   bias=d.get("bias", "init"), bias_format=_fmt_load(d.get("bias_format")))
+                   bias=d.get("bias", "init"), bias_format=_fmt_load(d.get("bias_format")),
+                   nan=d.get("nan"))
 
     def check_terms(self, k: int) -> None:
         """Refuse K beyond what a kulisch()-sized accumulator was built for."""

@@ -137,6 +137,7 @@ def build_spec(mac: MacUnit, shadow_k: int | None = None):
         if t.mode == "separate":
             _fill_acc(s.adder, mac.psum_adder, mac, keep)
     s.xs_lo, s.xs_limbs = _xs_params(mac)
+    s.nan_rule = mac.nan.rule
     return s, keep
 
 
@@ -232,17 +233,20 @@ class Strides(NamedTuple):
 
 def gemm(spec, ax: np.ndarray, bx: np.ndarray, strides: Strides, m: int, n: int, k: int,
          bias_x, nlo: int, want_stats: bool,
-         threads: int, trace_cap: int = 0, rows=None):
+         threads: int, trace_cap: int = 0, rows=None, want_flags: bool = False):
     """Run hw_mac_gemm; returns (out [m*n*nlo] uint64, stats dict, trace).
 
     rows: None (all rows, split over threads) or a list of (r0, r1) row
     ranges to compute (the others stay zero).  trace: the step array, or the
-    number of steps when trace_cap was too small."""
+    number of steps when trace_cap was too small.  want_flags: the stats dict
+    (then never None) also has "flags", uint8 [m*n]."""
     out = np.zeros(m * n * nlo, dtype=np.uint64)
     st = None
     if want_stats:
         st = dict(acc_events=np.zeros(m * n, np.int64), psum_events=np.zeros(m * n, np.int64),
                   max_abs=np.zeros(m * n, np.float64), width_needed=np.zeros(m * n, np.int32))
+    if want_flags:
+        st = dict(st or {}, flags=np.zeros(m * n, np.uint8))
     trace = np.zeros(max(trace_cap, 0), dtype=STEP) if trace_cap else None
     pa, pb = _ptr("hw_xval *", ax), _ptr("hw_xval *", bx)
     pbias = _ptr("hw_xval *", bias_x)
@@ -252,10 +256,11 @@ def gemm(spec, ax: np.ndarray, bx: np.ndarray, strides: Strides, m: int, n: int,
         cst = ffi.NULL
         if st is not None:
             cst = ffi.new("hw_mac_stats *")
-            cst.acc_events = _ptr("int64_t *", st["acc_events"]) + r0 * n
-            cst.psum_events = _ptr("int64_t *", st["psum_events"]) + r0 * n
-            cst.max_abs = _ptr("double *", st["max_abs"]) + r0 * n
-            cst.width_needed = _ptr("int32_t *", st["width_needed"]) + r0 * n
+            for key, ctype in (("acc_events", "int64_t *"), ("psum_events", "int64_t *"),
+                               ("max_abs", "double *"), ("width_needed", "int32_t *"),
+                               ("flags", "uint8_t *")):
+                if key in st:
+                    setattr(cst, key, _ptr(ctype, st[key]) + r0 * n)
         tl = ffi.new("int64_t *")
         ptr = ffi.NULL if trace is None else _ptr("hw_mac_step *", trace)
         rc = lib.hw_mac_gemm(spec, pa + r0 * strides.a_row if ax.size else pa, strides.a_row,
@@ -306,12 +311,14 @@ def raise_gemm_error(e: GemmError, mac: MacUnit, where: str) -> None:
 # a whole matmul
 # ---------------------------------------------------------------------------
 def run(mac: MacUnit, ax, bx, strides: Strides, m: int, n: int, k: int, bias_x,
-        want_stats: bool, threads: int, where_fn):
-    """General C engine over all outputs; returns (out, stats dict, nlo)."""
+        want_stats: bool, threads: int, where_fn, want_flags: bool = False):
+    """General C engine over all outputs; returns (out, stats dict, nlo)
+    (stats dict: see :func:`gemm`)."""
     s, keep = run_spec(mac, bias_x is not None)
     nlo = mac.result_accumulator.out_limbs()
     try:
-        out, st, _ = gemm(s, ax, bx, strides, m, n, k, bias_x, nlo, want_stats, threads)
+        out, st, _ = gemm(s, ax, bx, strides, m, n, k, bias_x, nlo, want_stats, threads,
+                          want_flags=want_flags)
     except GemmError as e:
         raise_gemm_error(e, mac, where_fn(e.index))
     if want_stats and mac.has_integer_register:

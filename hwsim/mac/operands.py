@@ -7,6 +7,7 @@ import numpy as np
 from ..codec import decode as _decode
 from ..codec import encode as _encode
 from ..codec.blocktensor import BlockTensor
+from ..formats import IntFormat
 from . import engine
 from .accumulators import BLOCK_KINDS, is_int
 from .config import MacUnit
@@ -126,3 +127,49 @@ def _bias_x(bias, mac: MacUnit, n: int):
     return engine.unpack_f64(vals)
 
 
+
+
+def _bias_codes_x(codes, mac: MacUnit, n: int):
+    """bias_codes: codes in the format of the register the bias enters (float:
+    its FloatFormat, so NaN payloads and signalling NaNs can be given; int /
+    fixed: the register's two's-complement codes of its width)."""
+    if codes is None:
+        return None
+    acc = mac.result_accumulator if mac.bias == "final" else (mac.psum_adder or mac.top_accumulator)
+    reg = acc.register(mac)
+    c = _codes(codes, "bias_codes")
+    if c.ndim > 1 or (c.ndim == 1 and c.size not in (1, n)):
+        raise ValueError(f"bias_codes must be a scalar or have {n} entries (one per output "
+                         f"column), got shape {c.shape}")
+    c = np.ascontiguousarray(np.broadcast_to(c.reshape(-1) if c.ndim else c, (n,)))
+    if reg.fixed:
+        w = reg.width
+        if w > 64:
+            raise ValueError(f"bias_codes: the {w}-bit register is wider than 64 bits; give "
+                             "bias= raw integers instead")
+        _check_codes(c, IntFormat(w, signed=False), "bias_codes")
+        u = c.astype(np.uint64)
+        raw = u.view(np.int64) if w == 64 else (
+            u.astype(np.int64) - ((u >> np.uint64(w - 1)).astype(np.int64) << w))
+        vals = np.ldexp(raw.astype(np.float64), -reg.frac_bits)
+        if mac.bias_format is not None and not _exact_in(vals, mac.bias_format).all():
+            raise ValueError(f"bias_codes values are not all exact in "
+                             f"bias_format={mac.bias_format.name}")
+        return engine.unpack_raw(raw, reg.frac_bits)
+    _check_codes(c, reg.fmt, "bias_codes")
+    if mac.bias_format is not None:
+        vals = _decode(c, reg.fmt)
+        if not _exact_in(vals, mac.bias_format).all():
+            raise ValueError(f"bias_codes values are not all exact in "
+                             f"bias_format={mac.bias_format.name}")
+    return engine.unpack(c, reg.fmt, what="bias_codes")
+
+
+def _bias_either(bias, bias_codes, mac: MacUnit, n: int):
+    """The engine's bias from bias= values or bias_codes= codes (not both)."""
+    if bias is not None and bias_codes is not None:
+        raise ValueError("give bias (values) or bias_codes (codes of the register's format), "
+                         "not both")
+    if bias_codes is not None:
+        return _bias_codes_x(bias_codes, mac, n)
+    return _bias_x(bias, mac, n)

@@ -184,12 +184,16 @@ class MatmulResult:
     ``codes``: the register's bit patterns (two's complement of ``width``
     bits for int / fixed).  ``fmt``: the result FloatFormat, or None.
     ``path``: which kernel ran ("general" or a fast path's name).
+    ``flags``: uint8, shaped like ``codes``: per output the IEEE flags
+    (:class:`hwsim.modes.Flags` bits) OR-ed over every step, when asked for
+    (``flags=True``), else None.
     """
 
-    __slots__ = ("codes", "_values", "stats", "fmt", "frac_bits", "width", "path")
+    __slots__ = ("codes", "_values", "stats", "fmt", "frac_bits", "width", "path", "flags")
 
     def __init__(self, codes: np.ndarray, values, stats: MacStats | None, fmt: Any = None,
-                 frac_bits: int = 0, width: int | None = None, path: str = "general"):
+                 frac_bits: int = 0, width: int | None = None, path: str = "general",
+                 flags: np.ndarray | None = None):
         self.codes = codes
         self._values = values  # an array, or a function computing it once
         self.stats = stats
@@ -197,6 +201,7 @@ class MatmulResult:
         self.frac_bits = frac_bits
         self.width = width
         self.path = path
+        self.flags = flags
 
     @property
     def values(self) -> np.ndarray:
@@ -210,10 +215,12 @@ class MatmulResult:
                 f"stats={'yes' if self.stats is not None else 'no'})")
 
     def to_dict(self) -> dict:
-        """Every field: codes, values, stats (a dict, or None), fmt, frac_bits, width, path."""
+        """Every field: codes, values, stats (a dict, or None), fmt, frac_bits, width, path,
+        flags (or None)."""
         return dict(codes=self.codes, values=self.values,
                     stats=None if self.stats is None else self.stats.to_dict(), fmt=self.fmt,
-                    frac_bits=self.frac_bits, width=self.width, path=self.path)
+                    frac_bits=self.frac_bits, width=self.width, path=self.path,
+                    flags=self.flags)
 
     def real_values(self) -> np.ndarray:
         """The result as float64 real numbers (raw * 2^-frac_bits for fixed)."""

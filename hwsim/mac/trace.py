@@ -11,7 +11,7 @@ import numpy as np
 from ..modes import Flags
 from . import engine
 from .config import MacUnit
-from .operands import _as_mac, _bias_x, _operand, _zero_point
+from .operands import _as_mac, _bias_either, _operand, _zero_point
 from .results import _result_arrays
 
 __all__ = ["MacTrace", "trace"]
@@ -32,7 +32,8 @@ class MacTrace:
     register: the product for mac steps), ``before`` / ``after`` (register
     codes), ``before_value`` / ``after_value`` (float64), ``exact`` (the
     exact result before rounding / overflow, nearest float64), ``events``
-    (overflow, inexact, underflow, invalid), ``acc`` (the register after the
+    (overflow, inexact, underflow, invalid; ``flags``: the same as SoftFloat
+    flag bits), ``acc`` (the register after the
     step: raw integer of an int / fixed register (wider than 64 bits: its low
     64 bits), else after_value) and, for
     mac steps, ``product`` (= input), ``a_code``, ``b_code``, ``a_value``,
@@ -90,9 +91,11 @@ def _register_value(widths, unit: int, code: int, value: float):
 
 
 def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_zero_point=0,
-          b_zero_point=0) -> MacTrace:
+          b_zero_point=0, *, bias_codes=None) -> MacTrace:
     """Every step of output (i, j) of ``matmul(a_codes, b_codes, mac, ...)``
-    for 2-D a_codes [M, K] and b_codes [K, N]."""
+    for 2-D a_codes [M, K] and b_codes [K, N].  A step's ``events`` include
+    the flags of the products (and tree leaves) it consumed, so that OR-ing
+    them over the steps gives matmul's ``flags``."""
     mac = _as_mac(mac)
     a_kind, a = _operand(a_codes, mac.a_fmt, "a_codes", 1)
     b_kind, b = _operand(b_codes, mac.b_fmt, "b_codes", 2)
@@ -107,16 +110,19 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
     zb = _zero_point(b_zero_point, mac.b_fmt, n, "b_zero_point", "b_fmt")
     za1 = None if za is None else za[[i if za.size > 1 else 0]]
     zb1 = None if zb is None else zb[[j if zb.size > 1 else 0]]
-    bias1 = None
+    bias1 = bc1 = None
     if bias is not None:
         bb = np.asarray(bias)
         bias1 = bb.reshape(-1)[[j if bb.size > 1 else 0]]
+    if bias_codes is not None:
+        bb = np.asarray(bias_codes)
+        bc1 = bb.reshape(-1)[[j if bb.size > 1 else 0]]
     ax = engine.unpack(a[i:i + 1], mac.a_fmt, za1, max(k, 1), "a_codes") if a_kind == "codes" \
         else engine.unpack_f64(a[i:i + 1])
     bcol = np.ascontiguousarray(b[:, j:j + 1])
     bx = engine.unpack(bcol, mac.b_fmt, zb1, 1, "b_codes") if b_kind == "codes" \
         else engine.unpack_f64(bcol)
-    bias_x = _bias_x(bias1, mac, 1)
+    bias_x = _bias_either(bias1, bc1, mac, 1)
     s, keep = engine.run_spec(mac, bias_x is not None)
     nlo = mac.result_accumulator.out_limbs()
     cap = 4 * k + 64
@@ -143,6 +149,7 @@ def trace(a_codes, b_codes, mac: MacUnit, i: int = 0, j: int = 0, bias=None, a_z
                  before_value=float(t["before_v"]), after_value=float(t["after_v"]),
                  exact=float(t["exact_v"]),
                  acc=_register_value(widths, int(t["unit"]), int(t["after"]), float(t["after_v"])),
+                 flags=int(fl),
                  events=[f.name.lower() for f in (Flags.OVERFLOW, Flags.INEXACT, Flags.UNDERFLOW,
                                                   Flags.INVALID) if fl & f])
         if kind == "mac":

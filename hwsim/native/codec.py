@@ -13,11 +13,10 @@ from .threads import run_chunked
 from .tuning import FLAT_MIN_CHUNK, LUT_MAX_BITS, LUT_MIN_CODES, PARALLEL_THRESHOLD
 
 
-def encode_float(x: np.ndarray, fmt: FloatFormat, opts_kw: dict, rand, elem_flags,
-                 threads: int) -> tuple[np.ndarray, int]:
-    """x: C-contiguous float32/float64 1-D; returns (codes, OR-ed flags)."""
-    f = c_format(fmt)
-    out = np.empty(x.shape, dtype=fmt.code_dtype)
+def _run_encode(x: np.ndarray, out: np.ndarray, opts_kw: dict, rand, elem_flags, threads: int,
+                what: str, kernel, **chunk_kw) -> int:
+    """Encode ``x`` into ``out`` in chunks over threads; ``kernel(out_ptr, code_size, in_ptr,
+    in_kind, n, opts, rand_ptr, flags_ptr, res)`` calls the C encoder of one chunk."""
     in_kind = lib.HW_IN_F32 if x.dtype == np.float32 else lib.HW_IN_F64
     csize = out.dtype.itemsize
     isz = x.dtype.itemsize
@@ -26,17 +25,28 @@ def encode_float(x: np.ndarray, fmt: FloatFormat, opts_kw: dict, rand, elem_flag
     def call(a: int, b: int):
         o = make_opts(**{**opts_kw, "index0": index0 + a})
         res = ffi.new("hw_result *")
-        pin = ffi.from_buffer(x)
-        pout = ffi.from_buffer(out)
         prand = ffi.NULL if rand is None else ffi.cast("uint32_t *", ffi.from_buffer(rand)) + a
         pfl = ffi.NULL if elem_flags is None else ffi.cast("uint8_t *", ffi.from_buffer(elem_flags)) + a
-        rc = lib.hw_encode(ffi.cast("char *", pout) + a * csize, csize,
-                           ffi.cast("char *", pin) + a * isz, in_kind, b - a, f, o, prand, pfl, res)
+        rc = kernel(ffi.cast("char *", ffi.from_buffer(out)) + a * csize, csize,
+                    ffi.cast("char *", ffi.from_buffer(x)) + a * isz, in_kind, b - a, o, prand, pfl,
+                    res)
         return rc, res.flags, res.err_index
 
+    return run_chunked(call, x.size, threads, what, **chunk_kw)
+
+
+def encode_float(x: np.ndarray, fmt: FloatFormat, opts_kw: dict, rand, elem_flags,
+                 threads: int) -> tuple[np.ndarray, int]:
+    """x: C-contiguous float32/float64 1-D; returns (codes, OR-ed flags)."""
+    f = c_format(fmt)
+    out = np.empty(x.shape, dtype=fmt.code_dtype)
+
+    def kernel(po, csize, pi, in_kind, n, o, prand, pfl, res):
+        return lib.hw_encode(po, csize, pi, in_kind, n, f, o, prand, pfl, res)
+
     flat = x.dtype == np.float32 and fmt.bias == 127 and fmt.exp_bits == 8
-    flags = run_chunked(call, x.size, threads, f"encode to {fmt.name}",
-                        min_chunk=FLAT_MIN_CHUNK if flat else PARALLEL_THRESHOLD // 2)
+    flags = _run_encode(x, out, opts_kw, rand, elem_flags, threads, f"encode to {fmt.name}",
+                        kernel, min_chunk=FLAT_MIN_CHUNK if flat else PARALLEL_THRESHOLD // 2)
     return out, flags
 
 
@@ -46,22 +56,12 @@ def encode_fixed(x: np.ndarray, bits: int, frac_bits: int, signed: bool, code_dt
     """``name``: the format's name for error messages (default ``[u]fixedB.F``)."""
     name = name or f"{'' if signed else 'u'}fixed{bits}.{frac_bits}"
     out = np.empty(x.shape, dtype=code_dtype)
-    in_kind = lib.HW_IN_F32 if x.dtype == np.float32 else lib.HW_IN_F64
-    csize = out.dtype.itemsize
-    isz = x.dtype.itemsize
-    index0 = opts_kw.get("index0", 0)
 
-    def call(a: int, b: int):
-        o = make_opts(**{**opts_kw, "index0": index0 + a})
-        res = ffi.new("hw_result *")
-        prand = ffi.NULL if rand is None else ffi.cast("uint32_t *", ffi.from_buffer(rand)) + a
-        pfl = ffi.NULL if elem_flags is None else ffi.cast("uint8_t *", ffi.from_buffer(elem_flags)) + a
-        rc = lib.hw_encode_fixed(ffi.cast("char *", ffi.from_buffer(out)) + a * csize, csize,
-                                 ffi.cast("char *", ffi.from_buffer(x)) + a * isz, in_kind,
-                                 b - a, bits, frac_bits, int(signed), o, prand, pfl, res)
-        return rc, res.flags, res.err_index
+    def kernel(po, csize, pi, in_kind, n, o, prand, pfl, res):
+        return lib.hw_encode_fixed(po, csize, pi, in_kind, n, bits, frac_bits, int(signed), o,
+                                   prand, pfl, res)
 
-    flags = run_chunked(call, x.size, threads, f"encode to {name}")
+    flags = _run_encode(x, out, opts_kw, rand, elem_flags, threads, f"encode to {name}", kernel)
     return out, flags
 
 

@@ -18,6 +18,9 @@ from ..ops.quant import is_block
 __all__ = ["scale_for", "choose_range", "choose_scale", "fake_quant", "is_block"]
 
 
+_F32_TINY = float(np.finfo(np.float32).tiny)
+
+
 def _fmt_max(fmt) -> float:
     if fmt.kind == "int":
         return float(fmt.max_int)
@@ -27,13 +30,16 @@ def _fmt_max(fmt) -> float:
 
 
 def scale_for(r, fmt) -> np.ndarray:
-    """Scale that maps the range ``r`` (scalar or per channel) onto the format's maximum."""
+    """Scale that maps the range ``r`` (scalar or per channel) onto the format's maximum.
+
+    A zero range counts as range 1; a scale below float32's smallest normal number
+    (2^-126; the requantization multipliers are float32) is raised to it."""
     fmt = parse_format(fmt)
     r = np.asarray(r, dtype=np.float64)
     r = np.where(r > 0, r, 1.0)
     if is_block(fmt):
         return np.ones_like(r)
-    return r / _fmt_max(fmt)
+    return np.maximum(r / _fmt_max(fmt), _F32_TINY)
 
 
 def fake_quant(x, fmt, scale) -> np.ndarray:

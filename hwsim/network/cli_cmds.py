@@ -1,4 +1,4 @@
-"""Network verbs of the ``hwsim`` command line: run, export, compare, demo, sweep.
+"""Network verbs of the ``hwsim`` command line: run, export, compare, demo, sweep, search.
 
 ``add_subparsers(subparsers)`` registers them on the main parser (``hwsim/cli.py``);
 every verb is a function ``cmd_<verb>(args) -> exit status``.  ``main(argv)`` runs
@@ -22,9 +22,10 @@ from .demo import is_demo_dir, load_data, model_path, run_demo
 from .export import compare, export, is_golden_dir
 from .inputs import check_inputs, parse_nan_policy
 from .onnx_import import load_onnx
-from .sweep import format_table, plot_sweep, sweep_acc_widths
+from .sweep.cli import add_sweep_parsers, cmd_search, cmd_sweep
 
-__all__ = ["add_subparsers", "main", "cmd_run", "cmd_export", "cmd_compare", "cmd_demo", "cmd_sweep"]
+__all__ = ["add_subparsers", "main", "cmd_run", "cmd_export", "cmd_compare", "cmd_demo", "cmd_sweep",
+           "cmd_search"]
 
 
 def _config(path):
@@ -92,6 +93,13 @@ def cmd_run(args) -> int:
     for name, v in r.outputs.items():
         print(f"output {name}: shape {v.shape}")
         print(np.array2string(np.asarray(v), precision=5, threshold=64))
+    rw = getattr(net, "source", {}).get("rewrites", [])
+    if rw:  # hwsim's own import rewrites (folds, fusions), docs/semantics.md
+        print(f"\nrewrites ({len(rw)}):")
+        for line in rw[:20]:
+            print(f"  {line}")
+        if len(rw) > 20:
+            print(f"  ... and {len(rw) - 20} more")
     print(f"\n{'layer':<24} {'op':<18} {'overflows':>9} {'max|psum|':>12} {'SQNR dB':>8}")
     for name, s in r.stats.items():
         print(f"{name:<24} {s['op']:<18} {s.get('overflow_events', ''):>9} "
@@ -106,7 +114,7 @@ def cmd_run(args) -> int:
     if args.json:
         with atomic_file(args.json) as f:
             json.dump(dict(outputs={k: np.asarray(v).tolist() for k, v in r.outputs.items()},
-                           stats=r.stats), f, indent=1, default=str)
+                           stats=r.stats, rewrites=rw), f, indent=1, default=str)
     return 0
 
 
@@ -157,8 +165,10 @@ def cmd_compare(args) -> int:
                              "(not written by 'hwsim export')")
     check_file(man, "golden manifest")
     check_folder(args.dut, "DUT folder")
+    if args.trace_first and os.path.exists(args.trace_first) and not os.path.isdir(args.trace_first):
+        raise UsageError(f"--trace-first {args.trace_first!r} exists and is not a folder")
     rep = compare(args.golden, args.dut, tensors=args.tensor, layers=args.layer,
-                  ignore_xz=args.ignore_xz)
+                  ignore_xz=args.ignore_xz, trace_first=args.trace_first)
     print(rep.text())
     if args.json:
         rep.to_json(args.json)
@@ -174,47 +184,13 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def cmd_sweep(args) -> int:
-
-    if args.plot:
-        check_output_file(args.plot, "--plot")
-    try:
-        widths = [int(w) for w in args.widths.split(",")]
-    except ValueError:
-        raise UsageError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
-    base = _config(args.config)
-    y = None
-    if args.model is None:
-
-        xtr, _, xte, yte = load_data()
-        x, y, calib = xte[:args.n], yte[:args.n], [xtr[:128]]
-        net = load_onnx(model_path())
-    else:
-        check_file(args.model, "model")
-        if not args.input:
-            raise UsageError("--input X.npy is required with a model")
-        x = load_array(args.input, "--input")
-        y = load_array(args.labels, "--labels") if args.labels else None
-        calib = [load_array(args.calib, "--calib")] if args.calib else [x]
-        net = load_onnx(args.model)
-    if base is not None:
-        base = base.to_dict()
-    rows = sweep_acc_widths(net, x, y, widths, base=base, overflow=args.overflow, calib=calib,
-                            progress=not args.quiet)
-    print(format_table(rows))
-    if args.plot:
-        plot_sweep(rows, args.plot)
-        print(f"plot: {args.plot}")
-    return 0
-
-
 _NAN_HELP = ("NaN / Inf in the input: 'error' (default), a code of the input format to use "
              "instead (e.g. 0 or 0x80), or 'propagate' (float formats); overrides the "
              "config's nan_policy")
 
 
 def add_subparsers(sub) -> None:
-    """Register run / export / compare / demo / sweep on an argparse subparsers object."""
+    """Register run / export / compare / demo / sweep / search on an argparse subparsers object."""
     sp = sub.add_parser("run", help="run an ONNX model through the simulated accelerator")
     sp.add_argument("model", nargs="?", help="ONNX model (default: the digits demo model)")
     sp.add_argument("--config", help="precision configuration (JSON / YAML)")
@@ -242,6 +218,10 @@ def add_subparsers(sub) -> None:
                     help="compare only this tensor kind, e.g. acc, output (repeatable)")
     sp.add_argument("--ignore-xz", action="store_true",
                     help="do not count X/Z elements as mismatches (they are still listed)")
+    sp.add_argument("--trace-first", metavar="DIR",
+                    help="when the first differing acc/output element has no exported trace, "
+                    "write its trace into DIR and name the first differing MAC step (against "
+                    "the DUT's trace CSV or <layer dir>/steps.hex)")
     sp.add_argument("--json", help="also write the report as JSON here")
     sp.add_argument("--junit", help="also write the report as JUnit XML here")
     sp.set_defaults(func=cmd_compare)
@@ -249,19 +229,7 @@ def add_subparsers(sub) -> None:
     sp.add_argument("--out", default="demo_golden", help="folder for the golden vectors")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_demo)
-    sp = sub.add_parser("sweep", help="sweep accumulator widths: table + plot")
-    sp.add_argument("model", nargs="?", help="ONNX model (default: the digits demo model)")
-    sp.add_argument("--input", help="inputs .npy (one batch)")
-    sp.add_argument("--labels", help="labels .npy (for accuracy)")
-    sp.add_argument("--calib", help="calibration inputs .npy")
-    sp.add_argument("--config", help="base precision configuration (JSON)")
-    sp.add_argument("--widths", default="10,12,14,16,18,20,24,32",
-                    help="comma-separated accumulator widths in bits (default %(default)s)")
-    sp.add_argument("--overflow", choices=["sat", "wrap"], default="sat")
-    sp.add_argument("--n", type=int, default=540, help="demo images to use")
-    sp.add_argument("--plot", default="sweep.png", help="plot file ('' for none)")
-    sp.add_argument("--quiet", action="store_true")
-    sp.set_defaults(func=cmd_sweep)
+    add_sweep_parsers(sub)  # sweep, search (hwsim/network/sweep/cli.py)
 
 
 def main(argv=None) -> int:

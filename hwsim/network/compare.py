@@ -24,6 +24,7 @@ from ..errors import HwsimError
 from ..formats import format as parse_format
 from ..tensors import codes_to_ints
 from .hexio import read_hex, sha256_file
+from .trace import retrace, trace_coord
 
 __all__ = ["compare", "CompareReport", "GoldenFileError", "read_dut_hex"]
 
@@ -58,6 +59,9 @@ class CompareReport:
             lines.append(f"  first: layer {f['layer']!r} tensor {f['tensor']} element {f['index']} "
                          f"{tuple(f['coord'])}: golden 0x{f['golden']:X} dut 0x{f['dut']:X}, "
                          f"bit(s) {f['bits']} differ, error {f['lsb_error']} LSB")
+            sd = f.get("step_details") or {}
+            if sd.get("trace"):
+                lines.append(f"  trace of that output: {sd['trace']}")
             if f.get("step"):
                 lines.append(f"  first differing MAC step: {f['step']}")
         for pf in self.per_file:
@@ -73,6 +77,9 @@ class CompareReport:
             pf["max_lsb_error"] = v if math.isfinite(v) else str(v)
         if d["first"] and not math.isfinite(d["first"]["lsb_error"]):
             d["first"]["lsb_error"] = str(d["first"]["lsb_error"])
+        sd = (d["first"] or {}).get("step_details") or {}
+        if isinstance(sd.get("lsb_error"), float) and not math.isfinite(sd["lsb_error"]):
+            sd["lsb_error"] = str(sd["lsb_error"])
         return d
 
     def to_json(self, path) -> None:
@@ -191,28 +198,86 @@ def _select(man, layers, tensors):
                 yield L, kind, L["files"][kind]
 
 
-def _first_step(golden_dir, dut_dir, L, coord):
-    """The first differing row of the trace of output ``coord`` (if the DUT has one)."""
-    for t in L.get("traces", []):
-        if list(t["coord"]) != list(coord):
-            continue
-        dp = os.path.join(dut_dir, t["file"])
-        if not os.path.exists(dp):
-            return f"no DUT trace {t['file']} (golden trace exists: dump the DUT's steps there)"
-        with open(os.path.join(golden_dir, t["file"])) as f:
-            g = [r.strip().split(",") for r in f if r.strip()]
-        with open(dp) as f:
-            d = [r.strip().split(",") for r in f if r.strip()]
-        head = g[0]
-        for i, (gr, dr) in enumerate(zip(g[1:], d[1:])):
-            if gr != dr:
-                cols = [f"{h}: golden {a} dut {b}" for h, a, b in zip(head, gr, dr) if a != b]
-                return f"row {i + 1} of {t['file']} ({dict(zip(head, gr)).get('kind', '')}): " + \
-                    "; ".join(cols)
-        if len(g) != len(d):
-            return f"{t['file']}: golden has {len(g) - 1} steps, DUT {len(d) - 1}"
-        return None
+def _first_step(golden_dir, dut_dir, L, coord, trace_first=None):
+    """(message, details) of the first differing MAC step of output ``coord``.
+
+    The golden trace is the exported one, or (``trace_first``: a folder) one written
+    now by :func:`~hwsim.network.trace.retrace`.  The DUT side is a trace CSV at the
+    same relative path, or ``<layer dir>/steps.hex``: the register after every MAC
+    step of every output, [acc elements, K] in ``acc`` order."""
+    t = next((t for t in L.get("traces", []) if list(t["coord"]) == list(coord)), None)
+    root = golden_dir
+    if t is None:
+        if trace_first is None:
+            return None, None
+        t = retrace(golden_dir, L, coord, trace_first)
+        root = trace_first
+    details = dict(trace=os.path.join(str(root), t["file"]))
+    dp = os.path.join(dut_dir, t["file"])
+    if os.path.exists(dp):
+        return _diff_trace_csv(os.path.join(root, t["file"]), dp, t["file"]), details
+    sp = os.path.join(dut_dir, L["dir"], "steps.hex")
+    if not os.path.exists(sp):
+        return (f"golden trace {details['trace']}; the DUT has no per-step dump to compare "
+                f"({t['file']} or {os.path.join(L['dir'], 'steps.hex')})"), details
+    with open(os.path.join(root, t["file"])) as f:
+        head = f.readline().strip().split(",")
+        rows = [dict(zip(head, r.strip().split(","))) for r in f if r.strip()]
+    return _diff_steps(rows, sp, L, coord, details)
+
+
+def _diff_trace_csv(gp, dp, name):
+    with open(gp) as f:
+        g = [r.strip().split(",") for r in f if r.strip()]
+    with open(dp) as f:
+        d = [r.strip().split(",") for r in f if r.strip()]
+    head = g[0]
+    for i, (gr, dr) in enumerate(zip(g[1:], d[1:])):
+        if gr != dr:
+            cols = [f"{h}: golden {a} dut {b}" for h, a, b in zip(head, gr, dr) if a != b]
+            return f"row {i + 1} of {name} ({dict(zip(head, gr)).get('kind', '')}): " + \
+                "; ".join(cols)
+    if len(g) != len(d):
+        return f"{name}: golden has {len(g) - 1} steps, DUT {len(d) - 1}"
     return None
+
+
+_GEO = ("ci", "kh", "kw", "iy", "ix", "padding")
+
+
+def _diff_steps(rows, steps_path, L, coord, details):
+    """First MAC step where the DUT's steps.hex row differs from the golden trace."""
+    macs = [r for r in rows if r["kind"] == "mac"]
+    fmt = parse_format(L["files"]["acc"]["format"])
+    n_out = int(np.prod(L["files"]["acc"]["shape"]))
+    try:
+        d, xz = read_dut_hex(steps_path, fmt.bits)
+    except _WideValue as e:
+        return f"{steps_path} line {e.line}: value {e.text} wider than {fmt.bits} bits", details
+    if d.size != n_out * len(macs):
+        return (f"{steps_path} has {d.size} values, [{n_out} outputs, {len(macs)} steps] "
+                f"needs {n_out * len(macs)}"), details
+    idx = int(np.ravel_multi_index(tuple(coord), L["files"]["acc"]["shape"])) \
+        if L["op"] == "Conv" else int(coord[0]) * L["files"]["acc"]["shape"][-1] + int(coord[1])
+    row = d.reshape(n_out, len(macs))[idx]
+    bad = {x["index"] - idx * len(macs) for x in xz}
+    for k, r in enumerate(macs):
+        dut = int(row[k])
+        if k in bad or dut != int(r["after"]):
+            geo = ", ".join(f"{c} {r[c]}" for c in _GEO if r.get(c, "") != "")
+            details.update(step=k, trace_row=int(r["step"]), golden=int(r["after"]),
+                           dut=None if k in bad else dut, before=int(r["before"]),
+                           a_code=int(r["a_code"]), b_code=int(r["b_code"]),
+                           lsb_error=None if k in bad else float(_lsb_error(
+                               np.array([int(r["after"])], np.uint64),
+                               np.array([dut], np.uint64), fmt)[0]))
+            return (f"MAC step {k} (trace row {r['step']}): a 0x{int(r['a_code']):X} "
+                    f"b 0x{int(r['b_code']):X}" + (f" ({geo})" if geo else "") +
+                    f", register before 0x{int(r['before']):X}; after: golden "
+                    f"0x{int(r['after']):X} dut " + ("X/Z" if k in bad else f"0x{dut:X}")
+                    + ("" if k in bad else f", error {details['lsb_error']:g} LSB")), details
+    return ("all MAC steps match the golden trace: the difference arises after the "
+            "accumulation (e.g. requantization)"), details
 
 
 def read_manifest(golden_dir) -> dict:
@@ -242,23 +307,26 @@ def read_manifest(golden_dir) -> dict:
 
 
 def compare(golden_dir, dut_dir, tensors=None, layers=None, ignore_xz=False,
-            verify=True) -> CompareReport:
+            verify=True, trace_first=None) -> CompareReport:
     """Compare an RTL dump (``.hex`` files in the golden layout) with the golden vectors.
 
     ``tensors`` / ``layers``: compare only these file kinds (``input``, ``acc``,
     ``output``, ``input_elements``, ...) / layer names (unknown names are errors).
     ``ignore_xz``: do not count X/Z elements as mismatches (they are still listed).
-    ``verify``: check the golden files against the manifest first."""
+    ``verify``: check the golden files against the manifest first.
+    ``trace_first``: a folder; when the first differing ``acc`` / ``output`` element
+    has no exported trace, its trace is written there (``<layer dir>/trace_<coord>.csv``)
+    and compared with the DUT's per-step dump to name the first differing MAC step."""
     man = read_manifest(golden_dir)
     if verify:
         verify_golden(golden_dir, man)
     rep = CompareReport(ok=True)
     for L, kind, info in _select(man, layers, tensors):
-        _compare_file(rep, golden_dir, dut_dir, L, kind, info, ignore_xz)
+        _compare_file(rep, golden_dir, dut_dir, L, kind, info, ignore_xz, trace_first)
     return rep
 
 
-def _compare_file(rep, golden_dir, dut_dir, L, kind, info, ignore_xz):
+def _compare_file(rep, golden_dir, dut_dir, L, kind, info, ignore_xz, trace_first=None):
     dpath = os.path.join(dut_dir, info["hex"])
     pf = dict(file=info["hex"], mismatches=0, max_lsb_error=0.0, problem=None)
     rep.per_file.append(pf)
@@ -306,4 +374,6 @@ def _compare_file(rep, golden_dir, dut_dir, L, kind, info, ignore_xz):
                          golden=int(g[i]), dut=int(d[i]), xz=bool(isxz[i]),
                          bits=[b for b in range(fmt.bits) if x >> b & 1], lsb_error=float(err[0]))
         if kind in ("acc", "output"):
-            rep.first["step"] = _first_step(golden_dir, dut_dir, L, coord)
+            c = coord if L["op"] == "Conv" else list(trace_coord(L, i))
+            rep.first["step"], rep.first["step_details"] = _first_step(
+                golden_dir, dut_dir, L, c, trace_first)

@@ -26,6 +26,7 @@ from ..ops.conv import ORDERS
 from ..ops.macbridge import MAC_PRESETS
 from ..ops.pool import DIV_ROUNDINGS
 from ..ops.requant import SHIFT_ROUNDINGS, STYLES
+from ..ops.vector.unit import VECTOR_ROUNDINGS, vector_unit
 from .inputs import parse_nan_policy
 
 __all__ = ["LayerConfig", "NetworkConfig", "ConfigError", "MAC_PRESETS", "LAYER_KEYS",
@@ -49,7 +50,7 @@ LAYER_KEYS = {
     "input": str, "weight": str, "bias": str, "output": str, "mac": (str, dict),
     "requant": str, "shift_rounding": str, "pool_rounding": str, "order": str,
     "calibration": dict, "weight_calibration": dict, "per_channel": bool, "symmetric": bool,
-    "scale": str, "dequant": str, "design": (dict, type(None)),
+    "scale": str, "dequant": str, "vector": dict, "design": (dict, type(None)),
 }
 
 #: JSON Schema (draft 2020-12) of a configuration file; :func:`NetworkConfig.from_dict`
@@ -87,6 +88,10 @@ CONFIG_SCHEMA = {
             "per_channel": {"type": "boolean"}, "symmetric": {"type": "boolean"},
             "scale": {"enum": ["calibrate", "none"]},
             "dequant": {"type": "string"},
+            "vector": {"type": "object", "additionalProperties": False, "properties": {
+                "format": {"type": "string"}, "rounding": {"enum": list(VECTOR_ROUNDINGS)},
+                "accumulator": {"anyOf": [{"type": "string"}, {"type": "object"}]},
+                "functions": {"type": "object"}}},
             "design": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["name"],
                                                     "properties": {"name": {"enum": sorted(DESIGNS)}}}]}}},
     },
@@ -136,6 +141,7 @@ class LayerConfig:
     symmetric: bool = True
     scale: str = "calibrate"
     dequant: str = "auto"
+    vector: dict = field(default_factory=dict)
     design: dict | None = None  #: an accelerator design (hwsim.designs) runs this MAC layer
 
     def __post_init__(self) -> None:
@@ -186,6 +192,9 @@ def validate_layer_dict(d: dict, path: str, allow_match=False) -> None:
             _check_cal(f"{path}.{k}", v)
         elif k == "scale" and v not in ("calibrate", "none"):
             raise ConfigError(f"{path}.scale must be 'calibrate' or 'none', got {v!r}")
+        elif k == "vector":
+            if v:
+                vector_unit(v, f"{path}.vector")
         elif k == "design" and v is not None:
             try:
                 design_from_dict(v)

@@ -24,12 +24,11 @@ from ..codec import encode
 from ..formats import IntFormat
 from ..formats import format as parse_format
 from ..ops import macbridge as br
-from ..ops.conv import im2col, weight_matrix
 from ..tensors import ints_to_codes
 from .compare import CompareReport, compare  # noqa: F401  (re-exported)
 from .hexio import read_hex, write_hex
 from .hexio import sha256_file as _sha
-from .trace import TRACE_COLUMNS, TraceCoordError, check_coords, rows_to_npy, trace_rows
+from .trace import TraceCoordError, check_coords, write_traces
 
 __all__ = ["export", "is_golden_dir", "compare", "CompareReport", "write_hex", "read_hex", "acc_format"]
 
@@ -102,7 +101,7 @@ def export(network, x, out_dir, trace=None, model_path=None) -> dict:
                          mac=_mac_dict(rec.mac), requant=_jsonable(rec.requant), config=rec.config,
                          stats=_jsonable(res.stats.get(name, {})))
             if name in coords:
-                entry["traces"] = _write_traces(tmp, d, rec, coords[name])
+                entry["traces"] = write_traces(tmp, d, rec, coords[name])
             man["layers"].append(entry)
         with open(os.path.join(tmp, "manifest.json"), "w") as f:
             json.dump(man, f, indent=1)
@@ -200,42 +199,6 @@ def _jsonable(o):
     return o
 
 
-def _write_traces(out_dir, d, rec, coords):
-    """Every step of the reduction of chosen outputs (CSV + .npy, columns in trace.py)."""
-
-    a = rec.attrs
-    paths = []
-    for coord in coords:
-        if rec.op == "Conv":
-            n_, c_, y_, x_ = coord
-            g = a.get("group", 1)
-            w = np.asarray(rec.weight.codes)
-            cg = w.shape[0] // g
-            cols, (N, Ho, Wo) = im2col(np.asarray(rec.input.codes), w.shape[2:], stride=a.get("strides", 1),
-                                       padding=a.get("pads", 0), dilation=a.get("dilations", 1),
-                                       groups=g, order=rec.config["order"],
-                                       pad_code=_pad_code(rec))
-            gi = c_ // cg
-            arow = cols[gi, (n_ * Ho + y_) * Wo + x_]
-            bcol = weight_matrix(w, g, rec.config["order"])[gi, :, c_ % cg]
-            col = c_
-        else:
-            m_, col = coord
-            arow = np.asarray(rec.input.codes).reshape(-1, np.shape(rec.input.codes)[-1])[m_]
-            bcol = np.asarray(rec.weight.codes)[:, col]
-        bias = None if rec.bias is None else rec.bias[col]
-        rows = trace_rows(rec, coord, arow, bcol, bias, _zp(rec.input), _zp(rec.weight, col))
-        stem = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord))
-        with open(os.path.join(out_dir, stem + ".csv"), "w") as f:
-            f.write(",".join(TRACE_COLUMNS) + "\n")
-            for r in rows:
-                f.write(",".join(str(v) for v in r) + "\n")
-        np.save(os.path.join(out_dir, stem + ".npy"), rows_to_npy(rows))
-        paths.append(dict(coord=[int(v) for v in coord], file=stem + ".csv", npy=stem + ".npy",
-                          columns=list(TRACE_COLUMNS), sha256=_sha(os.path.join(out_dir, stem + ".csv"))))
-    return paths
-
-
 def _elem_format(bt):
     """Format of a BlockTensor's element codes (for the .hex width and the manifest)."""
     f = bt.fmt
@@ -255,15 +218,3 @@ def _scale_format(bt):
     if f.kind == "bfp":
         return IntFormat(f.exp_bits, False)
     return parse_format("float32")  # codebook absmax
-
-
-def _pad_code(rec):
-    f = rec.input.fmt
-    return int(np.asarray(rec.input.zero_point)) & ((1 << f.bits) - 1) if f.kind == "int" else 0
-
-
-def _zp(qt, col=None):
-    if qt.fmt.kind != "int":
-        return 0
-    z = np.asarray(qt.zero_point)
-    return int(z) if z.ndim == 0 else int(z[col])

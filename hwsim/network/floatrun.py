@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import OverflowValueError
 from ..ops import get_op
 
 __all__ = ["bind_inputs", "reference_run"]
@@ -33,5 +34,13 @@ def reference_run(net, x) -> dict:
     """Every tensor of a float64 run of ``net`` on input ``x``."""
     env = bind_inputs(net, x)
     for n in net.nodes:
-        env[n.outputs[0]] = get_op(n.op).reference(n, [env[i] for i in n.inputs])
+        xs = [env[i] for i in n.inputs]
+        with np.errstate(over="ignore"):  # exp(-x) of Sigmoid may overflow to a right 0
+            y = get_op(n.op).reference(n, xs)
+        if np.isinf(y).any() and all(np.isfinite(v).all() for v in xs):
+            big = max((float(np.max(np.abs(v), initial=0.0)) for v in xs), default=0.0)
+            raise OverflowValueError(
+                f"node {n.name} ({n.op}): the float64 reference run overflows to Inf from "
+                f"finite inputs (largest |input| {big:.6g}); scale the network input down")
+        env[n.outputs[0]] = y
     return env

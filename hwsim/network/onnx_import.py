@@ -26,6 +26,8 @@ from .cli_io import read_model
 from .config import NetworkConfig, load_config
 from .graph import Network
 from .onnx_fold import fold_constants, folding_available
+from .onnx_rewrite import fuse_patterns
+from .onnx_shapes import attribute_problems, check_node_shapes, tensor_shapes
 from .onnx_quant import ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS, analyse_qdq
 
 __all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS", "ImportContext"]
@@ -119,9 +121,13 @@ def _problems(m, g) -> list:
         if op.domain not in _STD_DOMAINS and any(n.domain == op.domain for n in g.node):
             ops = sorted({n.op_type for n in g.node if n.domain == op.domain})
             problems.append(f"operator domain {op.domain!r} (ops {ops})")
-    for n in g.node:
+    for k, n in enumerate(g.node):
         spec = _spec(n.op_type)
-        nm = n.name or n.output[0]
+        nm = n.name or (n.output[0] if n.output else f"{n.op_type}_{k}")
+        if not n.output or (n.op_type != "Constant" and (not n.input or not n.input[0])):
+            problems.append(f"{n.op_type} without {'an output' if not n.output else 'a first input'}"
+                            f" (node {nm})")
+            continue
         if spec is None or n.domain not in _STD_DOMAINS:
             problems.append(f"op {n.op_type} (node {nm})")
             continue
@@ -132,7 +138,9 @@ def _problems(m, g) -> list:
             problems.append(f"{n.op_type} attribute {k!r} (node {nm})")
         if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
             problems.append(f"{n.op_type} auto_pad={a['auto_pad']!r}, use explicit pads (node {nm})")
-        if spec[2] is not None:
+        bad = attribute_problems(n.op_type, a, nm)
+        problems.extend(bad)
+        if spec[2] is not None and not bad:
             problems.extend(spec[2](n.op_type, a, nm))
     return problems
 
@@ -207,7 +215,13 @@ def _foldable(m):
         return m, []
     note = ""
     if folding_available():
-        folded, removed = fold_constants(m)
+        try:
+            folded, removed = fold_constants(m)
+        except Exception as e:  # noqa: BLE001 - onnxscript / onnx_ir on a malformed model
+            raise UnsupportedModelError(
+                f"unsupported ONNX content (constant folding failed: {type(e).__name__}: "
+                f"{str(e).splitlines()[0][:200] if str(e) else ''}): "
+                + "; ".join(group_problems(problems))) from None
         if removed:
             m, problems = folded, _problems(folded, folded.graph)
             if not problems:
@@ -216,19 +230,6 @@ def _foldable(m):
     else:
         note = " (constant folding not tried: pip install onnxscript)"
     raise UnsupportedModelError(f"unsupported ONNX content{note}: " + "; ".join(group_problems(problems)))
-
-
-def _ranks(m) -> dict:
-    """Tensor name -> rank from ONNX shape inference (empty where it fails)."""
-    from onnx import shape_inference
-
-    try:
-        g = shape_inference.infer_shapes(m).graph
-    except Exception:  # noqa: BLE001 - ranks are an optional hint (ChannelAffine merging)
-        return {}
-    return {vi.name: len(vi.type.tensor_type.shape.dim) for vi in
-            list(g.value_info) + list(g.input) + list(g.output)
-            if vi.type.tensor_type.HasField("shape")}
 
 
 def load_onnx(model, config=None, name=None) -> Network:
@@ -247,6 +248,10 @@ def load_onnx(model, config=None, name=None) -> Network:
     else:
         m = onnx.load(model)
     m, rewrites = _foldable(m)
+    shapes = tensor_shapes(m)  # before fusing: shape inference does not know the fused ops
+    ranks = {k: len(v) for k, v in shapes.items()}
+    m, fused = fuse_patterns(m)  # HardSwish / SiLU / GELU / LayerNorm written out
+    rewrites = rewrites + fused
     g = m.graph
     init = _constants(g)
     canon, model_q, dq_const = analyse_qdq(g.node, init, _attrs)
@@ -260,9 +265,10 @@ def load_onnx(model, config=None, name=None) -> Network:
     ctx = ImportContext(net, init, canon, model_q, dq_const, code_inputs, uses)
     ctx.rewrites.extend(rewrites)
     ctx.opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
-    ctx.ranks = _ranks(m)
+    ctx.ranks = ranks
     for idx, n in enumerate(g.node):
         _spec(n.op_type)[1](ctx, n, _attrs(n), n.name or f"{n.op_type}_{idx}")
+    check_node_shapes(net, shapes)
     net.source["rewrites"] = ctx.rewrites
     for k, v in code_inputs.items():
         model_q.setdefault(k, v)

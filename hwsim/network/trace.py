@@ -8,13 +8,21 @@ int64, -1 where empty.  The columns are documented in docs/rtl.md, "Trace column
 """
 from __future__ import annotations
 
+import os
+from types import SimpleNamespace
+
 import numpy as np
 
 from .. import mac as _mac
+from ..codec import decode
 from ..errors import HwsimError
-from ..ops.conv import reduction_index
+from ..formats import format as parse_format
+from ..ops.conv import im2col, reduction_index, weight_matrix
+from ..tensors import codes_to_ints
+from .hexio import sha256_file
 
-__all__ = ["TRACE_COLUMNS", "NPY_COLUMNS", "TraceCoordError", "check_coords", "trace_rows"]
+__all__ = ["TRACE_COLUMNS", "NPY_COLUMNS", "TraceCoordError", "check_coords", "trace_rows",
+           "write_traces", "golden_record", "retrace", "trace_coord"]
 
 TRACE_COLUMNS = ("step", "kind", "unit", "k0", "k1", "a_code", "b_code", "input", "before",
                  "after", "after_value", "events", "n", "co", "oy", "ox", "ci", "kh", "kw",
@@ -102,3 +110,102 @@ def rows_to_npy(rows) -> np.ndarray:
             if v != "" and v is not None:
                 out[r, j] = int(v) if int(v) < (1 << 63) else -1
     return out
+
+
+def write_traces(out_dir, d, rec, coords):
+    """Write ``d/trace_<coord>.csv`` + ``.npy`` of each output in ``coords`` under
+    ``out_dir``: every step of its reduction (columns: :data:`TRACE_COLUMNS`).
+    ``rec``: a layer record (op, attrs, config, mac, input, weight, bias).  Returns
+    the manifest ``traces`` entries."""
+    a = rec.attrs
+    paths = []
+    for coord in coords:
+        if rec.op == "Conv":
+            n_, c_, y_, x_ = coord
+            g = a.get("group", 1)
+            w = np.asarray(rec.weight.codes)
+            cg = w.shape[0] // g
+            cols, (N, Ho, Wo) = im2col(np.asarray(rec.input.codes), w.shape[2:], stride=a.get("strides", 1),
+                                       padding=a.get("pads", 0), dilation=a.get("dilations", 1),
+                                       groups=g, order=rec.config["order"],
+                                       pad_code=_pad_code(rec))
+            gi = c_ // cg
+            arow = cols[gi, (n_ * Ho + y_) * Wo + x_]
+            bcol = weight_matrix(w, g, rec.config["order"])[gi, :, c_ % cg]
+            col = c_
+        else:
+            m_, col = coord
+            arow = np.asarray(rec.input.codes).reshape(-1, np.shape(rec.input.codes)[-1])[m_]
+            bcol = np.asarray(rec.weight.codes)[:, col]
+        bias = None if rec.bias is None else rec.bias[col]
+        rows = trace_rows(rec, coord, arow, bcol, bias, _zp(rec.input), _zp(rec.weight, col))
+        stem = os.path.join(d, "trace_" + "_".join(str(int(v)) for v in coord))
+        with open(os.path.join(out_dir, stem + ".csv"), "w") as f:
+            f.write(",".join(TRACE_COLUMNS) + "\n")
+            for r in rows:
+                f.write(",".join(str(v) for v in r) + "\n")
+        np.save(os.path.join(out_dir, stem + ".npy"), rows_to_npy(rows))
+        paths.append(dict(coord=[int(v) for v in coord], file=stem + ".csv", npy=stem + ".npy",
+                          columns=list(TRACE_COLUMNS), sha256=sha256_file(os.path.join(out_dir, stem + ".csv"))))
+    return paths
+
+
+def _pad_code(rec):
+    f = rec.input.fmt
+    return int(np.asarray(rec.input.zero_point)) & ((1 << f.bits) - 1) if f.kind == "int" else 0
+
+
+def _zp(qt, col=None):
+    if qt.fmt.kind != "int":
+        return 0
+    z = np.asarray(qt.zero_point)
+    return int(z) if z.ndim == 0 else int(z[col])
+
+
+def golden_record(golden_dir, layer) -> SimpleNamespace:
+    """A layer record rebuilt from a golden folder's manifest entry and ``.npy`` files,
+    enough for :func:`write_traces` (scalar-format MatMul / Gemm / Conv layers)."""
+    files = layer["files"]
+    if any(k.endswith("_elements") for k in files):
+        raise ValueError(f"layer {layer['name']!r}: tracing block-format operands from a "
+                         "golden folder is not supported (export with trace= instead)")
+
+    def tensor(kind):
+        info = files[kind]
+        fmt = parse_format(info["format"])
+        zp = (info.get("qparams") or {}).get("zero_point", 0)
+        return SimpleNamespace(codes=np.load(os.path.join(golden_dir, info["npy"])), fmt=fmt,
+                               zero_point=np.asarray(zp if zp is not None else 0), meta={})
+
+    bias = None
+    if "bias" in files:
+        b = tensor("bias")
+        if b.fmt.kind == "float":
+            bias = decode(b.codes, b.fmt)
+        else:
+            bias = codes_to_ints(b.codes, b.fmt.bits, True)
+            if getattr(b.fmt, "frac_bits", 0):
+                bias = np.ldexp(bias.astype(np.float64), -b.fmt.frac_bits)
+    return SimpleNamespace(op=layer["op"], attrs=layer.get("attrs") or {},
+                           config=layer.get("config") or {}, mac=_mac.MacUnit.from_dict(layer["mac"]),
+                           input=tensor("input"), weight=tensor("weight"), bias=bias)
+
+
+def trace_coord(layer, index: int) -> tuple:
+    """Trace coordinate of flat element ``index`` of the layer's ``acc`` tensor."""
+    shape = layer["files"]["acc"]["shape"]
+    if layer["op"] == "Conv":
+        return tuple(int(c) for c in np.unravel_index(index, shape))
+    return index // shape[-1], index % shape[-1]
+
+
+def retrace(golden_dir, layer, coord, out_dir) -> dict:
+    """Trace output ``coord`` of a layer of a golden folder after the fact: writes
+    ``out_dir/<layer dir>/trace_<coord>.csv`` + ``.npy``; returns its ``traces`` entry
+    with the rows (``rows``)."""
+    rec = golden_record(golden_dir, layer)
+    os.makedirs(os.path.join(out_dir, layer["dir"]), exist_ok=True)
+    entry = write_traces(out_dir, layer["dir"], rec, [tuple(coord)])[0]
+    with open(os.path.join(out_dir, entry["file"])) as f:
+        entry["rows"] = [r.rstrip("\n").split(",") for r in f][1:]
+    return entry

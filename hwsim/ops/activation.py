@@ -13,6 +13,9 @@ Integer pipelines (integer formats):
 
 Float formats: values are decoded (times scale), the function applied in
 float64, and the result encoded once into the output format (rne, saturating).
+
+When the layer config states a vector unit, LeakyRelu is ``x`` or ``fl(alpha * x)`` and
+HardSwish ``fl(x * min(max(fl(fl(x * fl(1/6)) + 0.5), 0), 1))`` on that unit.
 """
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ import numpy as np
 
 from ..tensors import QTensor, ints_to_codes
 from .registry import OpSpec, register, register_onnx
+from .unary import hard_sigmoid
+from .vecops import configured, unit_in, unit_of, unit_out
+from .vector import arith
 
 __all__ = ["ACTIVATIONS", "activation", "act_fn", "run_activation"]
 
@@ -123,6 +129,14 @@ def run_activation(x, out_q, kind, params=None):
 
 
 def _execute(n, ins, args):
+    if configured(args.config) and n.op in ("LeakyRelu", "HardSwish"):
+        unit = unit_of(args.config)
+        x = unit_in(unit, ins[0])
+        if n.op == "LeakyRelu":
+            y = np.where(x >= 0, x, arith.mul(unit, x, unit.const(n.attrs.get("alpha", 0.01))))
+        else:
+            y = arith.mul(unit, x, hard_sigmoid(unit, x, 1.0 / 6, 0.5))
+        return unit_out(unit, y, args.out_q, ins[0]), None
     return run_activation(ins[0], args.out_q, ACT_OPS[n.op], _params(n)), None
 
 

@@ -6,7 +6,9 @@
   fl32(sb/so)))) + zo``, as MLAS's QLinearAdd computes it);
 * ``shift`` (power-of-two scale ratios, exact integer alignment and one rounding).
 
-Float formats: the real values are added in float64 and encoded once.
+Float formats: the real values are added in float64 and encoded once.  An Add with a
+constant operand, a Sum of other than two tensors, and any Add whose layer config
+states a vector unit run on the vector unit (:mod:`.elementwise`).
 """
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ import numpy as np
 from ..tensors import QTensor, ints_to_codes
 from .batchnorm import fold_constant_operand
 from .chanaffine import constant_affine
-from .registry import OpSpec, UnsupportedModelError, register, register_onnx
+from .elementwise import binary_reference, binary_vector
+from .registry import OpSpec, register, register_onnx
 from .requant import Requant, _k_tflite, quantize_multiplier
+from .vecops import configured, import_const_operands
 
 __all__ = ["add"]
 
@@ -125,11 +129,13 @@ def add(a: QTensor, b: QTensor, *, out_fmt, out_scale=1.0, out_zp=0, style="onnx
 
 
 def _reference(n, xs):
-    return xs[0] + xs[1]
+    return binary_reference(n, xs)
 
 
 def _execute(n, ins, args):
     q, cfg = args.out_q, args.config
+    if "consts" in n.attrs or len(ins) != 2 or configured(cfg):
+        return binary_vector(n, ins, args)
     return add(ins[0], ins[1], out_fmt=q.fmt, out_scale=q.scale, out_zp=q.zero_point,
                style=cfg.requant, rounding=cfg.shift_rounding), None
 
@@ -139,11 +145,10 @@ def _import_add(ctx, n, a, nm):
     a Conv / Gemm output folds into its bias (:mod:`.batchnorm`)."""
     if n.op_type == "Add" and (fold_constant_operand(ctx, n, nm) or constant_affine(ctx, n, nm)):
         return
-    if any(ctx.is_const(i) for i in n.input):
-        raise UnsupportedModelError(f"{n.op_type} {nm}: constant operands are not supported")
-    if len(n.input) != 2:
-        raise UnsupportedModelError(f"{n.op_type} {nm}: {len(n.input)} inputs (2 supported)")
-    ctx.net.add("Add", [ctx.canon(i) for i in n.input[:2]], n.output[0], name=nm)
+    if len(n.input) == 2 and not any(ctx.is_const(i) for i in n.input):
+        ctx.net.add("Add", [ctx.canon(i) for i in n.input[:2]], n.output[0], name=nm)
+    else:  # constant operands, or Sum of 1 or >= 3 tensors: the vector unit
+        import_const_operands(ctx, n, nm, "Add" if n.op_type == "Add" else "Sum")
 
 
 register(OpSpec("Add", _reference, _execute, output="requant"))

@@ -6,7 +6,8 @@ over every code, ``x = (q - zp) * s`` exactly; other inputs per distinct real
 value.  Integer outputs: ``sat(rne(sigmoid(x) / s_out) + zp_out)``; float
 outputs: ``sigmoid(x) / s_out`` rounded once (rne, saturating) into the format.
 The function is evaluated in decimal arithmetic, 60 digits beyond what tells it
-from 0 and 1 (ties occur only at x = 0, which is exact); no libm is involved.
+from 0 and 1 (ties occur only at x = 0, which is exact); no libm is involved.  When the layer config states a vector unit, Sigmoid is that unit's
+sigmoid function instead (correctly rounded into its format, or its table).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..formats import format as parse_format
 from ..tensors import QTensor
 from .exact import nan_code, output_code
 from .registry import OpSpec, register, register_onnx
+from .vecops import configured, unit_in, unit_of, unit_out
 
 __all__ = ["sigmoid_exact", "sigmoid_code", "sigmoid_table", "sigmoid_q"]
 
@@ -83,6 +85,9 @@ def _reference(n, xs):
 
 def _execute(n, ins, args):
     q = args.out_q
+    if configured(args.config):  # the layer's vector unit (docs/semantics.md, "Vector unit")
+        unit = unit_of(args.config)
+        return unit_out(unit, unit.fn("sigmoid", unit_in(unit, ins[0])), q, ins[0]), None
     return sigmoid_q(ins[0], q.fmt, q.scale, q.zero_point), None
 
 

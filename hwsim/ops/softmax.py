@@ -6,6 +6,9 @@ from ``axis`` on (the input coerced to 2-D), opset >= 13 over ``axis`` alone.
 Each row is evaluated in decimal arithmetic (60 significant digits) and each
 output rounded once into the output quantization (:mod:`.exact`); a constant row
 gives exactly ``1/n``.
+
+LogSoftmax, and Softmax when the layer config states a vector unit, run on that unit
+(:func:`softmax_unit`; docs/semantics.md, "Vector unit").
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ import numpy as np
 from ..tensors import QTensor
 from .exact import nan_code, output_code
 from .registry import OpSpec, register, register_onnx
+from .vecops import configured, unit_in, unit_of, unit_out
+from .vector import arith
+from .vector.reduce import reduce_sum
 
 __all__ = ["softmax_exact", "softmax_q"]
 
@@ -48,8 +54,21 @@ def softmax_exact(row) -> list:
 
 def _reference(n, xs):
     r, back = _rows(np.asarray(xs[0], np.float64), n)
-    e = np.exp(r - r.max(axis=1, keepdims=True))
+    d = r - r.max(axis=1, keepdims=True)
+    e = np.exp(d)
+    if n.op == "LogSoftmax":
+        return back(d - np.log(e.sum(axis=1, keepdims=True)))
     return back(e / e.sum(axis=1, keepdims=True))
+
+
+def softmax_unit(unit, rows, log=False):
+    """Softmax (or LogSoftmax) of unit values ``[rows, n]`` on the vector unit:
+    ``d = fl(x - max)``, ``e = exp(d)``, ``s`` = the accumulator's sum of ``e`` rounded
+    into the format, then ``fl(e / s)`` (LogSoftmax: ``fl(d - log(s))``)."""
+    d = arith.sub(unit, rows, rows.max(axis=1, keepdims=True))
+    e = unit.fn("exp", d)
+    s = reduce_sum(unit, e, (1,))
+    return arith.sub(unit, d, unit.fn("log", s)) if log else arith.div(unit, e, s)
 
 
 def softmax_q(n, x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
@@ -67,13 +86,19 @@ def softmax_q(n, x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
 
 def _execute(n, ins, args):
     q = args.out_q
+    if configured(args.config) or n.op == "LogSoftmax":
+        unit = unit_of(args.config)
+        r, back = _rows(unit_in(unit, ins[0]), n)
+        return unit_out(unit, back(softmax_unit(unit, r, n.op == "LogSoftmax")), q, ins[0]), None
     return softmax_q(n, ins[0], q.fmt, q.scale, q.zero_point), None
 
 
 def _import(ctx, n, a, nm):
     attrs = {"opset": ctx.opset} if "axis" not in a else {"opset": ctx.opset, "axis": a["axis"]}
-    ctx.net.add("Softmax", [ctx.canon(n.input[0])], n.output[0], name=nm, **attrs)
+    ctx.net.add(n.op_type, [ctx.canon(n.input[0])], n.output[0], name=nm, **attrs)
 
 
 register(OpSpec("Softmax", _reference, _execute, output="requant"))
+register(OpSpec("LogSoftmax", _reference, _execute, output="requant"))
 register_onnx("Softmax", ("axis",), _import)
+register_onnx("LogSoftmax", ("axis",), _import)

@@ -12,7 +12,6 @@ configuration objects: never the compiled library.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -23,193 +22,39 @@ from ..mac.config import Chunked, MacUnit, Tree
 __all__ = ["mac_dot", "mac_matmul", "MacRefResult", "round_fraction_to_float",
            "decode_operand"]
 
-NAN = ("nan",)
+from .mac_float import (
+    INEXACT,
+    INVALID,
+    OVERFLOW,
+    _round_int,
+    absf,
+    decode_operand,
+    default_nan,
+    fin,
+    float64_value,
+    float_sum,
+    inf_code,
+    isnan,
+    nan_code,
+    nan_pick,
+    round_fl,
+    round_fraction_to_float,
+    signed,
+    val,
+    value_out,
+    zero_sign,
+)
 
-
-# ---------------------------------------------------------------------------
-# values: ("fin", sign, Fraction magnitude) | ("inf", sign) | NAN
-# ---------------------------------------------------------------------------
-def _fin(x: Fraction, sign=None):
-    if sign is None:
-        sign = 1 if x < 0 else 0
-    return ("fin", sign, abs(Fraction(x)))
-
-
-def _signed(v) -> Fraction:
-    return -v[2] if v[1] else v[2]
-
-
-def _floor_log2(x: Fraction) -> int:
-    n, d = x.numerator, x.denominator
-    e = n.bit_length() - d.bit_length()
-    if (n < d << e) if e >= 0 else (n << -e < d):
-        e -= 1
-    return e
-
-
-def _round_int(y: Fraction, mode: str) -> int:
-    """y (signed) rounded to an integer: rne rna rtz rup rdn rto, or 'truncate' (floor)."""
-    neg = y < 0
-    a = -y if neg else y
-    k = a.numerator // a.denominator
-    r = a - k
-    if mode in ("truncate", "rdn"):
-        inc = neg and r > 0
-    elif mode == "rup":
-        inc = (not neg) and r > 0
-    elif mode == "rtz":
-        inc = False
-    elif mode == "rne":
-        inc = r > Fraction(1, 2) or (r == Fraction(1, 2) and k % 2 == 1)
-    elif mode == "rna":
-        inc = r >= Fraction(1, 2)
-    elif mode == "rto":
-        inc = False
-        if r > 0:
-            k |= 1
-    else:
-        raise ValueError(f"unknown rounding mode {mode!r}")
-    k += int(inc)
-    return -k if neg else k
-
-
-# ---------------------------------------------------------------------------
-# float formats
-# ---------------------------------------------------------------------------
-def decode_operand(code, fmt, zero_point: int = 0):
-    """(value, aexp) of one operand code; aexp: alignment exponent or None.
-    Block formats (mx, nvfp4, bfp): ``code`` is the operand's exact value
-    (element x block factor, e.g. from ``BlockTensor.values()``)."""
-    if fmt.kind in ("mx", "nvfp4", "bfp"):
-        x = float(code)
-        if x != x:
-            return NAN, None
-        neg = 1 if math.copysign(1.0, x) < 0 else 0
-        if x in (float("inf"), float("-inf")):
-            return ("inf", neg), None
-        v = abs(Fraction(x))
-        return ("fin", neg, v), (_floor_log2(v) if v else None)
-    code = int(code)
-    if fmt.kind != "float":
-        if not 0 <= code < 1 << fmt.bits:
-            raise ValueError(f"code {code} is not a code of {fmt.name}")
-        raw = code - (1 << fmt.bits) if (fmt.signed and code >> (fmt.bits - 1)) else code
-        v = raw - int(zero_point)
-        val = _fin(Fraction(v, 1) / Fraction(2) ** fmt.frac_bits)
-        return val, (abs(v).bit_length() - 1 - fmt.frac_bits) if v else None
-    cls = fmt.classify(code)
-    sign = 1 if (fmt.signed and code & fmt.sign_bit) else 0
-    if cls == "nan":
-        return NAN, None
-    if cls == "inf":
-        return ("inf", sign), None
-    if cls == "zero":
-        return ("fin", sign if fmt.has_negzero else 0, Fraction(0)), None
-    mag = abs(fmt.decode_exact(code))
-    return ("fin", sign, mag), (_floor_log2(mag) if cls == "normal" else fmt.emin)
-
-
-def _code_of(fmt, sign: int, mag: Fraction) -> int:
-    M = fmt.man_bits
-    if mag == 0:
-        return fmt.sign_bit if (sign and fmt.has_negzero) else 0
-    E = _floor_log2(mag)
-    if E < fmt.emin:
-        m = mag / Fraction(2) ** (fmt.emin - M)
-        code = int(m)
-    else:
-        m = mag / Fraction(2) ** (E - M) - (1 << M)
-        code = ((E + fmt.bias) << M) | int(m)
-    return code | (fmt.sign_bit if sign else 0)
-
-
-def _special_code(fmt, nan: bool, sign: int, overflow: str) -> int:
-    """NaN, or an Inf input, into a float format (hwsim encode semantics)."""
-    s = fmt.sign_bit if sign else 0
-    if nan:
-        if fmt.has_nan:
-            return fmt.nan_code
-        raise NaNInputError(f"NaN reached {fmt.name}, which has no NaN")
-    if overflow == "saturate":
-        return s | fmt.max_code
-    if overflow == "saturate_finite_keep_inf":
-        return (fmt.inf_code | s) if fmt.has_inf else (s | fmt.max_code)
-    if overflow == "special":
-        if fmt.has_inf:
-            return fmt.inf_code | s
-        if fmt.has_nan:
-            return (s | fmt.nan_code) if fmt.specials == "fn" else fmt.nan_code
-        raise NaNInputError(f"Inf reached {fmt.name}, which has neither Inf nor NaN")
-    raise OverflowValueError(f"Inf reached {fmt.name} with overflow='error'")
-
-
-def round_fraction_to_float(sign: int, mag: Fraction, fmt, mode: str, overflow: str):
-    """(code, overflowed) of (-1)^sign * mag rounded once into fmt."""
-    if mag == 0:
-        return _code_of(fmt, sign, Fraction(0)), False
-    M = fmt.man_bits
-    E = _floor_log2(mag)
-    q = E - M if E >= fmt.emin else (fmt.emin - M if fmt.subnormals else fmt.emin)
-    k = _round_int(Fraction(mag) / Fraction(2) ** q * (-1 if sign else 1), mode)
-    r = abs(Fraction(k) * Fraction(2) ** q)
-    if r > Fraction(fmt.max_finite):
-        s = fmt.sign_bit if sign else 0
-        if overflow in ("saturate", "saturate_finite_keep_inf"):
-            return s | fmt.max_code, True
-        if overflow == "error":
-            raise OverflowValueError(f"overflow of {fmt.name} with overflow='error'")
-        toward_zero = mode in ("rtz", "rto") or (mode == "rdn" and not sign) or \
-            (mode == "rup" and sign)
-        if toward_zero:
-            return s | fmt.max_code, True
-        return _special_code(fmt, False, sign, "special"), True
-    return _code_of(fmt, sign, r), False
-
-
-def _zero_sign(terms, nonzero: bool, mode: str) -> int:
-    """IEEE sign of an exact zero sum of the given (zero) terms."""
-    if not nonzero:
-        signs = {t[1] for t in terms}
-        if signs == {1}:
-            return 1
-        if signs == {0}:
-            return 0
-    return 1 if mode == "rdn" else 0
-
-
-def _float_sum(terms, fmt, mode: str, overflow: str):
-    """(code, overflowed): the exact sum of V terms rounded once into fmt."""
-    if any(t == NAN for t in terms):
-        return _special_code(fmt, True, 0, overflow), False
-    infs = {t[1] for t in terms if t[0] == "inf"}
-    if len(infs) == 2:
-        return _special_code(fmt, True, 0, overflow), False
-    if infs:
-        return _special_code(fmt, False, infs.pop(), overflow), False
-    total = sum((_signed(t) for t in terms), Fraction(0))
-    if total == 0:
-        zs = _zero_sign(terms, any(t[2] != 0 for t in terms), mode)
-        return _code_of(fmt, zs, Fraction(0)), False
-    return round_fraction_to_float(1 if total < 0 else 0, abs(total), fmt, mode, overflow)
-
-
-def _val(code: int, fmt):
-    return decode_operand(code, fmt)[0]
-
-
-def _absf(v) -> float:
-    if v == NAN:
-        return float("nan")
-    if v[0] == "inf":
-        return float("inf")
-    return float(v[2])
+_fin, _signed, _val, _absf = fin, signed, val, absf
 
 
 # ---------------------------------------------------------------------------
 # registers
 # ---------------------------------------------------------------------------
 class _Stats:
-    def __init__(self):
+    def __init__(self, pol):
+        self.pol = pol    # the unit's NaN policy
+        self.flags = 0    # IEEE flags OR-ed over every step
         self.acc_events = 0
         self.psum_events = 0
         self.max_abs = 0.0
@@ -233,10 +78,15 @@ class _FixedReg:
     def value(self):
         return _fin(Fraction(self.v) / Fraction(2) ** self.F)
 
-    def grid(self, x) -> int:
+    def grid(self, x, flag: bool = False) -> int:
+        """x on the register's grid; flag: raise INEXACT when it moved."""
         if x[0] != "fin":
             raise NaNInputError("a NaN/Inf reached an integer / fixed-point accumulator")
-        return _round_int(_signed(x) * Fraction(2) ** self.F, self.below)
+        y = _signed(x) * Fraction(2) ** self.F
+        k = _round_int(y, self.below)
+        if flag and k != y:
+            self.st.flags |= INEXACT
+        return k
 
     def _set(self, s: int):
         st = self.st
@@ -247,6 +97,7 @@ class _FixedReg:
             self.v = s
             return
         st.acc_events += 1
+        st.flags |= OVERFLOW
         if self.ovf == "wrap":
             s &= (1 << self.W) - 1
             self.v = s - (1 << self.W) if s >= lim else s
@@ -256,7 +107,7 @@ class _FixedReg:
             raise OverflowValueError("accumulator overflow with overflow='error'")
 
     def mac(self, p):
-        self._set(self.v + self.grid(p))
+        self._set(self.v + self.grid(p, True))
 
     def load_sum(self, terms):
         """register = grid(exact sum of terms), overflow-checked."""
@@ -272,13 +123,14 @@ class _FixedReg:
 class _FloatReg:
     def __init__(self, fmt, mode, overflow, fused, st):
         self.fmt, self.mode, self.ovf, self.fused, self.st = fmt, mode, overflow, fused, st
-        self.c = _code_of(fmt, 0, Fraction(0))
+        self.c = 0  # +0
 
     def value(self):
         return _val(self.c, self.fmt)
 
-    def _write(self, code, ovf):
+    def _write(self, code, ovf, flags=0):
         self.c = code
+        self.st.flags |= flags
         if ovf:
             self.st.acc_events += 1
         a = _absf(self.value())
@@ -286,23 +138,28 @@ class _FloatReg:
             self.st.seen(a)
 
     def to_fmt(self, p):
-        """p rounded into the register format: (V, overflowed)."""
-        if p[0] == "fin":
-            code, ovf = round_fraction_to_float(p[1], p[2], self.fmt, self.mode, self.ovf)
-        else:
-            code, ovf = _special_code(self.fmt, p == NAN, p[1] if p != NAN else 0, self.ovf), False
+        """finite p rounded into the register format: (V, overflowed); flags raised."""
+        code, ovf, fl = round_fl(p[1], p[2], self.fmt, self.mode, self.ovf)
+        self.st.flags |= fl
         return _val(code, self.fmt), ovf
 
     def mac(self, p):
         ovf0 = False
         if not self.fused and p[0] == "fin":
             p, ovf0 = self.to_fmt(p)
-        code, ovf = _float_sum([self.value(), p], self.fmt, self.mode, self.ovf)
-        self._write(code, ovf or ovf0)
+        code, ovf, fl = float_sum([self.value(), p], self.fmt, self.mode, self.ovf, self.st.pol)
+        self._write(code, ovf or ovf0, fl)
+
+    def load(self, x):
+        """register = x (an initial bias: a conversion; a signalling NaN is quieted)."""
+        if isnan(x):
+            self._write(nan_code(self.fmt, x, self.st.pol), False, INVALID if x[3] else 0)
+        else:
+            self.load_sum([x])
 
     def load_sum(self, terms):
-        code, ovf = _float_sum(terms, self.fmt, self.mode, self.ovf)
-        self._write(code, ovf)
+        code, ovf, fl = float_sum(terms, self.fmt, self.mode, self.ovf, self.st.pol)
+        self._write(code, ovf, fl)
 
     def code(self) -> int:
         return self.c
@@ -312,12 +169,18 @@ def _multi_group(reg: _FloatReg, acc: FusedMultiTermAccumulator, prods):
     """One fused multi-term group: prods = [(V, aexp)], c = the register."""
     c = reg.value()
     terms = [v for v, _ in prods] + [c]
-    if any(t == NAN for t in terms) or {t[1] for t in terms if t[0] == "inf"} == {0, 1}:
-        reg._write(_special_code(reg.fmt, True, 0, reg.ovf), False)
+    pol = reg.st.pol
+    if any(isnan(t) for t in terms):  # priority: the register, then the products
+        w, fl = nan_pick([c] + terms[:-1], pol)
+        reg._write(nan_code(reg.fmt, w, pol), False, fl)
+        return
+    if {t[1] for t in terms if t[0] == "inf"} == {0, 1}:
+        reg._write(nan_code(reg.fmt, None, pol), False, INVALID)
         return
     infs = [t[1] for t in terms if t[0] == "inf"]
     if infs:
-        reg._write(_special_code(reg.fmt, False, infs[0], reg.ovf), False)
+        code, fl = inf_code(reg.fmt, infs[0], reg.ovf)
+        reg._write(code, False, fl)
         return
     c_aexp = decode_operand(reg.c, reg.fmt)[1]
     cands = [ae for v, ae in prods if v[2] != 0]
@@ -340,11 +203,11 @@ def _multi_group(reg: _FloatReg, acc: FusedMultiTermAccumulator, prods):
     if acc.c_alignment == "late":
         S += _signed(c)
     if S == 0:
-        zs = _zero_sign(terms, any(t[2] != 0 for t in terms), reg.mode)
-        reg._write(_code_of(reg.fmt, zs, Fraction(0)), False)
+        zs = zero_sign(terms, any(t[2] != 0 for t in terms), reg.mode)
+        reg._write(reg.fmt.sign_bit if (zs and reg.fmt.has_negzero) else 0, False)
         return
-    code, ovf = round_fraction_to_float(1 if S < 0 else 0, abs(S), reg.fmt, reg.mode, reg.ovf)
-    reg._write(code, ovf)
+    code, ovf, fl = round_fl(1 if S < 0 else 0, abs(S), reg.fmt, reg.mode, reg.ovf)
+    reg._write(code, ovf, fl)
 
 
 def _make_reg(acc, mac: MacUnit, st, unbounded=False):
@@ -360,57 +223,73 @@ def _make_reg(acc, mac: MacUnit, st, unbounded=False):
 # ---------------------------------------------------------------------------
 # the unit
 # ---------------------------------------------------------------------------
-def _encode_num(v, fmt, mode: str, overflow: str):
-    """(decoded V, aexp, overflowed) of value v encoded into a scalar format."""
+def _encode_num(v, fmt, mode: str, overflow: str, pol, inexact: bool = True):
+    """(decoded V, aexp, overflowed, flags) of value v encoded into a scalar
+    format.  inexact: raise INEXACT for a fixed-point rounding (the engine does
+    for a product, not for a partial sum)."""
     if fmt.kind == "float":
+        fl = 0
         if v[0] == "fin":
-            code, ovf = round_fraction_to_float(v[1], v[2], fmt, mode, overflow)
+            code, ovf, fl = round_fl(v[1], v[2], fmt, mode, overflow)
+        elif isnan(v):
+            code, ovf = nan_code(fmt, v, pol), False
         else:
-            code, ovf = _special_code(fmt, v == NAN, v[1] if v != NAN else 0, overflow), False
-        val, ae = decode_operand(code, fmt)
-        return val, ae, ovf
+            (code, fl), ovf = inf_code(fmt, v[1], overflow), False
+        value, ae = decode_operand(code, fmt)  # a NaN comes out quiet
+        return value, ae, ovf, fl
     lo, hi = fmt.min_int, fmt.max_int
-    if v == NAN or (v[0] == "inf" and overflow == "error"):
+    if isnan(v) or (v[0] == "inf" and overflow == "error"):
         raise NaNInputError(f"NaN/Inf cannot be encoded into {fmt.name}")
+    fl = 0
     if v[0] == "inf":
-        k, ovf = (lo if v[1] else hi), False
+        k, ovf, fl = (lo if v[1] else hi), False, INVALID
     else:
-        k = _round_int(_signed(v) * Fraction(2) ** fmt.frac_bits, mode)
+        y = _signed(v) * Fraction(2) ** fmt.frac_bits
+        k = _round_int(y, mode)
+        fl = INEXACT if (inexact and k != y) else 0
         ovf = not lo <= k <= hi
         if ovf:
+            fl |= OVERFLOW
             if overflow == "wrap":
                 k &= (1 << fmt.bits) - 1
                 if fmt.signed and k >= 1 << (fmt.bits - 1):
                     k -= 1 << fmt.bits
             elif overflow == "saturate":
                 k = lo if k < lo else hi
+                fl |= INEXACT
             else:
                 raise OverflowValueError(f"value overflows {fmt.name} with overflow='error'")
-    val = _fin(Fraction(k) / Fraction(2) ** fmt.frac_bits)
-    return val, ((abs(k).bit_length() - 1 - fmt.frac_bits) if k else None), ovf
+    value = _fin(Fraction(k) / Fraction(2) ** fmt.frac_bits)
+    return value, ((abs(k).bit_length() - 1 - fmt.frac_bits) if k else None), ovf, fl
 
 
 class _Run:
     def __init__(self, mac: MacUnit, a_vals, b_vals, unbounded: bool):
         self.mac, self.a, self.b, self.unbounded = mac, a_vals, b_vals, unbounded
-        self.st = _Stats()
+        self.st = _Stats(mac.nan)
 
     def reg(self, acc):
         return _make_reg(acc, self.mac, self.st, self.unbounded)
 
     def product(self, k):
         (va, ea), (vb, eb) = self.a[k], self.b[k]
-        if va == NAN or vb == NAN:
-            p = NAN
+        pol = self.st.pol
+        if isnan(va) or isnan(vb):
+            p, fl = nan_pick([va, vb], pol)
+            self.st.flags |= fl
         elif va[0] == "inf" or vb[0] == "inf":
             other = vb if va[0] == "inf" else va
-            p = NAN if (other[0] == "fin" and other[2] == 0) else ("inf", va[1] ^ vb[1])
+            p = ("inf", va[1] ^ vb[1])
+            if other[0] == "fin" and other[2] == 0:  # Inf * 0
+                p = default_nan(pol)
+                self.st.flags |= INVALID
         else:
             p = ("fin", va[1] ^ vb[1], va[2] * vb[2])
         ae = (ea + eb) if (ea is not None and eb is not None) else None
         m = self.mac
         if m.product is not None:
-            p, ae, _ = _encode_num(p, m.product, m.product_rounding, m.product_overflow)
+            p, ae, _, fl = _encode_num(p, m.product, m.product_rounding, m.product_overflow, pol)
+            self.st.flags |= fl
         return p, ae
 
     def seq(self, reg, acc, k0, k1):
@@ -427,7 +306,7 @@ class _Run:
         for k in range(k0, k1):
             p = self.product(k)[0]
             if isinstance(reg, _FixedReg):
-                items.append(_fin(Fraction(reg.grid(p)) / Fraction(2) ** reg.F))
+                items.append(_fin(Fraction(reg.grid(p, True)) / Fraction(2) ** reg.F))
             elif not acc.fused and p[0] == "fin":
                 q, ovf = reg.to_fmt(p)
                 self.st.acc_events += int(ovf)
@@ -466,9 +345,10 @@ class _Run:
         ov = t.psum_overflow  # the widened run: wrap and saturate kept, others saturate
         if self.unbounded and ov not in ("wrap", "saturate"):
             ov = "saturate"
-        val, _, ovf = _encode_num(v, t.psum_format, t.psum_rounding, ov)
+        value, _, ovf, fl = _encode_num(v, t.psum_format, t.psum_rounding, ov, self.st.pol, False)
         self.st.psum_events += int(ovf)
-        return val
+        self.st.flags |= fl
+        return value
 
     def run(self, bias):
         m, K = self.mac, len(self.a)
@@ -477,7 +357,7 @@ class _Run:
         if t is not None and t.mode == "separate":
             fin = self.reg(m.psum_adder)
             if bias is not None and m.bias == "init":
-                fin.load_sum([bias])
+                self._load(fin, bias)
             for t0 in range(0, K, T):
                 r = self.reg(m.top_accumulator)
                 self.reduce(r, t0, min(t0 + T, K))
@@ -485,7 +365,7 @@ class _Run:
         else:
             fin = self.reg(m.top_accumulator)
             if bias is not None and m.bias == "init":
-                fin.load_sum([bias])
+                self._load(fin, bias)
             for t0 in range(0, K, T):
                 self.reduce(fin, t0, min(t0 + T, K))
                 if t is not None and t0 + T < K:
@@ -494,11 +374,19 @@ class _Run:
             fin.load_sum([fin.value(), bias])
         return fin
 
+    @staticmethod
+    def _load(reg, bias):
+        if isinstance(reg, _FloatReg):
+            reg.load(bias)
+        else:
+            reg.load_sum([bias])
+
 
 @dataclass
 class MacRefResult:
     """One output of the reference: register code, exact value (Fraction, or
-    float nan/inf; raw integer for int/fixed registers), statistics."""
+    float nan/inf; raw integer for int/fixed registers), statistics, and the
+    IEEE flags (:class:`hwsim.modes.Flags` bits) OR-ed over every step."""
 
     code: int
     value: object
@@ -506,33 +394,36 @@ class MacRefResult:
     psum_events: int
     max_abs: float
     width_needed: int | None
+    flags: int = 0
 
 
-def _bias_value(bias, mac: MacUnit):
+def _bias_value(bias, mac: MacUnit, codes: bool = False):
+    """The bias as a value; codes: ``bias`` is a code of the register it enters."""
     if bias is None:
         return None
     acc = mac.result_accumulator if mac.bias == "final" else (mac.psum_adder or mac.top_accumulator)
-    if isinstance(acc, IntAccumulator):
-        return _fin(Fraction(int(bias)) / Fraction(2) ** mac.product_frac_bits)
-    if isinstance(acc, FixedAccumulator):
-        return _fin(Fraction(int(bias)) / Fraction(2) ** acc.frac_bits)
-    x = float(bias)
-    if x != x:
-        return NAN
-    neg = 1 if math.copysign(1.0, x) < 0 else 0
-    if x in (float("inf"), float("-inf")):
-        return ("inf", neg)
-    return _fin(Fraction(x), neg)
+    if isinstance(acc, (IntAccumulator, FixedAccumulator)):
+        raw = int(bias)
+        if codes:
+            w = acc.register(mac).width
+            raw = raw - (1 << w) if raw >> (w - 1) else raw
+        frac = mac.product_frac_bits if isinstance(acc, IntAccumulator) else acc.frac_bits
+        return _fin(Fraction(raw) / Fraction(2) ** frac)
+    if codes:
+        return decode_operand(int(bias), acc.register(mac).fmt)[0]
+    return float64_value(float(bias))
 
 
 def mac_dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point: int = 0,
-            b_zero_point: int = 0) -> MacRefResult:
-    """One dot product of code sequences through the MAC unit, exactly."""
+            b_zero_point: int = 0, *, bias_codes=None) -> MacRefResult:
+    """One dot product of code sequences through the MAC unit, exactly
+    (bias_codes: the bias as a code of the register it enters)."""
     if len(a_codes) != len(b_codes):
         raise ValueError(f"a_codes and b_codes lengths differ: {len(a_codes)} vs {len(b_codes)}")
     av = [decode_operand(c, mac.a_fmt, a_zero_point) for c in a_codes]
     bv = [decode_operand(c, mac.b_fmt, b_zero_point) for c in b_codes]
-    bval = _bias_value(bias, mac)
+    bval = _bias_value(bias_codes, mac, True) if bias_codes is not None else \
+        _bias_value(bias, mac)
     run = _Run(mac, av, bv, False)
     fin = run.run(bval)
     width = None
@@ -544,21 +435,19 @@ def mac_dot(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point: int = 0,
             width = free.st.width
         else:
             width = run.st.width
-    if isinstance(fin, _FixedReg):
-        value = fin.v
-    else:
-        v = fin.value()
-        value = float("nan") if v == NAN else (
-            (float("-inf") if v[1] else float("inf")) if v[0] == "inf" else _signed(v))
+    value = fin.v if isinstance(fin, _FixedReg) else value_out(fin.value())
     return MacRefResult(fin.code(), value, run.st.acc_events, run.st.psum_events,
-                        run.st.max_abs, width)
+                        run.st.max_abs, width, run.st.flags)
 
 
 def mac_matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=0,
-               n: int | None = None):
+               n: int | None = None, *, bias_codes=None):
     """[[MacRefResult]] for 2-D code lists a [M][K], b [K][N]; zero points
-    scalar or per row (a) / per column (b); bias None, scalar or [N]; n: N
-    (needed when K = 0)."""
+    scalar or per row (a) / per column (b); bias (or bias_codes) None, scalar
+    or [N]; n: N (needed when K = 0)."""
+    codes = bias_codes is not None
+    if codes:
+        bias = bias_codes
     M = len(a_codes)
     N = n if n is not None else (len(b_codes[0]) if len(b_codes) else 0)
 
@@ -575,7 +464,8 @@ def mac_matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero
             bj = None
             if bias is not None:
                 bj = (bias[j] if len(bias) > 1 else bias[0]) if hasattr(bias, "__len__") else bias
-            row.append(mac_dot(list(a_codes[i]), col, mac, bj, pick(a_zero_point, i),
-                               pick(b_zero_point, j)))
+            row.append(mac_dot(list(a_codes[i]), col, mac, None if codes else bj,
+                               pick(a_zero_point, i), pick(b_zero_point, j),
+                               bias_codes=bj if codes else None))
         out.append(row)
     return out

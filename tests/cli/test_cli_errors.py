@@ -164,9 +164,9 @@ def test_demo_out_is_a_file_fails_before_work(work, capsys, monkeypatch):
 
 
 def test_sweep_plot_folder_missing_fails_before_the_sweep(work, capsys, monkeypatch):
-    import hwsim.network.sweep as sw
+    import hwsim.network.sweep.cli as sw
 
-    monkeypatch.setattr(sw, "sweep_acc_widths", lambda *a, **k: pytest.fail("sweep ran"))
+    monkeypatch.setattr(sw, "run_sweep", lambda *a, **k: pytest.fail("sweep ran"))
     fails(["sweep", "--plot", "nofolder/sweep.png"], 2, "--plot", "nofolder",
           "does not exist", capsys=capsys, root=work)
     fails(["sweep", "--widths", "8,x"], 2, "--widths", capsys=capsys, root=work)
@@ -251,3 +251,20 @@ def test_subprocess_negative_value_and_debug(work):
     r = subprocess.run([sys.executable, "-m", "hwsim", "--debug", "run", "missing.onnx"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_model_whose_shapes_do_not_fit(work, capsys):
+    # a Conv bias of the wrong length (a fuzz finding's kind, tests/fuzz/findings/onnx/):
+    # refused at import, naming the node and the shapes, before calibration
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(MODEL)
+    conv = next(n for n in m.graph.node if n.op_type == "Conv")
+    init = {t.name: t for t in m.graph.initializer}
+    bias = init[conv.input[2]]
+    n_out = numpy_helper.to_array(bias).size
+    bias.CopyFrom(numpy_helper.from_array(np.zeros(n_out + 1, np.float32), bias.name))
+    onnx.save(m, "badshape.onnx")
+    fails(["run", "badshape.onnx", "--input", "x.npy"], 2, conv.name or "Conv", "bias has shape",
+          f"({n_out + 1},)", capsys=capsys, root=work)

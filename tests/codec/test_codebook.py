@@ -1,6 +1,8 @@
 """Codebooks (NF4, user codebooks), nibble packing and PWLQ vs the reference."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -186,3 +188,25 @@ def test_pwlq_zero_tensor_and_errors():
     assert (f.center_bits, f.tail_bits, f.bits) == (5, 5, 6)
     g = cb.PWLQFormat(3, 6)
     assert hwsim.format(g.to_dict()) == g and g.name == "pwlq_c3_t6"
+
+
+def test_pwlq_subnormal_maxabs_skips_breakpoints_whose_step_underflows():
+    # fuzz finding (tests/fuzz/findings/block/): max|x| = 4.68e-321; the fine search reached
+    # p = fl(m * i / 1000) with s_c = 2p / 255 = 0 in float64, and 0 / 0 gave a NaN code
+    # (numpy "invalid value encountered in cast").  Such breakpoints are not candidates.
+    f = hwsim.format("pwlq8")
+    x = np.zeros(14)
+    x[0] = 4.68e-321
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bt = hwsim.encode(x, f)
+    m, p = float(bt.maxabs), float(bt.breakpoint)
+    assert hwsim.codec.codebook.usable_breakpoint(m, p, f)
+    c, _, _ = R.pwlq_quantize(x, f, p)
+    assert_bits_equal(bt.codes, c)
+    assert_bits_equal(bt.values(), R.pwlq_decode(c, m, p, f))
+    # too small for any grid point: a clean error, also for a given breakpoint
+    with pytest.raises(OverflowValueError, match="underflows"):
+        hwsim.encode(np.array([5e-324, 0.0]), f)
+    with pytest.raises(OverflowValueError, match="breakpoint"):
+        hwsim.encode(np.array([4.68e-321, 0.0]), f, breakpoint=5e-324)

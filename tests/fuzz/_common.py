@@ -94,8 +94,24 @@ def main(test_one_input, name):
     """``python tests/fuzz/fuzz_X.py [libFuzzer args]``: run under atheris."""
     import atheris
 
+    _warm_up(test_one_input, name)
     atheris.Setup(sys.argv, test_one_input)
     atheris.Fuzz()
+
+
+def _warm_up(test_one_input, name) -> None:
+    """Run the committed seeds once before libFuzzer's per-input timer starts: the first
+    calls compile hwsim's numba kernels and import onnx (tens of seconds on a loaded
+    machine), which is start-up, not a hang.  Errors here are left for the fuzzer."""
+    import glob
+
+    seeds = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus",
+                                          name, "*")))
+    for data in [b""] + [open(p, "rb").read() for p in seeds if os.path.isfile(p)]:
+        try:
+            test_one_input(data)
+        except Exception:  # noqa: BLE001 - the fuzzer reports it with its input
+            pass
 
 
 #: replacement values for structure-aware mutation of dicts / lists

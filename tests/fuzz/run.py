@@ -26,6 +26,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 NAMES = ("codec", "block", "matmul", "onnx", "config", "golden")
+#: seconds one input may take before libFuzzer calls it a hang (FUZZ_TIMEOUT, default 60)
+TIMEOUT = int(os.environ.get("FUZZ_TIMEOUT", "60"))
 
 
 def _gcc_lib(name):
@@ -49,7 +51,7 @@ def _phase(name, seconds, out, extra_env, cwd, label) -> int:
         if left < 3:
             break
         cmd = [sys.executable, os.path.join(HERE, f"fuzz_{name}.py"), f"-max_total_time={left}",
-               "-timeout=60", "-rss_limit_mb=4096", "-print_final_stats=1", "-max_len=4096",
+               f"-timeout={TIMEOUT}", "-rss_limit_mb=4096", "-print_final_stats=1", "-max_len=4096",
                f"-artifact_prefix={out}/", os.path.join(out, "corpus"),
                os.path.join(HERE, "corpus", name)]
         with open(log, "a") as f:

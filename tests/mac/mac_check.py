@@ -1,6 +1,6 @@
 """Shared helper of the MAC tests: run hwsim.mac.matmul and the exact
 reference (hwsim/_ref_mac.py) on the same problem and compare every output:
-code, overflow events, psum events, max |partial|, bits needed."""
+code, overflow events, psum events, max |partial|, bits needed, IEEE flags."""
 import numpy as np
 import pytest
 
@@ -40,4 +40,18 @@ def check_against_reference(mac, a, b, bias=None, za=0, zb=0, threads=1):
                 assert int(res.values[i, j]) == r.value
             elif r.value == r.value:
                 assert res.values[i, j] == float(r.value)
+    _check_flags(mac, a, b, bias, za, zb, threads, res, ref)
     return res
+
+
+def _check_flags(mac, a, b, bias, za, zb, threads, res, ref):
+    """flags=True (the general engine, same pass): the same codes, and per output the
+    reference's IEEE flags."""
+    fl = matmul(a, b, mac, bias=bias, a_zero_point=za, b_zero_point=zb, threads=threads,
+                stats=False, flags=True)
+    assert np.array_equal(fl.codes, res.codes)
+    got = fl.flags.tolist()
+    want = [[r.flags for r in row] for row in ref]
+    assert got == want, f"flags of {mac}\n a={a.tolist()}\n b={b.tolist()}\n bias={bias}\n " \
+                        f"got {got}\n want {want}"
+

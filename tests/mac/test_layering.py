@@ -7,7 +7,7 @@ import hwsim.mac
 
 PKG = Path(hwsim.mac.__file__).parent
 #: the package's modules, lowest first: a module may import only those before it
-ORDER = ["threads", "accumulators", "config", "results", "engine", "operands", "fast", "trace",
+ORDER = ["threads", "nan", "accumulators", "config", "results", "engine", "operands", "fast", "trace",
          "api", "block"]
 
 
@@ -38,7 +38,7 @@ def test_modules_import_only_modules_below_them_and_never_inside_functions():
 
 
 def test_configuration_modules_import_no_compiled_code():
-    for name in ("accumulators", "config"):
+    for name in ("nan", "accumulators", "config"):
         found, _ = _imports(name)
         outside = {m for level, m in found if level == 2}
         assert outside <= {"errors", "formats", "modes"}, (name, outside)

@@ -158,7 +158,9 @@ def test_mul_and_add_by_per_channel_constants_fold_into_conv():
     assert [n.op for n in net.nodes] == ["Conv", "ChannelAffine", "ChannelAffine"]
     assert [n.attrs["axis"] for n in net.nodes[1:]] == [2, 1]
     np.testing.assert_allclose(net.reference(x)["y"], _ort(m2, x), rtol=1e-5, atol=1e-5)
-    # one varying along two axes is refused
-    inits[1] = numpy_helper.from_array(np.ones((1, 1, 3, 3), np.float32), "sc")
-    with pytest.raises(UnsupportedModelError, match="Mul .*per-channel constant"):
-        load_onnx(_model(nodes, inits, [1, 2, 5, 5]))
+    # one varying along two axes is an element-wise Mul on the vector unit (issue 9)
+    inits[1] = numpy_helper.from_array(rng.uniform(0.5, 2, (1, 1, 3, 3)).astype(np.float32), "sc")
+    m3 = _model(nodes, inits, [1, 2, 5, 5])
+    net = load_onnx(m3)
+    assert [n.op for n in net.nodes] == ["Conv", "Mul", "ChannelAffine"]
+    np.testing.assert_allclose(net.reference(x)["y"], _ort(m3, x), rtol=1e-5, atol=1e-5)

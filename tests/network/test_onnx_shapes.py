@@ -1,0 +1,140 @@
+"""Per-node shape checks at ONNX import (hwsim/network/onnx_shapes.py) and calibration scales
+that float32 can hold.  Each case is a fuzz finding (tests/fuzz/findings/onnx/) written out by
+hand: before the checks these models reached numpy inside calibration (broadcast / matmul
+ValueErrors, RuntimeWarnings) instead of an error naming the node and the shapes."""
+import warnings
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from hwsim.errors import UnsupportedModelError
+from hwsim.network import load_onnx
+from hwsim.network.calibrate import scale_for
+
+
+def _cnn(x_shape=(1, 1, 4, 4), w_shape=(2, 1, 3, 3), b_shape=(2,), fw_shape=(8, 3),
+         pool_kernel=(2, 2)):
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(size=s).astype(np.float32), k) for k, s in
+             [("w", w_shape), ("b", b_shape), ("fw", fw_shape), ("fb", (3,))]]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=list(pool_kernel),
+                              strides=[2, 2]),
+             helper.make_node("Flatten", ["p"], ["f"], name="flat", axis=1),
+             helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="fc")]
+    g = helper.make_graph(nodes, "tiny_cnn",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_the_seed_model_imports_and_runs():
+    net = load_onnx(_cnn())
+    x = np.random.default_rng(1).normal(size=(1, 1, 4, 4))
+    net.calibrate([x])
+    assert net.run(x).outputs["y"].shape == (1, 3)
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(b_shape=(4, 1)), ["conv1", "bias", "(4, 1)", "(2,)"]),
+    (dict(b_shape=(0, 1)), ["conv1", "bias", "(0, 1)"]),
+    (dict(x_shape=(1, 6, 4, 4)), ["conv1", "'x'", "(1, 6, 4, 4)", "(2, 1, 3, 3)"]),
+    (dict(w_shape=(5, 4, 2, 2)), ["conv1", "(5, 4, 2, 2)"]),
+    (dict(w_shape=(4, 5, 0, 0)), ["conv1", "(4, 5, 0, 0)", ">= 1"]),
+    (dict(fw_shape=(16, 3)), ["fc", "(1, 8)", "(16, 3)", "last axis of 16"]),
+    (dict(fw_shape=(2, 5, 5, 1)), ["fc", "(2, 5, 5, 1)", "[K, N]"]),
+    (dict(pool_kernel=(-3, 2)), ["MaxPool", "kernel_shape=[-3, 2]", "pool", ">= 1"]),
+])
+def test_shapes_that_do_not_fit_name_the_node_and_the_shapes(kw, words):
+    with pytest.raises(UnsupportedModelError) as e:
+        load_onnx(_cnn(**kw))
+    msg = str(e.value)
+    assert all(w in msg for w in words), msg
+
+
+def test_gemm_bias_of_the_wrong_size():
+    m = _cnn()
+    m.graph.initializer[3].CopyFrom(numpy_helper.from_array(np.zeros((5, 2, 1, 1), np.float32), "fb"))
+    with pytest.raises(UnsupportedModelError, match=r"node fc \(Gemm\): bias has shape \(5, 2, 1, 1\)"):
+        load_onnx(m)
+
+
+def test_tiny_calibration_range_gives_a_float32_normal_scale_and_no_warning():
+    # fuzz finding: an input whose max |x| was 4e-308 gave a scale of 3e-310, 0 in float32,
+    # and the requantization multiplier 0 / 0 (numpy "invalid value encountered in divide")
+    assert scale_for(4.1e-308, "int8") == np.finfo(np.float32).tiny
+    assert scale_for(0.0, "int8") == 1 / 127 and scale_for(127.0, "int8") == 1.0
+    gw = numpy_helper.from_array(np.random.default_rng(2).normal(size=(4, 4)).astype(np.float32), "gw")
+    nodes = [helper.make_node("Gemm", ["x", "gw"], ["h"], name="fc1"),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Add", ["r", "x"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "tiny_res", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [gw])
+    net = load_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
+    x = np.zeros((2, 4))
+    x[0, 0] = 4.1346346e-308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.calibrate([x])
+        y = net.run(x).outputs["y"]
+    assert np.all(y == 0.0)
+
+
+def test_constant_folding_failure_is_an_unsupported_model_error(tmp_path):
+    # fuzz finding (tests/fuzz/findings/onnx/crash-af8dced8...): a byte-flipped model with an
+    # unknown Conv attribute and a non-UTF-8 tensor name; the constant folder (onnxscript)
+    # raised onnx_ir's SerdeError from load_onnx
+    m = _cnn()
+    m.graph.node[0].attribute.extend([helper.make_attribute("bogus", 1)])
+    raw = m.SerializeToString()
+    assert raw.count(b"\x0a\x01x\x0a\x01w\x0a\x01b") == 1
+    p = tmp_path / "m.onnx"
+    p.write_bytes(raw.replace(b"\x0a\x01x\x0a\x01w\x0a\x01b", b"\x0a\x01x\x0a\x01w\x0a\x01\xff"))
+    with pytest.raises(UnsupportedModelError, match=r"constant folding failed.*'bogus'"):
+        load_onnx(str(p))
+
+
+def test_float_reference_overflow_is_an_error_naming_the_node():
+    # fuzz finding (tests/fuzz/findings/onnx/crash-8077921a...): an input element of 1.8e308
+    # made the float64 reference of the Gemm overflow (numpy "overflow encountered in matmul")
+    from hwsim.errors import OverflowValueError
+
+    gw = numpy_helper.from_array(np.full((4, 4), 1.5, np.float32), "gw")
+    g = helper.make_graph([helper.make_node("Gemm", ["x", "gw"], ["y"], name="fc1")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [gw])
+    net = load_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]))
+    x = np.zeros((2, 4))
+    x[0, 0] = 1.7976931348623157e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(OverflowValueError, match=r"node fc1 \(Gemm\).*1\.79769e\+308"):
+            net.calibrate([x])
+
+
+@pytest.mark.parametrize("attr, words", [
+    (helper.make_attribute("kernel_shape", 3), ["kernel_shape=3", "list of integers"]),
+    (helper.make_attribute("strides", [1.5, 2.0]), ["strides=", "list of integers"]),
+])
+def test_attributes_of_the_wrong_type(attr, words):
+    # fuzz finding (tests/fuzz/findings/onnx/crash-08d940ef...): a byte flip left MaxPool's
+    # kernel_shape without a list value and the import raised TypeError (len of None)
+    m = _cnn()
+    pool = m.graph.node[2]
+    keep = [a for a in pool.attribute if a.name != attr.name]
+    del pool.attribute[:]
+    pool.attribute.extend(keep + [attr])
+    with pytest.raises(UnsupportedModelError) as e:
+        load_onnx(m)
+    assert all(w in str(e.value) for w in words + ["pool"]), str(e.value)
+
+
+def test_node_without_inputs_is_unsupported_content():
+    # fuzz finding (tests/fuzz/findings/onnx/crash-2e32e074...): a byte flip left the Relu
+    # without inputs and its import handler raised IndexError
+    m = _cnn()
+    del m.graph.node[1].input[:]
+    with pytest.raises(UnsupportedModelError, match=r"Relu without a first input"):
+        load_onnx(m)
