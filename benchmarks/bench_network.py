@@ -179,15 +179,17 @@ def main(argv=None):
           f"{'off' if args.no_stats else 'on'}")
     print(f"onnxruntime int8 (QDQ): {t_ort * 1000:.1f} ms per {size}x{size} image")
     lab = "s/img" if size == 224 else f"s@{size}"
-    print(f"{'hwsim configuration':<36} {lab:>8} {'s@224':>8} {'MMAC/s':>7} {'goal':>5}  notes")
+    print(f"{'hwsim configuration':<36} {lab:>8} {'s@224':>8} {'MMAC/s':>7} {'x ORT':>6} "
+          f"{'goal':>5}  notes")
     for name, t1, t224, rate, extra_txt in rows:
         goal = GOALS.get(name)
         g = f"<{goal:g}s" if goal else ""
         if t1 is None:
-            print(f"{name:<36} {'-':>8} {'-':>8} {'-':>7} {g:>5}  {extra_txt}")
+            print(f"{name:<36} {'-':>8} {'-':>8} {'-':>7} {'-':>6} {g:>5}  {extra_txt}")
         else:
             est = "" if size == 224 else " (224 extrapolated by MACs)"
-            print(f"{name:<36} {t1:>8.2f} {t224:>8.1f} {rate:>7.1f} {g:>5}  {extra_txt}{est}")
+            print(f"{name:<36} {t1:>8.2f} {t224:>8.1f} {rate:>7.1f} {t1 / t_ort:>6.1f} {g:>5}  "
+                  f"{extra_txt}{est}")
 
 
 def _macs_at(fpath, size):

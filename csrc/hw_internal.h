@@ -355,4 +355,13 @@ int hwi_seq_group(const hwi_unit *u, const hw_num_spec *prod, const hw_opts *pro
                   hwi_reg *regs, hwi_stat *st, uint32_t *flags);
 /* (flags: cnt entries, each output's HW_FLAG_* OR-ed in) */
 
+/* hw_mac_vnni.c: hw_mac_i32_steps on AVX-512 VNNI by speculation; returns 1
+ * when it ran (bad[i * ceil(n / 32) + j / 32] = 1: row i, columns j .. j + 31
+ * must be stepped again exactly), 0 when it does not apply (no VNNI, operands
+ * beyond int16, partial sums beyond int32) */
+int hwi_i32_steps_vnni(const int32_t *a, const int32_t *bp, const int32_t *init,
+                       const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
+                       int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
+                       uint8_t *bad);
+
 #endif

@@ -187,6 +187,41 @@ void hwi_f32_run3(const blk *B)
     }
 }
 
+/* 6 x 16 tiles with max |acc| on AVX-512VL/DQ: vrangeps (imm 0x0B: the larger
+ * magnitude, sign cleared) folds |acc| into the running maximum in one
+ * instruction, and the 32 ymm registers hold 6 rows of registers and maxima */
+#define F32_RMAX(r)                                                                          \
+    do {                                                                                     \
+        m##r##0 = _mm256_range_ps(c##r##0, m##r##0, 0x0B);                                    \
+        m##r##1 = _mm256_range_ps(c##r##1, m##r##1, 0x0B);                                    \
+    } while (0)
+__attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq")))
+void hwi_f32_run6m(const blk *B)
+{
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 z = _mm256_setzero_ps();
+    int64_t i0, p, kk;
+    for (p = 0; p * PW < B->n; p++) {
+        const float *b = B->b + p * B->pst;
+        int cols = (int)(B->n - p * PW < PW ? B->n - p * PW : PW);
+        for (i0 = 0; i0 < B->m; i0 += 6) {
+            int rows = (int)(B->m - i0 < 6 ? B->m - i0 : 6);
+            const float *a0 = A_ROW(0), *a1 = A_ROW(1), *a2 = A_ROW(2), *a3 = A_ROW(3),
+                        *a4 = A_ROW(4), *a5 = A_ROW(5);
+            __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+            __m256 m00, m01, m10, m11, m20, m21, m30, m31, m40, m41, m50, m51;
+            F32_LOADM(0); F32_LOADM(1); F32_LOADM(2); F32_LOADM(3); F32_LOADM(4); F32_LOADM(5);
+            for (kk = 0; kk < B->kc; kk++) {
+                __m256 b0 = _mm256_loadu_ps(b + kk * PW), b1 = _mm256_loadu_ps(b + kk * PW + 8);
+                F32_FMA(0); F32_RMAX(0); F32_FMA(1); F32_RMAX(1); F32_FMA(2); F32_RMAX(2);
+                F32_FMA(3); F32_RMAX(3); F32_FMA(4); F32_RMAX(4); F32_FMA(5); F32_RMAX(5);
+            }
+            F32_PUT(0, m00, m01); F32_PUT(1, m10, m11); F32_PUT(2, m20, m21);
+            F32_PUT(3, m30, m31); F32_PUT(4, m40, m41); F32_PUT(5, m50, m51);
+        }
+    }
+}
+
 
 /* ---- binary16 / bfloat16 registers ------------------------------------ */
 /* acc <- round(acc + p) into the register format (FMT 0 binary16, 1 bfloat16).

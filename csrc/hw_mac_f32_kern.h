@@ -28,6 +28,8 @@ void hwi_f32_portable(const blk *B);
 /* binary32 rne / rtz (MXCSR), AVX2 + FMA: 6 x 16 tiles, or 3 x 16 with max |acc| */
 __attribute__((target("avx2,fma"))) void hwi_f32_run6(const blk *B);
 __attribute__((target("avx2,fma"))) void hwi_f32_run3(const blk *B);
+/* the same with max |acc| in 6 x 16 tiles on AVX-512VL + DQ (vrangeps) */
+__attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq"))) void hwi_f32_run6m(const blk *B);
 /* binary16 / bfloat16 registers (B->fmt, B->mode), AVX2 + FMA + F16C */
 __attribute__((target("avx2,fma,f16c"))) void hwi_narrow_run(const blk *B);
 #endif

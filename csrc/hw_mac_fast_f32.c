@@ -60,6 +60,13 @@ static int have_avx2(void)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+
+static int have_avx512vldq(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq");
+}
 #endif
 
 int hw_mac_simd(void)
@@ -349,7 +356,8 @@ int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64
     if (rounding != HW_ROUND_RNE && rounding != HW_ROUND_RTZ) return HW_E_MODE;
     if (!env_ok()) return HW_E_MODE;
 #ifdef HWI_SIMD
-    if (have_avx2()) kern = max_abs ? hwi_f32_run3 : hwi_f32_run6;
+    if (have_avx2())
+        kern = !max_abs ? hwi_f32_run6 : have_avx512vldq() ? hwi_f32_run6m : hwi_f32_run3;
 #endif
     if (kern == hwi_f32_portable && rounding != HW_ROUND_RNE) return HW_E_MODE;
     B.init = init;

@@ -5,6 +5,7 @@
  * stepped product by product (wrap or saturate), vectorised across columns,
  * with the statistics of hw_mac_gemm. */
 #include "hw_internal.h"
+#include <stdlib.h>
 #ifdef HWI_SIMD
 #include <immintrin.h>
 #endif
@@ -288,11 +289,40 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
     if (m && n && (!out || (k && (!a || !bp)))) return HW_E_SIZE;
 #ifdef HWI_SIMD
     if (have_avx2()) {
-        steps_avx2(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits, saturate != 0,
-                   events || max_abs || width);
+        const int st = events || max_abs || width;
+        const int64_t npair = (n + 2 * PW - 1) / (2 * PW);
+        uint8_t *bad = m > 0 && n > 0 ? (uint8_t *)malloc((size_t)(m * npair)) : NULL;
+        if (bad && hwi_i32_steps_vnni(a, bp, init, fin, out, events, max_abs, width, m, n, k,
+                                      bits, bad)) {
+            int64_t i, q; /* 32-column blocks with an output that left the register's
+                           * range: stepped exactly (one row, one block: m = 1, n <= 32) */
+            for (i = 0; i < m; i++)
+                for (q = 0; q < npair; q++) {
+                    const int64_t cb = q * 2 * PW, o = i * n + cb;
+                    if (!bad[i * npair + q]) continue;
+                    steps_avx2(a + i * k, bp + cb * k, init ? init + cb : NULL,
+                               fin ? fin + cb : NULL, out + o, events ? events + o : NULL,
+                               max_abs ? max_abs + o : NULL, width ? width + o : NULL, 1,
+                               n - cb < 2 * PW ? n - cb : 2 * PW, k, bits, saturate != 0, st);
+                }
+        } else
+            steps_avx2(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits,
+                       saturate != 0, st);
+        free(bad);
         return HW_OK;
     }
 #endif
+    steps_portable(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits, saturate != 0);
+    return HW_OK;
+}
+
+int hw_mac_i32_steps_portable(const int32_t *a, const int32_t *bp, const int32_t *init,
+                              const int32_t *fin, int32_t *out, int32_t *events,
+                              int64_t *max_abs, int32_t *width, int64_t m, int64_t n, int64_t k,
+                              int32_t bits, int32_t saturate)
+{
+    if (m < 0 || n < 0 || k < 0 || bits < 2 || bits > 32) return HW_E_SIZE;
+    if (m && n && (!out || (k && (!a || !bp)))) return HW_E_SIZE;
     steps_portable(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits, saturate != 0);
     return HW_OK;
 }

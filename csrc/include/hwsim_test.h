@@ -114,6 +114,16 @@ int hw_nvfp4_quantize_fast(uint8_t *elem_out, uint8_t *scales, int32_t scales_in
                            size_t block_size, double tensor_scale, int32_t arith,
                            const hw_opts *o, hw_result *res);
 
+/*----------------------------------------------------------------------------
+ * hw_mac_i32_steps_portable: hw_mac_i32_steps' portable loop alone (same
+ * arguments and results), so that the tests compare it with the SIMD kernels
+ * (AVX2, and the AVX-512 VNNI speculation of hw_mac_vnni.c) on any build.
+ *--------------------------------------------------------------------------*/
+int hw_mac_i32_steps_portable(const int32_t *a, const int32_t *bp, const int32_t *init,
+                              const int32_t *fin, int32_t *out, int32_t *events,
+                              int64_t *max_abs, int32_t *width, int64_t m, int64_t n, int64_t k,
+                              int32_t bits, int32_t saturate);
+
 /* HW_CDEF_END */
 
 #ifdef __cplusplus

@@ -281,8 +281,12 @@ def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool):
     if stats:
         l1 = None
         if is_int(mac.a_fmt) and is_int(mac.b_fmt):
-            bv = _fast._int_values(np.asarray(p.b), mac.b_fmt, p.zb, n, False)
-            l1 = np.abs(bv).sum(axis=-2).astype(object)
+            l1 = st.pop("l1", None)  # the integer kernels sum |b| while packing it
+            if l1 is None:
+                bv = _fast._int_values(np.asarray(p.b), mac.b_fmt, p.zb, n, False)
+                l1 = np.abs(bv).sum(axis=-2).astype(object)
+            elif not p.shared_b:
+                l1 = l1.reshape(p.batch + (n,))
             l1 = l1 if p.shared_b else np.broadcast_to(l1, p.batch + (n,))
         mst = _make_stats(mac, st, shape, l1, p.k)
     return MatmulResult(codes, values, mst, fmt, frac, width, fast)

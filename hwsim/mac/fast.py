@@ -405,7 +405,7 @@ def _run_int_wrap(mac, a, b, braw, za, zb, ranges, threads):
     if bits < 32:
         sh = np.int32(32 - bits)
         out = (out << sh) >> sh  # keep the low `bits` bits, sign-extended
-    return out.astype(np.int64), None, None
+    return out, None, None
 
 
 def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
@@ -456,11 +456,15 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
     st = None
     if stats:
         frac = mac.product_frac_bits
+        mxf = mx.astype(np.float64).reshape(-1)
         st = dict(acc_events=ev.astype(np.int64).reshape(-1),
                   psum_events=np.zeros(m * n, np.int64),
-                  max_abs=np.ldexp(mx.astype(np.float64), -frac).reshape(-1),
-                  width_needed=wd.reshape(-1))
-    return out.astype(np.int64), st, None
+                  max_abs=np.ldexp(mxf, -frac) if frac else mxf,
+                  width_needed=wd.reshape(-1),
+                  # sum_k |b[k, j]| (zero points subtracted) from the packed panels:
+                  # A2Q's per-channel bound (results.MacStats.a2q_l1_bits)
+                  l1=np.abs(bp).sum(axis=1, dtype=np.int64).reshape(-1)[:n])
+    return out, st, None
 
 
 @lru_cache(maxsize=64)
@@ -535,10 +539,13 @@ def result_arrays(path: str, mac: MacUnit, vals: np.ndarray, shape):
         fmt = acc.out_fmt
         codes = vals.astype(fmt.code_dtype).reshape(shape)
         return codes, _decode(codes, fmt), fmt, 0, None
-    if path in ("int_wrap", "int_steps"):
+    if path in ("int_wrap", "int_steps"):  # int32 register values (bits <= 32)
         w = acc.bits
-        codes = (vals & ((1 << w) - 1)).astype(register_code_dtype(w)).reshape(shape)
-        return codes, vals.astype(np.int64).reshape(shape), None, mac.product_frac_bits, w
+        v32 = vals.astype(np.int32, copy=False)
+        codes = v32.view(np.uint32) if w == 32 else \
+            (v32 & np.int32((1 << w) - 1)).astype(register_code_dtype(w))
+        return codes.reshape(shape), v32.astype(np.int64).reshape(shape), None, \
+            mac.product_frac_bits, w
     fmt = acc.fmt
     v32 = vals if vals.dtype == np.float32 else vals.astype(np.float32)
     if fmt.bits == 32:

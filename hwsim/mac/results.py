@@ -46,11 +46,33 @@ def a2q_l1_bits(l1: int, n_bits: int, x_signed: bool) -> int:
 
 
 def _p_min(t) -> int:
-    """smallest P with 2^(P-1) >= t + 1 (t = 2^alpha >= 0)."""
+    """smallest P with 2^(P-1) >= t + 1 (t = 2^alpha >= 0).  For an integer t
+    that is 1 + bit_length(t) (2^(P-1) >= t + 1 iff P - 1 >= ceil(log2(t + 1)))."""
+    if isinstance(t, int):
+        return 1 + t.bit_length()
     p = 1
     while (1 << (p - 1)) < t + 1:
         p += 1
     return p
+
+
+def _a2q_l1_array(l1_cols, n_bits: int, x_signed: bool) -> np.ndarray:
+    """:func:`a2q_l1_bits` of every entry of l1_cols (int64 [..., N]), vectorised
+    where exact: e = N - [x signed] >= 0 and l1 < 2^53 give 1 + e + bit_length(l1)
+    (1 for l1 = 0); bit_length from frexp's exponent (exact below 2^53)."""
+    e = int(n_bits) - int(bool(x_signed))
+    v = np.asarray(l1_cols)
+    if v.dtype == object:
+        try:
+            v = v.astype(np.int64)
+        except OverflowError:  # sums beyond int64: exact Python integers below
+            pass
+    if e >= 0 and v.dtype.kind in "iu" and (v.size == 0 or (int(v.min()) >= 0 and
+                                                            int(v.max()) < 1 << 53)):
+        bl = np.frexp(v.astype(np.float64))[1].astype(np.int64)
+        return np.where(v > 0, 1 + e + bl, 1).astype(np.int64)
+    return np.array([a2q_l1_bits(int(x), n_bits, x_signed) for x in v.reshape(-1)],
+                    dtype=np.int64).reshape(v.shape)
 
 
 # ---------------------------------------------------------------------------
@@ -249,13 +271,12 @@ def _make_stats(mac, st, shape, l1_cols, k):
     ints = is_int(a) and is_int(b)
     l1 = None
     if ints and l1_cols is not None:
-        l1 = np.array([a2q_l1_bits(int(v), a.bits, a.signed) for v in l1_cols.reshape(-1)],
-                      dtype=np.int64).reshape(l1_cols.shape)
+        l1 = _a2q_l1_array(l1_cols, a.bits, a.signed)
     return MacStats(
         overflow_events_per_output=st["acc_events"].reshape(shape),
         psum_overflow_events_per_output=st["psum_events"].reshape(shape),
         max_abs_partial_per_output=st["max_abs"].reshape(shape),
-        bits_needed_per_output=(st["width_needed"].reshape(shape).astype(np.int64)
+        bits_needed_per_output=(st["width_needed"].reshape(shape).astype(np.int64, copy=False)
                                 if mac.has_integer_register else None),
         worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
         a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
