@@ -71,10 +71,13 @@ def _check_conv(n, xshape) -> None:
                  f"(weights {w.shape})")
     if n.bias is not None and n.bias.shape not in ((w.shape[0],), (1, w.shape[0])):
         _fail(n, f"bias has shape {n.bias.shape}; the weights {w.shape} need ({w.shape[0]},)")
-    if xshape is not None and (len(xshape) != 4 or
+    # 1-D convolutions ([N, C, L] inputs) run as 2-D with a unit height: weights [.., 1, k]
+    one_d = xshape is not None and len(xshape) == 3 and w.shape[2] == 1
+    if xshape is not None and ((len(xshape) != 4 and not one_d) or
                                xshape[1] is not None and xshape[1] != w.shape[1] * g):
         _fail(n, f"input {n.inputs[0]!r} has shape {_show(xshape)}; weights {w.shape} with "
-                 f"group={g} need [N, {w.shape[1] * g}, H, W]")
+                 f"group={g} need [N, {w.shape[1] * g}, H, W] (or [N, {w.shape[1] * g}, L] "
+                 f"for 1-D kernels)")
 
 
 def _check_gemm(n, xshape) -> None:

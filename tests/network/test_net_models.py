@@ -87,3 +87,21 @@ def test_block_formats_run(fmt, mac, floor_enc, floor_yolo):
     yolo = load_onnx(yolo_detector(silu="relu"))
     s_yolo, _ = _sqnr(yolo, IMG.astype(np.float64), cfg)
     assert s_enc > floor_enc and s_yolo > floor_yolo, (s_enc, s_yolo)
+
+
+@pytest.mark.parametrize("kw", [{}, {"layernorm": "op", "gelu": "op"}])
+def test_full_transformer_encoder(kw):
+    """The whole encoder: Gather embeddings + position embeddings, LayerNorm (written out or
+    LayerNormalization), attention with MatMul between activations and Softmax, GELU
+    (tanh form or Gelu), residuals."""
+    net = _float_matches(transformer_encoder(**kw), {"ids": IDS})
+    s8, _ = _sqnr(net, IDS, INT8)
+    assert s8 > 25, s8
+
+
+def test_full_yolo_detector():
+    """The whole detector: SiLU as x * Sigmoid(x), Split / Concat, SPPF, Resize nearest,
+    DFL head with Softmax."""
+    net = _float_matches(yolo_detector(), {"images": IMG})
+    s8, _ = _sqnr(net, IMG.astype(np.float64), INT8)
+    assert s8 > 35, s8
