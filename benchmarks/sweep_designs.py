@@ -1,7 +1,7 @@
 """Sweep every accelerator design's knob on the bundled digits CNN and a ResNet-18-shaped
 network; write docs/designs/<design>.png and the tables of docs/designs.md.
 
-    .venv/bin/python benchmarks/sweep_designs.py [--out docs/designs] [--images 16]
+    .venv/bin/python benchmarks/sweep_designs.py [--out docs/designs] [--images 539]
 
 Digits: top-1 accuracy on the 539 test images and logits SQNR against the float64
 reference.  ResNet-18-shaped (random seeded weights, 16x16 inputs, 10 classes): logits SQNR
@@ -13,20 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import tempfile
 import time
 
 import numpy as np
-import onnx
 
-sys.path.insert(0, os.path.dirname(__file__))
-from bench_network import resnet18_onnx  # noqa: E402
-
-from hwsim.network import load_onnx  # noqa: E402
-from hwsim.network.demo import load_data, model_path  # noqa: E402
-
-SIZE = 16  #: ResNet input size (the bit-serial CIM simulation costs 64x a MAC)
+from hwsim.network import load_onnx
+from hwsim.network.demo import load_data, model_path
+from hwsim.network.sweep.resnet import resnet_digits
 
 #: design -> (knob label, [(knob value, design dict)])
 SWEEPS = {
@@ -70,16 +63,9 @@ def _metrics(net, x, labels=None, batch=128):
 def run(out_dir, n_images):
     xtr, _, xte, yte = load_data()
     digits = load_onnx(model_path())
-    with tempfile.TemporaryDirectory() as td:
-        p = os.path.join(td, "r18.onnx")
-        resnet18_onnx(p, seed=0, classes=10, size=SIZE)
-        m = onnx.load(p)
-        for v in (m.graph.input[0], m.graph.output[0]):  # any batch size
-            v.type.tensor_type.shape.dim[0].dim_param = "N"
-        onnx.save(m, p)
-        resnet = load_onnx(p)
-    xr = np.random.default_rng(0).random((n_images + 8, 3, SIZE, SIZE)).astype(np.float32)
-    nets = {"digits": (digits, [xtr[:64]], xte, yte), "resnet": (resnet, [xr[:8]], xr[8:], None)}
+    resnet = resnet_digits()
+    x, y = xte[:n_images], yte[:n_images]
+    nets = {"digits": (digits, [xtr[:64]], x, y), "resnet": (resnet, [xtr[:64]], x, y)}
     rows = []
     for key, (label, cases) in SWEEPS.items():
         for val, d in cases:
@@ -103,13 +89,14 @@ def _fmt(v):
 def _tables(rows, path):
     with open(path, "w") as f:
         for key, (label, _) in SWEEPS.items():
-            f.write(f"\n#### {key}: {label}\n\n| {label} | digits accuracy | digits SQNR dB | "
-                    "ResNet SQNR dB | ResNet top-1 agreement |\n|---|---|---|---|---|\n")
+            f.write(f"\n#### {key}: {label}\n\n| {label} | digits CNN top-1 | SQNR dB | "
+                    "ResNet-style top-1 | SQNR dB | agreement with float |\n"
+                    "|---|---|---|---|---|---|\n")
             for r in rows:
                 if r["design"] == key:
                     d, n = r["digits"], r["resnet"]
-                    f.write(f"| {r['knob']} | {d[0]:.4f} | {_fmt(d[1])} | {_fmt(n[1])} | "
-                            f"{n[2]:.3f} |\n")
+                    f.write(f"| {r['knob']} | {d[0]:.4f} | {_fmt(d[1])} | {n[0]:.4f} | "
+                            f"{_fmt(n[1])} | {n[2]:.3f} |\n")
 
 
 def _plots(rows, out_dir):
@@ -122,13 +109,14 @@ def _plots(rows, out_dir):
         knobs = [r["knob"] for r in rs]
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
         xs = np.arange(len(rs))
-        ax[0].plot(xs, [r["digits"][0] for r in rs], "o-", label="digits top-1")
-        ax[0].plot(xs, [r["resnet"][2] for r in rs], "s--", label="ResNet agreement w/ float")
-        ax[0].set_ylabel("fraction")
+        ax[0].plot(xs, [r["digits"][0] for r in rs], "o-", label="digits CNN")
+        ax[0].plot(xs, [r["resnet"][0] for r in rs], "s--", label="ResNet-style")
+        ax[0].set_ylabel("top-1 accuracy (digits test split)")
         ax[0].set_ylim(0, 1.02)
         cap = 80.0
         for net, mk in (("digits", "o-"), ("resnet", "s--")):
-            ax[1].plot(xs, [min(r[net][1], cap) for r in rs], mk, label=net)
+            ax[1].plot(xs, [min(r[net][1], cap) for r in rs], mk,
+                       label="digits CNN" if net == "digits" else "ResNet-style")
         ax[1].set_ylabel(f"logits SQNR dB (lossless drawn at {cap:.0f})")
         for a in ax:
             a.set_xticks(xs, knobs, rotation=30 if len(max(knobs, key=len)) > 3 else 0,
@@ -145,10 +133,10 @@ def _plots(rows, out_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join("docs", "designs"))
-    ap.add_argument("--images", type=int, default=16)
+    ap.add_argument("--images", type=int, default=539)
     a = ap.parse_args(argv)
-    if a.images < 1:
-        ap.error(f"--images must be >= 1, got {a.images}")
+    if not 1 <= a.images <= 539:
+        ap.error(f"--images must be in [1, 539] (the digits test split), got {a.images}")
     os.makedirs(a.out, exist_ok=True)
     t = time.time()
     run(a.out, a.images)
