@@ -20,7 +20,7 @@ from ..formats import format as parse_format
 from ..mac import IntAccumulator, MacUnit, matmul
 
 __all__ = ["DesignResult", "DesignPath", "quantize_activations", "int_matmul",
-           "as_matrix_pair", "sqnr_db", "add_rounded", "weight_cache"]
+           "as_matrix_pair", "sqnr_db", "add_rounded", "weight_cache", "unbatched_paths"]
 
 
 @dataclass
@@ -72,6 +72,18 @@ def weight_cache(fn):
         return _CACHE[key]
     wrapped.__doc__, wrapped.__name__ = fn.__doc__, fn.__name__
     return wrapped
+
+
+def unbatched_paths(paths: dict):
+    """(name, DesignPath, a [M, K], b [K, N], acc codes [M, N]) per MAC path and batch index
+    (a design's K tiles run as one batched matmul: ``<path>/tile<t>``)."""
+    for name, p in paths.items():
+        a, b, acc = np.asarray(p.a_codes), np.asarray(p.b_codes), np.asarray(p.result.codes)
+        if a.ndim == 2:
+            yield name, p, a, b, acc
+            continue
+        for t in range(a.shape[0]):
+            yield f"{name}/tile{t}", p, a[t], b[t], acc[t]
 
 
 def as_matrix_pair(x, w):

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._atomic import atomic_dir
 from ..codec import encode
+from ..designs.base import unbatched_paths
 from ..formats import IntFormat
 from ..formats import format as parse_format
 from ..ops import macbridge as br
@@ -121,8 +122,29 @@ def _check_trace(res, trace) -> dict:
     return out
 
 
+def _design_tensors(rec) -> dict:
+    """A layer run by an accelerator design (hwsim.designs): input, weight and output as
+    for every layer, ``acc`` the design's real output (binary64 codes), then every MAC path
+    of the design: ``design<g>_<path>_input`` / ``_weight`` / ``_acc`` (g: the conv group)."""
+    f64 = parse_format("float64")
+    tensors = dict(
+        input=(np.asarray(rec.input.codes), rec.input.fmt, rec.input.qparams()),
+        weight=(np.asarray(rec.weight.codes), rec.weight.fmt, rec.weight.qparams()),
+        acc=(encode(np.asarray(rec.acc, np.float64), f64), f64, None),
+        output=(np.asarray(rec.output.codes), rec.output.fmt, rec.output.qparams()))
+    for g, res in enumerate(rec.design_results):
+        for name, p, a, b, acc in unbatched_paths(res.paths):
+            k = f"design{g}_{_safe(name)}"
+            tensors[k + "_input"] = (a, p.mac.a_fmt, dict(zero_point=0))
+            tensors[k + "_weight"] = (b, p.mac.b_fmt, dict(zero_point=0))
+            tensors[k + "_acc"] = (acc, acc_format(p.mac), None)
+    return tensors
+
+
 def _layer_tensors(rec) -> dict:
     """{kind: (codes, format, qparams)} of one layer record, in file order."""
+    if getattr(rec, "design_results", None) is not None:
+        return _design_tensors(rec)
     afmt = acc_format(rec.mac)
     bfmt = br.bias_register(rec.mac)
     acc_codes = rec.acc_codes if rec.acc_codes is not None else _acc_codes(rec.acc, afmt)

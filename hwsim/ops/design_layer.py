@@ -92,5 +92,6 @@ def run_design_layer(n, x: QTensor, lp, record_cls):
         out = QTensor.quantize(y, oq.fmt, oq.scale, oq.zero_point,
                                axis=ch_axis if np.ndim(oq.scale) else None)
     rec = record_cls(n.name, n.op, x, lp.wq, lp.bias, y, out, design, dict(style="design"),
-                     dict(n.attrs), lp.config.to_dict(), _summary(results, y.shape[ch_axis]))
+                     dict(n.attrs), lp.config.to_dict(), _summary(results, y.shape[ch_axis]),
+                     design_results=results)
     return out, rec

@@ -39,6 +39,7 @@ class LayerRecord:
     config: dict
     stats: dict
     acc_codes: np.ndarray | None = None  #: result-register codes (``macbridge.acc_format``)
+    design_results: list | None = None   #: a design layer's DesignResults (one per group)
 
 
 def _accumulate(n, x, lp, kernel, mac_stats):

@@ -16,22 +16,11 @@ import numpy as np
 
 from .._atomic import atomic_dir
 from ..designs import DesignResult
+from ..designs.base import unbatched_paths
 from ..network.export import LAYOUT, _jsonable, _mac_dict, _safe, _write_files, is_golden_dir
 from ..ops import macbridge as br
 
 __all__ = ["export_design"]
-
-
-def _unbatched(paths):
-    """(name, path, a [M, K], b [K, N], acc [M, N]) per path and batch index (K tiles run
-    as one batched matmul: ``<path>/tile<t>``)."""
-    for name, p in paths.items():
-        a, b, acc = np.asarray(p.a_codes), np.asarray(p.b_codes), np.asarray(p.result.codes)
-        if a.ndim == 2:
-            yield name, p, a, b, acc
-            continue
-        for t in range(a.shape[0]):
-            yield f"{name}/tile{t}", p, a[t], b[t], acc[t]
 
 
 def export_design(result: DesignResult, out_dir, design=None) -> dict:
@@ -42,7 +31,7 @@ def export_design(result: DesignResult, out_dir, design=None) -> dict:
         raise ValueError("this design result has no MAC paths to export")
     layers = []
     with atomic_dir(out_dir, reusable=is_golden_dir) as tmp:
-        for name, p, a, b, acc in _unbatched(result.paths):
+        for name, p, a, b, acc in unbatched_paths(result.paths):
             d = f"{len(layers):02d}_{_safe(name)}"
             tensors = dict(input=(a, p.mac.a_fmt, dict(zero_point=_jsonable(p.a_zero_point))),
                            weight=(b, p.mac.b_fmt, dict(zero_point=0)), bias=None,

@@ -75,3 +75,46 @@ def test_design_golden_export_and_compare(tmp_path):
     rep = compare_dirs(str(out), str(dut))
     assert not rep.ok
     assert json.load(open(os.path.join(out, "manifest.json")))["design"]["cost"]["int_macs"] > 0
+
+
+def test_network_export_of_design_layers_and_compare(net_x, tmp_path):
+    """hwsim.export of a network whose MAC layers run a design: every layer writes its
+    input, weight, output, the design's real output (acc, binary64) and every MAC path;
+    compare finds a flipped bit in one region unit's register."""
+    net, x = net_x
+    net.set_config({"defaults": {"design": {"name": "pwlq", "T": 16,
+                                            "psum": {"kind": "shared_exp", "bits": 10}}}})
+    net.calibrate([x])
+    g, d = tmp_path / "g", tmp_path / "d"
+    man = hwsim.export(net, g, x[:1])
+    hwsim.export(net, d, x[:1])
+    conv2 = next(L for L in man["layers"] if L["name"] == "conv2")
+    assert conv2["mac"]["name"] == "pwlq"
+    paths = [k for k in conv2["files"] if k.startswith("design0_") and k.endswith("_acc")]
+    assert len(paths) == 4 * 5  # 4 region units x ceil(72 / 16) K tiles
+    assert compare_dirs(str(g), str(d)).ok
+    f = os.path.join(d, conv2["files"][paths[3]]["hex"])
+    lines = open(f).read().split("\n")
+    lines[0] = format(int(lines[0], 16) ^ 1, f"0{len(lines[0])}x")
+    open(f, "w").write("\n".join(lines))
+    assert not compare_dirs(str(g), str(d)).ok
+
+
+def test_hwsim_sweep_grid_over_a_design_knob(tmp_path):
+    """`hwsim sweep --grid defaults.design.adc_bits=...` sweeps a design like any config
+    field: 7 ADC bits (lossless for 64 rows) keep the int8 accuracy, 5 bits lose it."""
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "base.json"
+    cfg.write_text(json.dumps({"defaults": {"design": {"name": "cim", "rows": 64}}}))
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "hwsim", "sweep", "--config", str(cfg), "--grid",
+                        "defaults.design.adc_bits=5,7", "--n", "120", "--out", str(out),
+                        "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = json.load(open(out / "sweep.json"))
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    top1 = {int(str(row.get("adc_bits", row.get("defaults.design.adc_bits")))): row["top1"]
+            for row in rows}
+    assert top1[7] > 0.9 and top1[5] < 0.5, top1

@@ -85,9 +85,33 @@ def _k_terms(rec) -> int:
     return int(shape[0]) if rec.op == "Gemm" else int(np.prod(shape[1:]))
 
 
+def _design_row(rec, st, n_img, k) -> dict:
+    """A layer run by an accelerator design (hwsim.designs, docs/designs.md): its own cost
+    model (``cost.*`` in the layer statistics) replaces the MAC unit's."""
+    d = rec.mac
+    outs = int(rec.acc.size) // n_img
+    macs = outs * k
+    acc_bits = int(getattr(d, "acc_bits", getattr(d, "recomb_bits", 32)))
+    a_bits, w_bits = _bits(rec.input.fmt), _bits(rec.weight.fmt)
+    events = int(rec.stats.get("overflow_events", 0))
+    row = dict(op=rec.op, k=k, macs=macs, acc_bits=acc_bits, a_bits=a_bits, w_bits=w_bits,
+               mac_type=f"design:{d.name}", sqnr_db=st.get("sqnr_db"), overflow_events=events,
+               overflow_rate=events / (macs * n_img) if macs else 0.0,
+               weight_bytes=float(rec.stats.get("cost.weight_bits",
+                                                int(rec.weight.values().size) * w_bits)) / 8,
+               act_bytes=(int(rec.input.values().size) * a_bits
+                          + int(rec.output.values().size) * _bits(rec.output.fmt)) / 8 / n_img,
+               psum_bytes=float(rec.stats.get("cost.psum_bits", 0)) / 8 / n_img,
+               cost_bitmacs=macs * (a_bits * w_bits + acc_bits))
+    return dict(row, bits_observed=None, bits_worst=None, bits_a2q=None, bits_a2q_l1=None,
+                bits_a2q_plus=None)
+
+
 def _layer_row(rec, st, n_img) -> dict:
     mac = rec.mac
     k = _k_terms(rec)
+    if getattr(rec, "design_results", None) is not None:
+        return _design_row(rec, st, n_img, k)
     outs = int(rec.acc.size) // n_img
     macs = outs * k
     a_bits, w_bits = _bits(rec.input.fmt), _bits(rec.weight.fmt)
