@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 
 from .._atomic import atomic_dir
 from ..designs import DesignResult
