@@ -57,7 +57,27 @@ def _metrics(net, x, labels=None, batch=128):
     sq = float("inf") if err == 0 else 10 * np.log10(float(np.sum(ref ** 2)) / err)
     agree = float(np.mean(y.argmax(1) == ref.argmax(1)))
     acc = None if labels is None else float(np.mean(y.argmax(1) == labels))
-    return acc, sq, agree
+    one = net.run(x[:1], reference=False, keep=False).stats  # costs of one image
+    cost: dict = {}
+    for st in one.values():
+        for k, v in st.items():
+            if k.startswith("cost."):
+                cost[k[5:]] = cost.get(k[5:], 0) + v
+    return acc, sq, agree, cost
+
+
+def _cost_text(key, c) -> str:
+    """The design's cost on the ResNet-style net, per image (docs/designs.md)."""
+    if key == "pwlq":
+        return f"{c.get('psum_bits', 0) / 8192:.1f} KiB psum spill"
+    if key.startswith("polarization"):
+        return (f"+{100 * c.get('comp_macs', 0) / max(1, c.get('main_macs', 1)):.1f}% MACs, "
+                f"+{100 * c.get('comp_weight_bits', 0) / max(1, c.get('main_weight_bits', 1)):.1f}%"
+                " weight memory")
+    if key == "cim":
+        return f"{c.get('adc_conversions', 0) / 1e6:.2f} M ADC conversions"
+    macs = sum(v for k, v in c.items() if k.endswith("macs"))
+    return f"{macs / 1e6:.2f} M MACs, {c.get('weight_bits', 0) / 8192:.1f} KiB weights"
 
 
 def run(out_dir, n_images):
@@ -90,13 +110,13 @@ def _tables(rows, path):
     with open(path, "w") as f:
         for key, (label, _) in SWEEPS.items():
             f.write(f"\n#### {key}: {label}\n\n| {label} | digits CNN top-1 | SQNR dB | "
-                    "ResNet-style top-1 | SQNR dB | agreement with float |\n"
-                    "|---|---|---|---|---|---|\n")
+                    "ResNet-style top-1 | SQNR dB | agreement with float | cost (ResNet-style, "
+                    "per image) |\n|---|---|---|---|---|---|---|\n")
             for r in rows:
                 if r["design"] == key:
                     d, n = r["digits"], r["resnet"]
                     f.write(f"| {r['knob']} | {d[0]:.4f} | {_fmt(d[1])} | {n[0]:.4f} | "
-                            f"{_fmt(n[1])} | {n[2]:.3f} |\n")
+                            f"{_fmt(n[1])} | {n[2]:.3f} | {_cost_text(key, n[3])} |\n")
 
 
 def _plots(rows, out_dir):
