@@ -301,7 +301,11 @@ def load_config(src) -> NetworkConfig:
             import yaml  # optional dependency
         except ImportError:
             raise ConfigError(f"{s}: YAML configs need PyYAML (pip install pyyaml); use JSON otherwise") from None
-        return NetworkConfig.from_dict(yaml.safe_load(text))
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:  # fuzz finding: scanner / reader errors of bad YAML
+            raise ConfigError(f"{s}: not valid YAML: {str(e).splitlines()[0]}") from None
+        return NetworkConfig.from_dict(data)
     try:
         return NetworkConfig.from_dict(json.loads(text))
     except json.JSONDecodeError as e:

@@ -76,7 +76,11 @@ def load_grid_file(path: str) -> list:
             import yaml
         except ImportError:
             raise UsageError(f"--grid-file {path}: YAML needs PyYAML (pip install pyyaml)") from None
-        d = yaml.safe_load(text)
+        try:
+            d = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise UsageError(f"--grid-file {path}: not valid YAML: {str(e).splitlines()[0]}") \
+                from None
     else:
         try:
             d = json.loads(text)
