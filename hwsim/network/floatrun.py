@@ -35,12 +35,17 @@ def reference_run(net, x) -> dict:
     env = bind_inputs(net, x)
     for n in net.nodes:
         xs = [env[i] for i in n.inputs]
-        with np.errstate(over="ignore"):  # exp(-x) of Sigmoid may overflow to a right 0
+        # exp(-x) of Sigmoid may overflow to a right 0; Inf - Inf or 0 * Inf (a NaN / Inf
+        # input under nan_policy, or an overflow caught just below) is invalid -> NaN
+        with np.errstate(over="ignore", invalid="ignore"):
             y = get_op(n.op).reference(n, xs)
-        if np.isinf(y).any() and all(np.isfinite(v).all() for v in xs):
+        # a sum of products (MAC node) is NaN from finite inputs only through Inf - Inf
+        if ((np.isinf(y).any() or n.weight is not None and np.isnan(y).any())
+                and all(np.isfinite(v).all() for v in xs)):
             big = max((float(np.max(np.abs(v), initial=0.0)) for v in xs), default=0.0)
+            bad = "Inf" if np.isinf(y).any() else "NaN (Inf - Inf)"
             raise OverflowValueError(
-                f"node {n.name} ({n.op}): the float64 reference run overflows to Inf from "
+                f"node {n.name} ({n.op}): the float64 reference run overflows to {bad} from "
                 f"finite inputs (largest |input| {big:.6g}); scale the network input down")
         env[n.outputs[0]] = y
     return env

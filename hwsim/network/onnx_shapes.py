@@ -10,6 +10,8 @@ MatMul, ...).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import UnsupportedModelError
 
 __all__ = ["tensor_shapes", "attribute_problems", "check_node_shapes"]
@@ -109,6 +111,9 @@ def check_node_shapes(net, shapes: dict) -> None:
     for k, v in getattr(net, "declared_shapes", {}).items():
         known.setdefault(k, tuple(v))
     for n in net.nodes:
+        for what, v in (("weights", n.weight), ("bias", n.bias)):
+            if v is not None and not np.isfinite(np.asarray(v, np.float64)).all():
+                _fail(n, f"{what} {np.shape(v)} have NaN / Inf values")
         check = _CHECKS.get(n.op)
         if check is None or n.weight is None:
             continue

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import OverflowValueError, UnsupportedModelError
 from ..codec import decode, default_tensor_scale, encode
 from ..formats import format as parse_format
 from ..ops import get_op
@@ -149,6 +150,9 @@ def _bias(net, n, cfg, mac, wq, a_q, inq, s_acc):
         return br.bias_to_register(np.asarray(n.bq, np.int64), mac)
     if n.bias is None:
         return None
+    if not np.isfinite(n.bias).all():
+        raise UnsupportedModelError(f"node {n.name} ({n.op}): bias {np.shape(n.bias)} has "
+                                    f"NaN / Inf values")
     bfmt = parse_format(cfg.bias if cfg.bias != "model" else "int32")
     bv = n.bias / s_acc
     if br.acc_is_int(mac):
@@ -183,15 +187,25 @@ def plan_mac_layer(net, n, cfg: LayerConfig, tq: dict) -> LayerPlan:
     mac = make_mac(cfg.mac, a_scalar, wq.fmt, block=block)
     acc_int = br.acc_is_int(mac)
     s_acc = float(a_q.scale) * s_w  # real value of one accumulator unit per channel
-    bias = _bias(net, n, cfg, mac, wq, a_q, inq, s_acc)
     out_q = tensor_q(net, n.outputs[0], cfg.output, cfg)
-    rq = None
-    if acc_int and out_q.fmt.kind == "int":
-        rq = Requant.from_scales(cfg.requant, float(a_q.scale), s_w, float(out_q.scale),
-                                 out_q.zero_point, out_q.fmt.min_int, out_q.fmt.max_int,
-                                 rounding=cfg.shift_rounding, channels=cout)
+    try:
+        # scales of huge (or tiny) calibrated tensors may not fit float32 (the requant
+        # multiplier) or turn bias / s_acc into Inf / NaN: a clean error, not a numpy warning
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            bias = _bias(net, n, cfg, mac, wq, a_q, inq, s_acc)
+            rq = None
+            if acc_int and out_q.fmt.kind == "int":
+                rq = Requant.from_scales(cfg.requant, float(a_q.scale), s_w, float(out_q.scale),
+                                         out_q.zero_point, out_q.fmt.min_int, out_q.fmt.max_int,
+                                         rounding=cfg.shift_rounding, channels=cout)
+            scale32 = onnx_multiplier(float(a_q.scale), s_w, float(out_q.scale))
+    except FloatingPointError as exc:
+        raise OverflowValueError(
+            f"node {n.name} ({n.op}): scales out of range (input scale {float(a_q.scale):.6g}, "
+            f"weight scale up to {float(np.max(np.abs(s_w), initial=0.0)):.6g}, output scale "
+            f"{float(out_q.scale):.6g}): {exc}; scale the network input or weights down") from None
     return LayerPlan(in_q=a_q, wq=wq, w_zp=w_zp, mac=mac, bias=bias, out_q=out_q, requant=rq,
-                     scale32=onnx_multiplier(float(a_q.scale), s_w, float(out_q.scale)),
+                     scale32=scale32,
                      acc_int=acc_int, config=cfg, a_dequant=a_dq, a_scalar=a_scalar,
                      raw_zp=raw_zp)
 

@@ -349,6 +349,9 @@ def kernel_problems(op_type, a, nm) -> list:
 
 
 def _import_conv(ctx, n, a, nm):
+    if len(n.input) < 2 or not n.input[0] or not n.input[1]:
+        raise UnsupportedModelError(f"{n.op_type} {nm}: needs inputs (X, W[, B]), got "
+                                    f"{list(n.input)}")
     wf, wq = ctx.weight(n.input[1], f"{n.op_type} {nm} weights")
     bf, bq = ctx.bias(n, nm)
     if wf is not None and wf.ndim == 3:  # 1-D: [Cout, Cin/g, k] -> [Cout, Cin/g, 1, k]

@@ -38,8 +38,21 @@ def binary_vector(n, ins, args):
     return unit_out(unit, y, args.out_q, ins[0]), None
 
 
+def check_broadcast(n, ops) -> tuple:
+    """The broadcast shape of an element-wise node's operands; UnsupportedModelError naming
+    the node and the shapes when they do not broadcast together."""
+    shapes = [np.shape(o) for o in ops]
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise UnsupportedModelError(
+            f"node {n.name} ({n.op}): operand shapes {[tuple(s) for s in shapes]} (inputs "
+            f"{list(n.inputs)} and constants) do not broadcast together") from None
+
+
 def binary_reference(n, xs):
     ops = float_operands(n, xs)
+    check_broadcast(n, ops)
     y = ops[0]
     with np.errstate(all="ignore"):
         for o in ops[1:]:

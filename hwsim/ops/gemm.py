@@ -20,7 +20,12 @@ __all__ = ["gemm_reference"]
 def gemm_reference(n, xs):
     """float64 ``x @ W + b`` over the last axis."""
     x = xs[0]
-    y = x.reshape(-1, x.shape[-1]) @ n.weight
+    w = n.weight
+    if x.ndim == 0 or w.ndim != 2 or x.shape[-1] != w.shape[0]:
+        raise UnsupportedModelError(f"node {n.name} ({n.op}): input {n.inputs[0]!r} has shape "
+                                    f"{x.shape}; weights {w.shape} need a last axis of "
+                                    f"{w.shape[0] if w.ndim else '?'}")
+    y = x.reshape(-1, x.shape[-1]) @ w
     if n.bias is not None:
         y = y + n.bias
     return y.reshape(*x.shape[:-1], -1)

@@ -21,7 +21,7 @@ from ..tensors import QTensor, ints_to_codes
 from . import macbridge as br
 from .mac_layer import LayerRecord
 from .quant import block_quantize, convert, is_block
-from .registry import OpSpec, register
+from .registry import OpSpec, UnsupportedModelError, register
 from .requant import scale_float
 
 __all__ = ["ActMatmulPlan", "act_matmul_plan", "matmul_reference", "batch_matrices"]
@@ -84,8 +84,28 @@ def batch_matrices(a, b):
     return A, B, out
 
 
+def check_matmul_shapes(n, sa, sb) -> None:
+    """UnsupportedModelError naming the node when activations of shapes ``sa`` @ ``sb`` do
+    not multiply (numpy's rules: 1-D operands promoted, batch axes broadcast)."""
+    ok = len(sa) >= 1 and len(sb) >= 1
+    if ok:
+        a2 = (1,) + tuple(sa) if len(sa) == 1 else tuple(sa)
+        b2 = tuple(sb) + (1,) if len(sb) == 1 else tuple(sb)
+        ok = a2[-1] == b2[-2]
+        try:
+            np.broadcast_shapes(a2[:-2], b2[:-2])
+        except ValueError:
+            ok = False
+    if not ok:
+        raise UnsupportedModelError(f"node {n.name} ({n.op}): operands {list(n.inputs)} of "
+                                    f"shapes {tuple(sa)} @ {tuple(sb)} do not multiply (inner "
+                                    f"dimensions must match, batch axes broadcast)")
+
+
 def matmul_reference(n, xs):
-    return np.matmul(np.asarray(xs[0], np.float64), np.asarray(xs[1], np.float64))
+    a, b = np.asarray(xs[0], np.float64), np.asarray(xs[1], np.float64)
+    check_matmul_shapes(n, a.shape, b.shape)
+    return np.matmul(a, b)
 
 
 def _operand(x, q, axis):

@@ -138,3 +138,97 @@ def test_node_without_inputs_is_unsupported_content():
     del m.graph.node[1].input[:]
     with pytest.raises(UnsupportedModelError, match=r"Relu without a first input"):
         load_onnx(m)
+
+
+def _gemm_model(x_shape=(2, 4), bias=None):
+    inits = [numpy_helper.from_array(np.full((4, 4), 0.5, np.float32), "gw")]
+    ins = ["x", "gw"]
+    if bias is not None:
+        inits.append(numpy_helper.from_array(np.asarray(bias, np.float32), "gb"))
+        ins.append("gb")
+    g = helper.make_graph([helper.make_node("Gemm", ins, ["y"], name="fc1")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_conv_without_weights_input_is_unsupported():
+    # fuzz finding (findings/onnx/crash-34194daa...): a Conv left with only its X input
+    # raised IndexError in the import handler
+    m = _cnn()
+    del m.graph.node[0].input[1:]
+    with pytest.raises(UnsupportedModelError, match=r"Conv conv1: needs inputs \(X, W"):
+        load_onnx(m)
+
+
+def test_gemm_reference_with_a_k_mismatch_names_the_node():
+    # fuzz findings (crash-1324dd3e..., crash-89754891..., crash-e297c191...): shape inference
+    # failed on the mutated model, so the import check did not know the input shape and numpy's
+    # matmul raised "mismatch in its core dimension" inside calibration
+    from types import SimpleNamespace
+
+    from hwsim.ops.gemm import gemm_reference
+
+    n = SimpleNamespace(name="fc", op="Gemm", inputs=["f"], weight=np.ones((8, 3)), bias=None)
+    with pytest.raises(UnsupportedModelError, match=r"node fc \(Gemm\).*\(8, 1\).*\(8, 3\)"):
+        gemm_reference(n, [np.ones((8, 1))])
+
+
+def test_elementwise_operands_that_do_not_broadcast_name_the_node():
+    # fuzz finding (crash-b2601bd7...): Add of (4, 4) and (2, 4) raised numpy's broadcast error
+    from types import SimpleNamespace
+
+    from hwsim.ops.elementwise import binary_reference
+
+    n = SimpleNamespace(name="add", op="Add", inputs=["r", "x"], attrs={})
+    with pytest.raises(UnsupportedModelError, match=r"node add \(Add\).*\(4, 4\), \(2, 4\)"):
+        binary_reference(n, [np.ones((4, 4)), np.ones((2, 4))])
+
+
+def test_nan_input_reference_is_silent_nan():
+    # fuzz findings (crash-370b55f2..., crash-9cad5574...): NaN / Inf network inputs (allowed
+    # in calibration) made the Gemm reference warn "invalid value encountered in matmul"
+    net = load_onnx(_gemm_model())
+    x = np.zeros((2, 4))
+    x[0, 0], x[0, 1] = np.inf, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.calibrate([x])
+    assert np.isnan(net.reference(x)["y"][0]).all()
+
+
+def test_scales_beyond_float32_are_an_overflow_error_naming_the_node():
+    # fuzz findings (crash-145ca08d..., crash-c6de5224..., crash-f987013d..., crash-ff5097b0...):
+    # calibrating on inputs near 1e107 gave scales beyond float32; the requant multiplier's
+    # cast warned "overflow encountered in cast"
+    from hwsim.errors import OverflowValueError
+
+    net = load_onnx(_gemm_model())
+    x = np.full((2, 4), 1e107)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.calibrate([x])
+        with pytest.raises(OverflowValueError, match=r"node fc1 \(Gemm\): scales out of range"):
+            net.run(x)
+
+
+def test_nan_bias_is_unsupported_at_import():
+    # fuzz finding (crash-4f533607...): a bias initializer mutated to NaN reached the planner,
+    # where bias / s_acc warned "invalid value encountered in cast"
+    with pytest.raises(UnsupportedModelError, match=r"node fc1 \(Gemm\): bias \(4,\) have NaN"):
+        load_onnx(_gemm_model(bias=[1.0, np.nan, 0.0, 0.0]))
+
+
+def test_activation_matmul_with_inner_dimensions_that_differ_names_the_node():
+    # MatMul between activations (new op): shapes that do not multiply are an
+    # UnsupportedModelError naming the node, not numpy's "mismatch in its core dimension"
+    from types import SimpleNamespace
+
+    from hwsim.ops.matmul import matmul_reference
+
+    n = SimpleNamespace(name="mm", op="MatMul", inputs=["a", "b"], attrs={})
+    with pytest.raises(UnsupportedModelError, match=r"node mm \(MatMul\).*\(2, 3\) @ \(4, 5\)"):
+        matmul_reference(n, [np.ones((2, 3)), np.ones((4, 5))])
+    with pytest.raises(UnsupportedModelError, match=r"\(2, 2, 3\) @ \(3, 3, 1\)"):
+        matmul_reference(n, [np.ones((2, 2, 3)), np.ones((3, 3, 1))])
+    assert matmul_reference(n, [np.ones((1, 2, 3)), np.ones((5, 3, 4))]).shape == (5, 2, 4)
