@@ -17,7 +17,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..errors import InputFileError, UnsupportedModelError
+from ..errors import UnsupportedModelError
 from ..formats import format as parse_format
 from ..ops import onnx_spec
 from ..ops.quant import QuantSpec
@@ -26,7 +26,7 @@ from .cli_io import read_model
 from .config import NetworkConfig, load_config
 from .graph import Network
 from .onnx_fold import fold_constants, folding_available
-from .onnx_rewrite import fuse_patterns
+from .onnx_rewrite import fuse_patterns, read_tensor
 from .onnx_shapes import attribute_problems, check_node_shapes, tensor_shapes
 from .onnx_quant import ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS, analyse_qdq
 
@@ -168,22 +168,12 @@ def group_problems(problems) -> list:
             (k if c == 1 else f"{k} (x{c})") for k, (c, first) in groups.items()]
 
 
-def _tensor(numpy_helper, t):
-    """An initializer / constant as an array; a corrupt one is an InputFileError."""
-    try:
-        return numpy_helper.to_array(t)
-    except Exception as e:  # onnx raises ValueError / TypeError / KeyError on corrupt tensors
-        raise InputFileError(f"model tensor {t.name!r} cannot be read: {e}") from None
-
-
 def _constants(g) -> dict:
-    from onnx import numpy_helper  # optional dependency (onnx): only ONNX import needs it
-
-    init = {t.name: _tensor(numpy_helper, t) for t in g.initializer}
+    init = {t.name: read_tensor(t) for t in g.initializer}
     for n in g.node:
         a = _attrs(n) if n.op_type == "Constant" else {}
         if "value" in a:
-            init[n.output[0]] = _tensor(numpy_helper, a["value"])
+            init[n.output[0]] = read_tensor(a["value"])
     return init
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..errors import InputFileError
+
 import numpy as np
 
 __all__ = ["fuse_patterns"]
@@ -25,12 +27,20 @@ __all__ = ["fuse_patterns"]
 _FUSED = ("HardSwish", "SiLU", "Gelu", "LayerNormalization")  # never the op of a removed node
 
 
+def read_tensor(t):
+    """An initializer / constant as an array; a corrupt one is an InputFileError."""
+    from onnx import numpy_helper  # optional dependency (onnx): only ONNX import needs it
+
+    try:
+        return numpy_helper.to_array(t)
+    except Exception as e:  # onnx raises ValueError / TypeError / KeyError on corrupt tensors
+        raise InputFileError(f"model tensor {t.name!r} cannot be read: {e}") from None
+
+
 class _Graph:
     def __init__(self, g):
-        from onnx import numpy_helper
-
         self.g = g
-        self.init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        self.init = {t.name: read_tensor(t) for t in g.initializer}  # fuzz crash-827d58c5
         self.prod = {o: n for n in g.node for o in n.output}
         self.uses = Counter(i for n in g.node for i in n.input) + \
             Counter(o.name for o in g.output)
