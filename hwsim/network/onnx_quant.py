@@ -93,7 +93,12 @@ def analyse_qdq(nodes, init, attrs_of):
             model_q[src] = tq
             canon[n.output[0]] = src
         elif n.op_type == "DequantizeLinear":
-            canon[n.output[0]] = c(n.input[0])
+            src = c(n.input[0])
+            canon[n.output[0]] = src
+            if src not in model_q:  # integer graph input: its DequantizeLinear states its scale
+                s, z, fmt = qparams(init, n.input[1], zp, f"DequantizeLinear {n.name}")
+                if s.ndim == 0:
+                    model_q[src] = QuantSpec(fmt, float(s), int(z))
     return canon, model_q, dq_const
 
 
