@@ -12,7 +12,7 @@ kernels"):
   Softmax);
 * left as ``DequantizeLinear -> float32 op -> QuantizeLinear`` (float32 islands) and
   modelled exactly: Relu, Clip, Sub, Div, Min, Max, MaxPool, GlobalMaxPool, HardSigmoid,
-  HardSwish and the data movement ops; each island is ``quantize_linear(f32(op(dequantize(x))))``.
+  HardSwish, Tanh (MLAS's FMA3 rational kernel) and the data movement ops; each island is ``quantize_linear(f32(op(dequantize(x))))``.
 
 Every other op reports why it is not modelled (:func:`ort_parity`).  An op runs here only
 when its inputs and output are 8-bit integers with per-tensor scales and no vector unit
@@ -47,7 +47,7 @@ ORT_FUSED = ("Add", "Mul", "Sigmoid", "LeakyRelu", "GlobalAveragePool", "Average
 _ROUNDED_ONCE = ("Relu", "Clip", "Sub", "Div", "Min", "Max", "MaxPool", "GlobalMaxPool",
                  "Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze", "Transpose", "Slice",
                  "Expand", "Gather")
-ORT_ISLANDS = _ROUNDED_ONCE + ("HardSigmoid", "HardSwish")
+ORT_ISLANDS = _ROUNDED_ONCE + ("HardSigmoid", "HardSwish", "Tanh")
 _MAC = ("Conv", "Gemm", "MatMul")
 
 
@@ -158,18 +158,27 @@ def _softmax(n, ins, q):
 
 
 # -- float32 islands --------------------------------------------------------------------------
+def _unary32(op, attrs, x):
+    """The float32 kernels of the unary islands that are not rounded-once selections."""
+    if op == "Tanh":
+        return on.tanh_fma3(x)
+    al, be = (F32(attrs.get("alpha", 0.2)), F32(attrs.get("beta", 0.5))) \
+        if op == "HardSigmoid" else (F32(1 / 6), F32(0.5))
+    h = np.minimum(F32(1), np.maximum(F32(0), x * al + be))  # Eigen: no FMA
+    return h if op == "HardSigmoid" else x * h
+
+
 def _island(n, ins, q):
     """``DequantizeLinear -> float32 op -> QuantizeLinear`` (MLAS quantize: divide, rne)."""
+    s, z = float(q.scale), int(q.zero_point)
+    if n.op in ("Tanh", "HardSigmoid", "HardSwish"):  # one table over the 256 input codes
+        x = ins[0]
+        allq = np.arange(x.fmt.min_int, x.fmt.max_int + 1)
+        table = on.quantize_linear(_unary32(n.op, n.attrs, on.dequantize(allq, *_sz(x))), s, z, q.fmt)
+        return table[x.ints() - x.fmt.min_int]
     xs = [_f32(x).astype(np.float64) for x in ins]
-    if n.op in ("HardSigmoid", "HardSwish"):
-        x = xs[0].astype(F32)
-        al, be = (F32(n.attrs.get("alpha", 0.2)), F32(n.attrs.get("beta", 0.5))) \
-            if n.op == "HardSigmoid" else (F32(1 / 6), F32(0.5))
-        h = np.minimum(F32(1), np.maximum(F32(0), x * al + be))
-        y32 = h if n.op == "HardSigmoid" else x * h
-    else:
-        y32 = np.asarray(get_op(n.op).reference(n, xs)).astype(F32)
-    return on.quantize_linear(y32, float(q.scale), int(q.zero_point), q.fmt)
+    y32 = np.asarray(get_op(n.op).reference(n, xs)).astype(F32)
+    return on.quantize_linear(y32, s, z, q.fmt)
 
 
 _KERNELS = {"Add": _binary, "Mul": _binary, "Sigmoid": _table, "LeakyRelu": _table,
