@@ -13,6 +13,7 @@ states a vector unit run on the vector unit (:mod:`.elementwise`).
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from ..tensors import QTensor, ints_to_codes
