@@ -202,7 +202,8 @@ def ort_parity(n, ins, out_q, config) -> str:
     """One line for the run report: how this layer relates to onnxruntime."""
     if n.op in _MAC:
         if config.requant == "onnx":
-            return "exact (integer kernel + onnx requant; docs/architecture.md)"
+            return ("integer kernel + onnx requant (exact where onnxruntime runs QLinearConv / "
+                    "QLinearMatMul: docs/architecture.md, 'ONNX import')")
         return f"not onnxruntime (requant {config.requant})"
     if configured(config):
         return "not onnxruntime (vector unit configured)"
