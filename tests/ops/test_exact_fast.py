@@ -215,3 +215,32 @@ def test_bracket_widening_encloses_interval():
                                       np.array([2.0 ** -51 + 2.0 ** -53]), fo, 1.0, 0,
                                       lambda i: seen.append(i) or val)
     assert codes.tolist() == [3] and seen == [0]
+
+
+def _digest_cases():
+    """Seeded Softmax / Sigmoid outputs whose SHA-256 digests are stored below: a machine
+    whose float64 arithmetic, summation order or decimal module changed a code would fail."""
+    import hashlib
+    rng = np.random.default_rng(30)
+    x = _int_input(rng, (64, 128), 0.08, 0)
+    f16 = hwsim.format("float16")
+    xf = QTensor(hwsim.encode(rng.normal(0, 6, (16, 100)), f16), f16)
+    outs = {
+        "softmax_int8_uint8": softmax_q(_NODE, x, hwsim.format("uint8"), 1 / 256, 0).codes,
+        "softmax_int8_float16": softmax_q(_NODE, x, f16, 1.0, 0).codes,
+        "softmax_f16_bfloat16": softmax_q(_NODE, xf, hwsim.format("bfloat16"), 1.0, 0).codes,
+        "sigmoid_int16_uint8": sigmoid_table.__wrapped__(hwsim.format("int16"), 0.0007, 3,
+                                                         hwsim.format("uint8"), 1 / 256, 0),
+        "sigmoid_f16_float16": sigmoid_q(xf, f16, 1.0, 0).codes,
+    }
+    return {k: hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()[:16]
+            for k, v in outs.items()}
+
+
+_DIGESTS = {"softmax_int8_uint8": "502136cd18a0a779", "softmax_int8_float16": "85edff62e20dea9c",
+            "softmax_f16_bfloat16": "5bb51472eb298761", "sigmoid_int16_uint8": "2f12195c84d86cd1",
+            "sigmoid_f16_float16": "75999983d0ecb18d"}
+
+
+def test_stored_digests():
+    assert _digest_cases() == _DIGESTS
