@@ -146,10 +146,15 @@ def _q_outputs(qmodel):
     return out
 
 
-def compare_layers(qmodel, feeds, config=None) -> list:
+def compare_layers(qmodel, feeds, config=None, isolate=False) -> list:
     """Run ``qmodel`` (QDQ) on each input dict of ``feeds`` in onnxruntime and in hwsim
     (:func:`hwsim.network.load_onnx` with ``config``) and compare every quantized tensor's
-    codes; one :class:`LayerParity` per tensor, in hwsim's node order."""
+    codes; one :class:`LayerParity` per tensor, in hwsim's node order.
+
+    ``isolate=True`` runs each hwsim layer again on onnxruntime's codes of its inputs
+    (where onnxruntime has codes for them), so a layer is judged on its own even when an
+    upstream layer differs; float32 tensors (no QuantizeLinear) are computed by hwsim
+    from those codes."""
     from ..network import load_onnx
 
     qouts = _q_outputs(qmodel)
@@ -166,9 +171,33 @@ def compare_layers(qmodel, feeds, config=None) -> list:
     for feed in feeds:
         got = dict(zip(ort_names, sess.run(None, feed)))
         r = net.run(feed, keep=True, reference=False)
-        runs.append({t: (np.asarray(got[q]).astype(np.int64), r.tensors[t].ints())
-                     for t, q in canon.items() if t in r.tensors})
-    return _parities(net, canon, kernels, producer, runs)
+        mine = _isolated(net, canon, got, r.tensors) if isolate else r.tensors
+        runs.append({t: (np.asarray(got[q]).astype(np.int64), mine[t].ints())
+                     for t, q in canon.items() if t in mine})
+    return _parities(net, canon, kernels, producer, runs, isolate)
+
+
+def _isolated(net, canon, got, tensors) -> dict:
+    """Every node's output computed from onnxruntime's codes of its inputs."""
+    from ..ops import ExecArgs, get_op
+    from ..tensors import QTensor, ints_to_codes
+
+    plan = net.plan()
+
+    def theirs(t):
+        if t not in canon:  # a float32 tensor: computed here from onnxruntime's codes
+            return out[t]
+        q = plan.tensors[t]
+        ints = np.asarray(got[canon[t]]).astype(np.int64)
+        return QTensor(ints_to_codes(ints, q.fmt.bits, q.fmt.code_dtype), q.fmt, q.scale,
+                       q.zero_point)
+
+    out = {t: tensors[t] for t in net.inputs}
+    for n in net.nodes:
+        args = ExecArgs(out_q=plan.tensors[n.outputs[0]], config=net.layer_config(n),
+                        layer=plan.layers.get(n.name), mac_stats=False)
+        out[n.outputs[0]] = get_op(n.op).execute(n, [theirs(i) for i in n.inputs], args)[0]
+    return out
 
 
 def _canon_name(qmodel, t):
@@ -180,8 +209,8 @@ def _canon_name(qmodel, t):
     return t
 
 
-def _parities(net, canon, kernels, producer, runs):
-    same = {t: all(np.array_equal(a, b) for run in runs for a, b in [run[t]])
+def _parities(net, canon, kernels, producer, runs, isolate=False):
+    same = {t: isolate or all(np.array_equal(a, b) for run in runs for a, b in [run[t]])
             for t in canon if t in runs[0]}
     order = list(net.inputs) + [o for n in net.nodes for o in n.outputs]
     out = []
