@@ -154,7 +154,8 @@ def compare_layers(qmodel, feeds, config=None, isolate=False) -> list:
     ``isolate=True`` runs each hwsim layer again on onnxruntime's codes of its inputs
     (where onnxruntime has codes for them), so a layer is judged on its own even when an
     upstream layer differs; float32 tensors (no QuantizeLinear) are computed by hwsim
-    from those codes."""
+    from those codes.  ``config`` must keep the model's integer quantizations
+    (``"model"`` formats; the MAC unit, order and requantization style may change)."""
     from ..network import load_onnx
 
     qouts = _q_outputs(qmodel)
