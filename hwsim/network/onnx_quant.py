@@ -112,7 +112,8 @@ def float_tensors(nodes, init, code_inputs) -> list:
     quantized = {n.input[0] for n in nodes if n.op_type == "QuantizeLinear"}
     out = []
     for n in nodes:
-        if n.op_type in QUANT_ATTRS and n.op_type != "DequantizeLinear":
+        if (n.op_type in QUANT_ATTRS and n.op_type != "DequantizeLinear") or \
+                n.domain == "com.microsoft":  # QLinearConcat etc.: codes whatever input 0 is
             ints.update(n.output)
         elif n.op_type != "DequantizeLinear" and n.input and n.input[0] in ints:
             ints.update(n.output)
