@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ops import ExecArgs, get_op
+from ..ops.ort_ops import ort_kernel, ort_parity
 from ..ops.quant import act_axis, block_quantize, is_block
 from ..tensors import QTensor, ints_to_codes
 from .floatrun import bind_inputs, reference_run
@@ -99,9 +100,14 @@ def run_network(net, plan, x, keep=False, reference=True, mac_stats=True) -> Run
     for n in net.nodes:
         args = ExecArgs(out_q=plan.tensors[n.outputs[0]], config=net.layer_config(n),
                         layer=plan.layers.get(n.name), mac_stats=mac_stats)
-        out, rec = get_op(n.op).execute(n, [env[i] for i in n.inputs], args)
+        ins = [env[i] for i in n.inputs]
+        ort = args.config.elementwise == "ort"
+        res = ort_kernel(n, ins, args) if ort else None  # onnxruntime's kernel (issue 9)
+        out, rec = res if res is not None else get_op(n.op).execute(n, ins, args)
         env[n.outputs[0]] = out
         st = _layer_stats(n, rec)
+        if ort:
+            st["ort_parity"] = ort_parity(n, ins, args.out_q, args.config)
         if rec is not None and keep:
             records[n.name] = rec
         if reference:
