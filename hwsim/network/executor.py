@@ -39,15 +39,44 @@ class RunResult:
 
 
 def sqnr(ref, got) -> float:
-    """Signal-to-quantization-noise ratio in dB (inf: exact; -inf: zero reference)."""
+    """Signal-to-quantization-noise ratio in dB, ``10 log10(sum ref^2 / sum (got - ref)^2)``.
+
+    inf: exact; -inf: zero reference with an error, or an Inf output against a finite
+    reference (infinite noise); nan: a NaN in either, or an Inf in the reference (no
+    defined ratio).  Both sums are taken of values scaled by a power of two, so finite
+    values up to float64's maximum (whose squares overflow) give the right ratio."""
     ref = np.asarray(ref, np.float64)
-    err = np.asarray(got, np.float64) - ref
-    p, n = float(np.sum(ref ** 2)), float(np.sum(err ** 2))
+    got = np.asarray(got, np.float64)
+    if np.isnan(ref).any() or np.isnan(got).any() or np.isinf(ref).any():
+        return math.nan
+    if np.isinf(got).any():
+        return -math.inf
+    with np.errstate(over="ignore"):
+        err = got - ref
+    shift = 0
+    if np.isinf(err).any():  # |got - ref| beyond float64: the halves' difference is finite
+        with np.errstate(under="ignore"):
+            err, shift = np.ldexp(got, -1) - np.ldexp(ref, -1), 1
+    n, en = _sum_sq(err)
     if n == 0.0:
         return math.inf
+    p, ep = _sum_sq(ref)
     if p == 0.0:
         return -math.inf
-    return 10.0 * math.log10(p / n)
+    return 10.0 * math.log10(p / n) + 20.0 * (ep - en - shift) * math.log10(2.0)
+
+
+def _sum_sq(v) -> tuple[float, int]:
+    """(s, e) with ``sum(v ** 2) = s * 4 ** e``: v scaled by 2^-e, e the exponent of
+    max|v| (s >= 0.25; 0.0 for all zeros).  Scaled elements or squares that underflow are
+    below 2^-1074 of the largest square, beyond float64's precision of the sum."""
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0.0:
+        return 0.0, 0
+    e = math.frexp(m)[1]
+    with np.errstate(under="ignore"):
+        u = np.ldexp(v, -e)
+        return float(np.sum(u * u)), e
 
 
 def _num(v):

@@ -137,3 +137,48 @@ def test_run_needs_calibration_for_float_models():
     net.outputs = ["y"]
     with pytest.raises(ValueError, match="calibrate"):
         net.run(np.ones((1, 4)))
+
+
+def _exact_sqnr(ref, got):
+    """10 log10(sum ref^2 / sum (got - ref)^2) from exact rationals (the oracle)."""
+    from fractions import Fraction
+    import math
+
+    p = sum(Fraction(float(r)) ** 2 for r in np.ravel(ref))
+    n = sum((Fraction(float(g)) - Fraction(float(r))) ** 2 for r, g in zip(np.ravel(ref), np.ravel(got)))
+    return 10 * (math.log10(p.numerator * n.denominator) - math.log10(p.denominator * n.numerator))
+
+
+@pytest.mark.parametrize("big", [1.9490628022799444e+289, 1e200, 1.7976931348623157e308, 1.0, 1e-300])
+def test_sqnr_of_huge_and_tiny_values_is_right_and_silent(big):
+    # fuzz finding (findings/onnx/crash-44000659...): the per-layer SQNR squared values near
+    # 1.9e289 ("overflow encountered in square") and reported nan; the sums are now scaled
+    import warnings
+
+    from hwsim.network.executor import sqnr
+
+    ref = np.array([big, -big / 3, big * 2.0 ** -40, 0.0])
+    got = np.array([big * (1 - 2.0 ** -20), -big / 3, 0.0, big * 2.0 ** -60])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            s = sqnr(ref, got)
+    assert s == pytest.approx(_exact_sqnr(ref, got), rel=1e-12, abs=1e-9)
+    # a difference beyond float64 (opposite signs near the maximum)
+    m = 1.7976931348623157e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = sqnr(np.array([m, 1.0]), np.array([-m, 1.0]))
+    assert s == pytest.approx(_exact_sqnr([m, 1.0], [-m, 1.0]), rel=1e-12)
+    assert s == pytest.approx(-20 * np.log10(2.0), rel=1e-12)  # error 2m against signal m
+
+
+def test_sqnr_special_cases():
+    from hwsim.network.executor import sqnr
+
+    assert sqnr([1.0, -2.0], [1.0, -2.0]) == np.inf        # exact
+    assert sqnr([0.0, 0.0], [0.0, 1.0]) == -np.inf         # zero reference, some error
+    assert sqnr([1.0, 2.0], [1.0, np.inf]) == -np.inf      # infinite noise
+    assert np.isnan(sqnr([1.0, np.nan], [1.0, np.nan]))    # NaN: no ratio
+    assert np.isnan(sqnr([1.0, np.inf], [1.0, np.inf]))    # Inf reference: no ratio
+    assert sqnr([3.0, 4.0], [3.0, 4.5]) == pytest.approx(10 * np.log10(25 / 0.25), rel=1e-15)
