@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import OverflowValueError
 from ..ops import ExecArgs, get_op
 from ..ops.quant import act_axis, block_quantize, is_block
 from ..tensors import QTensor, ints_to_codes
@@ -94,7 +95,7 @@ def quantize_inputs(net, x, tq) -> tuple[dict, dict]:
     for k, v in xin.items():
         q = tq[k]
         if k in net.code_inputs:
-            ci = np.asarray(x[k] if isinstance(x, dict) else x).astype(np.int64)
+            ci = _code_ints(k, x[k] if isinstance(x, dict) else x, q.fmt)
             env[k] = QTensor(ints_to_codes(ci, q.fmt.bits, q.fmt.code_dtype), q.fmt, q.scale,
                              q.zero_point)
         elif is_block(q.fmt):
@@ -104,6 +105,27 @@ def quantize_inputs(net, x, tq) -> tuple[dict, dict]:
                                       compute="float32" if k in net.model_q else "float64")
     apply_codes(env, nan_fixes)
     return env, xin
+
+
+def _code_ints(name, v, fmt) -> np.ndarray:
+    """The integers of an input declared with an integer ONNX type (taken as codes of
+    ``fmt``): every element must be an integer in the format's range, not wrapped or
+    truncated silently."""
+    a = np.asarray(v)
+    if a.dtype.kind in "iu" and (a.size == 0 or (int(a.min()) >= fmt.min_int
+                                                 and int(a.max()) <= fmt.max_int)):
+        return a.astype(np.int64)
+    af = a.astype(np.float64) if a.dtype.kind in "iufb" else np.full(a.shape, np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~((af == np.rint(af)) & (af >= fmt.min_int) & (af <= fmt.max_int))
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        coord = tuple(int(c) for c in np.unravel_index(i, a.shape)) if a.ndim else ()
+        raise OverflowValueError(
+            f"network input {name!r} (declared {fmt.name}, given as integers): element {coord} "
+            f"is {a.ravel()[i].item()!r}; values must be integers in [{fmt.min_int}, {fmt.max_int}] "
+            f"({int(bad.sum())} of {a.size} elements are not)")
+    return af.astype(np.int64)
 
 
 def _layer_stats(n, rec) -> dict:

@@ -1,4 +1,6 @@
 """Networks built in Python: wiring, requant, statistics, mixed precision, calibration."""
+import re
+
 import numpy as np
 import pytest
 
@@ -182,3 +184,40 @@ def test_sqnr_special_cases():
     assert np.isnan(sqnr([1.0, np.nan], [1.0, np.nan]))    # NaN: no ratio
     assert np.isnan(sqnr([1.0, np.inf], [1.0, np.inf]))    # Inf reference: no ratio
     assert sqnr([3.0, 4.0], [3.0, 4.5]) == pytest.approx(10 * np.log10(25 / 0.25), rel=1e-15)
+
+
+def _uint8_input_model():
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Flatten", ["x"], ["h"], name="fc1", axis=1),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Add", ["r", "x"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.UINT8, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.UINT8, [2, 4])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_integer_typed_input_refuses_values_that_are_not_its_integers():
+    # fuzz findings (findings/onnx/crash-a5ebb70e..., crash-ba90e367...): a uint8-typed input
+    # given -1.8e308 warned "invalid value encountered in cast" (float to int64); in-range
+    # misfits (300, -1, 2.5) were silently wrapped or truncated to other codes
+    import warnings
+
+    from hwsim.errors import OverflowValueError
+    from hwsim.network import load_onnx
+
+    net = load_onnx(_uint8_input_model())
+    good = np.array([[0, 1, 2, 255], [7, 8, 9, 10]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x in (good, good.astype(np.uint8), good.astype(np.float64)):
+            r = net.run(x)
+            assert r.outputs["y"].tolist() == np.minimum(2 * good, 255).tolist()
+        for bad, where, val in ((-1.79769313e+308, (0, 1), r"-1\.79769313e\+308"), (300, (1, 2), "300"),
+                                (-1, (0, 0), "-1"), (2.5, (1, 3), r"2\.5")):
+            x = good.astype(np.float64 if isinstance(bad, float) else np.int64)
+            x[where] = bad
+            with pytest.raises(OverflowValueError,
+                               match=rf"network input 'x' \(declared uint8, given as integers\): "
+                                     rf"element {re.escape(str(where))} is {val}.*integers in \[0, 255\]"):
+                net.run(x)

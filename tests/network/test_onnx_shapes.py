@@ -157,7 +157,9 @@ def test_conv_without_weights_input_is_unsupported():
     # raised IndexError in the import handler
     m = _cnn()
     del m.graph.node[0].input[1:]
-    with pytest.raises(UnsupportedModelError, match=r"Conv conv1: needs inputs \(X, W"):
+    # (since crash-7c0bfaf3...: the ONNX schema's required input count is checked first)
+    with pytest.raises(UnsupportedModelError, match=r"Conv with inputs \['x'\], needs 2: 1 node, "
+                                                    r"first 'conv1'"):
         load_onnx(m)
 
 
@@ -271,3 +273,29 @@ def test_calibrated_scale_beyond_float32_is_an_overflow_error_naming_the_tensor(
         r = net.run(x)
     assert r.stats["relu"]["sqnr_db"] == np.inf  # ReLU of 0 / -127 * scale is exact
     assert r.outputs["y"][0, 0] == -f32max * 127 and r.outputs["y"][0, 1] == 0.0
+
+
+@pytest.mark.parametrize("op", ["Gemm", "QuantizeLinear", "MatMul"])
+def test_node_missing_a_required_input_is_unsupported_content(op):
+    # fuzz findings (findings/onnx/crash-7c0bfaf3...: Gemm without weights, IndexError in
+    # _import_gemm; crash-4ca85aae..., crash-cffe502d...: QuantizeLinear without its scale,
+    # IndexError in analyse_qdq): the ONNX schema's required input count is checked
+    node = helper.make_node(op, ["x"], ["y"], name="n1")
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(UnsupportedModelError, match=rf"{op} with inputs \['x'\], needs 2: 1 node, first 'n1'"):
+        load_onnx(m)
+    m.graph.node[0].input.append("")  # an empty name is an omitted input too
+    with pytest.raises(UnsupportedModelError, match=rf"{op} with inputs \['x', ''\], needs 2"):
+        load_onnx(m)
+
+
+def test_qdq_analysis_names_a_quantize_node_without_scale():
+    from types import SimpleNamespace
+
+    from hwsim.network.onnx_quant import analyse_qdq
+
+    n = SimpleNamespace(op_type="QuantizeLinear", name="q1", input=["x"], output=["xq"])
+    with pytest.raises(UnsupportedModelError, match=r"QuantizeLinear q1: needs inputs \(x, scale"):
+        analyse_qdq([n], {}, lambda _: {})
