@@ -60,7 +60,11 @@ def _import(ctx, n, a, nm):
     if op == "Flatten":
         ctx.net.add("Flatten", ins, n.output[0], name=nm, axis=a.get("axis", 1))
     elif op == "Reshape":
-        shp = [int(v) for v in ctx.const(n.input[1], nm).ravel()]
+        raw = np.asarray(ctx.const(n.input[1], nm)).ravel()
+        if raw.dtype.kind not in "iu" and not (np.isfinite(raw) & (raw == np.rint(raw))).all():
+            raise UnsupportedModelError(f"Reshape {nm}: the shape input holds values that are not "
+                                        f"integers: {raw.tolist()[:8]}")
+        shp = [int(v) for v in raw]
         kw = {"allowzero": 1} if a.get("allowzero", 0) else {}
         ctx.net.add("Reshape", ins, n.output[0], name=nm, shape=shp, **kw)
     else:

@@ -45,3 +45,21 @@ def test_channel_affine_constants_that_do_not_fit_the_channels_name_the_node():
         ref(_node("ChannelAffine", a=np.ones(4), b=np.zeros(1), axis=5), [x])
     y = ref(_node("ChannelAffine", a=np.array([1.0, 2.0, 3.0, 4.0]), b=np.array([0.5]), axis=1), [x])
     assert y.tolist() == (x * np.array([1.0, 2.0, 3.0, 4.0]) + 0.5).tolist()
+
+
+def test_reshape_shape_constant_that_is_not_integers_is_unsupported():
+    # fuzz finding (findings/onnx/crash-7edfe4e4..., third 600-s onnx run): a Reshape shape
+    # initializer mutated to hold Inf: OverflowError (int(inf)) in the import handler
+    from onnx import TensorProto, helper, numpy_helper
+
+    from hwsim.network import load_onnx
+
+    for bad in (np.inf, np.nan, 2.5):
+        shape = numpy_helper.from_array(np.array([2.0, bad]), "s")
+        g = helper.make_graph([helper.make_node("Reshape", ["x", "s"], ["y"], name="r1")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [shape])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        with pytest.raises(UnsupportedModelError, match=r"Reshape r1: the shape input holds values "
+                                                        r"that are not integers"):
+            load_onnx(m)
