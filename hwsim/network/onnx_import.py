@@ -143,6 +143,7 @@ def _problems(m, g) -> list:
         if op.domain not in _STD_DOMAINS and ops:
             problems.append(f"operator domain {op.domain!r} (ops {ops})")
     consts = {t.name for t in g.initializer}
+    opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
     for k, n in enumerate(g.node):
         spec = _spec(n.op_type)
         nm = n.name or (n.output[0] if n.output else f"{n.op_type}_{k}")
@@ -158,6 +159,10 @@ def _problems(m, g) -> list:
         if spec is None or not _domain_ok(n):
             problems.append(f"op {n.op_type} (node {nm})")
             continue
+        need = _required_inputs(n.op_type, opset)
+        if len(n.input) < need or not all(n.input[:need]):
+            problems.append(f"{n.op_type} with inputs {list(n.input)}, needs {need} (node {nm})")
+            continue
         a = _attrs(n)
         if n.op_type == "Constant" and "value" not in a:
             problems.append(f"Constant: only 'value' is supported (node {nm})")
@@ -168,6 +173,16 @@ def _problems(m, g) -> list:
         if spec[2] is not None and not bad:
             problems.extend(spec[2](n.op_type, a, nm))
     return problems
+
+
+def _required_inputs(op_type, opset) -> int:
+    """How many leading inputs the ONNX schema of ``op_type`` (at ``opset``) requires."""
+    from onnx import defs  # optional dependency (onnx): only ONNX import needs it
+
+    try:
+        return defs.get_schema(op_type, opset, "").min_input
+    except defs.SchemaError:  # an op newer than the model's opset: its own checks apply
+        return 1
 
 
 _NODE = re.compile(r" \(node ([^)]*)\)")

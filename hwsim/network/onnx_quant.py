@@ -78,6 +78,9 @@ def analyse_qdq(nodes, init, attrs_of):
         return t
 
     for n in nodes:
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear") and len(n.input) < 2:
+            raise UnsupportedModelError(f"{n.op_type} {n.name}: needs inputs (x, scale[, "
+                                        f"zero_point]), got {list(n.input)}")
         zp = n.input[2] if len(n.input) > 2 else ""
         if n.op_type == "DequantizeLinear" and n.input[0] in init:
             s, z, fmt = qparams(init, n.input[1], zp, f"DequantizeLinear {n.name}")
