@@ -51,11 +51,21 @@ def _fma32(x, y, z):
     p = x64 * y64  # exact: 24 + 24 bits
     s = p + z64
     bp = s - z64
-    err = (p - bp) + (z64 - (s - bp))
-    out = s.astype(np.float32)
-    bad = np.nonzero(err != 0)
-    for idx in zip(*bad):
-        v = Fraction(float(x64[idx])) * Fraction(float(y64[idx])) + Fraction(float(z64[idx]))
+    err = (p - bp) + (z64 - (s - bp))  # TwoSum: p + z = s + err exactly
+    # inexact sums: the float64 neighbour of s on err's side when s's last bit is even
+    # (round to odd: the exact value lies strictly between s and that neighbour), and
+    # rounding a round-to-odd float64 (53 >= 24 + 2 bits) to float32 is correct rounding
+    fix = (err != 0) & ((s.view(np.uint64) & np.uint64(1)) == 0) & np.isfinite(s)
+    if fix.any():
+        s = np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+    return s.astype(np.float32)
+
+
+def _fma32_fractions(x, y, z):
+    """:func:`_fma32` by exact rational arithmetic, element by element (its test oracle)."""
+    out = np.empty(np.shape(x), np.float32)
+    for idx in np.ndindex(*out.shape):
+        v = Fraction(float(x[idx])) * Fraction(float(y[idx])) + Fraction(float(z[idx]))
         out[idx] = _frac_to_f32(v)
     return out
 

@@ -210,8 +210,10 @@ def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, paddin
     acc, codes, st = mac_matmul(cols, wm, mac, bias=b, a_zp=x_zp, b_zp=wz, stats=stats)
 
     def arrange(t):
-        t = t.transpose(1, 0, 2).reshape(N, Ho, Wo, cout)  # [M, G, Cg] -> channel g*Cg + o
-        return np.ascontiguousarray(t.transpose(0, 3, 1, 2) if layout == "NCHW" else t)
+        # [M, G, Cg] -> channel g*Cg + o; NCHW as a view of the channel-last array (one
+        # group: no copy), which is the order the requantization reads it in
+        t = t.transpose(1, 0, 2).reshape(N, Ho, Wo, cout)
+        return t.transpose(0, 3, 1, 2) if layout == "NCHW" else t
 
     st = dict(st)
     st["overflow_per_col"] = np.asarray(st["overflow_per_col"]).reshape(-1)
