@@ -10,7 +10,6 @@ docs/architecture.md, "MAC fast paths".
 from __future__ import annotations
 
 import math
-import threading
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +20,7 @@ from ..formats import FloatFormat
 from . import engine
 from .accumulators import BLOCK_KINDS, is_int, range_bits, sig_bits
 from .config import MacUnit, Sequential, Tree
+from .packcache import packed_b
 from .results import register_code_dtype
 from .threads import FAST_PARALLEL_WORK, FAST_RANGES_PER_THREAD, row_ranges, run_ranges
 
@@ -409,61 +409,6 @@ def _run_int_wrap(mac, a, b, braw, za, zb, ranges, threads):
     return out, None, None
 
 
-#: packed b operands of int_steps, reused while the same codes come back (weights):
-#: key -> (private copy of the codes, panels, l1); at most _PACK_LIMIT bytes of panels
-_PACK: dict = {}
-_PACK_LIMIT = 256 << 20
-_PACK_MIN = 1 << 12
-_PACK_LOCK = threading.Lock()
-
-
-def same_codes(x: np.ndarray, y: np.ndarray) -> bool:
-    """x and y (C-contiguous, same shape and dtype) hold the same bytes."""
-    if x.nbytes % 8 == 0:
-        return np.array_equal(x.reshape(-1).view(np.uint64), y.reshape(-1).view(np.uint64))
-    return np.array_equal(x, y)
-
-
-def _pack_i32(b, fmt, zbf):
-    """(b as int32 values in panels [ceil(N/16), K, 16], zero points subtracted;
-    sum_k |b[k, j]| per column as int64) or None (a bad code: the engine reports it)."""
-    k, n = b.shape
-    lb = _lut_i32(fmt)
-    bp = np.empty((-(-n // PW), k, PW), dtype=np.int32)
-    if lib.hw_mac_lut_i32(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
-                          lb.size, _ptr("int32_t *", zbf), 0, _ptr("int32_t *", bp), 1) != lib.HW_OK:
-        return None
-    l1 = np.abs(bp).sum(axis=1, dtype=np.int64).reshape(-1)[:n]
-    bp.flags.writeable = False
-    l1.flags.writeable = False
-    return bp, l1
-
-
-def _packed_b(b, fmt, zbf):
-    """:func:`_pack_i32`, cached: a layer's weights come back call after call.  A hit
-    needs the same address, shape, format and zero points *and* the same bytes
-    (compared with the private copy), so a changed array is packed again."""
-    if b.nbytes < _PACK_MIN:
-        return _pack_i32(b, fmt, zbf)
-    key = (b.__array_interface__["data"][0], b.shape, b.dtype.str, fmt,
-           None if zbf is None else zbf.tobytes())
-    with _PACK_LOCK:
-        hit = _PACK.get(key)
-    if hit is not None and same_codes(hit[0], b):
-        return hit[1], hit[2]
-    got = _pack_i32(b, fmt, zbf)
-    if got is None:
-        return None
-    size = got[0].nbytes + b.nbytes
-    if size <= _PACK_LIMIT:
-        with _PACK_LOCK:
-            while _PACK and sum(v[1].nbytes + v[0].nbytes for v in _PACK.values()) + size > \
-                    _PACK_LIMIT:
-                _PACK.pop(next(iter(_PACK)))  # the oldest entry
-            _PACK[key] = (b.copy(), *got)
-    return got
-
-
 def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
     """int_steps: the register stepped product by product in int32."""
     m, k = a.shape
@@ -478,7 +423,7 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
     if stats and k * pmax + 2 * bb >= 1 << 31:
         return None
     la = _lut_i32(mac.a_fmt)
-    packed = _packed_b(b, mac.b_fmt, _zp_full(zb, n))
+    packed = packed_b(b, mac.b_fmt, _lut_i32(mac.b_fmt), _zp_full(zb, n))
     if packed is None:
         return None
     bp, l1 = packed

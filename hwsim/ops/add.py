@@ -16,11 +16,13 @@ import math
 from fractions import Fraction
 
 import numpy as np
+from numba import prange
 
 from ..tensors import QTensor, ints_to_codes
 from .batchnorm import fold_constant_operand
 from .chanaffine import constant_affine
 from .elementwise import binary_reference, binary_vector
+from .kernels import dual as _dual
 from .registry import OpSpec, register, register_onnx
 from .requant import Requant, _k_tflite, quantize_multiplier
 from .vecops import configured, import_const_operands
@@ -41,24 +43,41 @@ def _f32(x):
     return np.float32(x)
 
 
-def _fma32(x, y, z):
-    """fl32(x * y + z) rounded once (x, y, z float32 arrays), exactly.
+def _fma32_py(x, y, z, out):
+    for i in prange(x.size):
+        p = np.float64(x[i]) * np.float64(y[i])  # exact: 24 + 24 bits
+        zz = np.float64(z[i])
+        s = p + zz
+        bp = s - zz
+        err = (p - bp) + (zz - (s - bp))  # TwoSum: p + z = s + err exactly
+        if err != 0.0 and np.isfinite(s):
+            # s is normal here (a multiple of 2^-298, not 0); its last bit:
+            m, e = math.frexp(s)
+            if int(math.ldexp(abs(m), 53)) % 2 == 0:
+                # round to odd: the exact value lies strictly between s and its float64
+                # neighbour on err's side, whose last bit is odd
+                ulp = math.ldexp(1.0, e - 53)
+                if (err > 0) != (s > 0) and abs(m) == 0.5:
+                    ulp *= 0.5  # a power of two: the neighbour below has half its ulp
+                s = s + ulp if err > 0 else s - ulp
+        out[i] = np.float32(s)  # round to odd at 53 >= 24 + 2 bits, then rne: correct
 
-    The float64 sum of the exact product and z is checked error-free with
-    TwoSum; the rare inexact entries are redone with Fractions.
+
+_fma32_k = _dual(_fma32_py, 0)
+
+
+def _fma32(x, y, z):
+    """fl32(x * y + z) rounded once (x, y, z float32 arrays of one shape), exactly.
+
+    The float64 sum of the exact product and z is checked error-free with TwoSum; an
+    inexact sum is rounded to odd in float64 (53 >= 24 + 2 bits), whose rounding to
+    float32 is then the correctly rounded result (tests/ops/test_add_fma32.py checks it
+    against exact rational arithmetic).
     """
-    x64, y64, z64 = (np.asarray(v, np.float64) for v in (x, y, z))
-    p = x64 * y64  # exact: 24 + 24 bits
-    s = p + z64
-    bp = s - z64
-    err = (p - bp) + (z64 - (s - bp))  # TwoSum: p + z = s + err exactly
-    # inexact sums: the float64 neighbour of s on err's side when s's last bit is even
-    # (round to odd: the exact value lies strictly between s and that neighbour), and
-    # rounding a round-to-odd float64 (53 >= 24 + 2 bits) to float32 is correct rounding
-    fix = (err != 0) & ((s.view(np.uint64) & np.uint64(1)) == 0) & np.isfinite(s)
-    if fix.any():
-        s = np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
-    return s.astype(np.float32)
+    x, y, z = (np.ascontiguousarray(v, np.float32) for v in (x, y, z))
+    out = np.empty(x.shape, np.float32)
+    _fma32_k(x.reshape(-1), y.reshape(-1), z.reshape(-1), out.reshape(-1))
+    return out
 
 
 def _fma32_fractions(x, y, z):

@@ -21,7 +21,7 @@ import itertools
 import numpy as np
 from numba import prange
 
-from ..mac.fast import same_codes
+from ..mac.packcache import same_codes
 from .kernels import dual as _dual
 from .mac_layer import run_mac_layer
 from .macbridge import mac_matmul

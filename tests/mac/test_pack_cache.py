@@ -8,7 +8,7 @@ import pytest
 
 from hwsim import native as _native
 from hwsim.mac import IntAccumulator, MacUnit, matmul
-from hwsim.mac import fast as _fast
+from hwsim.mac import packcache as _fast
 from hwsim.ops.conv import conv2d, weight_matrix
 
 pytestmark = [pytest.mark.native]

@@ -41,6 +41,13 @@ def test_fma32_ties_and_double_rounding():
     z = np.array([2.0 ** -60, -2.0 ** -60, 0.5, -0.25, 2.0 ** -24, -(2.0 ** -25)],
                  np.float32)
     _check(x, y, z)
+    # 97 * 257 * 673 = 2^24 + 1: a float32 tie that a float64 sum with a tiny z would
+    # keep as a tie (double rounding); powers of two with z just below them
+    x = np.array([97 * 257] * 4 + [1.0, 1.0, 2.0 ** 20, 0.75], np.float32)
+    y = np.array([673] * 4 + [1.0, 1.0, 4.0, 1.0 / 3], np.float32)
+    z = np.array([2.0 ** -30, -2.0 ** -30, 0.0, 3.0, -2.0 ** -60, -2.0 ** -24, -2.0 ** -40,
+                  -2.0 ** -80], np.float32)
+    _check(x, y, z)
     rng = np.random.default_rng(2)
     m = rng.integers(1 << 23, 1 << 24, 5000).astype(np.float32)  # 24-bit integers
     k = rng.integers(1 << 23, 1 << 24, 5000).astype(np.float32)
