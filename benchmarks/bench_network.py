@@ -22,8 +22,13 @@ onnxruntime (x86 without VNNI) then runs the convolutions and additions whose
 input tensor feeds two nodes as DequantizeLinear -> float32 op ->
 QuantizeLinear, which an integer model cannot match bit for bit.
 
-Usage: ``PYTHONPATH=. python benchmarks/bench_network.py [--size 224] [--repeat 1]
-[--configs all] [--act int8]``
+``--model resnet50`` runs the onnx package's light ResNet-50 graph with seeded weights
+instead (:func:`resnet50_onnx`, 224x224 only).  Every row gives wall and CPU time per image
+(CPU: every thread of the process, onnxruntime's too) and both ratios to onnxruntime; the
+int8 / int32 rows carry the issues' ratio goals (ResNet-18 <= 10x, ResNet-50 <= 20x).
+
+Usage: ``PYTHONPATH=. python benchmarks/bench_network.py [--model resnet18] [--size 224]
+[--repeat 1] [--configs all] [--act int8]``
 """
 from __future__ import annotations
 
