@@ -20,6 +20,7 @@ from ..formats import FloatFormat
 from . import engine
 from .accumulators import BLOCK_KINDS, is_int, range_bits, sig_bits
 from .config import MacUnit, Sequential, Tree
+from .packcache import packed_b
 from .results import register_code_dtype
 from .threads import FAST_PARALLEL_WORK, FAST_RANGES_PER_THREAD, row_ranges, run_ranges
 
@@ -421,12 +422,11 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
         return None
     if stats and k * pmax + 2 * bb >= 1 << 31:
         return None
-    la, lb = _lut_i32(mac.a_fmt), _lut_i32(mac.b_fmt)
-    bp = np.empty((-(-n // PW), k, PW), dtype=np.int32)
-    zbf = _zp_full(zb, n)
-    if lib.hw_mac_lut_i32(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
-                          lb.size, _ptr("int32_t *", zbf), 0, _ptr("int32_t *", bp), 1) != lib.HW_OK:
+    la = _lut_i32(mac.a_fmt)
+    packed = packed_b(b, mac.b_fmt, _lut_i32(mac.b_fmt), _zp_full(zb, n))
+    if packed is None:
         return None
+    bp, l1 = packed
     zaf = _zp_full(za, m)
     b32b = None
     if braw is not None:
@@ -463,7 +463,7 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
                   width_needed=wd.reshape(-1),
                   # sum_k |b[k, j]| (zero points subtracted) from the packed panels:
                   # A2Q's per-channel bound (results.MacStats.a2q_l1_bits)
-                  l1=np.abs(bp).sum(axis=1, dtype=np.int64).reshape(-1)[:n])
+                  l1=l1.copy())
     return out, st, None
 
 
