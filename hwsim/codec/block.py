@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import native
-from ..errors import FormatError, NaNInputError
+from ..errors import FormatError, NaNInputError, OverflowValueError
 from ..formats import code_dtype
 from ..formats import format as parse_format
 from ..modes import Flags, RoundingMode
@@ -47,12 +47,17 @@ def default_tensor_scale(x, arithmetic: str = "float32") -> float:
     """NVFP4's default FP32 tensor scale: ``fl32(amax / 2688)`` over the finite
     values (float32 division of the float32 amax for ``arithmetic="float32"``,
     the exact quotient rounded once to float32 for ``"exact"``), at least
-    2^-117, and 1.0 when every finite value is zero."""
+    2^-117, and 1.0 when every finite value is zero.  With ``"exact"``, a
+    quotient beyond float32 (max|x| above about 9.1e41) is an
+    :class:`OverflowValueError`: no FP32 tensor scale represents that tensor."""
     xa = as_float_array(x)
+    xa = xa[np.isfinite(xa)]  # before the float32 cast: a signalling NaN would raise FE_INVALID
     if arithmetic == "float32":
-        with np.errstate(over="ignore"):
+        # beyond float32: Inf, not counted; below: float32 subnormal or 0, as the rounding gives
+        with np.errstate(over="ignore", under="ignore"):
             xa = xa.astype(np.float32)
-    a = np.abs(xa[np.isfinite(xa)])
+        xa = xa[np.isfinite(xa)]
+    a = np.abs(xa)
     amax = float(a.max()) if a.size else 0.0
     if amax == 0.0:
         return 1.0
@@ -60,16 +65,28 @@ def default_tensor_scale(x, arithmetic: str = "float32") -> float:
         ts = float(np.float32(amax) / np.float32(2688.0))
     else:
         ts = _fraction_to_f32(Fraction(amax) / 2688)
+        if ts > _F32_MAX:
+            raise OverflowValueError(
+                f"NVFP4 tensor_scale: with arithmetic='exact' the default max|x| / 2688 = "
+                f"{amax / 2688:.6g} is beyond float32 (max|x| must be at most "
+                f"{_F32_MAX * 2688:.6g}); pass tensor_scale= (a float32 value in "
+                f"[2**-117, 3.4028235e38]) or use arithmetic='float32'")
     return max(ts, 2.0 ** -117)
 
 
+#: float32's largest finite value
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _fraction_to_f32(q) -> float:
-    """Positive rational q (>= 2^-126) rounded to float32, ties to even."""
+    """Positive rational q rounded to float32's 24-bit significand, ties to even,
+    as a float64 (exact; above float32's range when q rounds to 2^128 or more;
+    below 2^-126 the 2^-117 floor of the caller makes the subnormal rounding moot)."""
     e = q.numerator.bit_length() - q.denominator.bit_length()
     if Fraction(2) ** e > q:
         e -= 1
     k = round(q / Fraction(2) ** (e - 23))  # Fraction.__round__: ties to even
-    return float(np.float32(math.ldexp(k, e - 23)))
+    return math.ldexp(k, e - 23)
 
 
 def _check_tensor_scale(ts) -> float:

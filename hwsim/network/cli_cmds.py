@@ -104,6 +104,11 @@ def cmd_run(args) -> int:
     for name, s in r.stats.items():
         print(f"{name:<24} {s['op']:<18} {s.get('overflow_events', ''):>9} "
               f"{s.get('max_abs_partial', ''):>12} {s.get('sqnr_db', float('nan')):>8.2f}")
+    par = {k: s["ort_parity"] for k, s in r.stats.items() if "ort_parity" in s}
+    if par:  # layers with elementwise "ort": how each relates to onnxruntime (docs/semantics.md)
+        print("\nonnxruntime parity:")
+        for name, p in par.items():
+            print(f"  {name:<24} {p}")
     bad = _nan_outputs(r.outputs)
     for k, (n, size) in bad.items():
         print(f"NaN: output {k} has {n} NaN of {size} elements")

@@ -149,8 +149,14 @@ def verify_golden(golden_dir, man) -> None:
     for L in man["layers"]:
         for kind, info in L["files"].items():
             p = os.path.join(golden_dir, info["hex"])
-            if not os.path.exists(p):
-                raise GoldenFileError(f"golden file {info['hex']} (layer {L['name']!r}) is missing")
+            if not os.path.isfile(p):
+                raise GoldenFileError(f"golden file {info['hex']} (layer {L['name']!r}) is missing "
+                                      f"or not a file")
+            for key, typ in (("sha256_hex", str), ("width", int)):
+                if not isinstance(info.get(key), typ) or isinstance(info.get(key), bool):
+                    raise GoldenFileError(f"{os.path.join(golden_dir, 'manifest.json')}: malformed "
+                                          f"manifest at layer {L['name']!r} files.{kind}.{key} "
+                                          f"(needs {typ.__name__}, got {info.get(key)!r})")
             if sha256_file(p) != info["sha256_hex"]:
                 raise GoldenFileError(f"golden file {info['hex']} does not match the sha256 in the "
                                       "manifest (changed or truncated after export)")
@@ -298,7 +304,8 @@ def read_manifest(golden_dir) -> dict:
         need(isinstance(L.get("name"), str), f"layers[{i}].name")
         for kind, info in L["files"].items():
             w = f"layers[{i}].files.{kind}"
-            need(isinstance(info, dict) and isinstance(info.get("hex"), str), w + ".hex")
+            need(isinstance(info, dict) and isinstance(info.get("hex"), str)
+                 and info["hex"].strip() != "", w + ".hex")
             need(isinstance(info.get("format"), (dict, str)), w + ".format")
             shp = info.get("shape")
             need(isinstance(shp, list) and all(isinstance(d, int) and not isinstance(d, bool)
@@ -330,8 +337,8 @@ def _compare_file(rep, golden_dir, dut_dir, L, kind, info, ignore_xz, trace_firs
     dpath = os.path.join(dut_dir, info["hex"])
     pf = dict(file=info["hex"], mismatches=0, max_lsb_error=0.0, problem=None)
     rep.per_file.append(pf)
-    if not os.path.exists(dpath):
-        pf["problem"] = f"missing DUT file {info['hex']}"
+    if not os.path.isfile(dpath):
+        pf["problem"] = f"missing DUT file {info['hex']} (absent or not a file)"
         rep.problems.append(pf["problem"])
         rep.ok = False
         return

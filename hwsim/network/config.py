@@ -24,6 +24,7 @@ from ..formats import format as parse_format
 from ..ops import macbridge as br
 from ..ops.conv import ORDERS
 from ..ops.macbridge import MAC_PRESETS
+from ..ops.ort_ops import ORT_MODES
 from ..ops.pool import DIV_ROUNDINGS
 from ..ops.requant import SHIFT_ROUNDINGS, STYLES
 from ..ops.vector.unit import VECTOR_ROUNDINGS, vector_unit
@@ -51,6 +52,7 @@ LAYER_KEYS = {
     "requant": str, "shift_rounding": str, "pool_rounding": str, "order": str,
     "calibration": dict, "weight_calibration": dict, "per_channel": bool, "symmetric": bool,
     "scale": str, "dequant": str, "vector": dict, "design": (dict, type(None)),
+    "elementwise": str,
 }
 
 #: JSON Schema (draft 2020-12) of a configuration file; :func:`NetworkConfig.from_dict`
@@ -88,6 +90,7 @@ CONFIG_SCHEMA = {
             "per_channel": {"type": "boolean"}, "symmetric": {"type": "boolean"},
             "scale": {"enum": ["calibrate", "none"]},
             "dequant": {"type": "string"},
+            "elementwise": {"enum": list(ORT_MODES)},
             "vector": {"type": "object", "additionalProperties": False, "properties": {
                 "format": {"type": "string"}, "rounding": {"enum": list(VECTOR_ROUNDINGS)},
                 "accumulator": {"anyOf": [{"type": "string"}, {"type": "object"}]},
@@ -143,6 +146,7 @@ class LayerConfig:
     dequant: str = "auto"
     vector: dict = field(default_factory=dict)
     design: dict | None = None  #: an accelerator design (hwsim.designs) runs this MAC layer
+    elementwise: str = "exact"  #: "ort": non-MAC int8 ops as onnxruntime computes them
 
     def __post_init__(self) -> None:
         validate_layer_dict(asdict(self), "layer")
@@ -180,6 +184,8 @@ def validate_layer_dict(d: dict, path: str, allow_match=False) -> None:
         elif k == "mac" and isinstance(v, str) and not is_mac_name(v):
             raise ConfigError(f"{path}.mac must be one of {sorted(MAC_PRESETS)}, int<N>[_sat] "
                               f"(N in 2..64) or a MacUnit dict, got {v!r}")
+        elif k == "elementwise" and v not in ORT_MODES:
+            raise ConfigError(f"{path}.elementwise must be one of {ORT_MODES}, got {v!r}")
         elif k == "requant" and v not in STYLES:
             raise ConfigError(f"{path}.requant must be one of {STYLES}, got {v!r}")
         elif k == "shift_rounding" and v not in SHIFT_ROUNDINGS:

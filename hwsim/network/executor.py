@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import OverflowValueError
 from ..ops import ExecArgs, get_op
+from ..ops.ort_ops import ort_kernel, ort_parity
 from ..ops.quant import act_axis, block_quantize, is_block
 from ..tensors import QTensor, ints_to_codes
 from .floatrun import bind_inputs, reference_run
@@ -39,15 +41,44 @@ class RunResult:
 
 
 def sqnr(ref, got) -> float:
-    """Signal-to-quantization-noise ratio in dB (inf: exact; -inf: zero reference)."""
+    """Signal-to-quantization-noise ratio in dB, ``10 log10(sum ref^2 / sum (got - ref)^2)``.
+
+    inf: exact; -inf: zero reference with an error, or an Inf output against a finite
+    reference (infinite noise); nan: a NaN in either, or an Inf in the reference (no
+    defined ratio).  Both sums are taken of values scaled by a power of two, so finite
+    values up to float64's maximum (whose squares overflow) give the right ratio."""
     ref = np.asarray(ref, np.float64)
-    err = np.asarray(got, np.float64) - ref
-    p, n = float(np.sum(ref ** 2)), float(np.sum(err ** 2))
+    got = np.asarray(got, np.float64)
+    if np.isnan(ref).any() or np.isnan(got).any() or np.isinf(ref).any():
+        return math.nan
+    if np.isinf(got).any():
+        return -math.inf
+    with np.errstate(over="ignore"):
+        err = got - ref
+    shift = 0
+    if np.isinf(err).any():  # |got - ref| beyond float64: the halves' difference is finite
+        with np.errstate(under="ignore"):
+            err, shift = np.ldexp(got, -1) - np.ldexp(ref, -1), 1
+    n, en = _sum_sq(err)
     if n == 0.0:
         return math.inf
+    p, ep = _sum_sq(ref)
     if p == 0.0:
         return -math.inf
-    return 10.0 * math.log10(p / n)
+    return 10.0 * math.log10(p / n) + 20.0 * (ep - en - shift) * math.log10(2.0)
+
+
+def _sum_sq(v) -> tuple[float, int]:
+    """(s, e) with ``sum(v ** 2) = s * 4 ** e``: v scaled by 2^-e, e the exponent of
+    max|v| (s >= 0.25; 0.0 for all zeros).  Scaled elements or squares that underflow are
+    below 2^-1074 of the largest square, beyond float64's precision of the sum."""
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0.0:
+        return 0.0, 0
+    e = math.frexp(m)[1]
+    with np.errstate(under="ignore"):
+        u = np.ldexp(v, -e)
+        return float(np.sum(u * u)), e
 
 
 def _num(v):
@@ -65,7 +96,7 @@ def quantize_inputs(net, x, tq) -> tuple[dict, dict]:
     for k, v in xin.items():
         q = tq[k]
         if k in net.code_inputs:
-            ci = np.asarray(x[k] if isinstance(x, dict) else x).astype(np.int64)
+            ci = _code_ints(k, x[k] if isinstance(x, dict) else x, q.fmt)
             env[k] = QTensor(ints_to_codes(ci, q.fmt.bits, q.fmt.code_dtype), q.fmt, q.scale,
                              q.zero_point)
         elif is_block(q.fmt):
@@ -75,6 +106,27 @@ def quantize_inputs(net, x, tq) -> tuple[dict, dict]:
                                       compute="float32" if k in net.model_q else "float64")
     apply_codes(env, nan_fixes)
     return env, xin
+
+
+def _code_ints(name, v, fmt) -> np.ndarray:
+    """The integers of an input declared with an integer ONNX type (taken as codes of
+    ``fmt``): every element must be an integer in the format's range, not wrapped or
+    truncated silently."""
+    a = np.asarray(v)
+    if a.dtype.kind in "iu" and (a.size == 0 or (int(a.min()) >= fmt.min_int
+                                                 and int(a.max()) <= fmt.max_int)):
+        return a.astype(np.int64)
+    af = a.astype(np.float64) if a.dtype.kind in "iufb" else np.full(a.shape, np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~((af == np.rint(af)) & (af >= fmt.min_int) & (af <= fmt.max_int))
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        coord = tuple(int(c) for c in np.unravel_index(i, a.shape)) if a.ndim else ()
+        raise OverflowValueError(
+            f"network input {name!r} (declared {fmt.name}, given as integers): element {coord} "
+            f"is {a.ravel()[i].item()!r}; values must be integers in [{fmt.min_int}, {fmt.max_int}] "
+            f"({int(bad.sum())} of {a.size} elements are not)")
+    return af.astype(np.int64)
 
 
 def _layer_stats(n, rec) -> dict:
@@ -99,9 +151,14 @@ def run_network(net, plan, x, keep=False, reference=True, mac_stats=True) -> Run
     for n in net.nodes:
         args = ExecArgs(out_q=plan.tensors[n.outputs[0]], config=net.layer_config(n),
                         layer=plan.layers.get(n.name), mac_stats=mac_stats)
-        out, rec = get_op(n.op).execute(n, [env[i] for i in n.inputs], args)
+        ins = [env[i] for i in n.inputs]
+        ort = args.config.elementwise == "ort"
+        res = ort_kernel(n, ins, args) if ort else None  # onnxruntime's kernel (issue 9)
+        out, rec = res if res is not None else get_op(n.op).execute(n, ins, args)
         env[n.outputs[0]] = out
         st = _layer_stats(n, rec)
+        if ort:
+            st["ort_parity"] = ort_parity(n, ins, args.out_q, args.config)
         if rec is not None and keep:
             records[n.name] = rec
         if reference:

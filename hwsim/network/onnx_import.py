@@ -124,6 +124,13 @@ def _spec(op_type):
     return None if s is None else (s.attrs, s.importer, s.check)
 
 
+def _domain_ok(n) -> bool:
+    """The node's domain is the one its op type is registered for (com.microsoft QLinear*)."""
+    s = onnx_spec(n.op_type)
+    want = s.domain if s is not None and s.domain else ""
+    return n.domain == want or (not want and n.domain in _STD_DOMAINS)
+
+
 #: ops computed on constants that stay in the graph (they carry quantization)
 _KEEP_ON_CONSTANTS = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
 
@@ -132,10 +139,11 @@ def _problems(m, g) -> list:
     """Every unsupported op, domain and attribute of the graph."""
     problems: list[str] = []
     for op in m.opset_import:
-        if op.domain not in _STD_DOMAINS and any(n.domain == op.domain for n in g.node):
-            ops = sorted({n.op_type for n in g.node if n.domain == op.domain})
+        ops = sorted({n.op_type for n in g.node if n.domain == op.domain and not _domain_ok(n)})
+        if op.domain not in _STD_DOMAINS and ops:
             problems.append(f"operator domain {op.domain!r} (ops {ops})")
     consts = {t.name for t in g.initializer}
+    opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
     for k, n in enumerate(g.node):
         spec = _spec(n.op_type)
         nm = n.name or (n.output[0] if n.output else f"{n.op_type}_{k}")
@@ -148,8 +156,12 @@ def _problems(m, g) -> list:
             if n.op_type != "Constant":
                 problems.append(f"op {n.op_type} on constants only (node {nm})")
                 continue
-        if spec is None or n.domain not in _STD_DOMAINS:
+        if spec is None or not _domain_ok(n):
             problems.append(f"op {n.op_type} (node {nm})")
+            continue
+        need = _required_inputs(n.op_type, opset)
+        if len(n.input) < need or not all(n.input[:need]):
+            problems.append(f"{n.op_type} with inputs {list(n.input)}, needs {need} (node {nm})")
             continue
         a = _attrs(n)
         if n.op_type == "Constant" and "value" not in a:
@@ -161,6 +173,16 @@ def _problems(m, g) -> list:
         if spec[2] is not None and not bad:
             problems.extend(spec[2](n.op_type, a, nm))
     return problems
+
+
+def _required_inputs(op_type, opset) -> int:
+    """How many leading inputs the ONNX schema of ``op_type`` (at ``opset``) requires."""
+    from onnx import defs  # optional dependency (onnx): only ONNX import needs it
+
+    try:
+        return defs.get_schema(op_type, opset, "").min_input
+    except defs.SchemaError:  # an op newer than the model's opset: its own checks apply
+        return 1
 
 
 _NODE = re.compile(r" \(node ([^)]*)\)")
@@ -212,7 +234,8 @@ def _default_config(config, quantized):
         return load_config(config)
     if quantized:
         return NetworkConfig.from_dict({"defaults": dict(input="model", weight="model", bias="model",
-                                                         output="model", requant="onnx")})
+                                                         output="model", requant="onnx",
+                                                         elementwise="ort")})
     return NetworkConfig()
 
 

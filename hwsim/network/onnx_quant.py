@@ -78,6 +78,9 @@ def analyse_qdq(nodes, init, attrs_of):
         return t
 
     for n in nodes:
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear") and len(n.input) < 2:
+            raise UnsupportedModelError(f"{n.op_type} {n.name}: needs inputs (x, scale[, "
+                                        f"zero_point]), got {list(n.input)}")
         zp = n.input[2] if len(n.input) > 2 else ""
         if n.op_type == "DequantizeLinear" and n.input[0] in init:
             s, z, fmt = qparams(init, n.input[1], zp, f"DequantizeLinear {n.name}")
@@ -93,7 +96,12 @@ def analyse_qdq(nodes, init, attrs_of):
             model_q[src] = tq
             canon[n.output[0]] = src
         elif n.op_type == "DequantizeLinear":
-            canon[n.output[0]] = c(n.input[0])
+            src = c(n.input[0])
+            canon[n.output[0]] = src
+            if src not in model_q:  # integer graph input: its DequantizeLinear states its scale
+                s, z, fmt = qparams(init, n.input[1], zp, f"DequantizeLinear {n.name}")
+                if s.ndim == 0:
+                    model_q[src] = QuantSpec(fmt, float(s), int(z))
     return canon, model_q, dq_const
 
 
@@ -107,7 +115,8 @@ def float_tensors(nodes, init, code_inputs) -> list:
     quantized = {n.input[0] for n in nodes if n.op_type == "QuantizeLinear"}
     out = []
     for n in nodes:
-        if n.op_type in QUANT_ATTRS and n.op_type != "DequantizeLinear":
+        if (n.op_type in QUANT_ATTRS and n.op_type != "DequantizeLinear") or \
+                n.domain == "com.microsoft":  # QLinearConcat etc.: codes whatever input 0 is
             ints.update(n.output)
         elif n.op_type != "DequantizeLinear" and n.input and n.input[0] in ints:
             ints.update(n.output)

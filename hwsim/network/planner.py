@@ -80,10 +80,25 @@ def tensor_q(net, tname, fmt_name, cfg: LayerConfig, default_q=None) -> QuantSpe
     v = net.stats[tname]
     if fmt.kind == "int" and not cfg.symmetric:
         lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
-        s = (hi - lo) / (fmt.max_int - fmt.min_int) or 1.0
+        s = _f32_scale(tname, fmt, (hi - lo) / (fmt.max_int - fmt.min_int) or 1.0)
         zp = int(np.clip(round(fmt.min_int - lo / s), fmt.min_int, fmt.max_int))
         return QuantSpec(fmt, s, zp)
-    return QuantSpec(fmt, choose_scale(v, fmt, cfg.calibration), 0)
+    return QuantSpec(fmt, _f32_scale(tname, fmt, choose_scale(v, fmt, cfg.calibration)), 0)
+
+
+#: float32's largest finite value
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _f32_scale(tname, fmt, s: float) -> float:
+    """A calibrated tensor scale, checked to fit float32: the integer pipelines compute
+    with float32 scales (as ONNX and onnxruntime do), so a larger one has no meaning there."""
+    if not s <= _F32_MAX:
+        raise OverflowValueError(
+            f"tensor {tname!r}: calibrated {fmt.name} scale {s:.6g} is beyond float32 (scales "
+            f"must be at most {_F32_MAX:.8g}); the tensor's calibrated range is too large, "
+            f"scale the network input or weights down")
+    return s
 
 
 def plan_network(net) -> Plan:

@@ -2,8 +2,8 @@
 
 * ``tflite`` (TFLite reference: both inputs shifted left by 20 bits, each
   multiplied by its Q0.31 multiplier, summed, then the output multiplier);
-* ``onnx`` (float32: ``rne(fl32(fl32(a - za) * fl32(sa/so)) + fl32(fl32(b - zb) *
-  fl32(sb/so)))) + zo``, as MLAS's QLinearAdd computes it);
+* ``onnx`` (onnxruntime's QLinearAdd: float32 ratios, two FMAs, round half to even;
+  :func:`.ort_numerics.qlinear_add`, docs/semantics.md "onnxruntime's integer kernels");
 * ``shift`` (power-of-two scale ratios, exact integer alignment and one rounding).
 
 Float formats: the real values are added in float64 and encoded once.  An Add with a
@@ -13,7 +13,6 @@ states a vector unit run on the vector unit (:mod:`.elementwise`).
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from ..tensors import QTensor, ints_to_codes
 from .batchnorm import fold_constant_operand
 from .chanaffine import constant_affine
 from .elementwise import binary_reference, binary_vector
+from .ort_numerics import qlinear_add
 from .registry import OpSpec, register, register_onnx
 from .requant import Requant, _k_tflite, quantize_multiplier
 from .vecops import configured, import_const_operands
@@ -35,51 +35,6 @@ def _tflite_mul(x, m, shift):
               np.array([m], np.int64), np.array([shift], np.int64), np.int64(0),
               np.int64(-(1 << 62)), np.int64(1 << 62), out)
     return out.reshape(x.shape)
-
-
-def _f32(x):
-    return np.float32(x)
-
-
-def _fma32(x, y, z):
-    """fl32(x * y + z) rounded once (x, y, z float32 arrays), exactly.
-
-    The float64 sum of the exact product and z is checked error-free with
-    TwoSum; the rare inexact entries are redone with Fractions.
-    """
-    x64, y64, z64 = (np.asarray(v, np.float64) for v in (x, y, z))
-    p = x64 * y64  # exact: 24 + 24 bits
-    s = p + z64
-    bp = s - z64
-    err = (p - bp) + (z64 - (s - bp))
-    out = s.astype(np.float32)
-    bad = np.nonzero(err != 0)
-    for idx in zip(*bad):
-        v = Fraction(float(x64[idx])) * Fraction(float(y64[idx])) + Fraction(float(z64[idx]))
-        out[idx] = _frac_to_f32(v)
-    return out
-
-
-def _frac_to_f32(v):
-    f = np.float32(float(v))  # float64 rounding first; fix up below if it was a double rounding
-    lo, hi = np.nextafter(f, np.float32(-np.inf)), np.nextafter(f, np.float32(np.inf))
-    best = min((lo, f, hi), key=lambda c: (abs(Fraction(float(c)) - v),
-                                           int(np.asarray(c).view(np.uint32)) & 1))
-    return best
-
-
-def _onnx_add(ia, ib, za, zb, sa, sb, so, zo):
-    """onnxruntime's QLinearAdd on AVX2 (MLAS): float32 ratios, two FMAs, round to even.
-
-    ra = fl32(sa / so), rb = fl32(sb / so); fixed = fl32(zo - fl32(fl32(ra * za) + fl32(rb * zb)));
-    y = rne(fma(a, ra, fma(b, rb, fixed))) with a, b the raw integers (zero points inside fixed).
-    """
-    ra, rb = _f32(_f32(sa) / _f32(so)), _f32(_f32(sb) / _f32(so))
-    fixed = _f32(_f32(zo) - _f32(_f32(ra * _f32(za)) + _f32(rb * _f32(zb))))
-    ia, ib = np.broadcast_arrays(ia, ib)
-    vb = _fma32(ib.astype(np.float32), np.full(ib.shape, rb), np.full(ib.shape, fixed))
-    v = _fma32(ia.astype(np.float32), np.full(ia.shape, ra), vb)
-    return np.rint(v).astype(np.int64)
 
 
 def add(a: QTensor, b: QTensor, *, out_fmt, out_scale=1.0, out_zp=0, style="onnx",
@@ -102,8 +57,8 @@ def add(a: QTensor, b: QTensor, *, out_fmt, out_scale=1.0, out_zp=0, style="onnx
             yb = _tflite_mul(qb << left, mb, shb)
             y = _tflite_mul(ya + yb, mo, sho)
         elif style == "onnx":
-            y = _onnx_add(a.ints(), b.ints(), int(np.asarray(a.zero_point)),
-                          int(np.asarray(b.zero_point)), sa, sb, so, int(out_zp))
+            y = qlinear_add(a.ints(), sa, int(np.asarray(a.zero_point)), b.ints(), sb,
+                            int(np.asarray(b.zero_point)), so, int(out_zp), out_fmt)
             y = np.broadcast_to(y, qa.shape) - int(out_zp)
         elif style == "shift":
             ea, eb = math.frexp(sa / so), math.frexp(sb / so)

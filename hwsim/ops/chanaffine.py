@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..errors import UnsupportedModelError
 from ..formats import format as parse_format
 from ..tensors import QTensor
 from .exact import codes_bracketed, exact_values
@@ -35,20 +36,28 @@ def _bcast(v, axis, ndim):
     return v.reshape(shp)
 
 
-def _ab(n, ndim):
-    return (_bcast(n.attrs["a"], n.attrs["axis"], ndim),
-            _bcast(n.attrs["b"], n.attrs["axis"], ndim))
+def _ab(n, shape):
+    """(a, b) shaped to broadcast against an input of ``shape``; sizes other than 1 or the
+    channel count are an :class:`UnsupportedModelError` naming the node."""
+    ndim, ax = len(shape), n.attrs["axis"]
+    for k in ("a", "b"):
+        size = np.size(n.attrs[k])
+        if size != 1 and (ndim == 0 or not -ndim <= ax < ndim or size != shape[ax % ndim]):
+            raise UnsupportedModelError(
+                f"node {n.name} ({n.op}): {k} has {size} values for axis {ax} of an input of "
+                f"shape {tuple(shape)} (needs 1 or one per channel)")
+    return (_bcast(n.attrs["a"], ax, ndim), _bcast(n.attrs["b"], ax, ndim))
 
 
 def _reference(n, xs):
-    a, b = _ab(n, np.ndim(xs[0]))
+    a, b = _ab(n, np.shape(xs[0]))
     return xs[0] * a + b
 
 
 def affine_q(n, x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
     """ChannelAffine of a QTensor into the given output quantization (``n``: the node)."""
     out_fmt = parse_format(out_fmt)
-    a, b = _ab(n, len(x.shape))
+    a, b = _ab(n, x.shape)
     xv = x.values()
     with np.errstate(all="ignore"):
         p = xv * a

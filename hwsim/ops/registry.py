@@ -64,6 +64,7 @@ class OnnxSpec:
     attrs: frozenset
     importer: Callable | None
     check: Callable | None = None
+    domain: str = ""  #: "" (the default ONNX domain) or e.g. "com.microsoft"
 
 
 _OPS: dict = {}
@@ -77,10 +78,10 @@ def register(spec: OpSpec) -> OpSpec:
     return spec
 
 
-def register_onnx(op_type, attrs, importer, check=None) -> OnnxSpec:
+def register_onnx(op_type, attrs, importer, check=None, domain="") -> OnnxSpec:
     if op_type in _ONNX:
         raise ValueError(f"ONNX op type {op_type!r} is registered twice")
-    s = OnnxSpec(op_type, frozenset(attrs), importer, check)
+    s = OnnxSpec(op_type, frozenset(attrs), importer, check, domain)
     _ONNX[op_type] = s
     return s
 

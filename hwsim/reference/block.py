@@ -327,6 +327,8 @@ def nvfp4_tensor_scale(x, arithmetic="float32") -> Fraction:
     if amax == 0:
         return Fraction(1)
     ts = _fl32(amax / 2688)
+    if not isinstance(ts, Fraction):  # "exact": amax / 2688 beyond float32
+        raise ValueError("the default tensor scale amax / 2688 is beyond float32")
     return max(ts, Fraction(1, 2 ** 117))
 
 

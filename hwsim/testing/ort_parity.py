@@ -36,6 +36,14 @@ EXACT_ORT_KERNELS = frozenset({
     "MaxPool", "NhwcMaxPool",
     "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Split",
     "Slice", "Gather", "Concat", "Resize",
+    # onnxruntime's QLinear contrib kernels (hwsim.ops.ort_numerics, tests/ops/test_qlinear_ort.py)
+    "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu",
+    "QLinearGlobalAveragePool", "QLinearAveragePool", "QLinearConcat",
+    # element-wise float32 islands tested against onnxruntime there
+    "QuantizeLinear<-Relu", "QuantizeLinear<-Clip", "QuantizeLinear<-Sub",
+    "QuantizeLinear<-Div", "QuantizeLinear<-Max", "QuantizeLinear<-MaxPool",
+    "QuantizeLinear<-GlobalMaxPool", "QuantizeLinear<-Transpose",
+    "QuantizeLinear<-HardSigmoid", "QuantizeLinear<-Tanh",
 })
 
 

@@ -178,3 +178,54 @@ def test_format_object_and_raw_decode():
         bfc.decode(bt.codes, "nvfp4", scales=bt.scales)
     packed = bt.packed("low_first")
     assert packed[0] == (bt.codes[1] << 4) | bt.codes[0]
+
+
+# fuzz findings (tests/fuzz/findings/block/crash-254ae680..., -3cfea9b1..., -59d46449...,
+# -b307bd7e..., -c9d370f2..., -d566e678...: signalling NaNs; -d386bd6f...: 1.5e308, exact)
+def _snan(bits):
+    return np.array([bits], np.uint64).view(np.float64)[0]
+
+
+@pytest.mark.parametrize("arith", ARITH)
+@pytest.mark.parametrize("tiny", [1.26e-321, 2.1219957905e-314, 7.291122019556397e-304, 0.0])
+def test_signalling_nan_input_is_silent_and_matches_reference(arith, tiny):
+    # the default tensor scale cast the whole input to float32: a signalling NaN (raw bit
+    # pattern) raised FE_INVALID, numpy's "invalid value encountered in cast"
+    x = np.array([_snan(0x7FF0000000000001), _snan(0xFFF4000000000000), tiny, 2.0e-289]
+                 + [0.0] * 14)
+    assert np.isnan(x[:2]).all()
+    with np.errstate(all="raise"):
+        bt = check_vs_ref(x, arithmetic=arith)
+    assert bt.scales.tolist()[0] == 0x7F  # the block with NaN: NaN scale
+    assert bt.tensor_scale == float(R.nvfp4_tensor_scale(x, arith))
+    with np.errstate(all="raise"):
+        assert bfc.default_tensor_scale(x[:2]) == 1.0  # no finite value
+
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def test_exact_default_tensor_scale_beyond_float32_is_an_overflow_error():
+    # max|x| / 2688 beyond float32: before, fl32 overflowed to an Inf tensor scale (numpy's
+    # "overflow encountered in cast"); no FP32 tensor scale represents such a tensor
+    x = np.array([-1.5168035825400737e+308])
+    with pytest.raises(hwsim.errors.OverflowValueError, match=r"tensor_scale.*exact.*at most"):
+        bfc.encode(x, bf.NVFP4, arithmetic="exact")
+    with pytest.raises(ValueError, match="beyond float32"):
+        R.nvfp4_tensor_scale(x, "exact")
+    # the boundary: amax = FLT_MAX * 2688 gives ts = FLT_MAX exactly; the next float64 up
+    # still rounds to FLT_MAX; the RNE midpoint (FLT_MAX + half an ulp) * 2688 overflows
+    top = F32_MAX * 2688
+    for v in (top, np.nextafter(top, np.inf)):
+        bt = check_vs_ref(np.array([v, 1.0]), arithmetic="exact")
+        assert bt.tensor_scale == F32_MAX
+    mid = (2.0 ** 128 - 2.0 ** 103) * 2688
+    with pytest.raises(hwsim.errors.OverflowValueError):
+        bfc.default_tensor_scale(np.array([mid]), "exact")
+    with pytest.raises(ValueError):
+        R.nvfp4_tensor_scale(np.array([mid]), "exact")
+    assert bfc.default_tensor_scale(np.array([np.nextafter(mid, 0)]), "exact") == F32_MAX
+    # arithmetic="float32" rounds the inputs first: 1.5e308 is Inf there, a NaN block
+    with np.errstate(all="raise"):
+        bt = check_vs_ref(x, arithmetic="float32")
+    assert bt.tensor_scale == 1.0 and bt.scales.tolist() == [0x7F]

@@ -286,3 +286,50 @@ def test_cli_compare_options_and_trace_errors(tmp_path, capsys):
     assert main(["export", "--out", str(tmp_path / "e"), "--trace", "conv1:0,0,0,99"]) == 2
     assert "outside the output shape" in capsys.readouterr().err
     assert not (tmp_path / "e").exists()
+
+
+def _write_manifest(tmp_path, man):
+    (tmp_path / "g" / "manifest.json").write_text(json.dumps(man))
+
+
+@pytest.mark.parametrize("key, value", [("sha256_hex", None), ("sha256_hex", 5), ("width", "2"),
+                                        ("width", True), ("width", None)])
+def test_compare_names_a_manifest_field_of_the_wrong_type(tmp_path, key, value):
+    # fuzz finding (findings/golden/crash-bcfd48e5...): a manifest entry without "sha256_hex"
+    # raised KeyError in verify_golden; "width" is read there too
+    from hwsim.network.compare import GoldenFileError
+
+    _, _, man = _golden_and_dut(tmp_path)
+    info = man["layers"][0]["files"]["acc"]
+    if value is None:
+        del info[key]
+    else:
+        info[key] = value
+    _write_manifest(tmp_path, man)
+    with pytest.raises(GoldenFileError, match=rf"malformed manifest at layer '{man['layers'][0]['name']}' "
+                                              rf"files\.acc\.{key} \(needs (str|int), got"):
+        compare(tmp_path / "g", tmp_path / "d")
+
+
+def test_compare_refuses_a_file_entry_that_is_a_folder(tmp_path):
+    # fuzz finding (findings/golden/crash-c3d64839...): a manifest "hex" of "" named the golden
+    # folder itself: IsADirectoryError from sha256_file
+    from hwsim.network.compare import GoldenFileError
+
+    _, _, man = _golden_and_dut(tmp_path)
+    good = man["layers"][0]["files"]["acc"]["hex"]
+    man["layers"][0]["files"]["acc"]["hex"] = ""
+    _write_manifest(tmp_path, man)
+    with pytest.raises(GoldenFileError, match=r"malformed manifest at layers\[0\]\.files\.acc\.hex"):
+        compare(tmp_path / "g", tmp_path / "d")
+    # a path that names a folder, on the golden side, then on the DUT side
+    man["layers"][0]["files"]["acc"]["hex"] = man["layers"][0]["dir"]
+    _write_manifest(tmp_path, man)
+    with pytest.raises(GoldenFileError, match=r"is missing or not a file"):
+        compare(tmp_path / "g", tmp_path / "d")
+    man["layers"][0]["files"]["acc"]["hex"] = good
+    _write_manifest(tmp_path, man)
+    os.remove(tmp_path / "d" / good)
+    os.mkdir(tmp_path / "d" / good)
+    rep = compare(tmp_path / "g", tmp_path / "d")
+    assert not rep.ok and f"missing DUT file {good} (absent or not a file)" in rep.problems

@@ -1,4 +1,6 @@
 """Networks built in Python: wiring, requant, statistics, mixed precision, calibration."""
+import re
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,85 @@ def test_run_needs_calibration_for_float_models():
     net.outputs = ["y"]
     with pytest.raises(ValueError, match="calibrate"):
         net.run(np.ones((1, 4)))
+
+
+def _exact_sqnr(ref, got):
+    """10 log10(sum ref^2 / sum (got - ref)^2) from exact rationals (the oracle)."""
+    from fractions import Fraction
+    import math
+
+    p = sum(Fraction(float(r)) ** 2 for r in np.ravel(ref))
+    n = sum((Fraction(float(g)) - Fraction(float(r))) ** 2 for r, g in zip(np.ravel(ref), np.ravel(got)))
+    return 10 * (math.log10(p.numerator * n.denominator) - math.log10(p.denominator * n.numerator))
+
+
+@pytest.mark.parametrize("big", [1.9490628022799444e+289, 1e200, 1.7976931348623157e308, 1.0, 1e-300])
+def test_sqnr_of_huge_and_tiny_values_is_right_and_silent(big):
+    # fuzz finding (findings/onnx/crash-44000659...): the per-layer SQNR squared values near
+    # 1.9e289 ("overflow encountered in square") and reported nan; the sums are now scaled
+    import warnings
+
+    from hwsim.network.executor import sqnr
+
+    ref = np.array([big, -big / 3, big * 2.0 ** -40, 0.0])
+    got = np.array([big * (1 - 2.0 ** -20), -big / 3, 0.0, big * 2.0 ** -60])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            s = sqnr(ref, got)
+    assert s == pytest.approx(_exact_sqnr(ref, got), rel=1e-12, abs=1e-9)
+    # a difference beyond float64 (opposite signs near the maximum)
+    m = 1.7976931348623157e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = sqnr(np.array([m, 1.0]), np.array([-m, 1.0]))
+    assert s == pytest.approx(_exact_sqnr([m, 1.0], [-m, 1.0]), rel=1e-12)
+    assert s == pytest.approx(-20 * np.log10(2.0), rel=1e-12)  # error 2m against signal m
+
+
+def test_sqnr_special_cases():
+    from hwsim.network.executor import sqnr
+
+    assert sqnr([1.0, -2.0], [1.0, -2.0]) == np.inf        # exact
+    assert sqnr([0.0, 0.0], [0.0, 1.0]) == -np.inf         # zero reference, some error
+    assert sqnr([1.0, 2.0], [1.0, np.inf]) == -np.inf      # infinite noise
+    assert np.isnan(sqnr([1.0, np.nan], [1.0, np.nan]))    # NaN: no ratio
+    assert np.isnan(sqnr([1.0, np.inf], [1.0, np.inf]))    # Inf reference: no ratio
+    assert sqnr([3.0, 4.0], [3.0, 4.5]) == pytest.approx(10 * np.log10(25 / 0.25), rel=1e-15)
+
+
+def _uint8_input_model():
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Flatten", ["x"], ["h"], name="fc1", axis=1),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Add", ["r", "x"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.UINT8, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.UINT8, [2, 4])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_integer_typed_input_refuses_values_that_are_not_its_integers():
+    # fuzz findings (findings/onnx/crash-a5ebb70e..., crash-ba90e367...): a uint8-typed input
+    # given -1.8e308 warned "invalid value encountered in cast" (float to int64); in-range
+    # misfits (300, -1, 2.5) were silently wrapped or truncated to other codes
+    import warnings
+
+    from hwsim.errors import OverflowValueError
+    from hwsim.network import load_onnx
+
+    net = load_onnx(_uint8_input_model())
+    good = np.array([[0, 1, 2, 255], [7, 8, 9, 10]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x in (good, good.astype(np.uint8), good.astype(np.float64)):
+            r = net.run(x)
+            assert r.outputs["y"].tolist() == np.minimum(2 * good, 255).tolist()
+        for bad, where, val in ((-1.79769313e+308, (0, 1), r"-1\.79769313e\+308"), (300, (1, 2), "300"),
+                                (-1, (0, 0), "-1"), (2.5, (1, 3), r"2\.5")):
+            x = good.astype(np.float64 if isinstance(bad, float) else np.int64)
+            x[where] = bad
+            with pytest.raises(OverflowValueError,
+                               match=rf"network input 'x' \(declared uint8, given as integers\): "
+                                     rf"element {re.escape(str(where))} is {val}.*integers in \[0, 255\]"):
+                net.run(x)

@@ -157,7 +157,9 @@ def test_conv_without_weights_input_is_unsupported():
     # raised IndexError in the import handler
     m = _cnn()
     del m.graph.node[0].input[1:]
-    with pytest.raises(UnsupportedModelError, match=r"Conv conv1: needs inputs \(X, W"):
+    # (since crash-7c0bfaf3...: the ONNX schema's required input count is checked first)
+    with pytest.raises(UnsupportedModelError, match=r"Conv with inputs \['x'\], needs 2: 1 node, "
+                                                    r"first 'conv1'"):
         load_onnx(m)
 
 
@@ -203,12 +205,15 @@ def test_scales_beyond_float32_are_an_overflow_error_naming_the_node():
     # cast warned "overflow encountered in cast"
     from hwsim.errors import OverflowValueError
 
+    # (since crash-44000659...: a calibrated scale beyond float32 is refused where the
+    # tensor is planned, before the MAC layer's multiplier is reached)
     net = load_onnx(_gemm_model())
     x = np.full((2, 4), 1e107)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         net.calibrate([x])
-        with pytest.raises(OverflowValueError, match=r"node fc1 \(Gemm\): scales out of range"):
+        with pytest.raises(OverflowValueError, match=r"tensor 'x': calibrated int8 scale "
+                                                     r"7.87402e\+104 is beyond float32"):
             net.run(x)
 
 
@@ -232,3 +237,65 @@ def test_activation_matmul_with_inner_dimensions_that_differ_names_the_node():
     with pytest.raises(UnsupportedModelError, match=r"\(2, 2, 3\) @ \(3, 3, 1\)"):
         matmul_reference(n, [np.ones((2, 2, 3)), np.ones((3, 3, 1))])
     assert matmul_reference(n, [np.ones((1, 2, 3)), np.ones((5, 3, 4))]).shape == (5, 2, 4)
+
+
+def _identity_relu_add():
+    nodes = [helper.make_node("Identity", ["x"], ["h"], name="fc1"),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("Add", ["r", "x"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_calibrated_scale_beyond_float32_is_an_overflow_error_naming_the_tensor():
+    # fuzz finding (findings/onnx/crash-44000659...): an input element of -1.9e289 calibrated
+    # an int8 scale of 1.5e287; the Relu's integer path (float32 arithmetic, as onnxruntime's)
+    # warned "overflow encountered in cast" and the per-layer SQNR "overflow in square"
+    from hwsim.errors import OverflowValueError
+
+    net = load_onnx(_identity_relu_add())
+    x = np.zeros((2, 4))
+    x[0, 0] = -1.9490628022799444e+289
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.calibrate([x])
+        with pytest.raises(OverflowValueError, match=r"tensor 'x': calibrated int8 scale "
+                                                     r"1.5347e\+287 is beyond float32 \(scales "
+                                                     r"must be at most 3.4028235e\+38\)"):
+            net.run(x)
+    # the largest range that still fits: scale = FLT_MAX exactly runs, silently
+    f32max = float(np.finfo(np.float32).max)
+    x[0, 0] = -f32max * 127
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.calibrate([x])
+        r = net.run(x)
+    assert r.stats["relu"]["sqnr_db"] == np.inf  # ReLU of 0 / -127 * scale is exact
+    assert r.outputs["y"][0, 0] == -f32max * 127 and r.outputs["y"][0, 1] == 0.0
+
+
+@pytest.mark.parametrize("op", ["Gemm", "QuantizeLinear", "MatMul"])
+def test_node_missing_a_required_input_is_unsupported_content(op):
+    # fuzz findings (findings/onnx/crash-7c0bfaf3...: Gemm without weights, IndexError in
+    # _import_gemm; crash-4ca85aae..., crash-cffe502d...: QuantizeLinear without its scale,
+    # IndexError in analyse_qdq): the ONNX schema's required input count is checked
+    node = helper.make_node(op, ["x"], ["y"], name="n1")
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(UnsupportedModelError, match=rf"{op} with inputs \['x'\], needs 2: 1 node, first 'n1'"):
+        load_onnx(m)
+    m.graph.node[0].input.append("")  # an empty name is an omitted input too
+    with pytest.raises(UnsupportedModelError, match=rf"{op} with inputs \['x', ''\], needs 2"):
+        load_onnx(m)
+
+
+def test_qdq_analysis_names_a_quantize_node_without_scale():
+    from types import SimpleNamespace
+
+    from hwsim.network.onnx_quant import analyse_qdq
+
+    n = SimpleNamespace(op_type="QuantizeLinear", name="q1", input=["x"], output=["xq"])
+    with pytest.raises(UnsupportedModelError, match=r"QuantizeLinear q1: needs inputs \(x, scale"):
+        analyse_qdq([n], {}, lambda _: {})
