@@ -15,7 +15,6 @@ Model, format choices and sources: docs/architecture.md, "Block operands".
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,6 @@ __all__ = ["ScalarOperand", "scalar_format", "to_scalar", "block_dot_unit", "mat
 
 _E4M3 = PRESETS["float8_e4m3fn"]
 _E2M1 = PRESETS["float4_e2m1fn"]
-_F32 = PRESETS["float32"]
 
 
 # ---------------------------------------------------------------------------
@@ -45,19 +43,6 @@ def _float_span(f: FloatFormat) -> tuple[int, int, int]:
     """Leading-bit exponents of the nonzero finite values of a float format."""
     lo = f.emin - f.man_bits if f.subnormals else f.emin
     return f.precision, lo, f.emax
-
-
-def _sig_bits(x: float) -> int:
-    """Significant bits of a finite float64 (0 for zero)."""
-    if x == 0.0:
-        return 0
-    m, _ = math.frexp(abs(x))
-    k = int(m * (1 << 53))
-    return 53 - ((k & -k).bit_length() - 1)
-
-
-def _lead_exp(x: float) -> int:
-    return math.frexp(abs(x))[1] - 1
 
 
 def _span(fmt) -> tuple[int, int, int]:
@@ -80,12 +65,7 @@ def _span(fmt) -> tuple[int, int, int]:
         hi = m + (top - 1 - fmt.exp_bias - m + 1)
         return m, lo, hi
     if kind == "codebook":
-        vals = [v for v in fmt.values if v != 0.0]
-        pv = max(_sig_bits(v) for v in vals)
-        pf, lf, hf = _float_span(_F32)     # absmax is a float32
-        # decode is the float64 product value * absmax (exact for NF4's float32 values)
-        return (min(pv + pf, 53), min(_lead_exp(v) for v in vals) + lf,
-                max(_lead_exp(v) for v in vals) + hf + 1)
+        return fmt.lead_exp_span          # value x float32 absmax
     raise UnsupportedModeError(f"{fmt.name!r} ({kind}): block operands of the MAC units are MX, "
                                "NVFP4, BFP and codebook formats")
 
@@ -228,9 +208,7 @@ def _grid(fmt) -> tuple[int, int, int]:
     if kind == "bfp":
         return -(fmt.man_bits - 1), 2, 1
     if kind == "codebook":
-        vals = [v for v in fmt.values if v != 0.0]
-        lsb = min(_lead_exp(v) - _sig_bits(v) + 1 for v in vals)
-        return lsb, 1, _F32.precision
+        return fmt.element_grid
     raise UnsupportedModeError(f"no block datapath for {fmt.name!r}")
 
 
