@@ -96,12 +96,13 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
         if block and acc.fmt == F32 and acc.rounding in ("rne", "rtz") and \
                 acc.overflow == "special" and sig_bits(mac.a_fmt) + sig_bits(mac.b_fmt) <= 24:
             return "f32_seq"  # products checked on the data (scales)
-        if acc.overflow != "special" or not products_exact_in_f32(mac.a_fmt, mac.b_fmt):
+        exact = products_exact_in_f32(mac.a_fmt, mac.b_fmt)
+        if acc.overflow != "special" or not (exact or _data_checked(mac.a_fmt, mac.b_fmt)):
             return None
         if acc.fmt == F32 and acc.rounding in ("rne", "rtz"):
             return "f32_seq"
         if acc.fmt in (F16, BF16) and acc.rounding in ("rne", "rtz"):
-            if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
+            if acc.fused or (exact and products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt)):
                 return "narrow_seq"
         return None
     if acc.kind == "multi" and isinstance(mac.order, Sequential):
@@ -153,7 +154,10 @@ def _float_bias(bias, n):
 
 @lru_cache(maxsize=64)
 def _lut_f32(fmt) -> np.ndarray:
-    return _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(np.float32)
+    """Decode table in binary32 (codes beyond its range, of ``_data_checked`` formats, are
+    never read: the data checks exclude them)."""
+    with np.errstate(over="ignore"):
+        return _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(np.float32)
 
 
 @lru_cache(maxsize=64)
@@ -211,6 +215,77 @@ def _lut_f32_call(codes, lut, rows, cols, out, panel_rows=0):
 
 
 
+def _data_checked(a, b) -> bool:
+    """Float code formats of <= 16 bits whose products fit binary32's significand but whose
+    range exceeds it (the scalar formats of MX operands, :mod:`hwsim.mac.block`): the float
+    paths may serve them after checking the codes present (:func:`_codes_lo_hi`)."""
+    return (a.kind == "float" and b.kind == "float" and a.bits <= 16 and b.bits <= 16 and
+            sig_bits(a) + sig_bits(b) <= 24 and _mag_ordered(a) and _mag_ordered(b))
+
+
+@lru_cache(maxsize=64)
+def _lut_f64(fmt) -> np.ndarray:
+    return _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt)
+
+
+@lru_cache(maxsize=64)
+def _mag_ordered(fmt) -> bool:
+    """|value| strictly increases with the magnitude bits (code without its sign bit) over
+    the finite codes, and every code above the last finite one is NaN / Inf (checked on the
+    decode table): then the largest / smallest nonzero magnitude code present gives the
+    largest / smallest nonzero |value| present."""
+    mb = fmt.bits - 1 if fmt.signed else fmt.bits
+    v = np.abs(_lut_f64(fmt)[:1 << mb])
+    fin = np.isfinite(v)
+    t = int(np.argmin(fin)) if not fin.all() else v.size
+    return bool(v[0] == 0.0 and not fin[t:].any() and np.all(np.diff(v[:t]) > 0))
+
+
+def _codes_lo_hi(codes: np.ndarray, fmt) -> tuple[float, float]:
+    """(min nonzero |v|, max |v|) of the codes present (``_mag_ordered`` formats); (1, 0)
+    when all are zero; (inf, inf) when a NaN / Inf code is present."""
+    mb = fmt.bits - 1 if fmt.signed else fmt.bits
+    mag = codes & codes.dtype.type((1 << mb) - 1) if fmt.signed else codes
+    hi = int(mag.max())
+    if hi == 0:
+        return 1.0, 0.0
+    lut = _lut_f64(fmt)
+    if not math.isfinite(lut[hi]):
+        return math.inf, math.inf
+    lo = int(np.min(mag, where=mag > 0, initial=hi))
+    return abs(float(lut[lo])), abs(float(lut[hi]))
+
+
+def _lsb_exp(v: float, p: int) -> int:
+    """A lower bound of the exponent of the lowest bit of any value >= v (> 0) with a
+    p-bit significand: its leading exponent minus (p - 1)."""
+    return math.frexp(v)[1] - 1 - (p - 1)
+
+
+def _exact_f32(amin, amax, bmin, bmax, pa: int, pb: int) -> bool:
+    """Operands with |values| in [min, max] (p-bit significands): every operand value and
+    every product exactly a finite binary32 value (<= 24 bits, LSB >= 2^-149, < 2^128)."""
+    if pa + pb > 24 or math.inf in (amin, amax, bmin, bmax):  # NaN / Inf values: the engine
+        return False
+    if amax == 0.0 or bmax == 0.0:
+        return amax < 2.0 ** 128 and bmax < 2.0 ** 128 and \
+            (amax == 0.0 or _lsb_exp(amin, pa) >= -149) and \
+            (bmax == 0.0 or _lsb_exp(bmin, pb) >= -149)
+    la, lb = _lsb_exp(amin, pa), _lsb_exp(bmin, pb)
+    return (amax < 2.0 ** 128 and bmax < 2.0 ** 128 and amax * bmax < 2.0 ** 128 and
+            la >= -149 and lb >= -149 and la + lb >= -149)
+
+
+def _short_data(lohi, pa: int, pb: int, fmt) -> bool:
+    """:func:`short_products` on the data: operands with |values| in [min, max] of pa / pb
+    significand bits."""
+    amin, amax, bmin, bmax = lohi
+    if pa + pb > fmt.precision:
+        return False
+    return amax == 0.0 or bmax == 0.0 or \
+        _lsb_exp(amin, pa) + _lsb_exp(bmin, pb) >= fmt.emin - fmt.man_bits
+
+
 def _lo_hi(v: np.ndarray, blocks) -> tuple[float, float]:
     """(min nonzero |v|, max |v|) or bounds of them; (1, 0) when v is all zero.
     MX operands: bounds from the block scales alone (no pass over the data)."""
@@ -234,14 +309,7 @@ def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int, ablk=Non
     binary32 value (<= 24 bits, LSB >= 2^-149, |p| < 2^128)."""
     if pa + pb > 24:
         return False
-    (amin, amax), (bmin, bmax) = _lo_hi(av, ablk), _lo_hi(bv, bblk)
-    if math.inf in (amin, amax, bmin, bmax):  # NaN / Inf values: the engine
-        return False
-    if amax == 0.0 or bmax == 0.0:
-        return True
-    # LSB of a value >= |v| * 2^-(p-1); of a product >= amin * bmin * 2^-(pa+pb-2)
-    return (amax * bmax < 2.0 ** 128 and
-            amin * bmin * 2.0 ** -(pa + pb - 2) >= 2.0 ** -149)
+    return _exact_f32(*_lo_hi(av, ablk), *_lo_hi(bv, bblk), pa, pb)
 
 
 def _float_operand(codes: np.ndarray, fmt):
@@ -256,6 +324,7 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     m, k = a.shape
     n = b.shape[1]
     values = a.dtype.kind == "f"
+    lohi = None  # (min nonzero |a|, max |a|, the same of b) where the data were checked
     if values:  # block-format operands, decoded exactly
         if not _values_f32_exact(a, b, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt), *blocks):
             return None
@@ -267,6 +336,10 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
         if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
             return None
         a, b = _codes_c(a), _codes_c(b)
+        if not products_exact_in_f32(mac.a_fmt, mac.b_fmt):  # plan: _data_checked formats
+            lohi = (*_codes_lo_hi(a, mac.a_fmt), *_codes_lo_hi(b, mac.b_fmt))
+            if not _exact_f32(*lohi, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt)):
+                return None
         opa, opb = _float_operand(a, mac.a_fmt), _float_operand(b, mac.b_fmt)
     bvec = _float_bias(bias, n)
     if bvec is False:
@@ -281,7 +354,9 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     acc = mac.accumulator
     fmt_id = 0 if acc.fmt == F16 else 1
     rnd = lib.HW_ROUND_RNE if acc.rounding == "rne" else lib.HW_ROUND_RTZ
-    short = int(narrow and short_products(mac.a_fmt, mac.b_fmt, acc.fmt))
+    short = int(narrow and (short_products(mac.a_fmt, mac.b_fmt, acc.fmt) or (
+        lohi is not None and _short_data(lohi, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt),
+                                         acc.fmt))))
 
     pin, pfi = _ptr("float *", init), _ptr("float *", fin)
 
