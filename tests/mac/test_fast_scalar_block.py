@@ -10,7 +10,7 @@ import pytest
 import hwsim
 from hwsim import native as _native
 from hwsim.mac import FloatAccumulator, MacUnit, matmul
-from hwsim.mac import fast as F
+from hwsim.mac import fastcheck as F
 from hwsim.mac.block import to_scalar
 from .mac_check import check_against_reference
 
