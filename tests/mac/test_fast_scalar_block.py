@@ -128,3 +128,22 @@ def test_narrow_register_with_and_without_short_products(fmt, spread, short):
             fast = matmul(a.codes, b.codes, mac, stats=stats)
             assert fast.path == _path(acc)
             _same(fast, matmul(a.codes, b.codes, mac, stats=stats, path="general"))
+
+
+@pytest.mark.parametrize("fmt", ["mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4",
+                                 "mxint8"])
+def test_mx_to_scalar_table_equals_encoding_the_values(fmt):
+    # to_scalar of MX tensors looks codes up in a table checked once per (scale, element);
+    # it must equal encoding BlockTensor.values() into the scalar format: NaN blocks, -0,
+    # scales from 2^-127 to 2^127, a partial last block, every axis
+    from hwsim.mac.block import _mx_scalar_codes, scalar_format
+    for shape, axis in [((2, 70, 5, 3), 1), ((3, 64), -1), ((64, 7), 0), ((40,), None)]:
+        x = RNG.standard_normal(shape) * 2.0 ** RNG.integers(-120, 120, shape)
+        x.reshape(-1)[3] = np.nan
+        x.reshape(-1)[5] = -0.0
+        bt = hwsim.encode(x, fmt, axis=axis) if axis is not None else hwsim.encode(x, fmt)
+        sf = scalar_format(bt.fmt)
+        want = hwsim.encode(bt.values(), sf, "rne")
+        got = _mx_scalar_codes(bt, sf)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert np.array_equal(to_scalar(bt).codes, want)
