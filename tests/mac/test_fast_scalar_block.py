@@ -147,3 +147,22 @@ def test_mx_to_scalar_table_equals_encoding_the_values(fmt):
         got = _mx_scalar_codes(bt, sf)
         assert got.dtype == want.dtype and np.array_equal(got, want)
         assert np.array_equal(to_scalar(bt).codes, want)
+
+
+@pytest.mark.parametrize("name", ["float32", "float16"])
+def test_bias_exactness_check_by_conversion_equals_encoding(name):
+    # operands._exact_in checks binary32 / binary16 biases by a numpy conversion (the
+    # per-call cost of grouped convolutions); it must equal the encode / decode check
+    from hwsim.codec import decode, encode
+    from hwsim.mac.operands import _exact_in
+    fmt = hwsim.format(name)
+    tiny, top = fmt.min_subnormal, fmt.max_finite
+    edge = [0.0, -0.0, tiny, tiny / 2, tiny * 1.5, tiny * 3, top, -top, top * (1 + 2.0 ** -12),
+            top * 2, 2.0 ** (fmt.emin - 1), 1 + 2.0 ** -fmt.man_bits, 1 + 2.0 ** -(fmt.man_bits + 1),
+            np.inf, -np.inf, np.nan, 1e300, -1e-300]
+    rnd = RNG.standard_normal(3000) * 2.0 ** RNG.integers(-160, 140, 3000)
+    v = np.concatenate([edge, rnd, decode(encode(rnd, fmt, "rne", "saturate"), fmt)])
+    q = decode(encode(np.where(np.isnan(v), 0.0, v), fmt, "rtz", "saturate"), fmt)
+    want = (q == v) | np.isnan(v) | np.isinf(v)
+    assert np.array_equal(_exact_in(v, fmt), want)
+    assert want.sum() > 3000 and (~want).sum() > 1000
