@@ -55,7 +55,7 @@ def _spy(monkeypatch):
 
 
 @pytest.mark.parametrize("name,size,cfg,path,floor", [
-    ("squeezenet", 64, "mxfp4", "narrow_seq", 5.0),   # measured 8.9 dB
+    ("squeezenet", 64, "mxfp4", "narrow_seq", 5.0),   # measured 7.6 dB
     ("densenet121", 32, "mxfp8", "f32_seq", 10.0),    # measured 14.6 dB
 ])
 def test_mx_network_fast_kernels_equal_the_general_engine(name, size, cfg, path, floor,
@@ -85,7 +85,7 @@ def test_mx_zfnet_full_size_and_threads(monkeypatch):
     r = net.run(x, keep=True)
     lg = _logits(net)
     s = sqnr(r.reference[lg], r.tensors[lg].values())
-    assert 10.0 < s < 60.0, s   # measured ? dB
+    assert 12.0 < s < 60.0, s   # measured 17.6 dB
     assert paths and set(paths) == {"f32_seq"}, sorted(set(paths))
     monkeypatch.setenv("HWSIM_NUM_THREADS", "3")
     again = net.run(x, keep=True, reference=False)
