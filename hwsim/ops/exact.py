@@ -14,7 +14,15 @@ import numpy as np
 from ..codec import encode
 from ..tensors import ints_to_codes
 
-__all__ = ["output_code", "round_to_odd64", "nan_code", "exact_values", "codes_bracketed"]
+__all__ = ["output_code", "round_to_odd64", "nan_code", "exact_values", "codes_bracketed",
+           "U64", "TINY_ABS"]
+
+#: the unit roundoff of float64 (rne): each IEEE operation errs by at most U64 relative
+#: (normal range) or 2^-1075 absolute (subnormal range)
+U64 = 2.0 ** -53
+#: an absolute bound that covers every float64 underflow of a bracketed evaluation (a few
+#: roundings of at most 2^-1075 each), used as ``TINY_ABS * (1 + 1 / s_out)``
+TINY_ABS = 2.0 ** -1070
 
 
 def _divide(v, s_out):
@@ -84,19 +92,27 @@ def _codes_of(t, out_fmt, zp_out):
     return encode(t, out_fmt, "rne", "saturate")
 
 
-def codes_bracketed(t, err, out_fmt, s_out, zp_out, exact) -> np.ndarray:
+def codes_bracketed(t, err, out_fmt, s_out, zp_out, exact, nonneg=False) -> np.ndarray:
     """Output codes of values known to lie in ``[t - err, t + err]`` (float64 arrays, ``t``
     already divided by the output scale): where both ends round to the same code (rounding
     is monotone) that code is the exact one; the other elements get
     ``output_code(exact(i))`` with ``exact(i)`` the exact value (Fraction / Decimal) of
-    flat element ``i``.  Non-finite ``t`` goes the exact way too."""
+    flat element ``i``.  Non-finite ``t`` goes the exact way too.  ``nonneg``: the exact
+    values are known to be >= 0 (the lower end is clamped at 0).
+
+    The ends are computed in float64 themselves; ``err`` is first widened by
+    ``(|t| + err) * 2^-51``, which covers the rounding of ``t -+ err`` (at most
+    ``2^-53 (|t| + err)``) and of the widening, so the float64 ends enclose the stated
+    interval and the decision never rests on a rounding of the bracket itself."""
     if out_fmt.kind not in ("int", "float"):
         raise ValueError(f"output format must be an integer or float format, got {out_fmt.name}")
     zp_out = int(zp_out) if out_fmt.kind == "int" else 0
     t = np.asarray(t, np.float64)
     fin = np.isfinite(t) & np.isfinite(err)
     tf, ef = np.where(fin, t, 0.0), np.where(fin, err, 0.0)
-    lo, hi = _codes_of(tf - ef, out_fmt, zp_out), _codes_of(tf + ef, out_fmt, zp_out)
+    ef = ef + (np.abs(tf) + ef) * 2.0 ** -51
+    lo_v = np.maximum(tf - ef, 0.0) if nonneg else tf - ef
+    lo, hi = _codes_of(lo_v, out_fmt, zp_out), _codes_of(tf + ef, out_fmt, zp_out)
     codes = lo.copy()
     for i in np.flatnonzero((lo != hi) | ~fin):
         v = exact(int(i))

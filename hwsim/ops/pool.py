@@ -7,6 +7,11 @@ with a stated rounding: ``rne``, ``rna`` (ties away from zero, the default, as
 ``std::round``), ``rtz``, ``rdn`` (floor) or ``rup`` (ceil).  Windows follow ONNX
 (``count_include_pad``: the divisor counts padded positions or not;
 ``ceil_mode``: the last partial window is kept).
+
+With a ``vector`` entry in the layer config, AveragePool / GlobalAveragePool run on the
+vector unit instead (docs/semantics.md, "Vector unit"): each window's ``kh * kw`` unit
+values (row-major; positions outside the input are +0) are summed through the unit's
+accumulator (:func:`.vector.reduce.reduce_sum`), then ``fl(sum / fl(count))``.
 """
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ from .kernels import dual as _dual
 from .quant import convert
 from .registry import OpSpec, register, register_onnx
 from .requant import Requant
+from .vecops import configured, unit_in, unit_of, unit_out
+from .vector import arith
+from .vector.reduce import reduce_sum
 
 __all__ = ["maxpool2d", "sumpool2d", "div_round", "pool_out_size", "DIV_ROUNDINGS",
            "sumpool_float"]
@@ -273,8 +281,42 @@ def _avgpool_int(n, x, out_q, cfg):
                    out_q.scale, out_q.zero_point)
 
 
+def avgpool_windows(v, n):
+    """``(windows, counts)``: the windows of the 4-D NCHW ``v`` as ``[N, C, Ho, Wo, kh * kw]``
+    (row-major inside the window, +0 outside the input) and the ONNX divisor of every
+    output position ``[Ho, Wo]``."""
+    a = n.attrs
+    if n.op == "GlobalAveragePool":
+        N, C, H, W = v.shape
+        return v.reshape(N, C, 1, 1, H * W), np.full((1, 1), H * W, np.int64)
+    k = a["kernel_shape"]
+    H, W, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, Ho, Wo = _geom(
+        v.shape, k, a.get("strides", k), node_pads(a, v.shape, k), 1, "NCHW",
+        bool(a.get("ceil_mode", 0)))
+    _, cnt = sumpool2d(np.zeros((1, 1, H, W), np.int64), k, stride=(sh, sw),
+                       padding=(pt, pl, pb, pr), ceil_mode=bool(a.get("ceil_mode", 0)),
+                       count_include_pad=bool(a.get("count_include_pad", 0)))
+    eh, ew = max(0, (Ho - 1) * sh + kh - H - pt), max(0, (Wo - 1) * sw + kw - W - pl)
+    p = np.pad(v, ((0, 0), (0, 0), (pt, eh), (pl, ew)))
+    win = np.lib.stride_tricks.sliding_window_view(p, (kh, kw), axis=(2, 3))
+    win = win[:, :, : (Ho - 1) * sh + 1 : sh, : (Wo - 1) * sw + 1 : sw]
+    return win.reshape(win.shape[:4] + (kh * kw,)), cnt
+
+
+def _avgpool_unit(n, x, out_q, cfg):
+    """AveragePool / GlobalAveragePool on the layer's vector unit."""
+    unit = unit_of(cfg)
+    v = as_2d(unit_in(unit, x))
+    win, cnt = avgpool_windows(v, n)
+    s = reduce_sum(unit, win, (4,))[..., 0]
+    y = arith.div(unit, s, unit.const(cnt.astype(np.float64)))
+    return unit_out(unit, from_2d(y, x.codes), out_q, x)
+
+
 def _avgpool_execute(n, ins, args):
     x, out_q = ins[0], args.out_q
+    if configured(args.config):
+        return _avgpool_unit(n, x, out_q, args.config), None
     if x.fmt.kind == "int" and out_q.fmt.kind == "int":
         y = _avgpool_int(n, x, out_q, args.config)
         return y.with_codes(from_2d(np.asarray(y.codes), x.codes)), None

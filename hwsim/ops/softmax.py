@@ -3,9 +3,12 @@
 ``y_i = exp(x_i - max x) / sum_j exp(x_j - max x)`` over the reduced axes, with
 ``x`` the input's float64 real values.  ONNX opset < 13 reduces over every axis
 from ``axis`` on (the input coerced to 2-D), opset >= 13 over ``axis`` alone.
-Each row is evaluated in decimal arithmetic (60 significant digits) and each
-output rounded once into the output quantization (:mod:`.exact`); a constant row
-gives exactly ``1/n``.
+Each output is that exact value rounded once into the output quantization
+(:mod:`.exact`).  It is computed with Ziv's strategy: every row is evaluated in
+float64 by hwsim's own exp (:func:`softmax_bracket`, no libm) with a proven error
+bound; where the whole bracket rounds to one code, that code is the exact one
+(:func:`.exact.codes_bracketed`); the rest is evaluated in decimal arithmetic
+(60 significant digits; a constant row gives exactly ``1/n``) and rounded once.
 
 LogSoftmax, and Softmax when the layer config states a vector unit, run on that unit
 (:func:`softmax_unit`; docs/semantics.md, "Vector unit").
@@ -18,13 +21,14 @@ from fractions import Fraction
 import numpy as np
 
 from ..tensors import QTensor
-from .exact import nan_code, output_code
+from .exact import TINY_ABS, U64, codes_bracketed, nan_code
 from .registry import OpSpec, register, register_onnx
 from .vecops import configured, unit_in, unit_of, unit_out
 from .vector import arith
+from .vector.funcs import EXP64_REL, exp64
 from .vector.reduce import reduce_sum
 
-__all__ = ["softmax_exact", "softmax_q"]
+__all__ = ["softmax_exact", "softmax_q", "softmax_bracket", "softmax_rel_bound"]
 
 _CTX = Context(prec=60, Emin=-10**6, Emax=10**6)
 
@@ -52,6 +56,38 @@ def softmax_exact(row) -> list:
     return [_CTX.divide(t, s) for t in e]
 
 
+_D_MIN = -1400.0  # exp(-1400) < 2^-2019: every clamped element is 0 up to 2^-1075
+_D_ABS = 1400.0
+
+
+def softmax_rel_bound(n: int) -> float:
+    """Relative error bound of :func:`softmax_bracket`'s ``t`` for rows of ``n`` elements.
+
+    With u = 2^-53: ``d = fl(x - m)`` errs by at most ``u |d|`` (|d| <= 1400 after the
+    clamp), so ``e = exp64(d)`` is within ``rho = EXP64_REL + 1401u`` of ``exp(x - m)``
+    (relative; underflow: see the absolute term).  The float64 sum of ``n`` values >= 0 in
+    any order errs by at most ``gamma_{n-1} = (n-1)u / (1 - (n-1)u)`` relative, so ``S``
+    is within ``rho + gamma_{n-1}`` of the exact sum (second order terms below).  Two
+    divisions add ``2u``.  Total ``2 rho + gamma_{n-1} + 2u`` plus second-order terms
+    (< 2^-80 for n <= 2^40).  Returned: that first-order sum with ``(n + 8) u`` for
+    ``gamma_{n-1} + 2u``, plus ``2^-41`` for the second-order terms and the float64
+    rounding of ``err`` itself.  Underflow (results below 2^-1022, clamped elements) adds
+    at most a few ``2^-1075 / s_out``: the caller's ``TINY_ABS`` term."""
+    return 2.0 ** -41 + 2.0 * (EXP64_REL + (_D_ABS + 1) * U64) + (n + 8) * U64
+
+
+def softmax_bracket(rows, s_out):
+    """``(t, err)``: float64 ``softmax(rows) / s_out`` for finite float64 ``rows``
+    ``[r, n]`` and an error bound: the exact value lies in ``[t - err, t + err]`` on every
+    machine (IEEE float64 +, -, *, / and exact scaling only; any summation order)."""
+    with np.errstate(all="ignore"):
+        d = np.maximum(rows - rows.max(axis=1, keepdims=True), _D_MIN)
+        e = exp64(d)
+        t = e / e.sum(axis=1, keepdims=True) / float(s_out)
+        err = t * softmax_rel_bound(rows.shape[1]) + TINY_ABS * (1.0 + 1.0 / float(s_out))
+    return t, err
+
+
 def _reference(n, xs):
     r, back = _rows(np.asarray(xs[0], np.float64), n)
     d = r - r.max(axis=1, keepdims=True)
@@ -75,12 +111,27 @@ def softmax_q(n, x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
     """Softmax of a QTensor into the given output quantization (``n``: the node)."""
     zp_out = int(zp_out) if out_fmt.kind == "int" else 0
     r, back = _rows(x.values(), n)
-    codes = np.empty(r.shape, out_fmt.code_dtype)
-    for i, row in enumerate(r):
-        if np.isnan(row).any() or np.isinf(row).any():
-            codes[i] = nan_code(out_fmt, "Softmax with a non-finite input")
-            continue
-        codes[i] = [output_code(v, out_fmt, s_out, zp_out) for v in softmax_exact(row)]
+    if r.size == 0:
+        return QTensor(back(np.zeros(r.shape, out_fmt.code_dtype)), out_fmt, scale=s_out,
+                       zero_point=zp_out, layout=x.layout)
+    fin = np.isfinite(r).all(axis=1)
+    if not fin.all():  # rows with NaN / inf: NaN codes (float outputs) or an error
+        nan_code(out_fmt, "Softmax with a non-finite input")
+    t, err = softmax_bracket(np.where(fin[:, None], r, 0.0), s_out)
+    cols = max(r.shape[1], 1)
+    cache: dict = {}
+
+    def exact(i):
+        row = i // cols
+        if not fin[row]:
+            return None
+        if row not in cache:
+            cache.clear()
+            cache[row] = softmax_exact(r[row])
+        return cache[row][i % cols]
+
+    codes = codes_bracketed(t, np.where(fin[:, None], err, np.inf), out_fmt, s_out, zp_out,
+                            exact, nonneg=True)
     return QTensor(back(codes), out_fmt, scale=s_out, zero_point=zp_out, layout=x.layout)
 
 
