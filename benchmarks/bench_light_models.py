@@ -7,9 +7,10 @@ the shipped ``ConstantOfShape`` weights make every output degenerate), calibrate
 seeded N(0, 1) images and run on a third.  Prints a markdown table: time per image
 (``run(reference=False)`` after a warm-up run, MAC statistics on) and the SQNR of the logits (the input of the
 final Softmax) against the float64 run.  Models that end in a global average pool run at a
-reduced input size (``--small``).
+reduced input size (``--small``).  Rows: int8/int32, FP8 E4M3/fp32, MXFP8/fp32 and MXFP4/fp16
+(the MX rows' vector-unit ops in float16: :func:`config`).
 
-    python benchmarks/bench_light_models.py [--models a,b] [--small 112]
+    python benchmarks/bench_light_models.py [--models a,b] [--configs c,d] [--small 112]
 """
 from __future__ import annotations
 
