@@ -5,12 +5,13 @@ the general engine's results bit for bit; SQNR of the logits above a floor measu
 margin; the same codes with 1 and 3 threads."""
 import numpy as np
 import pytest
-from test_light_models import _model, _randomize
 
 import hwsim.mac.api as mac_api
 import hwsim.mac.fast as mac_fast
 from hwsim.network import load_onnx
 from hwsim.network.executor import sqnr
+from light_models import model as _model
+from light_models import randomize as _randomize
 
 _CFG = {"mxfp8": dict(input="mxfp8_e4m3", weight="mxfp8_e4m3", bias="float32",
                       output="mxfp8_e4m3", mac="fp32"),
