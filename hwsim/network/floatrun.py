@@ -31,8 +31,11 @@ def bind_inputs(net, x) -> dict:
 
 
 def reference_run(net, x) -> dict:
-    """Every tensor of a float64 run of ``net`` on input ``x``."""
+    """Every tensor of a float64 run of ``net`` on input ``x``; a tensor listed in
+    ``net.reference_clamps`` (a ReLU folded into a quantized model's QuantizeLinear) is
+    clamped below at its bound, NaN kept."""
     env = bind_inputs(net, x)
+    clamps = getattr(net, "reference_clamps", {})
     for n in net.nodes:
         xs = [env[i] for i in n.inputs]
         # exp(-x) of Sigmoid may overflow to a right 0; Inf - Inf or 0 * Inf (a NaN / Inf
@@ -47,5 +50,6 @@ def reference_run(net, x) -> dict:
             raise OverflowValueError(
                 f"node {n.name} ({n.op}): the float64 reference run overflows to {bad} from "
                 f"finite inputs (largest |input| {big:.6g}); scale the network input down")
-        env[n.outputs[0]] = y
+        lo = clamps.get(n.outputs[0])
+        env[n.outputs[0]] = y if lo is None else np.maximum(y, lo)
     return env

@@ -73,6 +73,9 @@ class Network:
         self.source: dict = {}
         self.code_inputs: set = set()  # inputs given as integer codes (ONNX integer inputs)
         self.declared_shapes: dict = {}  # input -> declared shape (None: any size), enforced
+        # tensor -> lower bound the float64 reference applies (ReLUs folded into a quantized
+        # model's QuantizeLinear clamp; docs/semantics.md)
+        self.reference_clamps: dict = {}
 
     # -- building -------------------------------------------------------------
     def add(self, op, inputs, output, name=None, weight=None, bias=None, wq=None, bq=None,

@@ -28,7 +28,8 @@ from .graph import Network
 from .onnx_fold import fold_constants, folding_available
 from .onnx_rewrite import fuse_patterns, read_tensor
 from .onnx_shapes import attribute_problems, check_node_shapes, tensor_shapes
-from .onnx_quant import ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS, analyse_qdq
+from .onnx_quant import (ONNX_TYPE_FORMATS, QUANT_ATTRS, QUANT_CHECKS, QUANT_IMPORTERS, analyse_qdq,
+                         float_tensors, relu_clamps)
 
 __all__ = ["load_onnx", "UnsupportedModelError", "ONNX_TYPE_FORMATS", "ImportContext"]
 
@@ -67,6 +68,15 @@ class ImportContext:
         return t in self.init or t in self.dq_const
 
     def const(self, name, nm):
+        """A constant input: an initializer, or a DequantizeLinear of one (its float32
+        value ``(q - zp) * scale``, as DequantizeLinear computes it)."""
+        if name in self.dq_const:
+            q, s, z, _, axis = self.dq_const[name]
+            if s.ndim and s.size > 1:
+                shp = [1] * q.ndim
+                shp[axis] = -1
+                s, z = s.reshape(shp), z.reshape(shp)
+            return (q.astype(np.int64) - z).astype(np.float32) * np.asarray(s, np.float32)
         if name not in self.init:
             raise UnsupportedModelError(f"node {nm}: input {name!r} must be a constant")
         return np.asarray(self.init[name])
@@ -267,6 +277,9 @@ def load_onnx(model, config=None, name=None) -> Network:
     ctx.rewrites.extend(rewrites)
     ctx.opset = next((o.version for o in m.opset_import if o.domain in _STD_DOMAINS), 13)
     ctx.ranks = ranks
+    if quantized:  # float32 tensors of the graph (no QuantizeLinear): float32 in hwsim too
+        for t in float_tensors(g.node, init, code_inputs):
+            model_q.setdefault(t, QuantSpec("float32", 1.0, 0))
     for idx, n in enumerate(g.node):
         _spec(n.op_type)[1](ctx, n, _attrs(n), n.name or f"{n.op_type}_{idx}")
     check_node_shapes(net, shapes)
@@ -274,6 +287,11 @@ def load_onnx(model, config=None, name=None) -> Network:
     for k, v in code_inputs.items():
         model_q.setdefault(k, v)
     net.code_inputs = set(code_inputs)
+    net.reference_clamps = relu_clamps(model_q, {o for nd in net.nodes for o in nd.outputs})
+    if net.reference_clamps:
+        ctx.rewrites.append(f"float reference: max(x, 0) at {len(net.reference_clamps)} "
+                            "quantized tensors whose zero point is the format's minimum "
+                            "(ReLUs folded into QuantizeLinear)")
     net.outputs = [ctx.canon(o.name) for o in g.output]
     net.source["output_names"] = {ctx.canon(o.name): o.name for o in g.output}
     for o in net.outputs:

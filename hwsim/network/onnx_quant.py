@@ -20,7 +20,7 @@ from ..ops.quant import QuantSpec
 from ..tensors import QTensor, ints_to_codes
 
 __all__ = ["ONNX_TYPE_FORMATS", "QUANT_ATTRS", "QUANT_IMPORTERS", "QUANT_CHECKS", "analyse_qdq",
-           "qparams", "merge_q", "np_onnx_type"]
+           "qparams", "merge_q", "np_onnx_type", "float_tensors", "relu_clamps"]
 
 #: ONNX TensorProto element type -> hwsim format name
 ONNX_TYPE_FORMATS = {2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
@@ -95,6 +95,37 @@ def analyse_qdq(nodes, init, attrs_of):
         elif n.op_type == "DequantizeLinear":
             canon[n.output[0]] = c(n.input[0])
     return canon, model_q, dq_const
+
+
+def float_tensors(nodes, init, code_inputs) -> list:
+    """Outputs of ordinary ops in a quantized model that hold float values and that no
+    QuantizeLinear quantizes: the float32 tensors of a QDQ graph (e.g. the chain
+    ``ReduceMean -> Sub -> Pow`` that ``quantize_static`` leaves unquantized).  A node's
+    output holds codes when its first input does (QLinear* / *Integer / QuantizeLinear
+    outputs, integer graph inputs and initializers: data movement in QOperator models)."""
+    ints = set(code_inputs) | {k for k, v in init.items() if np.asarray(v).dtype.kind in "iub"}
+    quantized = {n.input[0] for n in nodes if n.op_type == "QuantizeLinear"}
+    out = []
+    for n in nodes:
+        if n.op_type in QUANT_ATTRS and n.op_type != "DequantizeLinear":
+            ints.update(n.output)
+        elif n.op_type != "DequantizeLinear" and n.input and n.input[0] in ints:
+            ints.update(n.output)
+        elif n.op_type != "DequantizeLinear":
+            out += [o for o in n.output if o and o not in quantized]
+    return out
+
+
+def relu_clamps(model_q, produced) -> dict:
+    """{tensor: 0.0} for every node output the model quantizes into an integer format with
+    the zero point at the format's minimum: the real range starts at exactly 0, the
+    signature of a ReLU folded into QuantizeLinear's clamp (docs/semantics.md, "The float
+    reference of a quantized model")."""
+    out = {}
+    for t, q in model_q.items():
+        if t in produced and q.fmt.kind == "int" and int(q.zero_point) == q.fmt.min_int:
+            out[t] = 0.0
+    return out
 
 
 def _import_qlinear(ctx, n, a, nm):
