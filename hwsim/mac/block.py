@@ -16,12 +16,13 @@ Model, format choices and sources: docs/architecture.md, "Block operands".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..codec import decode, encode
-from ..codec.blocktensor import _float_lut
+from ..codec.blocktensor import _E8M0_LUT, _float_lut
 from ..errors import FormatError, UnsupportedModeError
 from ..formats import PRESETS, FloatFormat
 from ..formats import format as parse_format
@@ -151,6 +152,37 @@ def _codebook_dequant(bt, fmt: FloatFormat) -> np.ndarray:
     return decode(encode(prod32.astype(np.float64), fmt, "rne"), fmt)
 
 
+@lru_cache(maxsize=16)
+def _mx_table(fmt, sfmt) -> np.ndarray:
+    """Scalar codes of every (E8M0 scale, element code) pair of an MX format: [256, 2^bits],
+    encoded from the float64 values ``BlockTensor.values`` computes (element value times
+    2^(scale - 127), NaN for scale 0xFF) and checked to decode to them bit for bit."""
+    elem = np.arange(1 << fmt.bits, dtype=np.uint8 if fmt.bits <= 8 else np.uint16)
+    ev = elem.view(np.int8).astype(np.float64) / 64.0 if fmt.is_int \
+        else _float_lut(fmt.elem)[elem]
+    vals = ev[None, :] * _E8M0_LUT[:, None]
+    codes = encode(vals, sfmt, "rne")
+    ok = _same_bits(decode(codes, sfmt), vals)
+    if not ok.all():
+        s, c = np.unravel_index(int(np.argmin(ok)), ok.shape)
+        raise AssertionError(f"{fmt.name} -> {sfmt.name}: scale {s}, element {c} is not exact")
+    return codes
+
+
+def _mx_scalar_codes(bt, sfmt) -> np.ndarray:
+    """``to_scalar``'s codes of an MX BlockTensor (exact dequant) by one table look-up."""
+    table = _mx_table(bt.fmt, sfmt)
+    width = table.shape[1]
+    sc = bt.scales.astype(np.intp) * width
+    n, bs, nb, ax = bt.axis_length, bt.block_size, bt.nblocks, bt.axis
+    if n % bs == 0 and ax is not None:
+        blocked = bt.shape[:ax] + (nb, bs) + bt.shape[ax + 1:]
+        idx = (bt.codes.reshape(blocked) + np.expand_dims(sc, ax + 1)).reshape(bt.shape)
+    else:
+        idx = bt.codes + bt.expand_scales(sc)
+    return table.reshape(-1)[idx]
+
+
 def to_scalar(bt, dequant="exact") -> ScalarOperand:
     """Convert a BlockTensor into scalar codes (exactly, or by the ``dequant`` model).
 
@@ -162,6 +194,8 @@ def to_scalar(bt, dequant="exact") -> ScalarOperand:
                         f"{type(bt).__name__}")
     sfmt = scalar_format(bt.fmt, dequant)
     dq = "exact" if dequant == "exact" else sfmt.name
+    if bt.fmt.kind == "mx" and dequant == "exact":  # every (scale, element) pair checked once
+        return ScalarOperand(_mx_scalar_codes(bt, sfmt), sfmt, 1.0, bt, dq)
     if bt.fmt.kind == "codebook" and dequant != "exact":
         want = _codebook_dequant(bt, sfmt)
         post = 1.0
