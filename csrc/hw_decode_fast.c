@@ -200,8 +200,10 @@ static HWI_ALWAYS_INLINE int dec_run(double *out, const void *in, const int cs,
     return HW_OK;
 }
 
-static int dec_base(double *out, const void *in, int cs, int flat, size_t n, const hw_format *f,
-                    const dec_params *p, hw_result *res)
+/* dec_run with constant code size and layout, so each case compiles to its own loop;
+ * inlined into dec_base and dec_avx2, the same source built for each target */
+static HWI_ALWAYS_INLINE int dec_sizes(double *out, const void *in, int cs, int flat, size_t n,
+                                       const hw_format *f, const dec_params *p, hw_result *res)
 {
     if (flat) return cs == 2 ? dec_run(out, in, 2, 1, n, f, p, res)
                              : dec_run(out, in, 4, 1, n, f, p, res);
@@ -213,19 +215,18 @@ static int dec_base(double *out, const void *in, int cs, int flat, size_t n, con
     }
 }
 
+static int dec_base(double *out, const void *in, int cs, int flat, size_t n, const hw_format *f,
+                    const dec_params *p, hw_result *res)
+{
+    return dec_sizes(out, in, cs, flat, n, f, p, res);
+}
+
 #ifdef HWI_SIMD
 __attribute__((target("avx2"))) static int dec_avx2(double *out, const void *in, int cs,
                                                     int flat, size_t n, const hw_format *f,
                                                     const dec_params *p, hw_result *res)
 {
-    if (flat) return cs == 2 ? dec_run(out, in, 2, 1, n, f, p, res)
-                             : dec_run(out, in, 4, 1, n, f, p, res);
-    switch (cs) {
-    case 1: return dec_run(out, in, 1, 0, n, f, p, res);
-    case 2: return dec_run(out, in, 2, 0, n, f, p, res);
-    case 4: return dec_run(out, in, 4, 0, n, f, p, res);
-    default: return dec_run(out, in, 8, 0, n, f, p, res);
-    }
+    return dec_sizes(out, in, cs, flat, n, f, p, res);
 }
 #define HWI_HAVE_DEC_AVX2 1
 #endif

@@ -215,6 +215,20 @@ int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
     if (!hwi_valid_code_size(code_size) || rows < 0 || cols < 0 || lut_n < 1) return HW_E_SIZE;
     if (rows && cols && (!codes || !lut || !out)) return HW_E_SIZE;
     if (pack) memset(out, 0, sizeof(int32_t) * (size_t)(((cols + PW - 1) / PW) * PW * rows));
+    if (code_size == 1 && !pack && lut_n >= 256) { /* rows of byte codes: no code too large */
+        const uint8_t *cc = (const uint8_t *)codes;
+        for (r = 0; r < rows; r++) {
+            const uint32_t z = (uint32_t)(zp ? zp[zp_per_row ? r : 0] : 0);
+            const uint8_t *row = cc + r * cols;
+            int32_t *orow = out + r * cols;
+            if (zp && !zp_per_row) {
+                for (c = 0; c < cols; c++) orow[c] = (int32_t)((uint32_t)lut[row[c]] - (uint32_t)zp[c]);
+            } else {
+                for (c = 0; c < cols; c++) orow[c] = (int32_t)((uint32_t)lut[row[c]] - z);
+            }
+        }
+        return HW_OK;
+    }
     for (r = 0; r < rows; r++)
         for (c = 0; c < cols; c++) {
             uint64_t x = hwi_load_code(codes, code_size, (size_t)(r * cols + c));

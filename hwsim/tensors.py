@@ -43,7 +43,7 @@ def codes_to_ints(codes: np.ndarray, bits: int, signed: bool) -> np.ndarray:
 
 def ints_to_codes(ints: np.ndarray, bits: int, dtype) -> np.ndarray:
     """Low ``bits`` bits of integers as codes of ``dtype`` (no range check)."""
-    i = np.asarray(ints).astype(np.int64)
+    i = np.asarray(ints).astype(np.int64, copy=False)
     if bits < 64:
         i = i & ((1 << bits) - 1)
     return i.astype(dtype)

@@ -270,7 +270,8 @@ def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool):
             np.concatenate([p_[0] for p_ in parts])).reshape(-1, n)
     st = None
     if stats:
-        st = {key: np.concatenate([p_[1][key] for p_ in parts]) for key in parts[0][1]}
+        st = parts[0][1] if len(parts) == 1 else \
+            {key: np.concatenate([p_[1][key] for p_ in parts]) for key in parts[0][1]}
     bails = [p_[2] for p_ in parts]
     if any(bl is not None and bl.any() for bl in bails):
         bail = np.concatenate([bl.reshape(-1, n) for bl in bails])

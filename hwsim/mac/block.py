@@ -15,14 +15,14 @@ Model, format choices and sources: docs/architecture.md, "Block operands".
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..codec import decode, encode
-from ..codec.blocktensor import _float_lut
+from ..codec.blocktensor import _E8M0_LUT, _float_lut
 from ..errors import FormatError, UnsupportedModeError
 from ..formats import PRESETS, FloatFormat
 from ..formats import format as parse_format
@@ -35,7 +35,6 @@ __all__ = ["ScalarOperand", "scalar_format", "to_scalar", "block_dot_unit", "mat
 
 _E4M3 = PRESETS["float8_e4m3fn"]
 _E2M1 = PRESETS["float4_e2m1fn"]
-_F32 = PRESETS["float32"]
 
 
 # ---------------------------------------------------------------------------
@@ -45,19 +44,6 @@ def _float_span(f: FloatFormat) -> tuple[int, int, int]:
     """Leading-bit exponents of the nonzero finite values of a float format."""
     lo = f.emin - f.man_bits if f.subnormals else f.emin
     return f.precision, lo, f.emax
-
-
-def _sig_bits(x: float) -> int:
-    """Significant bits of a finite float64 (0 for zero)."""
-    if x == 0.0:
-        return 0
-    m, _ = math.frexp(abs(x))
-    k = int(m * (1 << 53))
-    return 53 - ((k & -k).bit_length() - 1)
-
-
-def _lead_exp(x: float) -> int:
-    return math.frexp(abs(x))[1] - 1
 
 
 def _span(fmt) -> tuple[int, int, int]:
@@ -80,12 +66,7 @@ def _span(fmt) -> tuple[int, int, int]:
         hi = m + (top - 1 - fmt.exp_bias - m + 1)
         return m, lo, hi
     if kind == "codebook":
-        vals = [v for v in fmt.values if v != 0.0]
-        pv = max(_sig_bits(v) for v in vals)
-        pf, lf, hf = _float_span(_F32)     # absmax is a float32
-        # decode is the float64 product value * absmax (exact for NF4's float32 values)
-        return (min(pv + pf, 53), min(_lead_exp(v) for v in vals) + lf,
-                max(_lead_exp(v) for v in vals) + hf + 1)
+        return fmt.lead_exp_span          # value x float32 absmax
     raise UnsupportedModeError(f"{fmt.name!r} ({kind}): block operands of the MAC units are MX, "
                                "NVFP4, BFP and codebook formats")
 
@@ -171,6 +152,37 @@ def _codebook_dequant(bt, fmt: FloatFormat) -> np.ndarray:
     return decode(encode(prod32.astype(np.float64), fmt, "rne"), fmt)
 
 
+@lru_cache(maxsize=16)
+def _mx_table(fmt, sfmt) -> np.ndarray:
+    """Scalar codes of every (E8M0 scale, element code) pair of an MX format: [256, 2^bits],
+    encoded from the float64 values ``BlockTensor.values`` computes (element value times
+    2^(scale - 127), NaN for scale 0xFF) and checked to decode to them bit for bit."""
+    elem = np.arange(1 << fmt.bits, dtype=np.uint8 if fmt.bits <= 8 else np.uint16)
+    ev = elem.view(np.int8).astype(np.float64) / 64.0 if fmt.is_int \
+        else _float_lut(fmt.elem)[elem]
+    vals = ev[None, :] * _E8M0_LUT[:, None]
+    codes = encode(vals, sfmt, "rne")
+    ok = _same_bits(decode(codes, sfmt), vals)
+    if not ok.all():
+        s, c = np.unravel_index(int(np.argmin(ok)), ok.shape)
+        raise AssertionError(f"{fmt.name} -> {sfmt.name}: scale {s}, element {c} is not exact")
+    return codes
+
+
+def _mx_scalar_codes(bt, sfmt) -> np.ndarray:
+    """``to_scalar``'s codes of an MX BlockTensor (exact dequant) by one table look-up."""
+    table = _mx_table(bt.fmt, sfmt)
+    width = table.shape[1]
+    sc = bt.scales.astype(np.intp) * width
+    n, bs, nb, ax = bt.axis_length, bt.block_size, bt.nblocks, bt.axis
+    if n % bs == 0 and ax is not None:
+        blocked = bt.shape[:ax] + (nb, bs) + bt.shape[ax + 1:]
+        idx = (bt.codes.reshape(blocked) + np.expand_dims(sc, ax + 1)).reshape(bt.shape)
+    else:
+        idx = bt.codes + bt.expand_scales(sc)
+    return table.reshape(-1)[idx]
+
+
 def to_scalar(bt, dequant="exact") -> ScalarOperand:
     """Convert a BlockTensor into scalar codes (exactly, or by the ``dequant`` model).
 
@@ -182,6 +194,8 @@ def to_scalar(bt, dequant="exact") -> ScalarOperand:
                         f"{type(bt).__name__}")
     sfmt = scalar_format(bt.fmt, dequant)
     dq = "exact" if dequant == "exact" else sfmt.name
+    if bt.fmt.kind == "mx" and dequant == "exact":  # every (scale, element) pair checked once
+        return ScalarOperand(_mx_scalar_codes(bt, sfmt), sfmt, 1.0, bt, dq)
     if bt.fmt.kind == "codebook" and dequant != "exact":
         want = _codebook_dequant(bt, sfmt)
         post = 1.0
@@ -228,9 +242,7 @@ def _grid(fmt) -> tuple[int, int, int]:
     if kind == "bfp":
         return -(fmt.man_bits - 1), 2, 1
     if kind == "codebook":
-        vals = [v for v in fmt.values if v != 0.0]
-        lsb = min(_lead_exp(v) - _sig_bits(v) + 1 for v in vals)
-        return lsb, 1, _F32.precision
+        return fmt.element_grid
     raise UnsupportedModeError(f"no block datapath for {fmt.name!r}")
 
 

@@ -9,7 +9,6 @@ docs/architecture.md, "MAC fast paths".
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
@@ -20,6 +19,8 @@ from ..formats import FloatFormat
 from . import engine
 from .accumulators import BLOCK_KINDS, is_int, range_bits, sig_bits
 from .config import MacUnit, Sequential, Tree
+from .fastcheck import _codes_lo_hi, _data_checked, _exact_f32, _short_data, _values_f32_exact
+from .packcache import packed_b
 from .results import register_code_dtype
 from .threads import FAST_PARALLEL_WORK, FAST_RANGES_PER_THREAD, row_ranges, run_ranges
 
@@ -96,12 +97,13 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
         if block and acc.fmt == F32 and acc.rounding in ("rne", "rtz") and \
                 acc.overflow == "special" and sig_bits(mac.a_fmt) + sig_bits(mac.b_fmt) <= 24:
             return "f32_seq"  # products checked on the data (scales)
-        if acc.overflow != "special" or not products_exact_in_f32(mac.a_fmt, mac.b_fmt):
+        exact = products_exact_in_f32(mac.a_fmt, mac.b_fmt)
+        if acc.overflow != "special" or not (exact or _data_checked(mac.a_fmt, mac.b_fmt)):
             return None
         if acc.fmt == F32 and acc.rounding in ("rne", "rtz"):
             return "f32_seq"
         if acc.fmt in (F16, BF16) and acc.rounding in ("rne", "rtz"):
-            if acc.fused or products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt):
+            if acc.fused or (exact and products_exact_in(mac.a_fmt, mac.b_fmt, acc.fmt)):
                 return "narrow_seq"
         return None
     if acc.kind == "multi" and isinstance(mac.order, Sequential):
@@ -153,7 +155,10 @@ def _float_bias(bias, n):
 
 @lru_cache(maxsize=64)
 def _lut_f32(fmt) -> np.ndarray:
-    return _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(np.float32)
+    """Decode table in binary32 (codes beyond its range, of ``_data_checked`` formats, are
+    never read: the data checks exclude them)."""
+    with np.errstate(over="ignore"):
+        return _decode(np.arange(1 << fmt.bits, dtype=np.uint32), fmt).astype(np.float32)
 
 
 @lru_cache(maxsize=64)
@@ -211,39 +216,6 @@ def _lut_f32_call(codes, lut, rows, cols, out, panel_rows=0):
 
 
 
-def _lo_hi(v: np.ndarray, blocks) -> tuple[float, float]:
-    """(min nonzero |v|, max |v|) or bounds of them; (1, 0) when v is all zero.
-    MX operands: bounds from the block scales alone (no pass over the data)."""
-    if blocks is not None and blocks.fmt.kind == "mx" and blocks.fmt.elem.kind == "float":
-        sc = blocks.scales
-        if (sc == 255).any():
-            return math.inf, math.inf  # a NaN scale: NaN values
-        lo, hi = int(sc.min()) - 127, int(sc.max()) - 127
-        return blocks.fmt.elem.min_subnormal * 2.0 ** lo, blocks.fmt.elem.max_finite * 2.0 ** hi
-    m = np.abs(v)
-    mx = float(m.max()) if m.size else 0.0
-    if not np.isfinite(mx):
-        return math.inf, math.inf
-    mn = float(np.min(m, where=m > 0, initial=math.inf)) if m.size else math.inf
-    return (mn, mx) if mx > 0 else (1.0, 0.0)
-
-
-def _values_f32_exact(av: np.ndarray, bv: np.ndarray, pa: int, pb: int, ablk=None,
-                      bblk=None) -> bool:
-    """Block-format operand values (float64): every product exactly a finite
-    binary32 value (<= 24 bits, LSB >= 2^-149, |p| < 2^128)."""
-    if pa + pb > 24:
-        return False
-    (amin, amax), (bmin, bmax) = _lo_hi(av, ablk), _lo_hi(bv, bblk)
-    if math.inf in (amin, amax, bmin, bmax):  # NaN / Inf values: the engine
-        return False
-    if amax == 0.0 or bmax == 0.0:
-        return True
-    # LSB of a value >= |v| * 2^-(p-1); of a product >= amin * bmin * 2^-(pa+pb-2)
-    return (amax * bmax < 2.0 ** 128 and
-            amin * bmin * 2.0 ** -(pa + pb - 2) >= 2.0 ** -149)
-
-
 def _float_operand(codes: np.ndarray, fmt):
     """(pointer, code size, lut, lut size, dec) of a code operand of the float kernels."""
     lut = _lut_f32(fmt)
@@ -256,6 +228,7 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     m, k = a.shape
     n = b.shape[1]
     values = a.dtype.kind == "f"
+    lohi = None  # (min nonzero |a|, max |a|, the same of b) where the data were checked
     if values:  # block-format operands, decoded exactly
         if not _values_f32_exact(a, b, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt), *blocks):
             return None
@@ -267,6 +240,10 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
         if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
             return None
         a, b = _codes_c(a), _codes_c(b)
+        if not products_exact_in_f32(mac.a_fmt, mac.b_fmt):  # plan: _data_checked formats
+            lohi = (*_codes_lo_hi(a, mac.a_fmt), *_codes_lo_hi(b, mac.b_fmt))
+            if not _exact_f32(*lohi, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt)):
+                return None
         opa, opb = _float_operand(a, mac.a_fmt), _float_operand(b, mac.b_fmt)
     bvec = _float_bias(bias, n)
     if bvec is False:
@@ -281,7 +258,9 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     acc = mac.accumulator
     fmt_id = 0 if acc.fmt == F16 else 1
     rnd = lib.HW_ROUND_RNE if acc.rounding == "rne" else lib.HW_ROUND_RTZ
-    short = int(narrow and short_products(mac.a_fmt, mac.b_fmt, acc.fmt))
+    short = int(narrow and (short_products(mac.a_fmt, mac.b_fmt, acc.fmt) or (
+        lohi is not None and _short_data(lohi, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt),
+                                         acc.fmt))))
 
     pin, pfi = _ptr("float *", init), _ptr("float *", fin)
 
@@ -421,12 +400,11 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
         return None
     if stats and k * pmax + 2 * bb >= 1 << 31:
         return None
-    la, lb = _lut_i32(mac.a_fmt), _lut_i32(mac.b_fmt)
-    bp = np.empty((-(-n // PW), k, PW), dtype=np.int32)
-    zbf = _zp_full(zb, n)
-    if lib.hw_mac_lut_i32(_ptr("void *", b), b.dtype.itemsize, k, n, _ptr("int32_t *", lb),
-                          lb.size, _ptr("int32_t *", zbf), 0, _ptr("int32_t *", bp), 1) != lib.HW_OK:
+    la = _lut_i32(mac.a_fmt)
+    packed = packed_b(b, mac.b_fmt, _lut_i32(mac.b_fmt), _zp_full(zb, n))
+    if packed is None:
         return None
+    bp, l1 = packed
     zaf = _zp_full(za, m)
     b32b = None
     if braw is not None:
@@ -463,7 +441,7 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
                   width_needed=wd.reshape(-1),
                   # sum_k |b[k, j]| (zero points subtracted) from the packed panels:
                   # A2Q's per-channel bound (results.MacStats.a2q_l1_bits)
-                  l1=np.abs(bp).sum(axis=1, dtype=np.int64).reshape(-1)[:n])
+                  l1=l1.copy())
     return out, st, None
 
 

@@ -84,9 +84,20 @@ def _zero_point(zp, fmt, n: int, name: str, fmt_name: str):
     return z.reshape(-1)
 
 
+#: (exp_bits, man_bits, bias, specials) of the IEEE formats numpy converts to
+_NATIVE_FLOAT = {(8, 23, 127, "ieee"): np.float32, (5, 10, 15, "ieee"): np.float16}
+
+
 def _exact_in(values: np.ndarray, fmt) -> np.ndarray:
     """mask: float64 values exactly representable in the scalar format fmt."""
     if fmt.kind == "float":
+        native = _NATIVE_FLOAT.get((fmt.exp_bits, fmt.man_bits, fmt.bias, fmt.specials))
+        if native is not None and fmt.subnormals and fmt.signed:
+            # binary32 / binary16: a finite value is exact iff the IEEE conversion (any
+            # rounding) gives it back; NaN and Inf are handled as below
+            with np.errstate(over="ignore", invalid="ignore"):
+                ok = values.astype(native).astype(np.float64) == values
+            return ok | (np.isnan(values) & fmt.has_nan)
         ov = "saturate"
         q = _decode(_encode(np.where(np.isnan(values), 0.0, values), fmt, "rtz", ov), fmt)
         ok = (q == values) | (np.isnan(values) & fmt.has_nan)

@@ -21,6 +21,7 @@ import itertools
 import numpy as np
 from numba import prange
 
+from ..mac.packcache import same_codes
 from .kernels import dual as _dual
 from .mac_layer import run_mac_layer
 from .macbridge import mac_matmul
@@ -143,6 +144,29 @@ def weight_matrix(w_codes, groups, order="cin,kh,kw"):
     return np.ascontiguousarray(wk.reshape(groups, cg, -1).transpose(0, 2, 1))
 
 
+#: weight matrices of conv2d, reused while the same weight codes come back (a layer's
+#: weights, call after call): key -> (private copy of the codes, matrix)
+_WM: dict = {}
+_WM_LIMIT = 256
+
+
+def _weight_matrix_cached(w, groups, order):
+    """:func:`weight_matrix`, cached.  A hit needs the same address, shape, groups and
+    order *and* the same codes (compared with the private copy); the matrix is read-only
+    and stays at one address, so the MAC fast paths can reuse their packing of it."""
+    w = np.ascontiguousarray(w)
+    key = (w.__array_interface__["data"][0], w.shape, w.dtype.str, groups, order)
+    hit = _WM.get(key)
+    if hit is not None and same_codes(hit[0], w):
+        return hit[1]
+    wm = weight_matrix(w, groups, order)
+    wm.flags.writeable = False
+    if len(_WM) >= _WM_LIMIT:
+        _WM.pop(next(iter(_WM)), None)
+    _WM[key] = (w.copy(), wm)
+    return wm
+
+
 def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, padding=0,
            dilation=1, groups=1, layout="NCHW", order="cin,kh,kw", pad_code=None, stats=True):
     """Accumulator values of a 2-D convolution (before requantization).
@@ -178,7 +202,7 @@ def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, paddin
     cols, (N, Ho, Wo) = im2col(x_codes, (kh, kw), stride=stride, padding=padding,
                                dilation=dilation, groups=groups, layout=layout, order=order,
                                pad_code=pad_code)
-    wm = weight_matrix(w, groups, order)
+    wm = _weight_matrix_cached(w, groups, order)
     cg = cout // groups
     b = None if bias is None else np.asarray(bias).reshape(groups, cg)
     wz = np.asarray(w_zp)
@@ -186,8 +210,10 @@ def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, paddin
     acc, codes, st = mac_matmul(cols, wm, mac, bias=b, a_zp=x_zp, b_zp=wz, stats=stats)
 
     def arrange(t):
-        t = t.transpose(1, 0, 2).reshape(N, Ho, Wo, cout)  # [M, G, Cg] -> channel g*Cg + o
-        return np.ascontiguousarray(t.transpose(0, 3, 1, 2) if layout == "NCHW" else t)
+        # [M, G, Cg] -> channel g*Cg + o; NCHW as a view of the channel-last array (one
+        # group: no copy), which is the order the requantization reads it in
+        t = t.transpose(1, 0, 2).reshape(N, Ho, Wo, cout)
+        return t.transpose(0, 3, 1, 2) if layout == "NCHW" else t
 
     st = dict(st)
     st["overflow_per_col"] = np.asarray(st["overflow_per_col"]).reshape(-1)

@@ -74,6 +74,20 @@ def _requantize(acc, lp, ch_axis):
     return QTensor(codes, out_q.fmt, out_q.scale, out_q.zero_point), rqd
 
 
+#: LayerConfig -> its to_dict() (a deep conversion, ~1 ms): computed once per config
+_CFG_DICTS: dict = {}
+
+
+def _config_dict(cfg) -> dict:
+    """A fresh top-level copy of ``cfg.to_dict()``, converted once per config object."""
+    hit = _CFG_DICTS.get(id(cfg))
+    if hit is None or hit[0] is not cfg:
+        if len(_CFG_DICTS) > 4096:
+            _CFG_DICTS.clear()
+        hit = _CFG_DICTS[id(cfg)] = (cfg, cfg.to_dict())
+    return dict(hit[1])
+
+
 def run_mac_layer(n, ins, args, kernel):
     """Executor of a MAC op: ``(output QTensor, LayerRecord)``.
 
@@ -92,7 +106,7 @@ def run_mac_layer(n, ins, args, kernel):
     st = dict(st)
     acc_codes = st.pop("codes", None)
     rec = LayerRecord(n.name, n.op, x, lp.wq, lp.bias, acc, out, lp.mac, rqd, dict(n.attrs),
-                      lp.config.to_dict(), st, acc_codes)
+                      _config_dict(lp.config), st, acc_codes)
     return out, rec
 
 

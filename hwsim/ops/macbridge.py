@@ -209,7 +209,7 @@ def mac_matmul(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0, stats=True):
                         bias=bg, a_zero_point=a_zp, b_zero_point=zg, stats=stats)
         if kind == "int":
             v = np.asarray(r.values)
-            vals.append(v.astype(np.int64) if v.dtype != object else v)
+            vals.append(v.astype(np.int64, copy=False) if v.dtype != object else v)
         else:
             vals.append(np.asarray(r.real_values(), np.float64))
         codes.append(np.asarray(r.codes))

@@ -265,7 +265,7 @@ class Requant:
             return np.moveaxis(self.apply(np.moveaxis(acc, axis, -1)), -1, axis)
         shape = acc.shape
         n = shape[-1] if acc.ndim else 1
-        a2 = np.ascontiguousarray(acc.astype(np.int64)).reshape(-1, n)
+        a2 = np.ascontiguousarray(acc.astype(np.int64, copy=False)).reshape(-1, n)
         out = np.empty(a2.shape, dtype=np.int64)
         zp, lo, hi = np.int64(self.zero_point), np.int64(self.qmin), np.int64(self.qmax)
         if self.style in ("tflite", "tflite_single"):

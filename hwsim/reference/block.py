@@ -187,6 +187,27 @@ def _blocks(row, bs):
     return [row[i:i + bs] for i in range(0, len(row), bs)]
 
 
+def _quantize_blocks(x, axis, bs, block, code_dtype, scale_dtype):
+    """Run ``block(ri, bi, blk, first)`` over every block of x along axis (``ri``,
+    ``bi``: row and block number, ``blk``: its Python floats, ``first``: the flat
+    index of its first element, block axis last) and stack the ``(scale, codes)``
+    it returns as (codes shaped like x, scales with the block axis's length
+    replaced by the number of blocks)."""
+    rows, moved, ax, shape = _rows(x, axis)
+    n = moved[-1]
+    codes_out, scales_out = [], []
+    for ri, row in enumerate(rows):
+        crow, srow = [], []
+        for bi, blk in enumerate(_blocks(row, bs)):
+            scale, codes = block(ri, bi, blk, ri * n + bi * bs)
+            srow.append(scale)
+            crow.extend(codes)
+        codes_out.append(crow)
+        scales_out.append(srow)
+    return (_back(codes_out, moved, ax, code_dtype, shape),
+            _back(scales_out, moved[:-1] + (-(-n // bs),), ax, scale_dtype))
+
+
 def _mode(rounding) -> str:
     return rounding.short if hasattr(rounding, "short") else str(rounding).lower()
 
@@ -213,40 +234,33 @@ def mx_quantize(x, fmt: MXFormat, axis=-1, rounding="rne", sr_bits=None, seed=0,
     """OCP MX reference: (element codes, E8M0 scale codes).  ``scales``: the
     caller's E8M0 codes (shaped like the result's) used instead of computed ones."""
     mode = _mode(rounding)
-    rows, moved, ax, shape = _rows(x, axis)
     given = _given_rows(scales, axis)
-    n = moved[-1]
-    codes_out, scales_out = [], []
-    for ri, row in enumerate(rows):
-        crow, srow = [], []
-        for bi, blk in enumerate(_blocks(row, fmt.block_size)):
-            vals = [_frac(v) for v in blk]
-            if given is not None:
-                se = None if given[ri][bi] == 0xFF else given[ri][bi] - 127
-            elif any(v is None for v in vals):
-                se = None
-            else:
-                amax = max(abs(v) for v in vals)
-                se = -127 if amax == 0 else _floor_log2(amax) - fmt.emax_elem
-                se = None if se > 127 else max(se, -127)
-            if se is None:
-                srow.append(0xFF)
-                crow.extend([0] * len(blk))
+
+    def block(ri, bi, blk, first):
+        vals = [_frac(v) for v in blk]
+        if given is not None:
+            se = None if given[ri][bi] == 0xFF else given[ri][bi] - 127
+        elif any(v is None for v in vals):
+            se = None
+        else:
+            amax = max(abs(v) for v in vals)
+            se = -127 if amax == 0 else _floor_log2(amax) - fmt.emax_elem
+            se = None if se > 127 else max(se, -127)
+        if se is None:
+            return 0xFF, [0] * len(blk)
+        crow = []
+        for j, (v, xf) in enumerate(zip(vals, blk)):
+            idx = index0 + first + j
+            rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
+            if v is None:  # only with caller scales
+                if math.isnan(xf):
+                    raise ValueError("NaN element in a block with a non-NaN scale")
+                crow.append(_mx_saturated(xf < 0, fmt))
                 continue
-            srow.append(se + 127)
-            for j, (v, xf) in enumerate(zip(vals, blk)):
-                idx = index0 + ri * n + bi * fmt.block_size + j
-                rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
-                if v is None:  # only with caller scales
-                    if math.isnan(xf):
-                        raise ValueError("NaN element in a block with a non-NaN scale")
-                    crow.append(_mx_saturated(xf < 0, fmt))
-                    continue
-                crow.append(_mx_elem(v / _pow2(se), _neg(xf), fmt, mode, rnd, sr_bits or 0))
-        codes_out.append(crow)
-        scales_out.append(srow)
-    return (_back(codes_out, moved, ax, fmt.code_dtype, shape),
-            _back(scales_out, moved[:-1] + (-(-n // fmt.block_size),), ax, np.uint8))
+            crow.append(_mx_elem(v / _pow2(se), _neg(xf), fmt, mode, rnd, sr_bits or 0))
+        return se + 127, crow
+
+    return _quantize_blocks(x, axis, fmt.block_size, block, fmt.code_dtype, np.uint8)
 
 
 def _mx_elem(q: Fraction, negative: bool, fmt: MXFormat, mode, rnd, r) -> int:
@@ -327,54 +341,47 @@ def nvfp4_quantize(x, fmt, axis=-1, rounding="rne", tensor_scale=None, arithmeti
     ts = nvfp4_tensor_scale(x, arithmetic) if tensor_scale is None \
         else Fraction(float(tensor_scale))
     f32 = arithmetic == "float32"
-    rows, moved, ax, shape = _rows(x, axis)
-    n = moved[-1]
-    bs = fmt.block_size
-    codes_out, scales_out = [], []
-    for ri, row in enumerate(rows):
-        crow, srow = [], []
-        for bi, blk in enumerate(_blocks(row, bs)):
-            vals = [_frac(v) for v in blk]
-            if f32:
-                vals = [None if v is None else _fl32(v) for v in vals]
-                vals = [v if isinstance(v, Fraction) else None for v in vals]
-            if given is not None:
-                s = None if given[ri][bi] == 0x7F else _decode_exact(E4M3, given[ri][bi])
-            elif any(v is None for v in vals):
-                s = None
+
+    def block(ri, bi, blk, first):
+        vals = [_frac(v) for v in blk]
+        if f32:
+            vals = [None if v is None else _fl32(v) for v in vals]
+            vals = [v if isinstance(v, Fraction) else None for v in vals]
+        if given is not None:
+            s = None if given[ri][bi] == 0x7F else _decode_exact(E4M3, given[ri][bi])
+        elif any(v is None for v in vals):
+            s = None
+        else:
+            amax = max(abs(v) for v in vals)
+            q = _fl32(amax / _fl32(6 * ts)) if f32 else amax / (6 * ts)
+            if q == 0:
+                s = Fraction(1)
             else:
-                amax = max(abs(v) for v in vals)
-                q = _fl32(amax / _fl32(6 * ts)) if f32 else amax / (6 * ts)
-                if q == 0:
-                    s = Fraction(1)
-                else:
-                    q = min(max(q, Fraction(1, 512)), Fraction(448))
-                    s = round_to_float(q, E4M3, "rne")
-            if s is None:
-                srow.append(0x7F)
-                crow.extend([0] * len(blk))
+                q = min(max(q, Fraction(1, 512)), Fraction(448))
+                s = round_to_float(q, E4M3, "rne")
+        if s is None:
+            return 0x7F, [0] * len(blk)
+        crow = []
+        for j, (v, xf) in enumerate(zip(vals, blk)):
+            idx = index0 + first + j
+            rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
+            if v is None:  # only with caller scales: Inf (or float32 overflow) saturates
+                if math.isnan(xf):
+                    raise ValueError("NaN element in a block with a non-NaN scale")
+                crow.append(0xF if xf < 0 else 0x7)
                 continue
-            srow.append(float_code(s, False, E4M3))
-            for j, (v, xf) in enumerate(zip(vals, blk)):
-                idx = index0 + ri * n + bi * bs + j
-                rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
-                if v is None:  # only with caller scales: Inf (or float32 overflow) saturates
-                    if math.isnan(xf):
-                        raise ValueError("NaN element in a block with a non-NaN scale")
-                    crow.append(0xF if xf < 0 else 0x7)
-                    continue
-                if f32:
-                    e = _fl32(v / _fl32(s * ts))
-                    if not isinstance(e, Fraction):  # float32 overflow: saturate
-                        e = Fraction(6) if e > 0 else Fraction(-6)
-                else:
-                    e = v / (s * ts)
-                r = round_to_float(e, E2M1, mode, rnd, sr_bits or 0)
-                crow.append(float_code(r, _neg(xf), E2M1))
-        codes_out.append(crow)
-        scales_out.append(srow)
-    return (_back(codes_out, moved, ax, np.uint8, shape),
-            _back(scales_out, moved[:-1] + (-(-n // bs),), ax, np.uint8), float(ts))
+            if f32:
+                e = _fl32(v / _fl32(s * ts))
+                if not isinstance(e, Fraction):  # float32 overflow: saturate
+                    e = Fraction(6) if e > 0 else Fraction(-6)
+            else:
+                e = v / (s * ts)
+            r = round_to_float(e, E2M1, mode, rnd, sr_bits or 0)
+            crow.append(float_code(r, _neg(xf), E2M1))
+        return float_code(s, False, E4M3), crow
+
+    codes, scale_codes = _quantize_blocks(x, axis, fmt.block_size, block, np.uint8, np.uint8)
+    return codes, scale_codes, float(ts)
 
 
 def nvfp4_decode(codes, scales, tensor_scale, fmt, axis=-1):
@@ -406,41 +413,35 @@ def bfp_quantize(x, fmt: BFPFormat, axis=-1, rounding="rne", sr_bits=None, seed=
     m = fmt.man_bits
     bias = fmt.exp_bias
     twos = fmt.mantissa == "twos_complement"
-    rows, moved, ax, shape = _rows(x, axis)
-    n = moved[-1]
-    bs = fmt.block_size
-    codes_out, scales_out = [], []
-    for ri, row in enumerate(rows):
-        crow, srow = [], []
-        for bi, blk in enumerate(_blocks(row, bs)):
-            if any(math.isnan(v) for v in blk):
-                raise ValueError("NaN input")
-            exps = [math.inf if math.isinf(v) else _floor_log2(abs(Fraction(v)))
-                    for v in blk if v != 0]
-            E = max(exps, default=-math.inf)
-            E = int(min(max(E, -bias), bias + 1))
-            if given is not None:
-                E = given[ri][bi] - bias
-            srow.append(E + bias)
-            for j, v in enumerate(blk):
-                idx = index0 + ri * n + bi * bs + j
-                rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
-                neg = _neg(v)
-                lim = (1 << m) if (twos and neg) else (1 << m) - 1
-                if math.isinf(v):
-                    k = lim
-                else:
-                    k = round_to_int(abs(Fraction(v)) * _pow2(m - 1 - E), neg, mode,
-                                     rnd, sr_bits or 0)
-                    k = min(k, lim)
-                if twos:
-                    crow.append((-k if neg else k) & ((1 << (m + 1)) - 1))
-                else:
-                    crow.append((int(neg) << m) | k)
-        codes_out.append(crow)
-        scales_out.append(srow)
-    return (_back(codes_out, moved, ax, fmt.code_dtype, shape),
-            _back(scales_out, moved[:-1] + (-(-n // bs),), ax, np.uint16))
+
+    def block(ri, bi, blk, first):
+        if any(math.isnan(v) for v in blk):
+            raise ValueError("NaN input")
+        exps = [math.inf if math.isinf(v) else _floor_log2(abs(Fraction(v)))
+                for v in blk if v != 0]
+        E = max(exps, default=-math.inf)
+        E = int(min(max(E, -bias), bias + 1))
+        if given is not None:
+            E = given[ri][bi] - bias
+        crow = []
+        for j, v in enumerate(blk):
+            idx = index0 + first + j
+            rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
+            neg = _neg(v)
+            lim = (1 << m) if (twos and neg) else (1 << m) - 1
+            if math.isinf(v):
+                k = lim
+            else:
+                k = round_to_int(abs(Fraction(v)) * _pow2(m - 1 - E), neg, mode,
+                                 rnd, sr_bits or 0)
+                k = min(k, lim)
+            if twos:
+                crow.append((-k if neg else k) & ((1 << (m + 1)) - 1))
+            else:
+                crow.append((int(neg) << m) | k)
+        return E + bias, crow
+
+    return _quantize_blocks(x, axis, fmt.block_size, block, fmt.code_dtype, np.uint16)
 
 
 def bfp_decode(codes, scales, fmt: BFPFormat, axis=-1):
@@ -467,25 +468,19 @@ def bfp_decode(codes, scales, fmt: BFPFormat, axis=-1):
 def codebook_quantize(x, fmt: CodebookFormat, axis=-1):
     """Codebook reference: (codes, float32 absmax per block)."""
     cb = [Fraction(v) for v in fmt.values]
-    rows, moved, ax, shape = _rows(x, axis)
-    n = moved[-1]
-    bs = fmt.block_size
-    codes_out, scales_out = [], []
-    for row in rows:
-        crow, srow = [], []
-        for blk in _blocks(row, bs):
-            vals = [Fraction(v) for v in blk]
-            absmax = round_to_float(max(abs(v) for v in vals), _F32, "rne", overflow="inf")
-            srow.append(float(absmax))
-            for v in vals:
-                y = Fraction(0) if absmax == 0 else round_to_float(v / absmax, _F64, "rne")
-                y = min(max(y, Fraction(-1)), Fraction(1))
-                dist = [abs(y - c) for c in cb]
-                crow.append(dist.index(min(dist)))  # first minimum: ties to the lower index
-        codes_out.append(crow)
-        scales_out.append(srow)
-    return (_back(codes_out, moved, ax, np.uint8, shape),
-            _back(scales_out, moved[:-1] + (-(-n // bs),), ax, np.float32))
+
+    def block(ri, bi, blk, first):
+        vals = [Fraction(v) for v in blk]
+        absmax = round_to_float(max(abs(v) for v in vals), _F32, "rne", overflow="inf")
+        crow = []
+        for v in vals:
+            y = Fraction(0) if absmax == 0 else round_to_float(v / absmax, _F64, "rne")
+            y = min(max(y, Fraction(-1)), Fraction(1))
+            dist = [abs(y - c) for c in cb]
+            crow.append(dist.index(min(dist)))  # first minimum: ties to the lower index
+        return float(absmax), crow
+
+    return _quantize_blocks(x, axis, fmt.block_size, block, np.uint8, np.float32)
 
 
 def codebook_decode(codes, scales, fmt: CodebookFormat, axis=-1):

@@ -7,8 +7,8 @@ import hwsim.mac
 
 PKG = Path(hwsim.mac.__file__).parent
 #: the package's modules, lowest first: a module may import only those before it
-ORDER = ["threads", "nan", "accumulators", "config", "results", "engine", "operands", "fast", "trace",
-         "api", "block"]
+ORDER = ["threads", "nan", "accumulators", "config", "results", "engine", "operands", "fastcheck",
+         "packcache", "fast", "trace", "api", "block"]
 
 
 def _imports(name):

@@ -11,20 +11,11 @@ from onnx import numpy_helper
 
 from hwsim.network import load_onnx
 from hwsim.network.executor import sqnr
+from light_models import LIGHT_DIR as _DIR
+from light_models import model as _model
+from light_models import randomize as _randomize
 
-_DIR = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
 _OPS = {"inception_v1": "LRN", "shufflenet": "Transpose", "densenet121": "ChannelAffine"}
-
-
-def _model(name, size=None):
-    m = onnx.load(os.path.join(_DIR, f"light_{name}.onnx"))
-    if size is not None:
-        inits = {t.name for t in m.graph.initializer}
-        for vi in m.graph.input:
-            dims = vi.type.tensor_type.shape.dim
-            if vi.name not in inits and len(dims) == 4:
-                dims[2].dim_value = dims[3].dim_value = size
-    return m
 
 
 @pytest.fixture(scope="module", params=sorted(_OPS))
@@ -42,18 +33,6 @@ def test_float64_matches_shipped_output(light):
     got = net.reference(x, keep=False)[net.outputs[0]]
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-9)  # float32 vs float64
-
-
-def _randomize(net, rng):
-    for n in net.nodes:
-        if n.weight is not None:
-            w = np.asarray(n.weight)
-            fan_in = int(np.prod(w.shape[1:])) if n.op == "Conv" else w.shape[0]
-            n.weight = rng.normal(0.0, np.sqrt(2.0 / fan_in), w.shape)
-            n.bias = rng.normal(0.0, 0.01, w.shape[0] if n.op == "Conv" else w.shape[1])
-        if n.op == "ChannelAffine":
-            n.attrs["a"] = list(rng.uniform(0.5, 1.5, len(n.attrs["a"])))
-            n.attrs["b"] = list(rng.normal(0.0, 0.1, len(n.attrs["b"])))
 
 
 _CFG = {"int8": dict(input="int8", weight="int8", bias="int32", output="int8", mac="int32"),
