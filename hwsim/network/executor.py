@@ -18,7 +18,7 @@ from ..tensors import QTensor, ints_to_codes
 from .floatrun import bind_inputs, reference_run
 from .inputs import apply_codes, check_inputs
 
-__all__ = ["RunResult", "run_network", "sqnr"]
+__all__ = ["RunResult", "run_network", "execute_node", "sqnr"]
 
 
 @dataclass
@@ -142,6 +142,14 @@ def _layer_stats(n, rec) -> dict:
     return st
 
 
+def execute_node(n, ins, args):
+    """``(output QTensor, record)`` of node ``n`` as a run computes it: onnxruntime's kernel
+    where the layer says ``elementwise="ort"`` and one is modelled (issue 9), else the op's
+    own executor."""
+    res = ort_kernel(n, ins, args) if args.config.elementwise == "ort" else None
+    return res if res is not None else get_op(n.op).execute(n, ins, args)
+
+
 def run_network(net, plan, x, keep=False, reference=True, mac_stats=True) -> RunResult:
     """Run one input (batch) through the simulated accelerator (see :meth:`Network.run`)."""
     env, xin = quantize_inputs(net, x, plan.tensors)
@@ -153,8 +161,7 @@ def run_network(net, plan, x, keep=False, reference=True, mac_stats=True) -> Run
                         layer=plan.layers.get(n.name), mac_stats=mac_stats)
         ins = [env[i] for i in n.inputs]
         ort = args.config.elementwise == "ort"
-        res = ort_kernel(n, ins, args) if ort else None  # onnxruntime's kernel (issue 9)
-        out, rec = res if res is not None else get_op(n.op).execute(n, ins, args)
+        out, rec = execute_node(n, ins, args)
         env[n.outputs[0]] = out
         st = _layer_stats(n, rec)
         if ort:

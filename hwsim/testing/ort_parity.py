@@ -38,7 +38,7 @@ EXACT_ORT_KERNELS = frozenset({
     "Slice", "Gather", "Concat", "Resize",
     # onnxruntime's QLinear contrib kernels (hwsim.ops.ort_numerics, tests/ops/test_qlinear_ort.py)
     "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu",
-    "QLinearGlobalAveragePool", "QLinearAveragePool", "QLinearConcat",
+    "QLinearGlobalAveragePool", "QLinearAveragePool", "QLinearConcat", "QLinearSoftmax",
     # element-wise float32 islands tested against onnxruntime there
     "QuantizeLinear<-Relu", "QuantizeLinear<-Clip", "QuantizeLinear<-Sub",
     "QuantizeLinear<-Div", "QuantizeLinear<-Max", "QuantizeLinear<-MaxPool",
@@ -187,8 +187,11 @@ def compare_layers(qmodel, feeds, config=None, isolate=False) -> list:
 
 
 def _isolated(net, canon, got, tensors) -> dict:
-    """Every node's output computed from onnxruntime's codes of its inputs."""
-    from ..ops import ExecArgs, get_op
+    """Every node's output computed from onnxruntime's codes of its inputs, dispatched as
+    a run does (:func:`hwsim.network.executor.execute_node`: onnxruntime's kernel where the
+    layer says ``elementwise="ort"``)."""
+    from ..network.executor import execute_node
+    from ..ops import ExecArgs
     from ..tensors import QTensor, ints_to_codes
 
     plan = net.plan()
@@ -205,7 +208,7 @@ def _isolated(net, canon, got, tensors) -> dict:
     for n in net.nodes:
         args = ExecArgs(out_q=plan.tensors[n.outputs[0]], config=net.layer_config(n),
                         layer=plan.layers.get(n.name), mac_stats=False)
-        out[n.outputs[0]] = get_op(n.op).execute(n, [theirs(i) for i in n.inputs], args)[0]
+        out[n.outputs[0]] = execute_node(n, [theirs(i) for i in n.inputs], args)[0]
     return out
 
 

@@ -233,6 +233,42 @@ def test_qdq_fused_and_islands(op, attrs, n_in, extra, ort_ops, dt, tmp_path):
         assert par.startswith("exact"), par
 
 
+def _qdq_softmax(dt, p, shape):
+    T = TYPES[dt]
+    nodes = [helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["f"]),
+             helper.make_node("Softmax", ["f"], ["g"], axis=-1),
+             helper.make_node("QuantizeLinear", ["g", "ys", "yz"], ["y"])]
+    return _model(nodes, [("x", T, list(shape))], _q_inits([("xs", "xz"), ("ys", "yz")], p, dt), opset=17)
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+def test_qdq_softmax_attention_scores(dt):
+    """The attention Softmax of the QDQ transformer encoder (tests/network/
+    test_ort_parity_models.py, node softmax40): 4-D (1, heads, seq, seq) input, axis -1,
+    output scale fl32(1/255) (``floor(fl32(1 / ys))`` = 254, not 255), then seeded scales;
+    also judged layer by layer in isolation (hwsim.testing.ort_parity), which must run
+    onnxruntime's kernel as the executor does (it ran hwsim's exact Softmax: 43 of 384
+    codes differed by 1)."""
+    from hwsim.testing.ort_parity import compare_layers, exact_failures
+
+    rng = np.random.default_rng(40)
+    info = np.iinfo(dt)
+    zx = 136 if dt is np.uint8 else 8
+    cases = [[(0.023786358535289764, zx), (1.0 / 255, int(info.min) if dt is np.int8 else 0)]]
+    for _ in range(3):
+        p = _params(rng, dt, 1)
+        cases.append([p[0], (float(np.float32(1.0 / rng.choice([255, 256]))), int(info.min))])
+    for p in cases:
+        m = _qdq_softmax(dt, p, (1, 2, 8, 8))
+        x = np.clip(rng.normal(zx if dt is np.uint8 else 0, 40, (1, 2, 8, 8)), info.min, info.max).astype(dt)
+        want, got, _ = _both(m, {"x": x})
+        assert np.array_equal(want, got), p
+        ps = compare_layers(m, [{"x": x}, {"x": _codes(rng, dt, (1, 2, 8, 8))}], isolate=True)
+        sm = [q for q in ps if q.op == "Softmax"]
+        assert sm[0].ort_kernel == "QLinearSoftmax" and sm[0].asserted, sm
+        assert not exact_failures(ps) and sm[0].mismatches == 0, (p, sm)
+
+
 @pytest.mark.parametrize("op", ["Exp", "Erf"])
 def test_unmodelled_islands_are_reported(op):
     m = _qdq(op, np.uint8, [(0.02, 128), (0.05, 0)], {}, 1)
