@@ -102,10 +102,24 @@ def quantize_inputs(net, x, tq) -> tuple[dict, dict]:
         elif is_block(q.fmt):
             env[k] = block_quantize(v, q.fmt, axis=act_axis(v), tensor_scale=q.scale)
         else:
+            f32 = k in net.model_q  # the model's own QuantizeLinear: float32 arithmetic
+            if f32:
+                _check_float32_range(k, v)
             env[k] = QTensor.quantize(v, q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
-                                      compute="float32" if k in net.model_q else "float64")
+                                      compute="float32" if f32 else "float64")
     apply_codes(env, nan_fixes)
     return env, xin
+
+
+def _check_float32_range(name, v):
+    """A float32 model input must hold float32 values (fuzz crash-293dc363: 1e300 given)."""
+    v = np.asarray(v, np.float64)
+    big = np.isfinite(v) & (np.abs(v) > float(np.finfo(np.float32).max))
+    if big.any():
+        i = int(np.flatnonzero(big.ravel())[0])
+        raise OverflowValueError(f"input {name!r}: element {i} = {float(v.ravel()[i])!r} is beyond "
+                                 f"float32 (|x| <= {float(np.finfo(np.float32).max)!r}), the "
+                                 "type of the model's QuantizeLinear")
 
 
 def _code_ints(name, v, fmt) -> np.ndarray:

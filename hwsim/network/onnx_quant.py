@@ -54,7 +54,28 @@ def qparams(init, scale_name, zp_name, what):
         fmt = "uint8"
     if fmt is None:
         raise UnsupportedModelError(f"{what}: zero point type {z.dtype} not supported")
-    return np.asarray(s, np.float64), np.asarray(z).astype(np.int64), fmt
+    s = np.asarray(s, np.float64)
+    if s.size == 0 or not np.all(np.isfinite(s) & (s > 0)):  # fuzz crash-94bf524a
+        raise UnsupportedModelError(f"{what}: scale {scale_name!r} must be finite and > 0, "
+                                    f"got {s.ravel()[:4].tolist()}")
+    return s, np.asarray(z).astype(np.int64), fmt
+
+
+def dq_codes(x, fmt, what):
+    """The integer codes a DequantizeLinear constant holds; they must fit ``fmt``."""
+    f = parse_format(fmt)
+    x = np.asarray(x)
+    if f.kind != "int":  # float8: the ml_dtypes array of that type; its codes are its bytes
+        if x.dtype.name != f.name or x.dtype.itemsize != 1:
+            raise UnsupportedModelError(f"{what}: input must be a {fmt} tensor, got {x.dtype}")
+        return x.view(np.uint8)
+    if x.dtype.kind not in "iu" and x.dtype.name not in ("int4", "uint4"):
+        # fuzz crash-9f289542: a float tensor holding NaN
+        raise UnsupportedModelError(f"{what}: input must be an integer tensor of {fmt}, got {x.dtype}")
+    x = x.astype(np.int64)
+    if x.size and (int(x.min()) < f.min_int or int(x.max()) > f.max_int):
+        raise UnsupportedModelError(f"{what}: codes outside {fmt} [{f.min_int}, {f.max_int}]")
+    return x
 
 
 def merge_q(model_q, t, tq, allow_zp=False):
@@ -84,7 +105,8 @@ def analyse_qdq(nodes, init, attrs_of):
         zp = n.input[2] if len(n.input) > 2 else ""
         if n.op_type == "DequantizeLinear" and n.input[0] in init:
             s, z, fmt = qparams(init, n.input[1], zp, f"DequantizeLinear {n.name}")
-            dq_const[n.output[0]] = (init[n.input[0]], s, z, fmt, attrs_of(n).get("axis", 1))
+            q = dq_codes(init[n.input[0]], fmt, f"DequantizeLinear {n.name}")
+            dq_const[n.output[0]] = (q, s, z, fmt, attrs_of(n).get("axis", 1))
         elif n.op_type == "QuantizeLinear":
             s, z, fmt = qparams(init, n.input[1], zp, f"QuantizeLinear {n.name}")
             if s.ndim:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 from ..errors import InputFileError
 
-import numpy as np
 
 __all__ = ["fuse_patterns"]
 
@@ -32,9 +33,14 @@ def read_tensor(t):
     from onnx import numpy_helper  # optional dependency (onnx): only ONNX import needs it
 
     try:
-        return numpy_helper.to_array(t)
+        a = numpy_helper.to_array(t)
     except Exception as e:  # onnx raises ValueError / TypeError / KeyError on corrupt tensors
         raise InputFileError(f"model tensor {t.name!r} cannot be read: {e}") from None
+    if a.dtype.kind == "f" and a.size and np.isnan(a).any():
+        # signalling NaNs become quiet ones, so later casts raise no FE_INVALID (fuzz
+        # crash-9f289542); NaN constants are refused or propagated by the ops that read them
+        a = np.where(np.isnan(a), np.array(np.nan, a.dtype), a)
+    return a
 
 
 class _Graph:

@@ -88,9 +88,10 @@ def _check_gemm(n, xshape) -> None:
         _fail(n, f"weights must have shape [K, N] with K, N >= 1, got {w.shape}")
     k, nout = w.shape
     b = n.bias
-    if b is not None and (b.ndim > 2 or b.size not in (1, nout) or
-                          b.ndim and b.shape[-1] not in (1, nout)):
-        _fail(n, f"bias has shape {b.shape}; the weights {w.shape} need ({nout},) or a scalar")
+    if b is not None and (b.ndim > 2 or not (b.size == 1 or b.shape in ((nout,), (1, nout)))):
+        # (N, 1) would be a bias per row (fuzz crash-660c9879)
+        _fail(n, f"bias has shape {b.shape}; the weights {w.shape} need ({nout},), (1, {nout}) "
+                 "or a scalar")
     if xshape is not None and (len(xshape) == 0 or
                                xshape[-1] is not None and xshape[-1] != k):
         _fail(n, f"input {n.inputs[0]!r} has shape {_show(xshape)}; weights {w.shape} need "

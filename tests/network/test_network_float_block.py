@@ -187,3 +187,33 @@ def test_export_float_accumulator_and_block_files(tmp_path):
     rows = (tmp_path / "g" / conv["traces"][0]["file"]).read_text().strip().splitlines()
     last = dict(zip(rows[0].split(","), rows[-1].split(",")))
     assert int(last["after"]) == int(acc.reshape(rec.acc.shape)[0, 1, 2, 2])
+
+
+@pytest.mark.parametrize("op", ["AveragePool", "GlobalAveragePool"])
+def test_average_pool_writes_block_outputs_in_the_network_layout(op):
+    """An MX-output AveragePool (no vector unit) feeds Flatten -> Gemm: its output is the
+    block quantization of the exact window means, as scalar codes like every block tensor
+    (it used to be a bare BlockTensor, and the Flatten after it failed)."""
+    from hwsim.ops.quant import act_axis, block_quantize
+
+    cfg = dict(input="mxfp8_e4m3", weight="mxfp8_e4m3", bias="float32",
+               output="mxfp8_e4m3", mac="fp32")
+    rng = np.random.default_rng(3)
+    net = Network({"x": (1, 4, 4, 4)}, config={"defaults": cfg})
+    net.add("Conv", "x", "c", name="conv1", weight=rng.normal(0, 0.5, (32, 4, 1, 1)),
+            bias=rng.normal(0, 0.1, 32))
+    kw = dict(kernel_shape=(2, 2), strides=(2, 2)) if op == "AveragePool" else {}
+    net.add(op, "c", "p", name="pool", **kw)
+    net.add("Flatten", "p", "f", name="flat")
+    k = 32 * (4 if op == "AveragePool" else 1)
+    net.add("Gemm", "f", "y", name="fc", weight=rng.normal(0, 0.3, (k, 4)), bias=np.zeros(4))
+    net.outputs = ["y"]
+    net.calibrate([rng.normal(0, 1, (1, 4, 4, 4)) for _ in range(2)])
+    r = net.run(rng.normal(0, 1, (1, 4, 4, 4)), keep=True)
+    c, p = r.tensors["c"], r.tensors["p"]
+    v = c.values()
+    want = v.reshape(1, 32, 2, 2, 2, 2).mean(axis=(3, 5)) if op == "AveragePool" else \
+        v.mean(axis=(2, 3), keepdims=True)
+    q = block_quantize(want, p.meta["block_fmt"], axis=act_axis(want), tensor_scale=p.scale)
+    assert_bits_equal(np.asarray(p.codes), np.asarray(q.codes))
+    assert r.outputs["y"].shape == (1, 4) and np.all(np.isfinite(r.outputs["y"]))

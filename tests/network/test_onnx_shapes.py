@@ -299,3 +299,76 @@ def test_qdq_analysis_names_a_quantize_node_without_scale():
     n = SimpleNamespace(op_type="QuantizeLinear", name="q1", input=["x"], output=["xq"])
     with pytest.raises(UnsupportedModelError, match=r"QuantizeLinear q1: needs inputs \(x, scale"):
         analyse_qdq([n], {}, lambda _: {})
+
+
+def _qdq_input_model(scale=0.05):
+    """x -> QuantizeLinear -> DequantizeLinear -> Relu (a float32 model input the model
+    quantizes itself)."""
+    inits = [numpy_helper.from_array(np.array(scale, np.float32), "s"),
+             numpy_helper.from_array(np.array(0, np.uint8), "z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"], name="q"),
+             helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"], name="dq"),
+             helper.make_node("Relu", ["xd"], ["y"], name="relu")]
+    g = helper.make_graph(nodes, "qdq_in",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.5, float("inf"), float("nan")])
+def test_quantize_scale_that_is_not_finite_and_positive_is_unsupported(scale):
+    """fuzz crash-94bf524a / d78fd4e8 / eaa47e4a: a QuantizeLinear scale of 0 reached
+    numpy ("invalid value encountered in divide") when the input was quantized."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(UnsupportedModelError, match=r"QuantizeLinear q: scale 's' must be "
+                                                        r"finite and > 0"):
+            load_onnx(_qdq_input_model(scale))
+
+
+def test_float32_model_input_beyond_float32_is_an_overflow_error_naming_it():
+    """fuzz crash-293dc363 / 81dfa2fe: 1e300 given to a float32 input that the model's
+    QuantizeLinear quantizes in float32 ("overflow encountered in cast")."""
+    from hwsim.errors import OverflowValueError
+
+    net = load_onnx(_qdq_input_model())
+    ok = np.array([[0.5, 1.0, 2.0, 3.0]])
+    assert np.array_equal(net.run(ok).outputs["y"], np.array([[0.5, 1.0, 2.0, 3.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(OverflowValueError, match=r"input 'x': element 2 = 1e\+300 is beyond "
+                                                     r"float32"):
+            net.run(np.array([[0.5, 1.0, 1e300, 3.0]]))
+
+
+def test_dequantized_constant_that_is_not_integer_is_unsupported():
+    from hwsim.network.onnx_quant import dq_codes
+
+    with pytest.raises(UnsupportedModelError, match="DequantizeLinear d: input must be an "
+                                                    "integer tensor of int8, got float32"):
+        dq_codes(np.array([1.0, np.nan], np.float32), "int8", "DequantizeLinear d")
+    with pytest.raises(UnsupportedModelError, match=r"codes outside uint8 \[0, 255\]"):
+        dq_codes(np.array([1, 300], np.int32), "uint8", "DequantizeLinear d")
+    assert dq_codes(np.array([-3, 7], np.int8), "int8", "d").tolist() == [-3, 7]
+
+
+def test_signalling_nan_weight_is_read_quietly_and_refused():
+    """fuzz crash-9f289542: a Conv weight holding a signalling NaN raised FE_INVALID
+    ("invalid value encountered in cast") when it was widened to float64."""
+    m = _cnn()
+    w = numpy_helper.to_array(m.graph.initializer[0]).copy()
+    w.view(np.uint32)[0, 0, 0, 0] = 0x7F800001  # signalling NaN
+    m.graph.initializer[0].CopyFrom(numpy_helper.from_array(w, "w"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(UnsupportedModelError, match="conv1"):
+            load_onnx(m)
+
+
+def test_gemm_bias_per_row_is_unsupported():
+    """fuzz crash-660c9879: a Gemm bias of shape (N, 1) passed the size check and reached
+    a reshape in the MAC bridge."""
+    m = _cnn()
+    m.graph.initializer[3].CopyFrom(numpy_helper.from_array(np.zeros((3, 1), np.float32), "fb"))
+    with pytest.raises(UnsupportedModelError, match=r"node fc \(Gemm\): bias has shape \(3, 1\)"):
+        load_onnx(m)
