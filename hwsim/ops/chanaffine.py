@@ -42,6 +42,8 @@ def _ab(n, shape):
     ndim, ax = len(shape), n.attrs["axis"]
     for k in ("a", "b"):
         size = np.size(n.attrs[k])
+        if not np.all(np.isfinite(np.asarray(n.attrs[k], np.float64))):  # fuzz crash-edb2f234
+            raise UnsupportedModelError(f"node {n.name} ({n.op}): {k} holds NaN or Inf")
         if size != 1 and (ndim == 0 or not -ndim <= ax < ndim or size != shape[ax % ndim]):
             raise UnsupportedModelError(
                 f"node {n.name} ({n.op}): {k} has {size} values for axis {ax} of an input of "

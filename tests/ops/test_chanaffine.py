@@ -91,3 +91,15 @@ def test_import_batchnorm_mul_add_as_affine():
     net.calibrate([x])
     res = net.run(x)
     assert res.outputs["y"].shape == want.shape
+
+
+@pytest.mark.parametrize("a,b", [([1.0, np.nan], [0.0, 0.0]), ([1.0, 1.0], [np.inf, 0.0])])
+def test_non_finite_constants_are_unsupported_naming_the_node(a, b):
+    """fuzz crash-edb2f234: an Add of a constant that folded to NaN became a ChannelAffine
+    whose exact evaluation failed (`Fraction(nan)`: ValueError) at run time."""
+    from hwsim.errors import UnsupportedModelError
+
+    x = QTensor(np.zeros((1, 2, 2, 2), np.uint8), F("int8"), scale=0.1, zero_point=0)
+    with pytest.raises(UnsupportedModelError, match="node aff .*holds NaN or Inf"):
+        affine_q(SimpleNamespace(name="aff", op="ChannelAffine", attrs=dict(a=a, b=b, axis=1)),
+                 x, F("int8"), 0.1, 0)
