@@ -10,9 +10,13 @@ Python's correctly rounded ``decimal`` exp / ln.
 """
 from __future__ import annotations
 
+import math
 from decimal import Context, Decimal
 
 import numpy as np
+from numba import prange
+
+from .kernels import dual
 
 __all__ = ["fma32", "dequantize", "quantize_linear", "logistic_fma3", "tanh_fma3", "qlinear_add",
            "qlinear_mul", "qlinear_gap", "qlinear_avgpool", "softmax_table", "qlinear_softmax"]
@@ -24,6 +28,27 @@ _LOGISTIC = dict(lo=-18.0, hi=18.0, a9=4.37031012579801e-11, a7=1.15627324459942
                  b4=1.70198817374094e-03, b2=1.16817656904453e-01, b0=9.93151921023180e-01)
 
 
+def _fma32_py(x, y, z, out):
+    for i in prange(x.size):
+        p = np.float64(x[i]) * np.float64(y[i])  # exact: 24 + 24 bits
+        zz = np.float64(z[i])
+        s = p + zz
+        bp = s - zz
+        err = (p - bp) + (zz - (s - bp))  # TwoSum: p + z = s + err exactly
+        if err != 0.0 and np.isfinite(s):
+            m, e = math.frexp(s)  # s is normal here (p is 0 or >= 2^-298 in magnitude)
+            if int(math.ldexp(abs(m), 53)) % 2 == 0:
+                # round to odd: move to the float64 neighbour on err's side (odd last bit)
+                ulp = math.ldexp(1.0, e - 53)
+                if (err > 0) != (s > 0) and abs(m) == 0.5:
+                    ulp *= 0.5  # towards zero from a power of two: half the ulp
+                s = s + ulp if err > 0 else s - ulp
+        out[i] = np.float32(s)
+
+
+_fma32_k = dual(_fma32_py, 0)
+
+
 def fma32(x, y, z):
     """``fl32(x * y + z)`` with one rounding (x, y, z float32, broadcast), exactly.
 
@@ -31,15 +56,15 @@ def fma32(x, y, z):
     and its exact error ``e`` come from TwoSum.  Where ``e != 0`` the sum is moved to the
     odd neighbour on ``e``'s side (round to odd), and the float64 -> float32 rounding of a
     round-to-odd value with 53 >= 24 + 2 bits is the correctly rounded float32 (Boldo and
-    Melquiond, IEEE Trans. Computers 57(4), 2008)."""
-    x64, y64, z64 = np.broadcast_arrays(*(np.asarray(v, F32).astype(np.float64) for v in (x, y, z)))
-    p = x64 * y64
-    s = p + z64
-    bp = s - z64
-    err = (p - bp) + (z64 - (s - bp))
-    even = (s.view(np.int64) & 1) == 0
-    s = np.where((err != 0) & even, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
-    return np.asarray(s.astype(F32))
+    Melquiond, IEEE Trans. Computers 57(4), 2008).  One numba pass (element-wise, so the
+    result does not depend on the thread count); tests/ops/test_add_fma32.py checks it
+    against exact rational arithmetic."""
+    x, y, z = np.broadcast_arrays(*(np.asarray(v, F32) for v in (x, y, z)))
+    shape = x.shape
+    x, y, z = (np.ascontiguousarray(v).reshape(-1) for v in (x, y, z))
+    out = np.empty(x.size, F32)
+    _fma32_k(x, y, z, out)
+    return out.reshape(shape)
 
 
 def dequantize(q, scale, zp):

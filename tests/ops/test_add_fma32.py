@@ -71,3 +71,18 @@ def test_fma32_ties_and_double_rounding():
     k = rng.integers(1 << 23, 1 << 24, 5000).astype(np.float32)
     zz = (rng.choice([-1, 1], 5000) * 2.0 ** rng.integers(-40, 30, 5000)).astype(np.float32)
     _check(m, k, zz)
+
+
+def test_fma32_parallel_compilation_equals_serial():
+    """The prange twin (used from PARALLEL_MIN elements on) gives the same bits."""
+    from hwsim.ops.ort_numerics import _fma32_k
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(-255, 256, 50000).astype(np.float32)
+    y = np.full(50000, np.float32(0.0123))
+    z = rng.normal(0, 100, 50000).astype(np.float32)
+    a, b = np.empty(50000, np.float32), np.empty(50000, np.float32)
+    _fma32_k.serial(x, y, z, a)
+    _fma32_k.parallel(x, y, z, b)
+    assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+    _check(x[:3000], y[:3000], z[:3000])
