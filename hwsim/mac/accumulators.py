@@ -221,10 +221,23 @@ class IntAccumulator(AccumulatorBase):
     [-2^(bits-1), 2^(bits-1) - 1]: ``wrap`` keeps it modulo 2^bits (WrapNet),
     ``saturate`` clamps (so the result depends on the order), ``error``
     raises :class:`~hwsim.errors.OverflowValueError`.
+
+    ``fan_in`` (default 1): the register takes the products in groups of
+    ``fan_in`` consecutive terms, as a dot-product unit does (x86 VNNI
+    ``vpdpbusd`` and NVIDIA ``dp4a`` add 4 int8 products per lane and
+    instruction): each group's products are summed exactly by a combinational
+    adder tree and the exact group sum is added to the register in one add, so
+    overflow, ``overflow_events``, ``max_abs_partial`` and ``bits_needed`` are
+    checked once per group.  The terms a register takes are cut into groups in
+    k order from the first term of each reduction it performs (a tile, a
+    chunk); the last group may be shorter.  The bias is not a product: it is
+    loaded (``bias="init"``) or added (``"final"``) on its own.  With
+    ``fan_in=1`` every product is its own add.
     """
 
     bits: int
     overflow: str = "wrap"
+    fan_in: int = 1
 
     kind = "int"
     integer = True
@@ -233,9 +246,13 @@ class IntAccumulator(AccumulatorBase):
         check_int("bits", self.bits, 2, 64)
         object.__setattr__(self, "overflow", _choice("overflow", self.overflow,
                                                      ("wrap", "saturate", "error")))
+        check_int("fan_in", self.fan_in, 1, 65536)
 
     def to_dict(self) -> dict:
-        return dict(type="IntAccumulator", bits=self.bits, overflow=self.overflow)
+        d = dict(type="IntAccumulator", bits=self.bits, overflow=self.overflow)
+        if self.fan_in != 1:  # dicts of per-add registers stay as they were
+            d["fan_in"] = self.fan_in
+        return d
 
     def register(self, mac) -> Register:
         return Register(None, mac.product_frac_bits, self.bits)

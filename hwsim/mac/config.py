@@ -249,6 +249,8 @@ class MacUnit:
         if not acc.tree_order and isinstance(self.order, Tree):
             raise UnsupportedModeError(f"a {type(acc).__name__} sums its own groups; order=Tree "
                                        "is not defined for it (use Sequential or Chunked)")
+        if getattr(acc, "fan_in", 1) != 1 and acc.kind == "int":  # TODO(dp4sem): engine + reference
+            raise UnsupportedModeError("IntAccumulator(fan_in > 1) is not implemented yet")
         pf = self.product_grid_format
         units = [("accumulator", acc)]
         if isinstance(self.order, Chunked):
