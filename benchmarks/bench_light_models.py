@@ -8,7 +8,7 @@ seeded N(0, 1) images and run on a third.  Prints a markdown table: time per ima
 (``run(reference=False)`` after a warm-up run, MAC statistics on) and the SQNR of the logits (the input of the
 final Softmax) against the float64 run.  Models that end in a global average pool run at a
 reduced input size (``--small``).  Rows: int8/int32, FP8 E4M3/fp32, MXFP8/fp32 and MXFP4/fp16
-(the MX rows' vector-unit ops in float16: :func:`config`).
+(every op, Softmax / LRN / ChannelAffine included, writes the row's format).
 
     python benchmarks/bench_light_models.py [--models a,b] [--configs c,d] [--small 112]
 """
@@ -23,7 +23,6 @@ import onnx
 
 from hwsim.network import load_onnx
 from hwsim.network.executor import sqnr
-from hwsim.ops.registry import get_op
 
 MODELS = ["bvlc_alexnet", "densenet121", "inception_v1", "inception_v2", "resnet50",
           "shufflenet", "squeezenet", "vgg19", "zfnet512"]
@@ -38,46 +37,13 @@ CONFIGS = {
     "MXFP4/fp16": dict(input="mxfp4", weight="mxfp4", bias="float32", output="mxfp4",
                        mac="fp16"),
 }
-#: block-format rows: Softmax, LRN and ChannelAffine outputs in float16 (the vector unit; none
-#: of the three writes MX outputs yet)
-BLOCK_LAYERS = [{"op": o, "output": "float16"} for o in ("Softmax", "LRN", "ChannelAffine")]
 
 
-def config(cfg_name, net=None) -> dict:
-    """The network config of a table row.  Block rows: an average pool that feeds a Reshape /
-    Flatten gets a float16 input (the ops before it that set their output format write
-    float16; the pool, its ReLU and the Reshape keep it): an average pool's MX output is
-    not in the block layout Reshape moves (hwsim/ops/pool.py)."""
-    cfg = {"defaults": CONFIGS[cfg_name]}
-    if cfg_name.startswith("MX"):
-        cfg["layers"] = list(BLOCK_LAYERS)
-        if net is not None:
-            cfg["layers"] += [{"name": nm, "output": "float16"} for nm in _pool_feeders(net)]
-    return cfg
-
-
-def _pool_feeders(net) -> list:
-    """Names of the nearest output-setting ops before the average pools that feed a Reshape
-    / Flatten (walking back through the ops that keep their input's quantization)."""
-    prod = {o: n for n in net.nodes for o in n.outputs}
-    cons = {i: n for n in net.nodes for i in n.inputs}
-    found, todo = [], []
-    for n in net.nodes:
-        nxt = cons.get(n.outputs[0])
-        while nxt is not None and nxt.op in ("Identity", "Dropout"):
-            nxt = cons.get(nxt.outputs[0])
-        if n.op in ("AveragePool", "GlobalAveragePool") and nxt is not None and \
-                nxt.op in ("Reshape", "Flatten"):
-            todo.append(n.inputs[0])
-    while todo:
-        p = prod.get(todo.pop())
-        if p is None or p.name in found:
-            continue
-        if get_op(p.op).output == "keep":
-            todo.extend(p.inputs[:1])
-        else:
-            found.append(p.name)
-    return found
+def config(cfg_name) -> dict:
+    """The network config of a table row: every op writes the row's output format (block
+    rows: MX, encoded as a MAC layer's block output; docs/semantics.md, "Block-format
+    outputs")."""
+    return {"defaults": CONFIGS[cfg_name]}
 
 
 def light_path(name) -> str:
@@ -120,7 +86,6 @@ def logits_name(net) -> str:
 
 def bench(name, cfg_name, size, seed=0):
     net = load_onnx(light_model(name, size), config=config(cfg_name))
-    net.set_config(config(cfg_name, net))
     randomize(net, seed)
     shape = next(iter(net.inputs.values()))
     rng = np.random.default_rng(seed + 1)
@@ -142,6 +107,7 @@ def main(argv=None) -> None:
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--small", type=int, default=112, help="input size of the resizable models")
     args = ap.parse_args(argv)
+    print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     print("| model | input | config | time / image | SQNR of logits vs float64 |")
     print("| --- | --- | --- | --- | --- |")
     for name in args.models.split(","):

@@ -5,8 +5,8 @@ LayerNorm, multi-head attention with Softmax, GELU, residuals) and the YOLO-styl
 
 Time: best of ``--repeat`` quantized runs with MAC statistics on, without the float64
 reference run; SQNR: the model output against float64 (one run with the reference).
-Softmax, Sigmoid, Add and ChannelAffine outputs are float16 in the block-format rows (an
-exact op rounded once has no block-format output).
+Every op writes the row's format (block rows: MX / NVFP4, encoded as a MAC layer's block
+output; docs/semantics.md, "Block-format outputs").
 
     python benchmarks/bench_net_models.py [--seq 128] [--size 64] [--repeat 2]
 """
@@ -25,7 +25,6 @@ from hwsim.testing.models import transformer_encoder, yolo_detector
 ROWS = [("int8/int32", "int8", "int32"), ("FP8 E4M3/fp32", "float8_e4m3fn", "fp32"),
         ("MXFP8/fp32", "mxfp8_e4m3", "fp32"), ("MXFP4/fp16", "mxfp4", "fp16"),
         ("NVFP4/fp32", "nvfp4", "fp32")]
-VECTOR_F16 = [{"op": o, "output": "float16"} for o in ("Softmax", "Sigmoid", "Add", "ChannelAffine")]
 
 
 def _build(kind, args):
@@ -46,8 +45,6 @@ def _build(kind, args):
 def _row(net, x, fmt, mac, repeat):
     cfg = {"defaults": {"input": fmt, "weight": fmt, "output": fmt, "mac": mac,
                         "bias": "int32" if fmt == "int8" else "float32"}}
-    if fmt not in ("int8", "float8_e4m3fn"):
-        cfg["layers"] = VECTOR_F16
     net.set_config(cfg)
     net.calibrate([x])
     r = net.run(x)  # warm-up (numba compilation, plan)

@@ -44,14 +44,18 @@ def _codes_lo_hi(codes: np.ndarray, fmt) -> tuple[float, float]:
     """(min nonzero |v|, max |v|) of the codes present (``_mag_ordered`` formats); (1, 0)
     when all are zero; (inf, inf) when a NaN / Inf code is present."""
     mb = fmt.bits - 1 if fmt.signed else fmt.bits
-    mag = codes & codes.dtype.type((1 << mb) - 1) if fmt.signed else codes
+    mag = np.bitwise_and(codes, codes.dtype.type((1 << mb) - 1))  # a fresh array (reused below)
     hi = int(mag.max())
     if hi == 0:
         return 1.0, 0.0
     lut = _lut_f64(fmt)
     if not math.isfinite(lut[hi]):
         return math.inf, math.inf
-    lo = int(np.min(mag, where=mag > 0, initial=hi))
+    # smallest nonzero magnitude: min(mag - 1) + 1 in unsigned arithmetic (0 - 1 wraps to
+    # the largest value), two SIMD passes instead of a masked ``np.min(where=...)``
+    u = mag.reshape(-1).view(np.dtype(f"u{mag.dtype.itemsize}"))
+    np.subtract(u, u.dtype.type(1), out=u)
+    lo = int(u.min()) + 1
     return abs(float(lut[lo])), abs(float(lut[hi]))
 
 

@@ -52,13 +52,13 @@ def _check_codes(codes: np.ndarray, fmt, name: str) -> None:
     if not codes.size:
         return
     if codes.dtype.kind == "i":
+        if int(codes.min()) >= 0 and int(codes.max()) >> min(fmt.bits, 63) == 0:
+            return  # two reductions, no temporaries (im2col operands are large)
         bad = (codes < 0) | ((codes >> min(fmt.bits, 63)) != 0)
-    elif fmt.bits >= codes.dtype.itemsize * 8:
+    elif fmt.bits >= codes.dtype.itemsize * 8 or int(codes.max()) >> fmt.bits == 0:
         return
     else:
         bad = (codes >> fmt.bits) != 0
-    if not bad.any():
-        return
     pos = np.unravel_index(int(np.argmax(bad)), codes.shape)
     raise ValueError(f"{name}[{', '.join(str(int(p)) for p in pos)}] = {int(codes[pos])} is not "
                      f"a code of {fmt.name} (codes are < 2**{fmt.bits})")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensors import QTensor, ints_to_codes
+from .quant import QuantSpec, is_block, quantize_to
 from .registry import OpSpec, register, register_onnx
 from .unary import hard_sigmoid
 from .vecops import configured, unit_in, unit_of, unit_out
@@ -98,6 +99,8 @@ def activation(x: QTensor, kind, params=None, *, out_fmt=None, out_scale=None, o
         return QTensor(ints_to_codes(y, fmt.bits, fmt.code_dtype), fmt, scale=s_out,
                        zero_point=z_out, layout=x.layout)
     v = f64(x.values())
+    if is_block(fmt):  # as a MAC layer's block output (:func:`.quant.quantize_to`)
+        return quantize_to(v, QuantSpec(fmt, s_out))
     return QTensor.quantize(v, fmt, scale=s_out, zero_point=z_out if fmt.kind == "int" else 0,
                             layout=x.layout)
 
@@ -121,8 +124,10 @@ def _reference(n, xs):
 
 
 def run_activation(x, out_q, kind, params=None):
-    """An activation into the planned output quantization (``out_q``, a QuantSpec)."""
-    same = out_q.same(x)
+    """An activation into the planned output quantization (``out_q``, a QuantSpec).  A
+    block-format output is always re-encoded from the activation's values (a clamp or a
+    slope changes values that the input's blocks cannot hold)."""
+    same = out_q.same(x) and not is_block(out_q.fmt)
     return activation(x, kind, params, out_fmt=None if same else out_q.fmt,
                       out_scale=None if same else out_q.scale,
                       out_zp=None if same else out_q.zero_point)

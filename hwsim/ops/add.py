@@ -6,7 +6,8 @@
   :func:`.ort_numerics.qlinear_add`, docs/semantics.md "onnxruntime's integer kernels");
 * ``shift`` (power-of-two scale ratios, exact integer alignment and one rounding).
 
-Float formats: the real values are added in float64 and encoded once.  An Add with a
+Float formats: the real values are added in float64 and encoded once (a block format as
+a MAC layer's block output).  An Add with a
 constant operand, a Sum of other than two tensors, and any Add whose layer config
 states a vector unit run on the vector unit (:mod:`.elementwise`).
 """
@@ -21,6 +22,7 @@ from .batchnorm import fold_constant_operand
 from .chanaffine import constant_affine
 from .elementwise import binary_reference, binary_vector
 from .ort_numerics import qlinear_add
+from .quant import QuantSpec, is_block, quantize_to
 from .registry import OpSpec, register, register_onnx
 from .requant import Requant, _k_tflite, quantize_multiplier
 from .vecops import configured, import_const_operands
@@ -77,6 +79,8 @@ def add(a: QTensor, b: QTensor, *, out_fmt, out_scale=1.0, out_zp=0, style="onnx
         return QTensor(ints_to_codes(y, out_fmt.bits, out_fmt.code_dtype), out_fmt,
                        scale=out_scale, zero_point=out_zp, layout=a.layout)
     v = a.values() + b.values()
+    if is_block(out_fmt):  # as a MAC layer's block output (:func:`.quant.quantize_to`)
+        return quantize_to(v, QuantSpec(out_fmt, out_scale))
     return QTensor.quantize(v, out_fmt, scale=out_scale,
                             zero_point=out_zp if out_fmt.kind == "int" else 0, layout=a.layout)
 

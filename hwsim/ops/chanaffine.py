@@ -7,7 +7,9 @@ one (docs/semantics.md, "ChannelAffine").
 model's constants, as the fold does).  Quantized: the exact affine of the input's exact
 real values with the float64 constants taken exactly, rounded once into the output
 quantization (the float64 evaluation decides every element whose error bracket rounds to
-one code, :func:`.exact.codes_bracketed`; the rest is computed with Fractions).  An affine
+one code, :func:`.exact.codes_bracketed`; the rest is computed with Fractions); a
+block-format output is that rounding into binary32, then the block encode
+(:func:`.quant.rounded_output`).  An affine
 whose only consumer is another one is merged with it in float64 (import rewrite).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..errors import UnsupportedModelError
 from ..formats import format as parse_format
 from ..tensors import QTensor
 from .exact import codes_bracketed, exact_values
+from .quant import rounded_output
 from .registry import OpSpec, register
 
 __all__ = ["affine_q", "add_affine", "constant_affine", "batchnorm_affine"]
@@ -82,7 +85,7 @@ def affine_q(n, x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
 
 def _execute(n, ins, args):
     q = args.out_q
-    return affine_q(n, ins[0], q.fmt, q.scale, q.zero_point), None
+    return rounded_output(q, lambda f, s, z: affine_q(n, ins[0], f, s, z)), None
 
 
 def _merge(ctx, src, a, b, axis):

@@ -6,7 +6,8 @@ channels ``c - floor((size-1)/2) .. c + ceil((size-1)/2)`` (clipped to the tenso
 Quantized: the input's real values (exact), the exact function, one rounding into the
 output quantization.  The float64 evaluation decides every element whose error bracket
 rounds to one code (:func:`.exact.codes_bracketed`); the others are evaluated exactly
-(Fractions; ``d^-beta`` rational when exact, else a 60-digit Decimal).
+(Fractions; ``d^-beta`` rational when exact, else a 60-digit Decimal).  A block-format
+output: that rounding into binary32, then the block encode (:func:`.quant.rounded_output`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 from ..formats import format as parse_format
 from ..tensors import QTensor
 from .exact import codes_bracketed, exact_values
+from .quant import rounded_output
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 
 __all__ = ["lrn_q", "lrn_exact_pow", "lrn_window"]
@@ -127,7 +129,7 @@ def lrn_q(n, x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
 
 def _execute(n, ins, args):
     q = args.out_q
-    return lrn_q(n, ins[0], q.fmt, q.scale, q.zero_point), None
+    return rounded_output(q, lambda f, s, z: lrn_q(n, ins[0], f, s, z)), None
 
 
 def _import(ctx, n, a, nm):

@@ -22,7 +22,7 @@ from ..codec import encode
 from ..tensors import QTensor, ints_to_codes
 from .conv import _pads, _pair, as_2d, from_2d, kernel_problems, node_pads, onnx_pads, spatial_2d
 from .kernels import dual as _dual
-from .quant import act_axis, block_quantize, convert, is_block
+from .quant import convert, quantize_to
 from .registry import OpSpec, register, register_onnx
 from .requant import Requant
 from .vecops import configured, unit_in, unit_of, unit_out
@@ -323,10 +323,7 @@ def _avgpool_execute(n, ins, args):
     v = as_2d(x.values())
     s, c = sumpool_float(v, _window(n, v), n.attrs, n.op)
     y = from_2d(s / c, x.codes)
-    if is_block(out_q.fmt):  # block outputs travel as the network's scalar codes
-        return block_quantize(y, out_q.fmt, axis=act_axis(y), tensor_scale=out_q.scale), None
-    return QTensor.quantize(y, out_q.fmt, out_q.scale,
-                            out_q.zero_point if out_q.fmt.kind == "int" else 0), None
+    return quantize_to(y, out_q), None  # block outputs: as a MAC layer's (the network's layout)
 
 
 # -- ONNX import ------------------------------------------------------------------------------

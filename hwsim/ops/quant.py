@@ -17,7 +17,7 @@ from ..tensors import QTensor, ints_to_codes
 from . import macbridge as br
 
 __all__ = ["QuantSpec", "is_block", "convert", "act_axis", "block_quantize", "scalar_qtensor",
-           "block_input"]
+           "block_input", "quantize_to", "rounded_output", "BLOCK_VIA"]
 
 
 def is_block(fmt) -> bool:
@@ -56,11 +56,7 @@ def convert(qt: QTensor, q: QuantSpec) -> QTensor:
         y = np.clip(qt.ints() - int(np.asarray(qt.zero_point)) + q.zero_point, q.fmt.min_int, q.fmt.max_int)
         return QTensor(ints_to_codes(y, q.fmt.bits, q.fmt.code_dtype), q.fmt, q.scale, q.zero_point,
                        layout=qt.layout)
-    if is_block(q.fmt):
-        v = qt.values()
-        return block_quantize(v, q.fmt, axis=act_axis(v), tensor_scale=q.scale)
-    return QTensor.quantize(qt.values(), q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
-                            layout=qt.layout)
+    return quantize_to(qt.values(), q, layout=qt.layout)
 
 
 def act_axis(v) -> int:
@@ -85,10 +81,37 @@ def scalar_qtensor(bt, dequant) -> QTensor:
                    meta=dict(block=bt, block_fmt=bt.fmt, dequant=so.dequant))
 
 
+def quantize_to(v, q, layout="NCHW") -> QTensor:
+    """Real values encoded once into the quantization ``q`` (a QuantSpec): a block format
+    exactly as a MAC layer writes its block output (:func:`block_quantize` along
+    :func:`act_axis`, ``q.scale`` as NVFP4's tensor scale), any other format rne."""
+    if is_block(q.fmt):
+        return block_quantize(v, q.fmt, axis=act_axis(v), tensor_scale=q.scale)
+    return QTensor.quantize(v, q.fmt, q.scale, q.zero_point if q.fmt.kind == "int" else 0,
+                            layout=layout)
+
+
+#: the format an op that rounds its exact result once writes before a block encode: the
+#: vector unit's binary32 register (docs/semantics.md, "Block-format outputs")
+BLOCK_VIA = parse_format("float32")
+
+
+def rounded_output(q: QuantSpec, compute) -> QTensor:
+    """The output of an op that rounds its exact result once: ``compute(fmt, scale,
+    zero_point)`` returns that rounding as a QTensor.  A block-format ``q`` gets the result
+    rounded once into binary32 (:data:`BLOCK_VIA`, scale 1), then block-quantized as a MAC
+    layer's block output (:func:`quantize_to`)."""
+    if is_block(q.fmt):
+        return quantize_to(compute(BLOCK_VIA, 1.0, 0).values(), q)
+    return compute(q.fmt, q.scale, q.zero_point)
+
+
 def block_input(x: QTensor, in_q: QuantSpec, dequant, a_scalar) -> QTensor:
-    """A compute layer's block-format input as scalar codes of ``a_scalar``."""
+    """A compute layer's block-format input as scalar codes of ``a_scalar`` (its blocks
+    along :func:`act_axis`; a block tensor blocked along another axis is re-encoded)."""
     bt = x.meta.get("block")
-    if bt is not None and bt.fmt == in_q.fmt and float(x.scale) == float(in_q.scale):
+    if bt is not None and bt.fmt == in_q.fmt and float(x.scale) == float(in_q.scale) \
+            and bt.axis == act_axis(bt.codes) % bt.codes.ndim:
         return x if x.fmt == a_scalar else scalar_qtensor(bt, dequant)
     v = x.values()
     return block_quantize(v, in_q.fmt, axis=act_axis(v), tensor_scale=in_q.scale,

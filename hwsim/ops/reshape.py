@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModelError
+from .movement import move
 from .quant import convert
 from .registry import OpSpec, register, register_onnx
 
@@ -51,6 +52,8 @@ def _reference(n, xs):
 
 def _execute(n, ins, args):
     x = ins[0]
+    if x.axis is None:  # a block tensor moves whole blocks where they stay intact
+        return move(x, lambda c: c.reshape(out_shape(n, x.shape)), args.out_q), None
     y = x.with_codes(np.asarray(x.codes).reshape(out_shape(n, x.shape)))
     return convert(y, args.out_q), None
 

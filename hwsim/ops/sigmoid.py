@@ -22,6 +22,7 @@ import numpy as np
 from ..formats import format as parse_format
 from ..tensors import QTensor
 from .exact import TINY_ABS, U64, codes_bracketed, nan_code, output_code
+from .quant import rounded_output
 from .registry import OpSpec, register, register_onnx
 from .vecops import configured, unit_in, unit_of, unit_out
 from .vector.funcs import EXP64_REL, exp64
@@ -131,7 +132,7 @@ def _execute(n, ins, args):
     if configured(args.config):  # the layer's vector unit (docs/semantics.md, "Vector unit")
         unit = unit_of(args.config)
         return unit_out(unit, unit.fn("sigmoid", unit_in(unit, ins[0])), q, ins[0]), None
-    return sigmoid_q(ins[0], q.fmt, q.scale, q.zero_point), None
+    return rounded_output(q, lambda f, s, z: sigmoid_q(ins[0], f, s, z)), None
 
 
 def _import(ctx, n, a, nm):

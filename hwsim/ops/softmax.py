@@ -11,7 +11,9 @@ bound; where the whole bracket rounds to one code, that code is the exact one
 (60 significant digits; a constant row gives exactly ``1/n``) and rounded once.
 
 LogSoftmax, and Softmax when the layer config states a vector unit, run on that unit
-(:func:`softmax_unit`; docs/semantics.md, "Vector unit").
+(:func:`softmax_unit`; docs/semantics.md, "Vector unit").  A block-format (MX / NVFP4)
+output is the exact result rounded once into binary32, then block-quantized as a MAC
+layer's block output (:func:`.quant.rounded_output`).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import numpy as np
 
 from ..tensors import QTensor
 from .exact import TINY_ABS, U64, codes_bracketed, nan_code
+from .quant import rounded_output
 from .registry import OpSpec, register, register_onnx
 from .vecops import configured, unit_in, unit_of, unit_out
 from .vector import arith
@@ -141,7 +144,7 @@ def _execute(n, ins, args):
         unit = unit_of(args.config)
         r, back = _rows(unit_in(unit, ins[0]), n)
         return unit_out(unit, back(softmax_unit(unit, r, n.op == "LogSoftmax")), q, ins[0]), None
-    return softmax_q(n, ins[0], q.fmt, q.scale, q.zero_point), None
+    return rounded_output(q, lambda f, s, z: softmax_q(n, ins[0], f, s, z)), None
 
 
 def _import(ctx, n, a, nm):

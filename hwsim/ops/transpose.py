@@ -1,9 +1,11 @@
 """Transpose: data movement, the codes unchanged (a per-channel quantization axis moves
-with its dimension); a model-stated output quantization is a cast."""
+with its dimension; a block tensor's blocks move whole, their block axis with its
+dimension: :func:`.movement.move`); a model-stated output quantization is a cast."""
 from __future__ import annotations
 
 import numpy as np
 
+from .movement import move
 from .quant import convert
 from .registry import OpSpec, register, register_onnx
 
@@ -30,7 +32,10 @@ def transpose_q(n, x):
 
 
 def _execute(n, ins, args):
-    return convert(transpose_q(n, ins[0]), args.out_q), None
+    x = ins[0]
+    if x.axis is None:
+        return move(x, lambda c: np.transpose(c, _perm(n, c.ndim)), args.out_q), None
+    return convert(transpose_q(n, x), args.out_q), None
 
 
 def _import(ctx, n, a, nm):
