@@ -22,10 +22,17 @@ from .exact import codes_bracketed, exact_values
 from .quant import rounded_output
 from .registry import OpSpec, UnsupportedModelError, register, register_onnx
 
-__all__ = ["lrn_q", "lrn_exact_pow", "lrn_window"]
+__all__ = ["lrn_q", "lrn_exact_pow", "lrn_window", "lrn_rel_bound"]
 
 _CTX = Context(prec=60, Emin=-10**6, Emax=10**6)
-_REL = 2.0 ** -30  # bracket of the float64 evaluation (its error is below 2^-40 relative)
+
+
+def lrn_rel_bound(size, beta) -> float:
+    """Relative bracket of the float64 evaluation: 8 times its error bound
+    ``(beta (size + 3) + 3) 2^-53`` (docs/semantics.md, "LRN") plus ``2^-42`` for the host's
+    ``pow`` (a margin of about 2^10 ulp); at most ``2^-30`` for ``size <= 4096``,
+    ``beta <= 64``.  Tight enough that float32 outputs rarely take the exact path."""
+    return 8.0 * (float(beta) * (size + 3) + 3) * 2.0 ** -53 + 2.0 ** -42
 
 
 def lrn_window(c, size, channels):
@@ -113,7 +120,7 @@ def lrn_q(n, x: QTensor, out_fmt, s_out, zp_out) -> QTensor:
         raise ValueError("LRN input magnitudes must be below 2^400 (float64 bracket)")
     with np.errstate(all="ignore"):
         t = _reference(n, [xv]) / float(s_out)
-    err = np.abs(t) * _REL
+    err = np.abs(t) * lrn_rel_bound(params[0], params[2])
 
     def vals_of(idx):
         fin = np.isfinite(xv.reshape(-1)[idx])
