@@ -67,9 +67,13 @@ def move_blocks(bt, fn):
     pos = np.broadcast_to((np.arange(n) % bs).reshape(shp), bt.shape)
     gid = bt.expand_scales(np.arange(bt.scales.size).reshape(bt.scales.shape))
     flat = np.asarray(fn(np.arange(bt.codes.size).reshape(bt.shape)))
-    if flat.size != bt.codes.size or not np.array_equal(np.sort(flat, axis=None),
-                                                          np.arange(flat.size)):
-        return None  # not a permutation of the elements (Slice, Expand, Pad...)
+    if flat.size != bt.codes.size or flat.dtype.kind not in "iu" or \
+            int(flat.min()) < 0 or int(flat.max()) >= flat.size:
+        return None  # a fill value (Pad) or another size
+    seen = np.zeros(flat.size, bool)
+    seen[flat.reshape(-1)] = True  # every index once: a permutation (not Slice, Expand, Pad...)
+    if not seen.all():
+        return None
     ax = _intact_axis(gid.reshape(-1)[flat], pos.reshape(-1)[flat], bs)
     if ax is None:
         return None

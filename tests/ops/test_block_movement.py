@@ -124,3 +124,27 @@ def test_channel_shuffle_split_blocks_reencoded_along_the_last_axis():
     assert_bits_equal(np.asarray(seen.codes), np.asarray(codes))
     assert_bits_equal(np.asarray(seen.scales), np.asarray(scales))
     assert np.all(np.isfinite(r.outputs["y"]))
+
+
+def test_pad_and_resize_of_block_tensors_reencode():
+    """Pad (fill codes in the index array) and nearest Resize (repeated elements) are not
+    one-to-one: their outputs are the moved values encoded once along the activation axis."""
+    f = fmt_of("mxfp8_e4m3")
+    bt = hwsim.encode(np.random.default_rng(2).normal(0, 1, (1, 40, 2, 2)), f, axis=1)
+    assert move_blocks(bt, lambda c: np.pad(c, ((0, 0), (0, 0), (1, 1), (1, 1)),
+                                            constant_values=5000)) is None
+    assert move_blocks(bt, lambda c: np.pad(c, ((0, 0), (0, 0), (0, 1), (0, 0)))) is None
+    assert move_blocks(bt, lambda c: np.repeat(c, 2, axis=3)) is None
+    net = Network({"x": (1, 8, 2, 2)}, config={"defaults": MX8})
+    rng = np.random.default_rng(3)
+    net.add("Conv", "x", "a", name="conv1", weight=rng.normal(0, 0.6, (40, 8, 1, 1)),
+            bias=np.zeros(40))
+    net.add("Pad", "a", "p", name="pad", pads=[0, 0, 1, 1, 0, 0, 1, 1], value=0.75)
+    net.outputs = ["p"]
+    net.calibrate([rng.normal(0, 1, (1, 8, 2, 2))])
+    r = net.run(rng.normal(0, 1, (1, 8, 2, 2)), keep=True)
+    want = np.pad(r.tensors["a"].values(), ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=0.75)
+    codes, scales = _ref_encode(want, f, 1)
+    bt = r.tensors["p"].meta["block"]
+    assert_bits_equal(np.asarray(bt.codes), np.asarray(codes))
+    assert_bits_equal(np.asarray(bt.scales), np.asarray(scales))
