@@ -18,11 +18,14 @@ from hypothesis import strategies as st
 from hwsim.errors import OverflowValueError, UnsupportedModeError
 from hwsim.mac import (Chunked, FixedAccumulator, IntAccumulator, MacUnit, Sequential, Tiles,
                        Tree, matmul)
+from hwsim.mac import engine
 from hwsim.mac import fast as _fast
 from hwsim.mac.trace import trace
 from hwsim.reference.mac import mac_dot, mac_matmul
 
 from .mac_check import check_against_reference
+
+pytestmark = pytest.mark.native  # rerun by make test-asan
 
 FAN_INS = (1, 2, 3, 4, 8)
 
@@ -325,3 +328,53 @@ def test_reference_refuses_nothing_new_for_fan_in_1():
     r = mac_dot([100, 100], [1, 1], _unit(8, "wrap", 1))
     assert (r.value, r.acc_events, r.width_needed) == (-56, 1, 9)
     assert mac_matmul([[1, 2]], [[1], [1]], _unit(8, "wrap", 2))[0][0].value == 3
+
+
+# ---------------------------------------------------------------------------
+# the C spec: fan_in validated, grouped registers only where they take products
+# ---------------------------------------------------------------------------
+def _gemm(spec, k=5):
+    ax = engine.unpack(np.ones((1, k), np.uint8), MacUnit("int8", "int8").a_fmt)
+    bx = engine.unpack(np.ones((1, k), np.uint8), MacUnit("int8", "int8").b_fmt)
+    return engine.gemm(spec, ax, bx, engine.Strides(k, 1, 0, 1, k), 1, 1, k, None, 1, True, 1)
+
+
+def test_c_spec_carries_fan_in_and_the_engine_validates_it():
+    lib = engine.lib
+    s, keep = engine.build_spec(_unit(16, "wrap", 4))
+    assert s.acc.fan_in == 4 and s.acc.kind == lib.HW_ACC_FIXED
+    out, st, _ = _gemm(s)
+    assert int(out[0]) == 5 and st["width_needed"].tolist() == [4]  # groups 4 + 1: 4, 5
+    s1, keep1 = engine.build_spec(_unit(16, "wrap", 1))
+    assert s1.acc.fan_in == 1
+    for bad, rc in ((65537, lib.HW_E_SIZE), (1 << 30, lib.HW_E_SIZE), (-1, lib.HW_E_MODE)):
+        s.acc.fan_in = bad
+        with pytest.raises(engine.GemmError) as e:
+            _gemm(s)
+        assert e.value.rc == rc
+    s.acc.fan_in = 4
+    s.order, s.order_param = lib.HW_ORDER_TREE, 2  # no tree leaf: refused
+    with pytest.raises(engine.GemmError) as e:
+        _gemm(s)
+    assert e.value.rc == lib.HW_E_MODE
+    c, keepc = engine.build_spec(_unit(16, "wrap", 1, order=Chunked(2, IntAccumulator(32))))
+    c.outer.fan_in = 4  # a grouped outer register: refused
+    with pytest.raises(engine.GemmError) as e:
+        _gemm(c)
+    assert e.value.rc == lib.HW_E_MODE
+    del keep, keep1, keepc
+
+
+def test_widened_rerun_keeps_the_groups():
+    # products 100, 100, -100, 100, 100, -100 into int8 (wrap).
+    #   fan_in 1: 100, 200 (ovf), -156 (ovf: wraps to 100), 200 (ovf), 44, -56: 3 events,
+    #     max 200; widened run 100, 200, 100, 200, 300, 200: bits_needed 10.
+    #   fan_in 2: group sums 200, 0, 0: 200 (ovf), -56, -56: 1 event, max 200; widened run
+    #     200, 200, 200: bits_needed 9 (a rerun that stepped per product would say 10).
+    a = _i8([[100, 100, -100, 100, 100, -100]])
+    b = _i8([[1]] * 6)
+    assert _stats(matmul(a, b, _unit(8, "wrap", 1))) == (-56, 3, 200.0, 10)
+    assert _stats(matmul(a, b, _unit(8, "wrap", 2))) == (-56, 1, 200.0, 9)
+    for f in (1, 2, 3):
+        check_against_reference(_unit(8, "wrap", f), a, b)
+        assert getattr(engine._widened(_unit(8, "wrap", f), 6).accumulator, "fan_in", 1) == f
