@@ -169,8 +169,11 @@ def fan_in_units(draw, overflows=("wrap", "saturate")):
                                       FixedAccumulator(24, 0, "truncate", "wrap"))))
         order = Chunked(draw(st.integers(1, 10)), outer)
     tiling = _tiling(draw, True)
-    return MacUnit(fa, fb, accumulator=acc, order=order, tiling=tiling,
-                   bias=draw(st.sampled_from(("init", "final"))))
+    product = povf = None
+    if draw(st.integers(0, 4)) == 0:  # products rounded into a narrower format first
+        product, povf = "int12", draw(st.sampled_from(("wrap", "saturate")))
+    return MacUnit(fa, fb, product=product, product_overflow=povf, accumulator=acc, order=order,
+                   tiling=tiling, bias=draw(st.sampled_from(("init", "final"))))
 
 
 @st.composite
