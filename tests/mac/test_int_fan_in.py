@@ -7,6 +7,7 @@ check, one statistics update.  Checked by hand, and the general C engine
 (and whatever fast path serves the unit) against hwsim.reference.mac on
 every statistic.
 """
+import dataclasses
 import json
 
 import numpy as np
@@ -22,6 +23,7 @@ from hwsim.mac import engine
 from hwsim.mac import fast as _fast
 from hwsim.mac.trace import trace
 from hwsim.reference.mac import mac_dot, mac_matmul
+from hwsim.testing.mac_strategies import mac_problems, mac_units
 
 from .mac_check import check_against_reference
 
@@ -205,6 +207,25 @@ def test_engine_matches_reference_hypothesis(problem):
 @examples(60)
 @given(fan_in_problems(("error",)))
 def test_engine_matches_reference_error_policy(problem):
+    mac, a, b, bias, za, zb = problem
+    check_against_reference(mac, a, b, bias, za, zb)
+
+
+def _grouped(mac, fan_in):
+    acc = mac.accumulator
+    return dataclasses.replace(mac, accumulator=IntAccumulator(acc.bits, acc.overflow, fan_in),
+                               order=Sequential() if isinstance(mac.order, Tree) else mac.order)
+
+
+#: hwsim.testing's int units (any int / fixed operands, product formats, orders, tilings
+#: with int / fixed / float psum adders) with the register made a dot-product unit (a Tree
+#: becomes Sequential)
+GROUPED_UNITS = st.builds(_grouped, mac_units(kinds=("int",)), st.sampled_from(FAN_INS))
+
+
+@examples(100)
+@given(mac_problems(GROUPED_UNITS, max_k=14))
+def test_engine_matches_reference_general_units(problem):
     mac, a, b, bias, za, zb = problem
     check_against_reference(mac, a, b, bias, za, zb)
 
