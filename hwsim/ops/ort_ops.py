@@ -77,12 +77,31 @@ def _f32(x):
 
 
 # -- fused QLinear* kernels -------------------------------------------------------------------
-def _binary(n, ins, q):
-    if len(ins) != 2 or "consts" in n.attrs:
+def _operands(n, ins, q):
+    """[(integer codes, scale, zero point)] in ONNX input order: the tensor inputs and the
+    constants that are dequantized 8-bit codes of the output's format (as onnxruntime
+    fuses them into the QLinear kernel); None when a constant is not such codes."""
+    consts, cq = n.attrs.get("consts", {}), n.attrs.get("const_q", {})
+    if set(consts) - set(cq) or any(c["fmt"] != q.fmt.name for c in cq.values()):
         return None
-    (sa, za), (sb, zb) = _sz(ins[0]), _sz(ins[1])
+    it = iter(ins)
+    out = []
+    for i in range(len(ins) + len(consts)):
+        if i in cq:
+            out.append((cq[i]["codes"], cq[i]["scale"], cq[i]["zp"]))
+        else:
+            x = next(it)
+            out.append((x.ints(),) + _sz(x))
+    return out
+
+
+def _binary(n, ins, q):
+    ops = _operands(n, ins, q)
+    if ops is None or len(ops) != 2:
+        return None
+    (a, sa, za), (b, sb, zb) = ops
     f = on.qlinear_add if n.op == "Add" else on.qlinear_mul
-    return f(ins[0].ints(), sa, za, ins[1].ints(), sb, zb, float(q.scale), int(q.zero_point), q.fmt)
+    return f(a, sa, za, b, sb, zb, float(q.scale), int(q.zero_point), q.fmt)
 
 
 def _table(n, ins, q):
