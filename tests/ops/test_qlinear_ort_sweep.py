@@ -87,7 +87,12 @@ def test_binary_sweep_against_onnxruntime(op, dt):
         got = np.broadcast_to(_model(op, A, B, sa, sb, sc, z, dt), want.shape)
         assert np.array_equal(got, want), (op, dt, sha, shb, sa, sb, sc, z)
         total += want.size
-    assert total > 100_000
+        if trial % 2:  # power-of-two scales: the real result in float64 is exact
+            a, b = (np.broadcast_to(x.astype(np.float64), want.shape) for x in (A, B))
+            real = ((a - z[0]) * float(sa) + (b - z[1]) * float(sb) if op == "QLinearAdd"
+                    else (a - z[0]) * (b - z[1]) * float(sa) * float(sb)) / float(sc) + z[2]
+            ties_seen += int(np.count_nonzero(real - np.floor(real) == 0.5))
+    assert total > 100_000 and ties_seen > 5_000, (total, ties_seen)
 
 
 @pytest.mark.parametrize("dt", [np.uint8, np.int8])
