@@ -1,4 +1,5 @@
-"""onnxruntime's integer and float32-island kernels as numpy arithmetic (CPU EP, x86-64 AVX2).
+"""onnxruntime's integer and float32-island kernels as numpy arithmetic (CPU EP, x86-64 with
+AVX2 / FMA3; AVX-512 CPUs run the same MLAS kernels: docs/semantics.md).
 
 Every function reproduces the order of float32 operations, the fused multiply-adds
 and the roundings of the onnxruntime 1.32 kernel named in its docstring (facts read

@@ -155,3 +155,33 @@ def test_encoder_add17_constant_bias_code():
     got = r.tensors["y0"].ints()
     assert got[12, 27] == want[12, 27] == 142
     assert np.array_equal(got, want)
+
+
+def _one_element(a, b, sa, sb, sc, z, fmt):
+    """The IsScalarA kernel element-wise over code arrays (docs/semantics.md)."""
+    ra, rb = F32(sa / sc), F32(sb / sc)
+    fixed = F32(F32(z[2]) - on.fma32(rb, F32(z[1]), F32(ra * F32(z[0])))[()])
+    return on._cvt_int32(on.fma32(b.astype(F32), rb, on.fma32(a.astype(F32), ra, fixed)), fmt)
+
+
+def test_qlinear_add_one_element_takes_the_scalar_kernel():
+    """A one-element output runs the length-1 (IsScalarA) kernel: found by search, codes
+    where that kernel and the span kernel disagree are asked of onnxruntime one at a time;
+    hwsim agrees on each, and the span kernel's answer differs from it."""
+    rng = np.random.default_rng(3)
+    fmt, codes = _Fmt(np.uint8), np.arange(256)
+    ga, gb = (g.ravel() for g in np.meshgrid(codes, codes, indexing="ij"))
+    sess, asked = _session("QLinearAdd", np.uint8), 0
+    for _ in range(500):
+        sa, sb, sc = _scales(rng, "QLinearAdd", ties=False)
+        z = [int(rng.integers(0, 256)) for _ in range(3)]
+        span = on.qlinear_add(ga.reshape(-1, 1), float(sa), z[0], gb.reshape(-1, 1), float(sb), z[1],
+                              float(sc), z[2], fmt).ravel()
+        for k in np.flatnonzero(span != _one_element(ga, gb, sa, sb, sc, z, fmt))[:2]:
+            A, B = ga[k:k + 1].astype(np.uint8), gb[k:k + 1].astype(np.uint8)
+            want = _run(sess, np.uint8, A, B, sa, sb, sc, z)
+            assert _model("QLinearAdd", A, B, sa, sb, sc, z, np.uint8)[0] == want[0] != span[k]
+            asked += 1
+        if asked >= 12:
+            break
+    assert asked >= 12
