@@ -253,7 +253,6 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     out = np.empty((m, n), dtype=np.float32)
     mx = np.empty((m, n), dtype=np.float32) if stats else None
     narrow = path == "narrow_seq"
-    ev = np.zeros((m, n), dtype=np.int32) if (stats and narrow) else None
     bail = np.zeros((m, n), dtype=np.uint8) if narrow else None
     acc = mac.accumulator
     fmt_id = 0 if acc.fmt == F16 else 1
@@ -270,22 +269,32 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     if not narrow:
         rc = lib.hw_mac_f32_seq(*opa, *opb, pin, pfi, po, pm, m, n, k, rnd, threads, flag)
     else:
-        rc = lib.hw_mac_narrow_seq(*opa, *opb, pin, pfi, po, pm, _ptr("int32_t *", ev),
+        # no event counts from the kernel (events = NULL): see the comment below
+        rc = lib.hw_mac_narrow_seq(*opa, *opb, pin, pfi, po, pm, ffi.NULL,
                                    _ptr("uint8_t *", bail), m, n, k, fmt_id, rnd, short,
                                    threads, flag)
     if rc != lib.HW_OK or flag[0]:
         return None  # a NaN / Inf operand (or a CPU / environment without the kernel)
-    redo = None if bail is None else bail.astype(bool)
-    if stats and acc.rounding == "rtz" and acc.fmt != F16:
-        # binary32 rtz saturates silently: registers that reached the largest
+    redo = None if bail is None else bail.view(bool)
+    if stats and acc.rounding == "rtz":
+        # rtz saturates silently (binary32 and bfloat16 at binary32's largest
+        # finite value, binary16 at 65504): registers that reached the largest
         # finite value may have overflowed; the engine counts those events
         hit = mx >= np.float32(acc.fmt.max_finite)
         if hit.any():
             redo = hit if redo is None else (redo | hit)
     st = None
     if stats:
-        events = ev.astype(np.int64) if narrow else (~np.isfinite(out)).astype(np.int64)
-        st = dict(acc_events=events.reshape(-1), psum_events=np.zeros(m * n, np.int64),
+        # Overflow events.  rne: an add that overflows makes the register Inf,
+        # and Inf + a finite product (or finite bias) stays Inf, so the output
+        # ends non-finite: narrow_seq gives it back (bail, the general engine
+        # recomputes its row) and f32_seq counts it below (binary32 rne: only
+        # the add that went to Inf is an event).  rtz: an overflow saturates
+        # at the largest finite value, so its output is in `hit` above.  Every
+        # output left here therefore had no event.
+        events = (np.zeros(m * n, np.int64) if narrow
+                  else (~np.isfinite(out)).astype(np.int64).reshape(-1))
+        st = dict(acc_events=events, psum_events=np.zeros(m * n, np.int64),
                   max_abs=mx.astype(np.float64).reshape(-1),
                   width_needed=np.zeros(m * n, np.int32))
     return out, st, redo
