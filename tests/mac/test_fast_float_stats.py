@@ -54,9 +54,14 @@ def _same(mac, a, b, bias=None, ref=False, threads=None):
 
 
 @pytest.mark.parametrize("acc", ACCS, ids=lambda a: f"{a.fmt.name}-{a.rounding}")
-def test_overflow_mid_sum_saturation_and_negative_zero(acc):
+def test_overflow_mid_sum_saturation_and_negative_zero(acc, monkeypatch):
     """Columns start at +max, -max, +max and -0 (bias loaded first); rows push
-    them over (row 0), over and back (rows 1, 2), or add zeros / -0 (rows 3, 4)."""
+    them over (row 0), over and back (rows 1, 2), or add zeros / -0 (rows 3, 4).
+    binary16 rtz counts its saturation events in the kernel (no engine rerun)."""
+    if SIMD and acc.fmt.name == "float16" and acc.rounding == "rtz":
+        def no_rerun(*args, **kw):
+            raise AssertionError("binary16 rtz rows went to the general engine")
+        monkeypatch.setattr(hwsim.mac.api, "_redo_rows", no_rerun)
     k = 12
     a = np.zeros((5, k))
     a[0] = 448.0
