@@ -28,6 +28,11 @@ from .accumulators import (
 from .nan import nan_policy
 
 
+def _grouped(acc) -> bool:
+    """An IntAccumulator that takes its products in groups (fan_in > 1)."""
+    return isinstance(acc, IntAccumulator) and acc.fan_in > 1
+
+
 # ---------------------------------------------------------------------------
 # Reduction orders and tiling
 # ---------------------------------------------------------------------------
@@ -82,6 +87,11 @@ class Chunked:
                             f"FloatAccumulator, got {outer!r}")
         if not outer.nestable:
             raise UnsupportedModeError(f"outer_accumulator cannot be a {type(outer).__name__}")
+        if _grouped(outer):
+            raise UnsupportedModeError(
+                f"outer_accumulator=IntAccumulator(fan_in={outer.fan_in}): fan_in applies only "
+                "where a register takes products; an outer accumulator takes chunk sums one "
+                "at a time (use fan_in=1)")
 
     def to_dict(self) -> dict:
         return dict(type="Chunked", chunk=self.chunk,
@@ -141,6 +151,11 @@ class Tiles:
             if not (isinstance(self.psum_adder, AccumulatorBase) and self.psum_adder.nestable):
                 raise TypeError("psum_adder must be an Int/Fixed/FloatAccumulator, got "
                                 f"{self.psum_adder!r}")
+            if _grouped(self.psum_adder):
+                raise UnsupportedModeError(
+                    f"psum_adder=IntAccumulator(fan_in={self.psum_adder.fan_in}): fan_in "
+                    "applies only where a register takes products; a psum adder takes partial "
+                    "sums one at a time (use fan_in=1)")
 
     def to_dict(self) -> dict:
         return dict(type="Tiles", T=self.T, psum_format=self.psum_format.to_dict(),
@@ -249,8 +264,11 @@ class MacUnit:
         if not acc.tree_order and isinstance(self.order, Tree):
             raise UnsupportedModeError(f"a {type(acc).__name__} sums its own groups; order=Tree "
                                        "is not defined for it (use Sequential or Chunked)")
-        if getattr(acc, "fan_in", 1) != 1 and acc.kind == "int":  # TODO(dp4sem): engine + reference
-            raise UnsupportedModeError("IntAccumulator(fan_in > 1) is not implemented yet")
+        if _grouped(acc) and isinstance(self.order, Tree):
+            raise UnsupportedModeError(
+                f"accumulator=IntAccumulator(fan_in={acc.fan_in}) adds its products in groups of "
+                "fan_in in k order; order=Tree is not defined for it (use Sequential or Chunked, "
+                "or fan_in=1)")
         pf = self.product_grid_format
         units = [("accumulator", acc)]
         if isinstance(self.order, Chunked):
