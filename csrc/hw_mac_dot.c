@@ -66,7 +66,7 @@ static void dwrap_portable(const uint8_t *a, const int8_t *bp, const int32_t *ca
 typedef struct {
     const uint8_t *a;
     const int8_t *bp;
-    const int32_t *init, *fin;
+    const int32_t *init, *fin, *cor;
     int32_t *out, *events, *width;
     int64_t *max_abs;
     int64_t m, n, k, kc;
@@ -232,6 +232,69 @@ static inline int dot_emit(const dot_args *d, int64_t o, int cols, __m512i s, __
     return (_mm512_mask_cmpgt_epi32_mask(km, h, vhi) | _mm512_mask_cmplt_epi32_mask(km, l, vlo)) != 0;
 }
 
+/* Exact re-step of one row x 16 columns (panel p) of a tile whose speculation
+ * failed, for registers of <= 31 bits and fan_in <= 16384: s = acc + group sum
+ * fits int32 (|acc| <= 2^30, |group sum| <= fan_in * 255 * 128 < 2^29, |fin| <
+ * 2^30).  Writes out, events and max_abs; the width of the exact partial sums
+ * is the speculative pass's (they are the S_g it tracked, exact by spec_ok). */
+__attribute__((target(TGT)))
+static void dot_exact_vec(const dot_args *d, const int32_t *cor, int64_t gch, int64_t i,
+                          int64_t p, int cols)
+{
+    const int64_t kc = d->kc, ng = (kc + gch - 1) / gch, cb = p * PW, o = i * d->n + cb;
+    const uint8_t *ar = d->a + i * 4 * kc;
+    const int8_t *q = d->bp + p * kc * CH;
+    const int32_t rhi = (int32_t)(((uint32_t)1 << (d->bits - 1)) - 1);
+    const __m512i vhi = _mm512_set1_epi32(rhi), vlo = _mm512_set1_epi32(-rhi - 1);
+    const __m128i sh = _mm_cvtsi32_si128(32 - d->bits);
+    const __mmask16 km = cols >= PW ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+    __m512i acc = d->init ? _mm512_loadu_si512(d->init + cb) : _mm512_setzero_si512();
+    __m512i ev = _mm512_setzero_si512(), mx = _mm512_abs_epi32(acc);
+    int64_t g0, gi, c;
+    for (g0 = 0, gi = 0; g0 <= kc; g0 += gch, gi++) {
+        __m512i x = _mm512_setzero_si512(), s_, v;
+        if (g0 == kc) {
+            if (!d->fin) break;
+            x = _mm512_loadu_si512(d->fin + cb);
+        } else {
+            const int64_t ge = g0 + gch < kc ? g0 + gch : kc;
+            for (c = g0; c < ge; c++)
+                x = _mm512_dpbusd_epi32(x, _mm512_set1_epi32(load4(ar + 4 * c)),
+                                        _mm512_loadu_si512(q + c * CH));
+            if (cor) x = _mm512_add_epi32(x, _mm512_loadu_si512(cor + (p * ng + gi) * PW));
+        }
+        s_ = _mm512_add_epi32(acc, x);
+        v = d->sat ? _mm512_min_epi32(_mm512_max_epi32(s_, vlo), vhi)
+                   : _mm512_sra_epi32(_mm512_sll_epi32(s_, sh), sh);
+        ev = _mm512_mask_sub_epi32(ev, _mm512_cmpneq_epi32_mask(v, s_), ev,
+                                   _mm512_set1_epi32(-1));
+        mx = _mm512_max_epi32(mx, _mm512_abs_epi32(s_));
+        acc = v;
+        if (g0 + gch > kc && g0 < kc) g0 = kc - gch; /* next: fin */
+    }
+    _mm512_mask_storeu_epi32(d->out + o, km, acc);
+    if (d->events) _mm512_mask_storeu_epi32(d->events + o, km, ev);
+    if (d->max_abs) {
+        _mm512_mask_storeu_epi64(d->max_abs + o, (__mmask8)km,
+                                 _mm512_cvtepi32_epi64(_mm512_castsi512_si256(mx)));
+        _mm512_mask_storeu_epi64(d->max_abs + o + 8, (__mmask8)(km >> 8),
+                                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(mx, 1)));
+    }
+}
+
+/* the outputs of a failed vector stepped again exactly */
+__attribute__((target(TGT)))
+static void dot_redo(const dot_args *d, const int32_t *cor, int64_t gch, int64_t i, int64_t p,
+                     int cols)
+{
+    int q;
+    if (d->bits <= 31 && d->gsize <= 16384) {
+        dot_exact_vec(d, cor, gch, i, p, cols);
+        return;
+    }
+    for (q = 0; q < cols; q++) dot_step_one(d, i, p * PW + q);
+}
+
 /* The stepped kernel's tile: RS rows x 2 panels, three registers per vector
  * (S, max, min).  HASCOR: add the group correction; GCH: chunks of 4 per
  * group (0: run time, d_gch). */
@@ -260,11 +323,12 @@ static inline int dot_emit(const dot_args *d, int64_t o, int cols, __m512i s, __
     do {                                                                                     \
         if (r < rows) {                                                                      \
             const int64_t o_ = (i0 + r) * d->n + cb;                                         \
-            int bad_ = dot_emit(d, o_, cols, s##r##0, h##r##0, l##r##0, vlo, vhi);           \
-            if (cols > PW)                                                                   \
-                bad_ |= dot_emit(d, o_ + PW, cols - PW, s##r##1, h##r##1, l##r##1, vlo, vhi); \
-            if (bad_)                                                                        \
-                for (q = 0; q < cols; q++) dot_step_one(d, i0 + r, cb + q);                  \
+            const int c0_ = cols < PW ? cols : PW;                                           \
+            if (dot_emit(d, o_, c0_, s##r##0, h##r##0, l##r##0, vlo, vhi))                   \
+                dot_redo(d, cor, GCH, i0 + r, p, c0_);                                       \
+            if (cols > PW &&                                                                 \
+                dot_emit(d, o_ + PW, cols - PW, s##r##1, h##r##1, l##r##1, vlo, vhi))        \
+                dot_redo(d, cor, GCH, i0 + r, p1, cols - PW);                                \
         }                                                                                    \
     } while (0)
 #define T_ALL(X) X(0); X(1); X(2); X(3)
@@ -289,7 +353,6 @@ static inline void dsteps_tile(const dot_args *d, const int32_t *cor, const int 
     const int32_t rhi = (int32_t)(((uint32_t)1 << (d->bits - 1)) - 1);
     const __m512i vhi = _mm512_set1_epi32(rhi), vlo = _mm512_set1_epi32(-rhi - 1);
     int64_t c, g0, gi;
-    int q;
     T_DECL(0); T_DECL(1); T_DECL(2); T_DECL(3);
     for (g0 = 0, gi = 0; g0 < kc; g0 += GCH, gi++) {
         if (GCH == 1) {
@@ -400,14 +463,15 @@ static int dsteps_checked(const dot_args *d, int portable)
 #ifdef HWI_SIMD
     if (!portable && d->k && have_vnni512() && spec_ok(d)) {
         const int64_t gch = d->gsize / 4;
-        int32_t *cor = NULL;
-        if (d->off) {
-            cor = group_cor(d, gch);
-            if (!cor) return HW_E_NOMEM;
+        int32_t *own = NULL;
+        const int32_t *cor = d->off ? d->cor : NULL;
+        if (d->off && !cor) {
+            cor = own = group_cor(d, gch);
+            if (!own) return HW_E_NOMEM;
         }
         if (gch == 1) (cor ? dsteps_v1c : dsteps_v1)(d, cor, 1);
         else (cor ? dsteps_vgc : dsteps_vg)(d, cor, gch);
-        free(cor);
+        free(own);
         return HW_OK;
     }
 #endif
@@ -417,35 +481,37 @@ static int dsteps_checked(const dot_args *d, int portable)
     return HW_OK;
 }
 
-static dot_args dot_make(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *init,
+static dot_args dot_make(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *cor,
+                         const int32_t *init,
                          const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
                          int32_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
                          int32_t bits, int32_t saturate)
 {
     dot_args d;
-    d.a = a; d.bp = bp; d.init = init; d.fin = fin; d.out = out; d.events = events;
+    d.a = a; d.bp = bp; d.cor = cor; d.init = init; d.fin = fin; d.out = out; d.events = events;
     d.width = width; d.max_abs = max_abs; d.m = m; d.n = n; d.k = k; d.kc = (k + 3) / 4;
     d.off = off; d.gsize = fan_in; d.bits = bits; d.sat = saturate != 0;
     return d;
 }
 
-int hw_mac_dot_steps(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *init,
+int hw_mac_dot_steps(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *cor,
+                     const int32_t *init,
                      const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
                      int32_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
                      int32_t bits, int32_t saturate)
 {
-    dot_args d = dot_make(a, bp, off, init, fin, out, events, max_abs, width, m, n, k, fan_in,
+    dot_args d = dot_make(a, bp, off, cor, init, fin, out, events, max_abs, width, m, n, k, fan_in,
                           bits, saturate);
     return dsteps_checked(&d, 0);
 }
 
 int hw_mac_dot_steps_portable(const uint8_t *a, const int8_t *bp, int32_t off,
-                              const int32_t *init, const int32_t *fin, int32_t *out,
+                              const int32_t *cor, const int32_t *init, const int32_t *fin, int32_t *out,
                               int32_t *events, int64_t *max_abs, int32_t *width, int64_t m,
                               int64_t n, int64_t k, int32_t fan_in, int32_t bits,
                               int32_t saturate)
 {
-    dot_args d = dot_make(a, bp, off, init, fin, out, events, max_abs, width, m, n, k, fan_in,
+    dot_args d = dot_make(a, bp, off, cor, init, fin, out, events, max_abs, width, m, n, k, fan_in,
                           bits, saturate);
     return dsteps_checked(&d, 1);
 }

@@ -65,27 +65,49 @@ def pack_s8(bv: np.ndarray) -> np.ndarray:
 
 
 def _pack_dot(b, fmt, zbf):
-    """(int8 panels, sum_k b per column (int64), sum_k |b| per column (int64)) or None
-    (a value beyond int8)."""
+    """(int8 panels, sum_k b per column (int64), sum_k |b| per column (int64), the sums
+    of each 4-deep chunk of the panels [ceil(N/16), ceil(K/4), 16] (int32)) or None (a
+    value beyond int8)."""
     bv = _values(b, fmt, zbf, False)
     if bv.size and (int(bv.min()) < -128 or int(bv.max()) > 127):
         return None
     bp = pack_s8(bv)
     colsum = bv.sum(axis=0, dtype=np.int64)
     l1 = np.abs(bv).sum(axis=0, dtype=np.int64)
-    for x in (bp, colsum, l1):
+    csum = bp.sum(axis=-1, dtype=np.int32)
+    for x in (bp, colsum, l1, csum):
         x.flags.writeable = False
-    return bp, colsum, l1
+    return bp, colsum, l1, csum
+
+
+def _group_cor(csum, off, fan_in):
+    """-off * the sum of b over each group of fan_in rows, per column, modulo 2^32:
+    [ceil(N/16), ceil(K/fan_in), 16] int32 (hw_mac_dot_steps' cor)."""
+    npan, kc, _ = csum.shape
+    gch = fan_in // 4
+    ng = -(-kc // gch)
+    g = np.zeros((npan, ng * gch, PW), np.int64)
+    g[:, :kc] = csum
+    cor = -off * g.reshape(npan, ng, gch, PW).sum(axis=2)
+    return np.ascontiguousarray(((cor + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32))
 
 
 def a_offset_bytes(a, fmt, za, lo_hi):
     """(a' = a value + off as uint8 [M, 4*ceil(K/4)] (zero padded), off) or None when the
-    values span more than 256 (lo_hi: their range from the format and zero points)."""
+    values span more than 256 (lo_hi: their range from the format and zero points; when
+    that spans more, e.g. with per-row zero points, the range of the data decides)."""
     lo, hi = lo_hi
     off = -lo if lo < 0 else 0
-    if hi + off > 255:
-        return None
     m, k = a.shape
+    if hi + off > 255:
+        v = _values(a, fmt, None if za is None else np.asarray(za).reshape(-1), True)
+        lo, hi = int(v.min()), int(v.max())
+        off = -lo if lo < 0 else 0
+        if hi + off > 255:
+            return None
+        out = np.zeros((m, -(-k // 4) * 4), dtype=np.uint8)
+        out[:, :k] = v + off
+        return out, off
     kp = -(-k // 4) * 4
     z = None if za is None else np.asarray(za).reshape(-1)
     if fmt.bits == 8 and kp == k and a.dtype.itemsize == 1 and (z is None or z.size == 1):
@@ -122,7 +144,7 @@ def run_wrap(mac, a, b, braw, za, zbf, ranges, threads):
     got = _operands(mac, a, b, za, zbf, ranges)
     if got is None:
         return None
-    ap, off, (bp, colsum, _) = got
+    ap, off, (bp, colsum, _, _) = got
     m, k = a.shape
     n = b.shape[1]
     cadd = -off * colsum
@@ -148,9 +170,10 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
     got = _operands(mac, a, b, za, zbf, ranges)
     if got is None:
         return None
-    ap, off, (bp, _, l1) = got
+    ap, off, (bp, _, l1, csum) = got
     m, k = a.shape
     n = b.shape[1]
+    cor = _group_cor(csum, off, acc.fan_in) if off else None
     b32 = None
     if braw is not None:
         b32 = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)  # 32-column groups
@@ -166,7 +189,7 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
         def sub(arr, ctype):
             return ffi.NULL if arr is None else _ptr(ctype, arr) + r0 * n
         return lib.hw_mac_dot_steps(_ptr("uint8_t *", ap[r0:r1]), _ptr("int8_t *", bp), off,
-                                    _ptr("int32_t *", init), _ptr("int32_t *", fin),
+                                    _ptr("int32_t *", cor), _ptr("int32_t *", init), _ptr("int32_t *", fin),
                                     sub(out, "int32_t *"), sub(ev, "int32_t *"),
                                     sub(mx, "int64_t *"), sub(wd, "int32_t *"), r1 - r0, n, k,
                                     acc.fan_in, acc.bits, int(acc.overflow == "saturate"))
