@@ -19,6 +19,8 @@ the row split (each output is computed by one call, in one thread).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .. import native as _native
@@ -78,6 +80,27 @@ def _pack_dot(b, fmt, zbf):
     for x in (bp, colsum, l1, csum):
         x.flags.writeable = False
     return bp, colsum, l1, csum
+
+
+#: _group_cor results of recent (chunk sums, off, fan_in): the chunk sums come from the
+#: pack cache (the same array while the same weights come back); id -> (csum, cor)
+_COR: dict = {}
+_COR_LOCK = threading.Lock()
+
+
+def _group_cor_cached(csum, off, fan_in):
+    key = (id(csum), off, fan_in)
+    with _COR_LOCK:
+        hit = _COR.get(key)
+    if hit is not None and hit[0] is csum:
+        return hit[1]
+    cor = _group_cor(csum, off, fan_in)
+    cor.flags.writeable = False
+    with _COR_LOCK:
+        while len(_COR) >= 16:
+            _COR.pop(next(iter(_COR)))
+        _COR[key] = (csum, cor)
+    return cor
 
 
 def _group_cor(csum, off, fan_in):
@@ -173,7 +196,7 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
     ap, off, (bp, _, l1, csum) = got
     m, k = a.shape
     n = b.shape[1]
-    cor = _group_cor(csum, off, acc.fan_in) if off else None
+    cor = _group_cor_cached(csum, off, acc.fan_in) if off else None
     b32 = None
     if braw is not None:
         b32 = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)  # 32-column groups
