@@ -232,7 +232,10 @@ class IntAccumulator(AccumulatorBase):
     k order from the first term of each reduction it performs (a tile, a
     chunk); the last group may be shorter.  The bias is not a product: it is
     loaded (``bias="init"``) or added (``"final"``) on its own.  With
-    ``fan_in=1`` every product is its own add.
+    ``fan_in=1`` every product is its own add.  ``fan_in > 1`` applies only
+    where the register takes products: refused with ``order=Tree`` and as a
+    Chunked outer accumulator or a psum adder (they take sums); the default
+    psum adder of such a unit is this register with ``fan_in=1``.
     """
 
     bits: int

@@ -71,9 +71,11 @@ class Chunked:
     """Chunk-based accumulation (Wang et al. 2018; DeepSeek-V3 promotion).
 
     The terms of a tile are cut into chunks of ``chunk``; each chunk is
-    summed sequentially from +0 by the unit's accumulator, then added (exact
-    sum, one rounding / overflow check) into ``outer_accumulator``, which
-    holds the bias and gives the result.
+    summed sequentially from +0 by the unit's accumulator (an
+    ``IntAccumulator(fan_in > 1)`` cuts each chunk into groups from the chunk's
+    first term), then added (exact sum, one rounding / overflow check) into
+    ``outer_accumulator`` (not an ``IntAccumulator(fan_in > 1)``: it takes
+    sums), which holds the bias and gives the result.
     """
 
     chunk: int
@@ -124,7 +126,9 @@ class Tiles:
     (as when partial sums spill to SRAM).  ``mode="separate"``: every tile is
     reduced from +0, its sum encoded into ``psum_format``, and the decoded
     partial sums are added in tile order by ``psum_adder`` (default: the same
-    kind of accumulator as the unit's result register), which holds the bias.
+    kind of accumulator as the unit's result register; for an
+    ``IntAccumulator(fan_in > 1)`` the same register with ``fan_in=1``, as a
+    psum adder takes one partial sum per add), which holds the bias.
     """
 
     T: int

@@ -7,6 +7,7 @@ check, one statistics update.  Checked by hand, and the general C engine
 (and whatever fast path serves the unit) against hwsim.reference.mac on
 every statistic.
 """
+import dataclasses
 import json
 
 import numpy as np
@@ -18,11 +19,15 @@ from hypothesis import strategies as st
 from hwsim.errors import OverflowValueError, UnsupportedModeError
 from hwsim.mac import (Chunked, FixedAccumulator, IntAccumulator, MacUnit, Sequential, Tiles,
                        Tree, matmul)
+from hwsim.mac import engine
 from hwsim.mac import fast as _fast
 from hwsim.mac.trace import trace
 from hwsim.reference.mac import mac_dot, mac_matmul
+from hwsim.testing.mac_strategies import mac_problems, mac_units
 
 from .mac_check import check_against_reference
+
+pytestmark = pytest.mark.native  # rerun by make test-asan
 
 FAN_INS = (1, 2, 3, 4, 8)
 
@@ -166,8 +171,11 @@ def fan_in_units(draw, overflows=("wrap", "saturate")):
                                       FixedAccumulator(24, 0, "truncate", "wrap"))))
         order = Chunked(draw(st.integers(1, 10)), outer)
     tiling = _tiling(draw, True)
-    return MacUnit(fa, fb, accumulator=acc, order=order, tiling=tiling,
-                   bias=draw(st.sampled_from(("init", "final"))))
+    product = povf = None
+    if draw(st.integers(0, 4)) == 0:  # products rounded into a narrower format first
+        product, povf = "int12", draw(st.sampled_from(("wrap", "saturate")))
+    return MacUnit(fa, fb, product=product, product_overflow=povf, accumulator=acc, order=order,
+                   tiling=tiling, bias=draw(st.sampled_from(("init", "final"))))
 
 
 @st.composite
@@ -199,6 +207,25 @@ def test_engine_matches_reference_hypothesis(problem):
 @examples(60)
 @given(fan_in_problems(("error",)))
 def test_engine_matches_reference_error_policy(problem):
+    mac, a, b, bias, za, zb = problem
+    check_against_reference(mac, a, b, bias, za, zb)
+
+
+def _grouped(mac, fan_in):
+    acc = mac.accumulator
+    return dataclasses.replace(mac, accumulator=IntAccumulator(acc.bits, acc.overflow, fan_in),
+                               order=Sequential() if isinstance(mac.order, Tree) else mac.order)
+
+
+#: hwsim.testing's int units (any int / fixed operands, product formats, orders, tilings
+#: with int / fixed / float psum adders) with the register made a dot-product unit (a Tree
+#: becomes Sequential)
+GROUPED_UNITS = st.builds(_grouped, mac_units(kinds=("int",)), st.sampled_from(FAN_INS))
+
+
+@examples(100)
+@given(mac_problems(GROUPED_UNITS, max_k=14))
+def test_engine_matches_reference_general_units(problem):
     mac, a, b, bias, za, zb = problem
     check_against_reference(mac, a, b, bias, za, zb)
 
@@ -327,3 +354,53 @@ def test_reference_refuses_nothing_new_for_fan_in_1():
     r = mac_dot([100, 100], [1, 1], _unit(8, "wrap", 1))
     assert (r.value, r.acc_events, r.width_needed) == (-56, 1, 9)
     assert mac_matmul([[1, 2]], [[1], [1]], _unit(8, "wrap", 2))[0][0].value == 3
+
+
+# ---------------------------------------------------------------------------
+# the C spec: fan_in validated, grouped registers only where they take products
+# ---------------------------------------------------------------------------
+def _gemm(spec, k=5):
+    ax = engine.unpack(np.ones((1, k), np.uint8), MacUnit("int8", "int8").a_fmt)
+    bx = engine.unpack(np.ones((1, k), np.uint8), MacUnit("int8", "int8").b_fmt)
+    return engine.gemm(spec, ax, bx, engine.Strides(k, 1, 0, 1, k), 1, 1, k, None, 1, True, 1)
+
+
+def test_c_spec_carries_fan_in_and_the_engine_validates_it():
+    lib = engine.lib
+    s, keep = engine.build_spec(_unit(16, "wrap", 4))
+    assert s.acc.fan_in == 4 and s.acc.kind == lib.HW_ACC_FIXED
+    out, st, _ = _gemm(s)
+    assert int(out[0]) == 5 and st["width_needed"].tolist() == [4]  # groups 4 + 1: 4, 5
+    s1, keep1 = engine.build_spec(_unit(16, "wrap", 1))
+    assert s1.acc.fan_in == 1
+    for bad, rc in ((65537, lib.HW_E_SIZE), (1 << 30, lib.HW_E_SIZE), (-1, lib.HW_E_MODE)):
+        s.acc.fan_in = bad
+        with pytest.raises(engine.GemmError) as e:
+            _gemm(s)
+        assert e.value.rc == rc
+    s.acc.fan_in = 4
+    s.order, s.order_param = lib.HW_ORDER_TREE, 2  # no tree leaf: refused
+    with pytest.raises(engine.GemmError) as e:
+        _gemm(s)
+    assert e.value.rc == lib.HW_E_MODE
+    c, keepc = engine.build_spec(_unit(16, "wrap", 1, order=Chunked(2, IntAccumulator(32))))
+    c.outer.fan_in = 4  # a grouped outer register: refused
+    with pytest.raises(engine.GemmError) as e:
+        _gemm(c)
+    assert e.value.rc == lib.HW_E_MODE
+    del keep, keep1, keepc
+
+
+def test_widened_rerun_keeps_the_groups():
+    # products 100, 100, -100, 100, 100, -100 into int8 (wrap).
+    #   fan_in 1: 100, 200 (ovf), -156 (ovf: wraps to 100), 200 (ovf), 44, -56: 3 events,
+    #     max 200; widened run 100, 200, 100, 200, 300, 200: bits_needed 10.
+    #   fan_in 2: group sums 200, 0, 0: 200 (ovf), -56, -56: 1 event, max 200; widened run
+    #     200, 200, 200: bits_needed 9 (a rerun that stepped per product would say 10).
+    a = _i8([[100, 100, -100, 100, 100, -100]])
+    b = _i8([[1]] * 6)
+    assert _stats(matmul(a, b, _unit(8, "wrap", 1))) == (-56, 3, 200.0, 10)
+    assert _stats(matmul(a, b, _unit(8, "wrap", 2))) == (-56, 1, 200.0, 9)
+    for f in (1, 2, 3):
+        check_against_reference(_unit(8, "wrap", f), a, b)
+        assert getattr(engine._widened(_unit(8, "wrap", f), 6).accumulator, "fan_in", 1) == f
