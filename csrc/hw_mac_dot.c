@@ -67,8 +67,9 @@ typedef struct {
     const uint8_t *a;
     const int8_t *bp;
     const int32_t *init, *fin, *cor;
-    int32_t *out, *events, *width;
-    int64_t *max_abs;
+    int32_t *out;
+    int64_t *events, *width;
+    double *max_abs;
     int64_t m, n, k, kc;
     int32_t off, gsize, bits, sat;
 } dot_args;
@@ -104,7 +105,7 @@ static void dot_step_one(const dot_args *d, int64_t i, int64_t j)
     }
     d->out[i * d->n + j] = (int32_t)acc;
     if (d->events) d->events[i * d->n + j] = ev;
-    if (d->max_abs) d->max_abs[i * d->n + j] = mx;
+    if (d->max_abs) d->max_abs[i * d->n + j] = (double)mx;
     if (d->width) {
         int64_t t1 = pmax < 0 ? ~pmax : pmax, t2 = pmin < 0 ? ~pmin : pmin;
         int64_t t = t1 > t2 ? t1 : t2;
@@ -206,6 +207,23 @@ static void dwrap_vnni(const uint8_t *a, const int8_t *bp, const int32_t *cadd, 
 
 #define TGT "avx512f,avx512bw,avx512cd,avx512vnni"
 
+/* 16 int32 lanes (km: the valid ones) stored as int64 / as binary64 (exact) */
+__attribute__((target(TGT), always_inline))
+static inline void store_i64(int64_t *dst, __mmask16 km, __m512i v)
+{
+    _mm512_mask_storeu_epi64(dst, (__mmask8)km, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)));
+    _mm512_mask_storeu_epi64(dst + 8, (__mmask8)(km >> 8),
+                             _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1)));
+}
+
+__attribute__((target(TGT), always_inline))
+static inline void store_f64(double *dst, __mmask16 km, __m512i v)
+{
+    _mm512_mask_storeu_pd(dst, (__mmask8)km, _mm512_cvtepi32_pd(_mm512_castsi512_si256(v)));
+    _mm512_mask_storeu_pd(dst + 8, (__mmask8)(km >> 8),
+                          _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v, 1)));
+}
+
 /* one vector's results (cols lanes of output o) from S / max / min; returns
  * 1 when an output left the register's range [rlo, rhi] */
 __attribute__((target(TGT), always_inline))
@@ -214,20 +232,18 @@ static inline int dot_emit(const dot_args *d, int64_t o, int cols, __m512i s, __
 {
     const __mmask16 km = cols >= PW ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
     _mm512_mask_storeu_epi32(d->out + o, km, s);
-    if (d->events) _mm512_mask_storeu_epi32(d->events + o, km, _mm512_setzero_si512());
-    if (d->max_abs) { /* |S| <= 2^31 - 1 (the precondition) */
-        const __m512i mx = _mm512_max_epi32(h, _mm512_sub_epi32(_mm512_setzero_si512(), l));
-        _mm512_mask_storeu_epi64(d->max_abs + o, (__mmask8)km,
-                                 _mm512_cvtepi32_epi64(_mm512_castsi512_si256(mx)));
-        _mm512_mask_storeu_epi64(d->max_abs + o + 8, (__mmask8)(km >> 8),
-                                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(mx, 1)));
+    if (d->events) {
+        _mm512_mask_storeu_epi64(d->events + o, (__mmask8)km, _mm512_setzero_si512());
+        _mm512_mask_storeu_epi64(d->events + o + 8, (__mmask8)(km >> 8), _mm512_setzero_si512());
     }
+    if (d->max_abs) /* |S| <= 2^31 - 1 (the precondition) */
+        store_f64(d->max_abs + o, km,
+                  _mm512_max_epi32(h, _mm512_sub_epi32(_mm512_setzero_si512(), l)));
     if (d->width) { /* 33 - clz(v < 0 ? ~v : v), 1 for 0 and -1 */
         const __m512i th = _mm512_xor_si512(h, _mm512_srai_epi32(h, 31));
         const __m512i tl = _mm512_xor_si512(l, _mm512_srai_epi32(l, 31));
-        const __m512i w = _mm512_sub_epi32(_mm512_set1_epi32(33),
-                                           _mm512_lzcnt_epi32(_mm512_max_epu32(th, tl)));
-        _mm512_mask_storeu_epi32(d->width + o, km, w);
+        store_i64(d->width + o, km, _mm512_sub_epi32(_mm512_set1_epi32(33),
+                                                    _mm512_lzcnt_epi32(_mm512_max_epu32(th, tl))));
     }
     return (_mm512_mask_cmpgt_epi32_mask(km, h, vhi) | _mm512_mask_cmplt_epi32_mask(km, l, vlo)) != 0;
 }
@@ -273,13 +289,8 @@ static void dot_exact_vec(const dot_args *d, const int32_t *cor, int64_t gch, in
         if (g0 + gch > kc && g0 < kc) g0 = kc - gch; /* next: fin */
     }
     _mm512_mask_storeu_epi32(d->out + o, km, acc);
-    if (d->events) _mm512_mask_storeu_epi32(d->events + o, km, ev);
-    if (d->max_abs) {
-        _mm512_mask_storeu_epi64(d->max_abs + o, (__mmask8)km,
-                                 _mm512_cvtepi32_epi64(_mm512_castsi512_si256(mx)));
-        _mm512_mask_storeu_epi64(d->max_abs + o + 8, (__mmask8)(km >> 8),
-                                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(mx, 1)));
-    }
+    if (d->events) store_i64(d->events + o, km, ev);
+    if (d->max_abs) store_f64(d->max_abs + o, km, mx); /* |s| < 2^31 */
 }
 
 /* the outputs of a failed vector stepped again exactly */
@@ -483,8 +494,8 @@ static int dsteps_checked(const dot_args *d, int portable)
 
 static dot_args dot_make(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *cor,
                          const int32_t *init,
-                         const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
-                         int32_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
+                         const int32_t *fin, int32_t *out, int64_t *events, double *max_abs,
+                         int64_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
                          int32_t bits, int32_t saturate)
 {
     dot_args d;
@@ -496,8 +507,8 @@ static dot_args dot_make(const uint8_t *a, const int8_t *bp, int32_t off, const 
 
 int hw_mac_dot_steps(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *cor,
                      const int32_t *init,
-                     const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
-                     int32_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
+                     const int32_t *fin, int32_t *out, int64_t *events, double *max_abs,
+                     int64_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
                      int32_t bits, int32_t saturate)
 {
     dot_args d = dot_make(a, bp, off, cor, init, fin, out, events, max_abs, width, m, n, k, fan_in,
@@ -507,7 +518,7 @@ int hw_mac_dot_steps(const uint8_t *a, const int8_t *bp, int32_t off, const int3
 
 int hw_mac_dot_steps_portable(const uint8_t *a, const int8_t *bp, int32_t off,
                               const int32_t *cor, const int32_t *init, const int32_t *fin, int32_t *out,
-                              int32_t *events, int64_t *max_abs, int32_t *width, int64_t m,
+                              int64_t *events, double *max_abs, int64_t *width, int64_t m,
                               int64_t n, int64_t k, int32_t fan_in, int32_t bits,
                               int32_t saturate)
 {

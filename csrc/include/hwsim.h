@@ -477,7 +477,8 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
  * overflow, fan_in) (fan_in a multiple of 4) on the values a' - off, b: one
  * add per group of fan_in products, from init[j] (or 0), then + fin[j] (init
  * / fin read in groups of 32 columns: pad them), with the statistics of
- * hw_mac_i32_steps per group add.  cor (optional, used when off != 0):
+ * hw_mac_i32_steps per group add (events and width as int64, max_abs as
+ * binary64, exact).  cor (optional, used when off != 0):
  * [ceil(n / 16)][ceil(kp / fan_in)][16], -off * the sum of b over each group
  * (modulo 2^32); without it the kernel computes it.  Return HW_OK, HW_E_SIZE or HW_E_NOMEM. */
 int hw_mac_dot_vnni(void);
@@ -485,8 +486,8 @@ int hw_mac_dot_wrap(const uint8_t *a, const int8_t *bp, const int32_t *cadd, int
                     int64_t m, int64_t n, int64_t k, int32_t bits);
 int hw_mac_dot_steps(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *cor,
                      const int32_t *init,
-                     const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
-                     int32_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
+                     const int32_t *fin, int32_t *out, int64_t *events, double *max_abs,
+                     int64_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
                      int32_t bits, int32_t saturate);
 
 /*----------------------------------------------------------------------------

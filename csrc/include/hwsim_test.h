@@ -130,7 +130,7 @@ int hw_mac_dot_wrap_portable(const uint8_t *a, const int8_t *bp, const int32_t *
                              int32_t *out, int64_t m, int64_t n, int64_t k, int32_t bits);
 int hw_mac_dot_steps_portable(const uint8_t *a, const int8_t *bp, int32_t off,
                               const int32_t *cor, const int32_t *init, const int32_t *fin, int32_t *out,
-                              int32_t *events, int64_t *max_abs, int32_t *width, int64_t m,
+                              int64_t *events, double *max_abs, int64_t *width, int64_t m,
                               int64_t n, int64_t k, int32_t fan_in, int32_t bits,
                               int32_t saturate);
 

@@ -204,25 +204,25 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
     init = b32 if mac.bias == "init" else None
     fin = b32 if mac.bias == "final" else None
     out = np.empty((m, n), dtype=np.int32)
-    ev = np.empty((m, n), np.int32) if stats else None
-    mx = np.empty((m, n), np.int64) if stats else None
-    wd = np.empty((m, n), np.int32) if stats else None
+    ev = np.empty((m, n), np.int64) if stats else None   # the dtypes of MacStats:
+    mx = np.empty((m, n), np.float64) if stats else None  # no conversion pass
+    wd = np.empty((m, n), np.int64) if stats else None
 
     def call(r0, r1):
         def sub(arr, ctype):
             return ffi.NULL if arr is None else _ptr(ctype, arr) + r0 * n
         return lib.hw_mac_dot_steps(_ptr("uint8_t *", ap[r0:r1]), _ptr("int8_t *", bp), off,
                                     _ptr("int32_t *", cor), _ptr("int32_t *", init), _ptr("int32_t *", fin),
-                                    sub(out, "int32_t *"), sub(ev, "int32_t *"),
-                                    sub(mx, "int64_t *"), sub(wd, "int32_t *"), r1 - r0, n, k,
+                                    sub(out, "int32_t *"), sub(ev, "int64_t *"),
+                                    sub(mx, "double *"), sub(wd, "int64_t *"), r1 - r0, n, k,
                                     acc.fan_in, acc.bits, int(acc.overflow == "saturate"))
     if not _split(m, threads, m * n * k, call):
         return None
     st = None
     if stats:
         frac = mac.product_frac_bits
-        mxf = mx.astype(np.float64).reshape(-1)
-        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
+        mxf = mx.reshape(-1)
+        st = dict(acc_events=ev.reshape(-1),
                   psum_events=np.zeros(m * n, np.int64),
                   max_abs=np.ldexp(mxf, -frac) if frac else mxf,
                   width_needed=wd.reshape(-1), l1=l1.copy())

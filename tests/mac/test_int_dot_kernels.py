@@ -51,12 +51,12 @@ def _steps(fn, av, bv, off, init, fin, fan_in, bits, sat, stats=True, cor=False)
     cr = fastdot._group_cor(bp.sum(axis=-1, dtype=np.int32), off, fan_in) if cor else None
     ini, fi = _pad32(init, n), _pad32(fin, n)
     out = np.full((m, n), 7, np.int32)
-    ev = np.full((m, n), 7, np.int32) if stats else None
-    mx = np.full((m, n), 7, np.int64) if stats else None
-    wd = np.full((m, n), 7, np.int32) if stats else None
+    ev = np.full((m, n), 7, np.int64) if stats else None
+    mx = np.full((m, n), 7, np.float64) if stats else None
+    wd = np.full((m, n), 7, np.int64) if stats else None
     rc = fn(_p("uint8_t *", ap), _p("int8_t *", bp), off, _p("int32_t *", cr), _p("int32_t *", ini),
-            _p("int32_t *", fi), _p("int32_t *", out), _p("int32_t *", ev), _p("int64_t *", mx),
-            _p("int32_t *", wd), m, n, k, fan_in, bits, int(sat))
+            _p("int32_t *", fi), _p("int32_t *", out), _p("int64_t *", ev), _p("double *", mx),
+            _p("int64_t *", wd), m, n, k, fan_in, bits, int(sat))
     assert rc == lib.HW_OK
     return out, ev, mx, wd
 
