@@ -413,7 +413,7 @@ DSTEPS_FN(dsteps_vgc, 1, gch)
 static int32_t *group_cor(const dot_args *d, int64_t gch)
 {
     const int64_t npan = (d->n + PW - 1) / PW, ng = (d->kc + gch - 1) / gch;
-    int32_t *cor = (int32_t *)calloc((size_t)(npan * ng * PW), sizeof(int32_t));
+    uint32_t *cor = (uint32_t *)calloc((size_t)(npan * ng * PW), sizeof(uint32_t));
     int64_t p, c, l, t;
     if (!cor) return NULL;
     for (p = 0; p < npan; p++)
@@ -421,9 +421,9 @@ static int32_t *group_cor(const dot_args *d, int64_t gch)
             for (l = 0; l < PW; l++) {
                 int32_t s = 0;
                 for (t = 0; t < 4; t++) s += d->bp[(p * d->kc + c) * CH + l * 4 + t];
-                cor[(p * ng + c / gch) * PW + l] -= d->off * s;
+                cor[(p * ng + c / gch) * PW + l] -= (uint32_t)(d->off * s); /* mod 2^32 */
             }
-    return cor;
+    return (int32_t *)cor;
 }
 #endif
 
