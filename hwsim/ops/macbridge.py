@@ -218,15 +218,21 @@ def mac_matmul(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0, stats=True):
             ev.append(np.asarray(st.overflow_events_per_column, np.int64).reshape(N))
             mx.append(st.max_abs_partial)
             bits.append(st.bits_needed)
-    values = np.stack(vals) if B else np.zeros((0, M, N))
     st = dict(overflow_events=0, overflow_per_col=np.zeros((B, N), np.int64),
               max_abs_partial=0.0, bits_needed=None)
     if stats and B:
-        per = np.stack(ev)
+        per = _stack(ev)
         st.update(overflow_events=int(per.sum()), overflow_per_col=per,
                   max_abs_partial=float(max(mx)),
                   bits_needed=None if bits[0] is None else int(max(bits)))
-    return values, np.stack(codes) if B else np.zeros((0, M, N), np.uint64), st
+    if not B:
+        return np.zeros((0, M, N)), np.zeros((0, M, N), np.uint64), st
+    return _stack(vals), _stack(codes), st
+
+
+def _stack(parts):
+    """np.stack of the batches; one batch as a view (no copy of a layer's outputs)."""
+    return parts[0][None] if len(parts) == 1 else np.stack(parts)
 
 
 def mac_trace(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0) -> list:
