@@ -108,8 +108,8 @@ def _im2col_nhwc_py(x, G, cin_g, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, ou
                             out[g, row, c * kh * kw + k0] = x[n, iy, ix, g * cin_g + c]
 
 
-_im2col = _dual(_im2col_py)
-_im2col_nhwc = _dual(_im2col_nhwc_py)
+_im2col = _dual(_im2col_py, weight=4)
+_im2col_nhwc = _dual(_im2col_nhwc_py, weight=4)
 
 
 def _pair(v, name):

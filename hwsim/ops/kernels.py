@@ -30,13 +30,15 @@ def parallel_twin(fn):
     return twin
 
 
-def dual(fn, arg: int = -1):
-    """Serial and parallel compilations of ``fn``; the size of ``args[arg]`` picks one."""
+def dual(fn, arg: int = -1, weight: int = 1):
+    """Serial and parallel compilations of ``fn``; the size of ``args[arg]`` picks one:
+    the parallel one from ``PARALLEL_MIN / weight`` elements (``weight``: a kernel whose
+    element costs more than a copy pays for the threads on fewer elements)."""
     ser = njit(cache=True, nogil=True)(fn)
     par = njit(cache=True, nogil=True, parallel=True)(parallel_twin(fn))
 
     def pick(*args):
-        return (par if args[arg].size >= PARALLEL_MIN else ser)(*args)
+        return (par if args[arg].size * weight >= PARALLEL_MIN else ser)(*args)
 
     pick.serial, pick.parallel = ser, par
     return pick

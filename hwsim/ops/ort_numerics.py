@@ -10,7 +10,6 @@ Python's correctly rounded ``decimal`` exp / ln.
 """
 from __future__ import annotations
 
-import math
 from decimal import Context, Decimal
 
 import numpy as np
@@ -37,13 +36,14 @@ def _fma32_one(x, y, z):
     bp = s - zz
     err = (p - bp) + (zz - (s - bp))  # TwoSum: p + z = s + err exactly
     if err != 0.0 and np.isfinite(s):
-        m, e = math.frexp(s)  # s is normal here (p is 0 or >= 2^-298 in magnitude)
-        if int(math.ldexp(abs(m), 53)) % 2 == 0:
-            # round to odd: move to the float64 neighbour on err's side (odd last bit)
-            ulp = math.ldexp(1.0, e - 53)
-            if (err > 0) != (s > 0) and abs(m) == 0.5:
-                ulp *= 0.5  # towards zero from a power of two: half the ulp
-            s = s + ulp if err > 0 else s - ulp
+        # s is normal here (p is 0 or >= 2^-298 in magnitude).  Round to odd: an even last
+        # significand bit moves to the float64 neighbour on err's side, one step of the
+        # sign-magnitude bit pattern (up in magnitude when err has s's sign; down from a
+        # power of two that is the half-ulp neighbour)
+        bits = np.float64(s).view(np.int64)
+        if bits & 1 == 0:
+            bits = bits + 1 if (err > 0) == (s > 0) else bits - 1
+            s = np.int64(bits).view(np.float64)
     return np.float32(s)
 
 
@@ -190,7 +190,7 @@ def _qladd_codes_py(ca, cb, sha, shb, ra, rb, fixed, lo, hi, mask, out):
         out[i] = r & mask
 
 
-_qladd_codes_k = dual(_qladd_codes_py, 0)
+_qladd_codes_k = dual(_qladd_codes_py, 0, weight=8)
 
 
 def qlinear_add_codes(ca, fa, sa, za, cb, fb, sb, zb, sc, zc, fmt):
