@@ -110,8 +110,9 @@ def matmul_summary(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_
             if fast is not None:
                 p = _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads)
                 got = _matmul_fast(fast, mac, p, True, summary=True)
-                if got is not None:
-                    return got
+                if got is not None:  # its stats field holds the summary dict
+                    summary, got.stats = got.stats, None
+                    return got, summary
                 res = _matmul_general(mac, p, True)
                 return _summarised(res)
     return _summarised(matmul(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads))
@@ -289,7 +290,8 @@ def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path, fl
 
 def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool, summary: bool = False):
     """A fast kernel over every batch; None when it declines (general path).
-    ``summary``: (result without stats, :func:`matmul_summary`'s dict) instead."""
+    ``summary``: the result's ``stats`` is :func:`matmul_summary`'s dict instead of a
+    MacStats (taken off by matmul_summary)."""
     m, n = p.m, p.n
     za_rows = None if p.za is None else (np.tile(p.za, p.nb) if p.za.size > 1 else p.za)
     if p.shared_b:
@@ -316,8 +318,7 @@ def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool, summary: boo
     shape = p.batch + (m, n)
     codes, values, fmt, frac, width = _fast.result_arrays(fast, mac, vals, shape)
     if summary:
-        return MatmulResult(codes, values, None, fmt, frac, width, fast), \
-            _summary(mac, st, shape)
+        return MatmulResult(codes, values, _summary(mac, st, shape), fmt, frac, width, fast)
     mst = None
     if stats:
         l1 = None
