@@ -1,6 +1,7 @@
 /* hw_acc_fixed.c -- integer and fixed-point accumulators (any width 2..4160,
  * Kulisch included): products onto the LSB grid (truncate or a rounding
- * mode), exact adds, wrap / saturate / error on overflow. */
+ * mode), exact adds, wrap / saturate / error on overflow; one add per
+ * product, or (spec fan_in > 1, a dot-product unit) one per group. */
 #include <math.h>
 #include "hw_internal.h"
 
@@ -272,6 +273,38 @@ static void fixed_store(const hwi_unit *u, const hwi_reg *r, uint64_t *out, int3
         else out[i] = i < u->nl ? r->w[i] : ((r->w[u->nl - 1] >> 63) ? ~0ull : 0);
     }
 }
+
+/* ---- a register fed by a dot-product unit (spec fan_in > 1) ---------- */
+static int fixed_group_init(hwi_unit *u)
+{
+    if (u->a->fan_in < 2 || u->a->fan_in > 65536) return HW_E_SIZE;
+    return fixed_init(u);
+}
+
+/* r <- r + (exact sum of the n products, each on the grid): one add, one
+ * overflow check and one statistics update for the whole group */
+static uint32_t fixed_group(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n,
+                            hwi_xsum *xs, double *exact, hwi_stat *st)
+{
+    uint32_t fl = 0, f;
+    int i;
+    *exact = 0.0;
+    hwi_xsum_clear(xs);
+    if (hwi_fixed_to_xsum(u, r, xs) != HW_OK) return HWI_ERR_OVERFLOW;
+    for (i = 0; i < n; i++) {
+        f = hwi_fixed_leaf(u, &p[i], xs);
+        fl |= f;
+        if (f & HWI_ERR_MASK) return fl;
+    }
+    *exact = hwi_xsum_to_double(xs);
+    return fl | hwi_fixed_from_xsum(u, r, xs, st);
+}
+
+/* no single MAC step (the engine then steps in groups) and no adder tree */
+const hwi_acc_ops hwi_acc_fixed_group_ops = {
+    fixed_group_init, hwi_fixed_zero, NULL, NULL, fixed_mac_exact, NULL,
+    fixed_group, hwi_fixed_from_xsum, hwi_fixed_to_xsum, hwi_fixed_double, fixed_store,
+};
 
 const hwi_acc_ops hwi_acc_fixed_ops = {
     fixed_init, hwi_fixed_zero, hwi_fixed_mac, hwi_fixed_mac, fixed_mac_exact, fixed_leaf_op,

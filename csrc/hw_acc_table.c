@@ -4,6 +4,7 @@
 #include "hw_internal.h"
 
 extern const hwi_acc_ops hwi_acc_fixed_ops; /* hw_acc_fixed.c */
+extern const hwi_acc_ops hwi_acc_fixed_group_ops; /* hw_acc_fixed.c: fan_in > 1 */
 extern const hwi_acc_ops hwi_acc_float_ops; /* hw_acc_float.c */
 extern const hwi_acc_ops hwi_acc_multi_ops; /* hw_acc_multi.c */
 
@@ -16,4 +17,11 @@ const hwi_acc_ops *hwi_acc_ops_of(int32_t kind)
     };
     if (kind < 0 || kind >= (int32_t)(sizeof table / sizeof table[0])) return NULL;
     return table[kind];
+}
+
+const hwi_acc_ops *hwi_acc_ops_for(const hw_acc_spec *a)
+{
+    if (a->kind == HW_ACC_FIXED && a->fan_in > 1) return &hwi_acc_fixed_group_ops;
+    if (a->kind == HW_ACC_FIXED && a->fan_in < 0) return NULL;
+    return hwi_acc_ops_of(a->kind);
 }

@@ -305,7 +305,8 @@ typedef struct hwi_acc_ops {
      * HW_E_SIZE when s is too small (NULL: the kind cannot be a tree) */
     int (*leaf)(const hwi_unit *u, const hw_xval *p, hwi_xsum *s, hwi_stat *st,
                 uint32_t *flags);
-    /* fan_in products at once (fused multi-term; NULL: one at a time) */
+    /* fan_in products at once (fused multi-term, fixed with fan_in > 1; NULL:
+     * one at a time) */
     uint32_t (*group)(const hwi_unit *u, hwi_reg *r, const hw_xval *p, int n, hwi_xsum *scratch,
                       double *exact, hwi_stat *st);
     uint32_t (*from_xsum)(const hwi_unit *u, hwi_reg *r, const hwi_xsum *s, hwi_stat *st);
@@ -317,6 +318,9 @@ typedef struct hwi_acc_ops {
 
 /* hw_acc_table.c: the operations of an accumulator kind, NULL for an unknown one */
 const hwi_acc_ops *hwi_acc_ops_of(int32_t kind);
+/* the operations of a spec: its kind's, or for a fixed register with fan_in > 1
+ * (a dot-product unit) the grouped ones; NULL when unknown / invalid */
+const hwi_acc_ops *hwi_acc_ops_for(const hw_acc_spec *a);
 
 /* float registers, shared by the float and fused multi-term kinds (hw_acc_float.c) */
 int hwi_float_check(hwi_unit *u);

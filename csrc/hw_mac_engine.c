@@ -44,7 +44,7 @@ static void set_opts(hw_opts *o, int rounding, int overflow, int nan_rule)
 static int unit_init(hwi_unit *u, const hw_acc_spec *a, int idx, int nan_rule)
 {
     u->a = a;
-    u->ops = hwi_acc_ops_of(a->kind);
+    u->ops = hwi_acc_ops_for(a);
     u->idx = idx;
     u->nl = 0;
     u->mask = 0;

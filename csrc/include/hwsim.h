@@ -282,7 +282,10 @@ typedef struct hw_acc_spec {
     int32_t overflow;      /* fixed: HW_OVF_WRAP/SATURATE/ERROR; else HW_OVF_* */
     int32_t rounding;      /* float / multi: HW_ROUND_RNE..RTO                 */
     int32_t fused;         /* float: 1 = exact product, one rounding per add   */
-    int32_t fan_in;        /* multi: products per group                        */
+    int32_t fan_in;        /* multi: products per group; fixed: products per   *
+                            * register add (0, 1: one; 2..65536: a dot-product  *
+                            * unit, groups in k order from each reduction's     *
+                            * first term)                                       */
     int32_t window_bits;   /* multi: fraction bits kept below the alignment exp */
     int32_t shifted_out;   /* multi: HW_SHIFTED_*                              */
     int32_t c_late;        /* multi: 1 = running sum joins after the products  */

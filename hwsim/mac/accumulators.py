@@ -232,7 +232,10 @@ class IntAccumulator(AccumulatorBase):
     k order from the first term of each reduction it performs (a tile, a
     chunk); the last group may be shorter.  The bias is not a product: it is
     loaded (``bias="init"``) or added (``"final"``) on its own.  With
-    ``fan_in=1`` every product is its own add.
+    ``fan_in=1`` every product is its own add.  ``fan_in > 1`` applies only
+    where the register takes products: refused with ``order=Tree`` and as a
+    Chunked outer accumulator or a psum adder (they take sums); the default
+    psum adder of such a unit is this register with ``fan_in=1``.
     """
 
     bits: int
@@ -257,12 +260,25 @@ class IntAccumulator(AccumulatorBase):
     def register(self, mac) -> Register:
         return Register(None, mac.product_frac_bits, self.bits)
 
+    def exp_span(self, mac, lo: int, hi: int) -> tuple[int, int]:
+        # a group sum: up to fan_in products plus the register
+        return lo, hi + (self.fan_in + 1).bit_length() if self.fan_in > 1 else hi
+
     def c_spec(self, mac) -> dict:
         return dict(kind="HW_ACC_FIXED", width=self.bits, frac_bits=mac.product_frac_bits,
-                    below_lsb="HW_BELOW_TRUNCATE", overflow=int(Overflow.parse(self.overflow)))
+                    below_lsb="HW_BELOW_TRUNCATE", overflow=int(Overflow.parse(self.overflow)),
+                    fan_in=self.fan_in)
 
     def widened(self, top: int, mac):
-        return _fixed_wide(top, mac.product_frac_bits, "truncate")
+        wide = _fixed_wide(top, mac.product_frac_bits, "truncate")
+        if self.fan_in == 1:
+            return wide
+        return _GroupedFixed(wide.int_bits, wide.frac_bits, wide.below_lsb, wide.overflow,
+                             fan_in=self.fan_in)
+
+    def as_psum_adder(self):
+        # a psum adder takes partial sums, not products: one add per partial sum
+        return self if self.fan_in == 1 else IntAccumulator(self.bits, self.overflow)
 
     def check_products(self, name: str, product_fmt) -> None:
         if product_fmt.kind == "float":
@@ -332,6 +348,20 @@ class FixedAccumulator(AccumulatorBase):
 
     def terms_limit(self) -> int | None:
         return self.exact_terms
+
+
+@dataclass(frozen=True)
+class _GroupedFixed(FixedAccumulator):
+    """A widened ``IntAccumulator(fan_in > 1)``: the overflow-free register of
+    the engine's bits_needed rerun, taking its products in the same groups."""
+
+    fan_in: int = 1
+
+    def exp_span(self, mac, lo: int, hi: int) -> tuple[int, int]:
+        return lo, hi + (self.fan_in + 1).bit_length()
+
+    def c_spec(self, mac) -> dict:
+        return dict(super().c_spec(mac), fan_in=self.fan_in)
 
 
 def kulisch(a_fmt, b_fmt, K: int, below_lsb: str = "truncate",

@@ -28,6 +28,11 @@ from .accumulators import (
 from .nan import nan_policy
 
 
+def _grouped(acc) -> bool:
+    """An IntAccumulator that takes its products in groups (fan_in > 1)."""
+    return isinstance(acc, IntAccumulator) and acc.fan_in > 1
+
+
 # ---------------------------------------------------------------------------
 # Reduction orders and tiling
 # ---------------------------------------------------------------------------
@@ -66,9 +71,11 @@ class Chunked:
     """Chunk-based accumulation (Wang et al. 2018; DeepSeek-V3 promotion).
 
     The terms of a tile are cut into chunks of ``chunk``; each chunk is
-    summed sequentially from +0 by the unit's accumulator, then added (exact
-    sum, one rounding / overflow check) into ``outer_accumulator``, which
-    holds the bias and gives the result.
+    summed sequentially from +0 by the unit's accumulator (an
+    ``IntAccumulator(fan_in > 1)`` cuts each chunk into groups from the chunk's
+    first term), then added (exact sum, one rounding / overflow check) into
+    ``outer_accumulator`` (not an ``IntAccumulator(fan_in > 1)``: it takes
+    sums), which holds the bias and gives the result.
     """
 
     chunk: int
@@ -82,6 +89,11 @@ class Chunked:
                             f"FloatAccumulator, got {outer!r}")
         if not outer.nestable:
             raise UnsupportedModeError(f"outer_accumulator cannot be a {type(outer).__name__}")
+        if _grouped(outer):
+            raise UnsupportedModeError(
+                f"outer_accumulator=IntAccumulator(fan_in={outer.fan_in}): fan_in applies only "
+                "where a register takes products; an outer accumulator takes chunk sums one "
+                "at a time (use fan_in=1)")
 
     def to_dict(self) -> dict:
         return dict(type="Chunked", chunk=self.chunk,
@@ -114,7 +126,9 @@ class Tiles:
     (as when partial sums spill to SRAM).  ``mode="separate"``: every tile is
     reduced from +0, its sum encoded into ``psum_format``, and the decoded
     partial sums are added in tile order by ``psum_adder`` (default: the same
-    kind of accumulator as the unit's result register), which holds the bias.
+    kind of accumulator as the unit's result register; for an
+    ``IntAccumulator(fan_in > 1)`` the same register with ``fan_in=1``, as a
+    psum adder takes one partial sum per add), which holds the bias.
     """
 
     T: int
@@ -141,6 +155,11 @@ class Tiles:
             if not (isinstance(self.psum_adder, AccumulatorBase) and self.psum_adder.nestable):
                 raise TypeError("psum_adder must be an Int/Fixed/FloatAccumulator, got "
                                 f"{self.psum_adder!r}")
+            if _grouped(self.psum_adder):
+                raise UnsupportedModeError(
+                    f"psum_adder=IntAccumulator(fan_in={self.psum_adder.fan_in}): fan_in "
+                    "applies only where a register takes products; a psum adder takes partial "
+                    "sums one at a time (use fan_in=1)")
 
     def to_dict(self) -> dict:
         return dict(type="Tiles", T=self.T, psum_format=self.psum_format.to_dict(),
@@ -249,8 +268,11 @@ class MacUnit:
         if not acc.tree_order and isinstance(self.order, Tree):
             raise UnsupportedModeError(f"a {type(acc).__name__} sums its own groups; order=Tree "
                                        "is not defined for it (use Sequential or Chunked)")
-        if getattr(acc, "fan_in", 1) != 1 and acc.kind == "int":  # TODO(dp4sem): engine + reference
-            raise UnsupportedModeError("IntAccumulator(fan_in > 1) is not implemented yet")
+        if _grouped(acc) and isinstance(self.order, Tree):
+            raise UnsupportedModeError(
+                f"accumulator=IntAccumulator(fan_in={acc.fan_in}) adds its products in groups of "
+                "fan_in in k order; order=Tree is not defined for it (use Sequential or Chunked, "
+                "or fan_in=1)")
         pf = self.product_grid_format
         units = [("accumulator", acc)]
         if isinstance(self.order, Chunked):

@@ -117,8 +117,10 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
                 isinstance(mac.order, (Sequential, Tree)) and \
                 mac.a_fmt.bits <= 15 and mac.b_fmt.bits <= 15:
             return "int_wrap"
+        # int_wrap: a sum modulo 2^bits does not depend on fan_in's grouping;
+        # int_steps checks and counts per product: fan_in=1 only
         if isinstance(mac.order, Sequential) and acc.bits <= 32 and acc.overflow != "error" \
-                and mac.a_fmt.bits <= 16 and mac.b_fmt.bits <= 16:
+                and mac.a_fmt.bits <= 16 and mac.b_fmt.bits <= 16 and acc.fan_in == 1:
             return "int_steps"
     return None
 

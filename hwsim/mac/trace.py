@@ -28,8 +28,10 @@ class MacTrace:
     Step keys: ``kind`` (mac, node, group, chunk, psum_store, psum_load,
     psum_add, bias), ``unit`` (accumulator, outer_accumulator, psum_adder,
     psum), ``k``
-    (range of terms covered, [k0, k1)), ``input`` (exact Fraction entering the
-    register: the product for mac steps), ``before`` / ``after`` (register
+    (range of terms covered, [k0, k1): a group step of a fused multi-term or
+    ``IntAccumulator(fan_in > 1)`` register covers its group), ``input`` (exact
+    Fraction entering the register: the product for mac steps; None for group,
+    node and chunk steps), ``before`` / ``after`` (register
     codes), ``before_value`` / ``after_value`` (float64), ``exact`` (the
     exact result before rounding / overflow, nearest float64), ``events``
     (overflow, inexact, underflow, invalid; ``flags``: the same as SoftFloat

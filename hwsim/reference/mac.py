@@ -1,14 +1,23 @@
 """Reference oracle of MAC units: Python ints and fractions.Fraction only.
 
 Re-implements :mod:`hwsim.mac` (products, Int/Fixed/Float/fused multi-term
-accumulators, Sequential/Tree/Chunked orders, Tiles reload/separate, bias,
-statistics) step by step, slowly and obviously.  Imports only format and
+accumulators, integer registers fed by a dot-product unit (``fan_in``),
+Sequential/Tree/Chunked orders, Tiles reload/separate, bias, statistics) step
+by step, slowly and obviously.  Imports only format and
 configuration objects: never the compiled library.
 
 >>> from hwsim.mac import MacUnit, IntAccumulator
 >>> r = mac_dot([100, 100], [1, 1], MacUnit("int8", "int8", accumulator=IntAccumulator(8)))
 >>> (r.value, r.acc_events, r.width_needed)
 (-56, 1, 9)
+>>> def sat8(fan_in):  # products 100, 0, 100, -100 into an 8-bit register
+...     acc = IntAccumulator(8, "saturate", fan_in=fan_in)
+...     r = mac_dot([100, 0, 100, 156], [1] * 4, MacUnit("int8", "int8", accumulator=acc))
+...     return r.value, r.acc_events, r.max_abs, r.width_needed
+>>> sat8(1)  # per product: 200 saturates to 127, then 27
+(27, 1, 200.0, 9)
+>>> sat8(2)  # per pair: 100, then 100 + (100 - 100)
+(100, 0, 100.0, 8)
 """
 from __future__ import annotations
 
@@ -108,6 +117,11 @@ class _FixedReg:
 
     def mac(self, p):
         self._set(self.v + self.grid(p, True))
+
+    def mac_group(self, prods):
+        """One add of a dot-product unit: the exact sum of the products (each on
+        the grid) added to the register, one overflow check."""
+        self._set(self.v + sum(self.grid(p, True) for p in prods))
 
     def load_sum(self, terms):
         """register = grid(exact sum of terms), overflow-checked."""
@@ -296,6 +310,11 @@ class _Run:
         if isinstance(acc, FusedMultiTermAccumulator):
             for g0 in range(k0, k1, acc.fan_in):
                 _multi_group(reg, acc, [self.product(k) for k in range(g0, min(g0 + acc.fan_in, k1))])
+            return
+        g = getattr(acc, "fan_in", 1) if isinstance(acc, IntAccumulator) else 1
+        if g > 1:  # groups of fan_in in k order from this reduction's first term
+            for g0 in range(k0, k1, g):
+                reg.mac_group([self.product(k)[0] for k in range(g0, min(g0 + g, k1))])
             return
         for k in range(k0, k1):
             reg.mac(self.product(k)[0])
