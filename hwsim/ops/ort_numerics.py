@@ -1,4 +1,5 @@
-"""onnxruntime's integer and float32-island kernels as numpy arithmetic (CPU EP, x86-64 AVX2).
+"""onnxruntime's integer and float32-island kernels as numpy arithmetic (CPU EP, x86-64 with
+AVX2 / FMA3; AVX-512 CPUs run the same MLAS kernels: docs/semantics.md).
 
 Every function reproduces the order of float32 operations, the fused multiply-adds
 and the roundings of the onnxruntime 1.32 kernel named in its docstring (facts read
@@ -141,32 +142,42 @@ def _scalar_role(sa, sb):
     return None
 
 
-def _add_kernel(a, ra, za, b, rb, zb, zc, scalar_b):
-    """MlasQLinearAddKernelAvx2Helper with ``a`` the vector operand."""
-    fixed = F32(zc) - (F32(ra * F32(za)) + F32(rb * F32(zb)))
-    if scalar_b:
-        fixed = fixed + b.astype(F32) * rb
-        return fma32(a.astype(F32), ra, fixed)
-    vb = fma32(b.astype(F32), rb, fixed)
-    return fma32(a.astype(F32), ra, vb)
+def _fixed(rv, zv, rs, zs, zc):
+    """The kernel's fixed part as GCC compiles ``zc - (rv*zv + rs*zs)`` (contracted):
+    ``fl32(zc - fma(rv, zv, fl32(rs*zs)))`` (measured against onnxruntime 1.32)."""
+    return F32(F32(zc) - fma32(rv, F32(zv), F32(rs * F32(zs)))[()])
+
+
+def _add_kernel(v, rv, zv, s, rs, zs, zc, scalar):
+    """MlasQLinearAddKernelAvx2Helper: ``v`` the vector operand (its ratio is fused into
+    the fixed part); ``s`` the other one, a per-span scalar folded in by FMA when
+    ``scalar`` (IsScalarA / IsScalarB), else the second vector (kernel A = ``v``)."""
+    fixed = _fixed(rv, zv, rs, zs, zc)
+    if scalar:
+        fixed = fma32(s.astype(F32), rs, fixed)
+        return fma32(v.astype(F32), rv, fixed)
+    return fma32(v.astype(F32), rv, fma32(s.astype(F32), rs, fixed))
 
 
 def qlinear_add(qa, sa, za, qb, sb, zb, sc, zc, fmt):
-    """QLinearAdd (qlinear_binary_op.cc + intrinsics/avx2/qladd_avx2.cpp).
+    """QLinearAdd (qlinear_binary_op.cc + intrinsics/avx2/qladd_avx2.cpp, the kernel MLAS
+    selects on every x86-64 CPU with AVX2 / FMA3, AVX-512 included).
 
-    ``ra = fl32(sa / sc)``, ``rb = fl32(sb / sc)``, ``fixed = fl32(zc - fl32(fl32(ra*za) +
-    fl32(rb*zb)))``; element-wise spans: ``rne(fma(a, ra, fma(b, rb, fixed)))``.  A span
-    where one operand is a scalar (broadcast along the innermost axes) folds it into
-    ``fixed`` first (``fl32(fixed + fl32(s * r))``) and the other operand enters by one
-    FMA; when A is the scalar the kernel is called with the operands swapped.  The result
-    saturates to the format (``packs`` / ``packus``)."""
+    ``ra = fl32(sa / sc)``, ``rb = fl32(sb / sc)``.  Spans of equal length (kernel A = A):
+    ``fixed = fl32(zc - fma(ra, za, fl32(rb*zb)))``, ``rne(fma(a, ra, fma(b, rb, fixed)))``.
+    A span where one operand ``s`` is a scalar (1 on the innermost axis of length > 1) and
+    ``v`` the vector: ``fixed = fl32(zc - fma(rv, zv, fl32(rs*zs)))``, ``fixed' = fma(s, rs,
+    fixed)``, ``rne(fma(v, rv, fixed'))``.  A one-element output takes the IsScalarA
+    kernel (length 1) with ``s = A``.  The FMAs inside the fixed part and the fold are
+    GCC's contraction of the source's ``x*y + z`` (measured, tests/ops/test_qlinear_ort_sweep.py).
+    The result saturates to the format (``packs`` / ``packus``)."""
     ra, rb = F32(F32(sa) / F32(sc)), F32(F32(sb) / F32(sc))
     qa, qb = np.asarray(qa, np.int64), np.asarray(qb, np.int64)
     role = _scalar_role(qa.shape, qb.shape)
     A, B = np.broadcast_arrays(qa, qb)
     if role == "b":
         v = _add_kernel(A, ra, za, B, rb, zb, zc, True)
-    elif role == "a":
+    elif role == "a" or A.size == 1:
         v = _add_kernel(B, rb, zb, A, ra, za, zc, True)
     else:
         v = _add_kernel(A, ra, za, B, rb, zb, zc, False)

@@ -21,6 +21,8 @@ imported here as the standard ops with the quantization their inputs state.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..errors import UnsupportedModelError
@@ -77,12 +79,33 @@ def _f32(x):
 
 
 # -- fused QLinear* kernels -------------------------------------------------------------------
-def _binary(n, ins, q):
-    if len(ins) != 2 or "consts" in n.attrs:
+def _operands(n, ins, q, values=True):
+    """[(integer codes, scale, zero point)] in ONNX input order: the tensor inputs and the
+    constants that are dequantized 8-bit codes of the output's format (as onnxruntime
+    fuses them into the QLinear kernel); None when a constant is not such codes."""
+    consts, cq = n.attrs.get("consts", {}), n.attrs.get("const_q", {})
+    if set(consts) - set(cq) or any(c["fmt"] != q.fmt.name for c in cq.values()):
         return None
-    (sa, za), (sb, zb) = _sz(ins[0]), _sz(ins[1])
+    if not values:
+        return []
+    it = iter(ins)
+    out = []
+    for i in range(len(ins) + len(consts)):
+        if i in cq:
+            out.append((cq[i]["codes"], cq[i]["scale"], cq[i]["zp"]))
+        else:
+            x = next(it)
+            out.append((x.ints(),) + _sz(x))
+    return out
+
+
+def _binary(n, ins, q):
+    ops = _operands(n, ins, q)
+    if ops is None or len(ops) != 2:
+        return None
+    (a, sa, za), (b, sb, zb) = ops
     f = on.qlinear_add if n.op == "Add" else on.qlinear_mul
-    return f(ins[0].ints(), sa, za, ins[1].ints(), sb, zb, float(q.scale), int(q.zero_point), q.fmt)
+    return f(a, sa, za, b, sb, zb, float(q.scale), int(q.zero_point), q.fmt)
 
 
 def _table(n, ins, q):
@@ -177,6 +200,9 @@ def _island(n, ins, q):
         table = on.quantize_linear(_unary32(n.op, n.attrs, on.dequantize(allq, *_sz(x))), s, z, q.fmt)
         return table[x.ints() - x.fmt.min_int]
     xs = [_f32(x).astype(np.float64) for x in ins]
+    if "consts" in n.attrs:  # onnxruntime's operand is the float32 constant (DequantizeLinear's)
+        n = replace(n, attrs={**n.attrs, "consts": {k: np.asarray(v, F32).astype(np.float64)
+                                                    for k, v in n.attrs["consts"].items()}})
     y32 = np.asarray(get_op(n.op).reference(n, xs)).astype(F32)
     return on.quantize_linear(y32, s, z, q.fmt)
 
@@ -208,9 +234,13 @@ def ort_parity(n, ins, out_q, config) -> str:
     if configured(config):
         return "not onnxruntime (vector unit configured)"
     if n.op in ORT_FUSED or n.op in ORT_ISLANDS:
-        if _applies(ins, out_q, config):
-            return "exact (" + ("QLinear kernel" if n.op in ORT_FUSED else "float32 island") + ")"
-        return "not modelled (not 8-bit per-tensor integer)"
+        if not _applies(ins, out_q, config):
+            return "not modelled (not 8-bit per-tensor integer)"
+        if n.op in ORT_FUSED and "consts" in n.attrs and (n.op not in ("Add", "Mul")
+                                                          or _operands(n, [], out_q, False) is None):
+            return "not modelled (constant operand that is not 8-bit codes of the output's type)"
+        return ("exact (" + ("QLinear kernel" if n.op in ORT_FUSED else "float32 island")
+                + ") for onnxruntime on x86-64 AVX2 / FMA3")
     return f"float island not modelled ({n.op}: onnxruntime's float32 kernel is not reproduced)"
 
 

@@ -82,10 +82,27 @@ def binary_consts(ctx, n, nm) -> tuple:
     return ins, consts
 
 
+def _const_codes(ctx, n) -> dict:
+    """{position: dict(codes, scale, zp, fmt)} of the constant operands that are a
+    DequantizeLinear of per-tensor integer codes (onnxruntime's QLinear kernels take the
+    codes themselves: :mod:`.ort_ops`)."""
+    out = {}
+    for i, t in enumerate(n.input):
+        if t in ctx.dq_const:
+            q, s, z, fmt, _ = ctx.dq_const[t]
+            if np.size(s) == 1 and np.size(z) == 1:
+                out[i] = dict(codes=np.asarray(q, np.int64), scale=float(np.ravel(s)[0]),
+                              zp=int(np.ravel(z)[0]), fmt=str(fmt))
+    return out
+
+
 def import_const_operands(ctx, n, nm, op, **attrs) -> None:
-    """Add ``op`` for an ONNX node with any mix of tensor and constant operands."""
+    """Add ``op`` for an ONNX node with any mix of tensor and constant operands; a
+    dequantized per-tensor constant also keeps its codes (``const_q``)."""
     ins, consts = binary_consts(ctx, n, nm)
     if not ins:
         raise UnsupportedModelError(f"{n.op_type} {nm}: every operand is a constant "
                                     "(constant folding should have removed it)")
-    ctx.net.add(op, ins, n.output[0], name=nm, **({"consts": consts} if consts else {}), **attrs)
+    cq = _const_codes(ctx, n) if consts else {}
+    ctx.net.add(op, ins, n.output[0], name=nm, **({"consts": consts} if consts else {}),
+                **({"const_q": cq} if cq else {}), **attrs)

@@ -76,3 +76,19 @@ def test_unquantized_qdq_tensors_run_in_float32():
     assert plan.tensors["add13"].fmt.name == "uint8"
     ps = {p.node: p for p in compare_layers(q, [feed(rng)])}
     assert ps["add13"].exact and ps["div15"].exact
+
+
+def test_full_size_encoder_uint8_8bit_weights_every_layer_exact():
+    """The setting where the LayerNorm-bias QLinearAdd ``add17`` (a constant operand)
+    differed in 1 code of 2048 before hwsim ran onnxruntime's kernel on the constant's
+    codes: default sizes, uint8 activations, full-range weights, the benchmark's seeds."""
+    m = transformer_encoder()
+    feed = lambda r: {"ids": r.integers(0, 50, (1, 16)).astype(np.int64)}  # noqa: E731
+    rng = np.random.default_rng(0)
+    q = quantize_qdq(m, [feed(rng) for _ in range(8)], "uint8", reduce_range=False)
+    feeds = [feed(rng) for _ in range(4)]
+    for iso in (False, True):
+        ps = compare_layers(q, feeds, isolate=iso)
+        assert all(p.exact for p in ps) and len(ps) == 95, parity_table(ps)
+        add17 = next(p for p in ps if p.node == "add17")
+        assert add17.ort_kernel == "QLinearAdd" and add17.asserted and add17.size == 2048

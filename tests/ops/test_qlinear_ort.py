@@ -164,13 +164,13 @@ def test_qlinear_softmax(dt, opset, axis, shape):
 
 
 # -- QDQ graphs: what onnxruntime fuses, and the float32 islands it leaves ------------------
-def _qdq(op, dt, p, attrs, n_in, extra=(), opset=17):
+def _qdq(op, dt, p, attrs, n_in, extra=(), opset=17, shape=(1, 4, 8, 8)):
     """DequantizeLinear (per input) -> op -> QuantizeLinear on integer graph inputs."""
     T = TYPES[dt]
     nodes, ins, inits = [], [], []
     for k in range(n_in):
         nodes.append(helper.make_node("DequantizeLinear", [f"x{k}", f"s{k}", f"z{k}"], [f"f{k}"]))
-        ins.append((f"x{k}", T, [1, 4, 8, 8]))
+        ins.append((f"x{k}", T, list(shape)))
         inits += [(f"s{k}", p[k][0], np.float32), (f"z{k}", p[k][1], dt)]
     inits += [("so", p[-1][0], np.float32), ("zo", p[-1][1], dt)] + [(k, v, np.float32) for k, v in extra]
     nodes += [helper.make_node(op, [f"f{k}" for k in range(n_in)] + [k for k, _ in extra], ["g"], **attrs),
@@ -347,3 +347,97 @@ def test_fma32_is_one_rounding():
         assert d <= abs(Fraction(float(lo)) - v) and d <= abs(Fraction(float(hi)) - v)
         if d == abs(Fraction(float(lo)) - v) or d == abs(Fraction(float(hi)) - v):  # a tie: even
             assert int(np.asarray(f).view(np.uint32)) & 1 == 0
+
+
+# -- larger tensors: SIMD main loops, masked tails, long rows --------------------------------
+ODD = (1, 5, 23, 29)  # 3335 elements: tails for 8/16/32/64-wide loops, odd pool windows
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+@pytest.mark.parametrize("op,attrs,n_in,extra,ort_ops", QDQ, ids=[q[0] for q in QDQ])
+def test_qdq_fused_and_islands_large(op, attrs, n_in, extra, ort_ops, dt):
+    """The QDQ patterns above on a 1x5x23x29 tensor (every kernel's main loop and tail)."""
+    rng = np.random.default_rng(sum(map(ord, op)) + 1000)
+    p = _params(rng, dt, n_in + 1)
+    if op == "Softmax":
+        p[-1] = (1.0 / 256, int(np.iinfo(dt).min))
+    if op == "Div":
+        p[1] = (p[1][0], int(np.iinfo(dt).min))
+    m = _qdq(op, dt, p, attrs, n_in, extra, shape=ODD)
+    feed = {f"x{k}": _codes(rng, dt, ODD) for k in range(n_in)}
+    want, got, _ = _both(m, feed)
+    assert want.shape == got.shape and np.array_equal(want, got), (op, p)
+
+
+LARGE = [("QLinearGlobalAveragePool", {}, (2, 64, 15, 15)),
+         ("QLinearGlobalAveragePool", {}, (1, 8, 56, 56)),
+         ("QLinearAveragePool", {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1]}, (1, 16, 33, 35)),
+         ("QLinearAveragePool", {"kernel_shape": [5, 5], "strides": [2, 2], "pads": [2, 1, 2, 1],
+                                 "count_include_pad": 1}, (1, 6, 37, 31)),
+         ("QLinearSigmoid", {}, (1, 5, 23, 29)),
+         ("QLinearLeakyRelu", {"alpha": 0.07}, (1, 5, 23, 29)),
+         ("QLinearSoftmax", {"axis": -1, "opset": 13}, (3, 1000)),
+         ("QLinearSoftmax", {"axis": -1, "opset": 13}, (2, 4099)),
+         ("QLinearSoftmax", {"axis": 1, "opset": 13}, (2, 77, 3))]
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+@pytest.mark.parametrize("op,attrs,shape", LARGE, ids=[f"{o[7:]}-{'x'.join(map(str, s))}" for o, _, s in LARGE])
+def test_qlinear_large(op, attrs, shape, dt):
+    """The unary QLinear ops on large tensors and long softmax rows, 3 parameter sets each."""
+    rng = np.random.default_rng(sum(shape) + len(op))
+    T = TYPES[dt]
+    for _ in range(3):
+        p = _params(rng, dt, 2)
+        if op == "QLinearSoftmax":
+            p[1] = (1.0 / 256, int(np.iinfo(dt).min))
+        m = _model([helper.make_node(op, ["x", "xs", "xz", "ys", "yz"], ["y"], domain=MS, **attrs)],
+                   [("x", T, list(shape))], _q_inits([("xs", "xz"), ("ys", "yz")], p, dt))
+        want, got, _ = _both(m, {"x": _codes(rng, dt, shape)})
+        assert want.shape == got.shape and np.array_equal(want, got), (op, attrs, p)
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+def test_qlinear_concat_large(dt):
+    rng = np.random.default_rng(99)
+    T = TYPES[dt]
+    p = _params(rng, dt, 3)
+    ins = ["ys", "yz", "a", "as", "az", "b", "bs", "bz", "c", "ys", "yz"]
+    shp = [(1, 7, 31, 33), (1, 5, 31, 33), (1, 3, 31, 33)]
+    m = _model([helper.make_node("QLinearConcat", ins, ["y"], domain=MS, axis=1)],
+               [("a", T, list(shp[0])), ("b", T, list(shp[1])), ("c", T, list(shp[2]))],
+               _q_inits([("ys", "yz"), ("as", "az"), ("bs", "bz")], p, dt))
+    want, got, _ = _both(m, {k: _codes(rng, dt, s) for k, s in zip("abc", shp)})
+    assert np.array_equal(want, got), p
+
+
+CONST_OPS = [("Add", 1, ["QLinearAdd"]), ("Mul", 1, ["QLinearMul"]), ("Add", 0, ["QLinearAdd"]),
+             ("Sub", 1, ["DequantizeLinear"] * 2 + ["Sub", "QuantizeLinear"]),
+             ("Div", 0, ["DequantizeLinear"] * 2 + ["Div", "QuantizeLinear"]),
+             ("Max", 1, ["DequantizeLinear"] * 2 + ["Max", "QuantizeLinear"])]
+
+
+@pytest.mark.parametrize("dt", [np.uint8, np.int8])
+@pytest.mark.parametrize("op,pos,ort_ops", CONST_OPS, ids=[f"{o}{p}" for o, p, _ in CONST_OPS])
+def test_qdq_constant_operand(op, pos, ort_ops, dt, tmp_path):
+    """A DequantizeLinear'd constant operand (a quantized bias, as quantize_static writes
+    it), broadcast along the last axis: onnxruntime fuses Add / Mul into QLinearAdd /
+    QLinearMul on the constant's codes (the encoder's add17 before the fix: 1 code in 2048
+    differed), and the islands see the float32 constant."""
+    rng = np.random.default_rng(len(op) * 7 + pos)
+    T = TYPES[dt]
+    p = _params(rng, dt, 3)
+    if op == "Div":
+        p[1] = (p[1][0], int(np.iinfo(dt).min))  # a positive divisor
+    ins = ["xd", "cd"] if pos == 1 else ["cd", "xd"]
+    nodes = [helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["c", "cs", "cz"], ["cd"]),
+             helper.make_node(op, ins, ["g"]),
+             helper.make_node("QuantizeLinear", ["g", "ys", "yz"], ["y"])]
+    inits = _q_inits([("xs", "xz"), ("cs", "cz"), ("ys", "yz")], p, dt) + [("c", _codes(rng, dt, (29,)), dt)]
+    m = _model(nodes, [("x", T, list(ODD))], inits)
+    assert _ort_ops(m, tmp_path) == ort_ops
+    feed = {"x": _codes(rng, dt, ODD)}
+    want, got, net = _both(m, feed)
+    assert np.array_equal(want, got), (op, p)
+    assert net.run(feed, reference=False).stats[net.nodes[-1].name]["ort_parity"].startswith("exact")
