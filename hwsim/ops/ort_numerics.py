@@ -208,16 +208,17 @@ def qlinear_add_codes(ca, fa, sa, za, cb, fb, sb, zb, sc, zc, fmt):
     """:func:`qlinear_add` of two same-shaped code arrays of integer formats (at most 16
     bits) straight to the output codes of ``fmt`` in one numba pass (the arithmetic of
     the element-wise span, element by element: the thread count changes nothing);
-    None where that does not apply (broadcast operands, wider formats)."""
+    None where that does not apply (broadcast operands, one-element outputs, which take
+    the IsScalarA kernel, wider formats)."""
     ca, cb = np.asarray(ca), np.asarray(cb)
-    if ca.shape != cb.shape or max(fa.bits, fb.bits, fmt.bits) > 16 or \
+    if ca.shape != cb.shape or ca.size <= 1 or max(fa.bits, fb.bits, fmt.bits) > 16 or \
             np.dtype(fmt.code_dtype).kind != "u" or ca.dtype.kind != "u" or cb.dtype.kind != "u":
         return None
     order = _common_order(ca, cb)
     ta, tb = (ca.transpose(order), cb.transpose(order)) if order else (ca, cb)
     ta, tb = np.ascontiguousarray(ta), np.ascontiguousarray(tb)
     ra, rb = F32(F32(sa) / F32(sc)), F32(F32(sb) / F32(sc))
-    fixed = F32(zc) - (F32(ra * F32(za)) + F32(rb * F32(zb)))
+    fixed = _fixed(ra, za, rb, zb, zc)  # spans of equal length: kernel A = A
     out = np.empty(ta.shape, fmt.code_dtype)
     _qladd_codes_k(ta.reshape(-1), tb.reshape(-1), np.int64(1 << fa.bits if fa.signed else 0),
                    np.int64(1 << fb.bits if fb.signed else 0), F32(ra), F32(rb), F32(fixed),

@@ -145,6 +145,8 @@ def test_qlinear_add_codes_declines_broadcasts_and_wide_formats():
     assert qlinear_add_codes(a, f8, 1.0, 0, a[:, :1], f8, 1.0, 0, 1.0, 0, f8) is None
     w = np.zeros((1, 3, 4, 4), np.uint32)
     assert qlinear_add_codes(w, f32, 1.0, 0, w, f32, 1.0, 0, 1.0, 0, f32) is None
+    one = np.zeros((1, 1, 1, 1), np.uint8)  # a one-element output: the IsScalarA kernel
+    assert qlinear_add_codes(one, f8, 1.0, 0, one, f8, 1.0, 0, 1.0, 0, f8) is None
 
 
 MACS = [MacUnit("uint8", "int8", accumulator=IntAccumulator(32)),
