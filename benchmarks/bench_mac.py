@@ -80,7 +80,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="3 rounds instead of --repeat")
     ap.add_argument("--repeat", type=int, default=9, help="rounds per median (default 9)")
+    ap.add_argument("--only", default="", help="comma-separated substrings: run only the "
+                    "configurations whose name contains one (e.g. 'fp32 rne,float16')")
     args = ap.parse_args()
+    only = [x for x in args.only.split(",") if x]
     repeat = 3 if args.quick else max(1, args.repeat)
     rng = np.random.default_rng(0)
     macs = M * N * K
@@ -103,6 +106,8 @@ def main() -> None:
     rows = []
 
     def bench(name, mac, a, b, both=True):
+        if only and not any(x in name for x in only):
+            return
         paths = []
 
         def run(stats, threads=None):

@@ -28,10 +28,12 @@ void hwi_f32_portable(const blk *B);
 /* binary32 rne / rtz (MXCSR), AVX2 + FMA: 6 x 16 tiles, or 3 x 16 with max |acc| */
 __attribute__((target("avx2,fma"))) void hwi_f32_run6(const blk *B);
 __attribute__((target("avx2,fma"))) void hwi_f32_run3(const blk *B);
-/* the same with max |acc| in 6 x 16 tiles on AVX-512VL + DQ (vrangeps) */
-__attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq"))) void hwi_f32_run6m(const blk *B);
-/* binary16 / bfloat16 registers (B->fmt, B->mode), AVX2 + FMA + F16C */
+/* the same with max |acc| in 6 x 16 tiles of 512-bit registers (AVX-512F + DQ: vrangeps) */
+__attribute__((target("avx512f,avx512dq,fma"))) void hwi_f32_run6z(const blk *B);
+/* binary16 / bfloat16 registers (B->fmt, B->mode), AVX2 + FMA + F16C; _x:
+ * the same with max |register| by vrangeps (AVX-512VL + DQ) */
 __attribute__((target("avx2,fma,f16c"))) void hwi_narrow_run(const blk *B);
+__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512dq"))) void hwi_narrow_run_x(const blk *B);
 #endif
 
 #endif /* HW_MAC_F32_KERN_H */

@@ -357,7 +357,7 @@ int hw_mac_f32_seq(const void *a, int32_t a_code_size, const float *a_lut, int64
     if (!env_ok()) return HW_E_MODE;
 #ifdef HWI_SIMD
     if (have_avx2())
-        kern = !max_abs ? hwi_f32_run6 : have_avx512vldq() ? hwi_f32_run6m : hwi_f32_run3;
+        kern = have_avx512vldq() ? hwi_f32_run6z : !max_abs ? hwi_f32_run6 : hwi_f32_run3;
 #endif
     if (kern == hwi_f32_portable && rounding != HW_ROUND_RNE) return HW_E_MODE;
     B.init = init;
@@ -395,7 +395,7 @@ int hw_mac_narrow_seq(const void *a, int32_t a_code_size, const float *a_lut,
         B.bail = bail;
         B.fmt = fmt;
         B.mode = rounding == HW_ROUND_RTZ ? 1 : short_products ? 0 : 2;
-        return run_rounded(hwi_narrow_run, B, &A, &Bo, m, n, k, threads,
+        return run_rounded(have_avx512vldq() ? hwi_narrow_run_x : hwi_narrow_run, B, &A, &Bo, m, n, k, threads,
                            rounding == HW_ROUND_RTZ, nonfinite);
     }
 #endif

@@ -428,9 +428,12 @@ int hw_mac_gemm(const hw_mac_spec *s, const hw_xval *a, int64_t a_rs, int64_t a_
  * bfloat16 (fmt 1), rounding HW_ROUND_RNE or HW_ROUND_RTZ after every add;
  * short_products = 1 promises that every product has at most the register's
  * precision in significant bits and lies on its subnormal grid.  out holds
- * the register values as float32.  events: adds whose rounded sum exceeded
- * the largest finite value (bfloat16 rtz: see hw_mac_f32_seq); bail[i*n+j] =
- * 1 when the register met a NaN / Inf (recompute with hw_mac_gemm).
+ * the register values as float32.  events (optional, NULL: not counted, which
+ * is faster): adds whose rounded sum exceeded the largest finite value
+ * (bfloat16 rtz: see hw_mac_f32_seq); bail[i*n+j] = 1 when the register met
+ * a NaN / Inf (recompute with hw_mac_gemm).  hwsim.mac passes NULL: with rne
+ * an overflow leaves the register Inf (bail), with rtz it leaves max_abs at
+ * the largest finite value, and such outputs are recomputed.
  * hw_mac_i16_wrap: sum_k a*b modulo 2^32 (int16 operands other than -32768).
  * hw_mac_i32_steps (b packed in panels of 16, init / fin read in groups of 32
  * columns: pad them): an integer register of `bits` (2..32) bits, wrap or

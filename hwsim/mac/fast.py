@@ -226,6 +226,37 @@ def _float_operand(codes: np.ndarray, fmt):
             _ptr("int32_t *", dec))
 
 
+def _float_op(x: np.ndarray, fmt, values: bool):
+    """The kernel operand tuple of float values (block operands) or codes."""
+    if values:
+        return (_ptr("char *", x), 0, ffi.NULL, 1, ffi.NULL)
+    return _float_operand(x, fmt)
+
+
+def _float_kernel(narrow, opa, opb, bvecs, shape, modes, threads, stats, events=False):
+    """One call of f32_seq / narrow_seq over shape (m, n, k): (out, max |register| or
+    None, bail or None, events or None), or None (a NaN / Inf operand, or a CPU /
+    environment without the kernel)."""
+    m, n, k = shape
+    fmt_id, rnd, short = modes
+    out = np.empty((m, n), dtype=np.float32)
+    mx = np.empty((m, n), dtype=np.float32) if stats else None
+    bail = np.zeros((m, n), dtype=np.uint8) if narrow else None
+    ev = np.zeros((m, n), dtype=np.int32) if events else None
+    flag = ffi.new("int64_t *")
+    ptrs = (_ptr("float *", bvecs[0]), _ptr("float *", bvecs[1]), _ptr("float *", out),
+            _ptr("float *", mx))
+    if not narrow:
+        rc = lib.hw_mac_f32_seq(*opa, *opb, *ptrs, m, n, k, rnd, threads, flag)
+    else:
+        rc = lib.hw_mac_narrow_seq(*opa, *opb, *ptrs, _ptr("int32_t *", ev),
+                                   _ptr("uint8_t *", bail), m, n, k, fmt_id, rnd, short,
+                                   threads, flag)
+    if rc != lib.HW_OK or flag[0]:
+        return None
+    return out, mx, bail, ev
+
+
 def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
     m, k = a.shape
     n = b.shape[1]
@@ -236,8 +267,6 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
             return None
         a = np.ascontiguousarray(a, dtype=np.float32)
         b = np.ascontiguousarray(b, dtype=np.float32)
-        opa = (_ptr("char *", a), 0, ffi.NULL, 1, ffi.NULL)
-        opb = (_ptr("char *", b), 0, ffi.NULL, 1, ffi.NULL)
     else:
         if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
             return None
@@ -246,48 +275,61 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
             lohi = (*_codes_lo_hi(a, mac.a_fmt), *_codes_lo_hi(b, mac.b_fmt))
             if not _exact_f32(*lohi, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt)):
                 return None
-        opa, opb = _float_operand(a, mac.a_fmt), _float_operand(b, mac.b_fmt)
+    opb = _float_op(b, mac.b_fmt, values)
     bvec = _float_bias(bias, n)
     if bvec is False:
         return None
-    init = bvec if (bvec is not None and mac.bias == "init") else None
-    fin = bvec if (bvec is not None and mac.bias == "final") else None
-    out = np.empty((m, n), dtype=np.float32)
-    mx = np.empty((m, n), dtype=np.float32) if stats else None
+    bvecs = (bvec if (bvec is not None and mac.bias == "init") else None,
+             bvec if (bvec is not None and mac.bias == "final") else None)
     narrow = path == "narrow_seq"
-    ev = np.zeros((m, n), dtype=np.int32) if (stats and narrow) else None
-    bail = np.zeros((m, n), dtype=np.uint8) if narrow else None
     acc = mac.accumulator
-    fmt_id = 0 if acc.fmt == F16 else 1
-    rnd = lib.HW_ROUND_RNE if acc.rounding == "rne" else lib.HW_ROUND_RTZ
-    short = int(narrow and (short_products(mac.a_fmt, mac.b_fmt, acc.fmt) or (
-        lohi is not None and _short_data(lohi, sig_bits(mac.a_fmt), sig_bits(mac.b_fmt),
-                                         acc.fmt))))
-
-    pin, pfi = _ptr("float *", init), _ptr("float *", fin)
-
-    flag = ffi.new("int64_t *")
-    po = _ptr("float *", out)
-    pm = _ptr("float *", mx)
-    if not narrow:
-        rc = lib.hw_mac_f32_seq(*opa, *opb, pin, pfi, po, pm, m, n, k, rnd, threads, flag)
-    else:
-        rc = lib.hw_mac_narrow_seq(*opa, *opb, pin, pfi, po, pm, _ptr("int32_t *", ev),
-                                   _ptr("uint8_t *", bail), m, n, k, fmt_id, rnd, short,
-                                   threads, flag)
-    if rc != lib.HW_OK or flag[0]:
-        return None  # a NaN / Inf operand (or a CPU / environment without the kernel)
-    redo = None if bail is None else bail.astype(bool)
-    if stats and acc.rounding == "rtz" and acc.fmt != F16:
-        # binary32 rtz saturates silently: registers that reached the largest
-        # finite value may have overflowed; the engine counts those events
+    modes = (0 if acc.fmt == F16 else 1, lib.HW_ROUND_RNE if acc.rounding == "rne" else
+             lib.HW_ROUND_RTZ,
+             int(narrow and (short_products(mac.a_fmt, mac.b_fmt, acc.fmt) or (
+                 lohi is not None and _short_data(lohi, sig_bits(mac.a_fmt),
+                                                  sig_bits(mac.b_fmt), acc.fmt)))))
+    # no event counts from the kernel (events = NULL): see the comment below
+    got = _float_kernel(narrow, _float_op(a, mac.a_fmt, values), opb, bvecs, (m, n, k), modes,
+                        threads, stats)
+    if got is None:
+        return None
+    out, mx, bail, _ = got
+    redo = None if bail is None else bail.view(bool)
+    events = None
+    if stats and acc.rounding == "rtz":
+        # rtz saturates silently (binary32 and bfloat16 at binary32's largest
+        # finite value, binary16 at 65504): registers that reached the largest
+        # finite value may have overflowed.  binary16: the kernel steps those
+        # rows again counting events (sums beyond 65536); the others: the
+        # engine recomputes them
         hit = mx >= np.float32(acc.fmt.max_finite)
         if hit.any():
-            redo = hit if redo is None else (redo | hit)
+            rows = np.nonzero(hit.any(axis=1))[0]
+            again = None
+            if narrow and acc.fmt == F16:
+                sub = np.ascontiguousarray(a[rows])
+                again = _float_kernel(True, _float_op(sub, mac.a_fmt, values), opb, bvecs,
+                                      (rows.size, n, k), modes, threads, True, events=True)
+            if again is not None:
+                events = np.zeros((m, n), np.int64)
+                events[rows] = again[3]
+                events = events.reshape(-1)
+            else:
+                redo = hit if redo is None else (redo | hit)
     st = None
     if stats:
-        events = ev.astype(np.int64) if narrow else (~np.isfinite(out)).astype(np.int64)
-        st = dict(acc_events=events.reshape(-1), psum_events=np.zeros(m * n, np.int64),
+        # Overflow events.  rne: an add that overflows makes the register Inf,
+        # and Inf + a finite product (or finite bias) stays Inf, so the output
+        # ends non-finite: narrow_seq gives it back (bail, the general engine
+        # recomputes its row) and f32_seq counts it below (binary32 rne: only
+        # the add that went to Inf is an event).  rtz: an overflow saturates
+        # at the largest finite value, so its output is in `hit` above (its
+        # events counted there or its row recomputed).  Every other output
+        # had no event.
+        if events is None:
+            events = (np.zeros(m * n, np.int64) if narrow
+                      else (~np.isfinite(out)).astype(np.int64).reshape(-1))
+        st = dict(acc_events=events, psum_events=np.zeros(m * n, np.int64),
                   max_abs=mx.astype(np.float64).reshape(-1),
                   width_needed=np.zeros(m * n, np.int32))
     return out, st, redo
