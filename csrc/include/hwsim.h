@@ -470,6 +470,28 @@ int hw_mac_i32_steps(const int32_t *a, const int32_t *bp, const int32_t *init,
                      const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
                      int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
                      int32_t saturate);
+/* hw_mac_dot_wrap / hw_mac_dot_steps (csrc/hw_mac_dot.c): integer registers
+ * fed by 8-bit dot products (AVX-512 VNNI where the CPU has it, else portable
+ * loops; hw_mac_dot_vnni() = 1 when the VNNI kernels run).  a: uint8 [m][kp],
+ * kp = 4 * ceil(k / 4), the values plus `off` (0..255), zero padded; bp: int8
+ * [ceil(n / 16)][kp / 4][16][4], bp[p][c][l][t] = b[4c + t][16p + l] (zero
+ * padded).  hw_mac_dot_wrap: out = low `bits` (2..32) bits of (sum_k a'*b +
+ * cadd[j]) modulo 2^32 (cadd optional).  hw_mac_dot_steps: IntAccumulator(bits,
+ * overflow, fan_in) (fan_in a multiple of 4) on the values a' - off, b: one
+ * add per group of fan_in products, from init[j] (or 0), then + fin[j] (init
+ * / fin read in groups of 32 columns: pad them), with the statistics of
+ * hw_mac_i32_steps per group add (events and width as int64, max_abs as
+ * binary64, exact).  cor (optional, used when off != 0):
+ * [ceil(n / 16)][ceil(kp / fan_in)][16], -off * the sum of b over each group
+ * (modulo 2^32); without it the kernel computes it.  Return HW_OK, HW_E_SIZE or HW_E_NOMEM. */
+int hw_mac_dot_vnni(void);
+int hw_mac_dot_wrap(const uint8_t *a, const int8_t *bp, const int32_t *cadd, int32_t *out,
+                    int64_t m, int64_t n, int64_t k, int32_t bits);
+int hw_mac_dot_steps(const uint8_t *a, const int8_t *bp, int32_t off, const int32_t *cor,
+                     const int32_t *init,
+                     const int32_t *fin, int32_t *out, int64_t *events, double *max_abs,
+                     int64_t *width, int64_t m, int64_t n, int64_t k, int32_t fan_in,
+                     int32_t bits, int32_t saturate);
 
 /*----------------------------------------------------------------------------
  * hw_mac_lut_f32 / hw_mac_lut_i32 / hw_mac_lut_i16: operand preparation for

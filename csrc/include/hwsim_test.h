@@ -124,6 +124,16 @@ int hw_mac_i32_steps_portable(const int32_t *a, const int32_t *bp, const int32_t
                               int64_t *max_abs, int32_t *width, int64_t m, int64_t n, int64_t k,
                               int32_t bits, int32_t saturate);
 
+/* hw_mac_dot_wrap_portable / hw_mac_dot_steps_portable: the portable loops
+ * of hw_mac_dot_wrap / hw_mac_dot_steps alone (same arguments and results). */
+int hw_mac_dot_wrap_portable(const uint8_t *a, const int8_t *bp, const int32_t *cadd,
+                             int32_t *out, int64_t m, int64_t n, int64_t k, int32_t bits);
+int hw_mac_dot_steps_portable(const uint8_t *a, const int8_t *bp, int32_t off,
+                              const int32_t *cor, const int32_t *init, const int32_t *fin, int32_t *out,
+                              int64_t *events, double *max_abs, int64_t *width, int64_t m,
+                              int64_t n, int64_t k, int32_t fan_in, int32_t bits,
+                              int32_t saturate);
+
 /* HW_CDEF_END */
 
 #ifdef __cplusplus

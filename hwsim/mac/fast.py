@@ -1,7 +1,7 @@
 """Fast paths of :func:`hwsim.mac.matmul`, used only where provably identical.
 
 Each path (``f32_seq``, ``narrow_seq``, ``int_wrap``, ``int_steps``,
-``multi_seq``) states the conditions under which its kernel computes exactly
+``int_dot``, ``multi_seq``) states the conditions under which its kernel computes exactly
 what the general engine (``hw_mac_gemm``) computes; :func:`plan` checks them
 on the formats and :func:`run` on the data, and otherwise declines (returns
 None) so that the general engine runs.  The conditions and why they suffice:
@@ -16,7 +16,7 @@ import numpy as np
 from .. import native as _native
 from ..codec import decode as _decode
 from ..formats import FloatFormat
-from . import engine
+from . import engine, fastdot
 from .accumulators import BLOCK_KINDS, is_int, range_bits, sig_bits
 from .config import MacUnit, Sequential, Tree
 from .fastcheck import _codes_lo_hi, _data_checked, _exact_f32, _short_data, _values_f32_exact
@@ -119,8 +119,11 @@ def plan(mac: MacUnit, stats: bool) -> str | None:
             return "int_wrap"
         # int_wrap: a sum modulo 2^bits does not depend on fan_in's grouping;
         # int_steps checks and counts per product: fan_in=1 only
-        if isinstance(mac.order, Sequential) and acc.bits <= 32 and acc.overflow != "error" \
-                and mac.a_fmt.bits <= 16 and mac.b_fmt.bits <= 16 and acc.fan_in == 1:
+        steps = isinstance(mac.order, Sequential) and acc.bits <= 32 and acc.overflow != "error"
+        if acc.fan_in > 1:  # groups of products per add: the dot-product kernels (fastdot)
+            ok = steps and acc.fan_in % 4 == 0 and mac.a_fmt.bits <= 8 and mac.b_fmt.bits <= 8
+            return "int_dot" if ok else None
+        if steps and mac.a_fmt.bits <= 16 and mac.b_fmt.bits <= 16:
             return "int_steps"
     return None
 
@@ -380,7 +383,9 @@ def _int_rows(a, r0, r1, lut, zaf, dtype):
 
 
 def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
-    """The integer paths: checks shared by both, then int_wrap or int_steps."""
+    """The integer paths: checks shared by all, then int_wrap (the vpdpbusd kernel of
+    :mod:`hwsim.mac.fastdot` where the values fit u8 / s8, else int16 pairs), int_dot or
+    int_steps."""
     n = b.shape[1]
     if mac.a_fmt.bits > 16 or mac.b_fmt.bits > 16:
         return None
@@ -393,7 +398,11 @@ def _run_int(path, mac, a, b, bias, za, zb, stats, threads):
     ranges = (_value_range(mac.a_fmt, za), _value_range(mac.b_fmt, zb))
     a, b = _codes_c(a), _codes_c(b)
     if path == "int_wrap":
-        return _run_int_wrap(mac, a, b, braw, za, zb, ranges, threads)
+        got = fastdot.run_wrap(mac, a, b, braw, za, _zp_full(zb, n), ranges, threads)
+        return got if got is not None else _run_int_wrap(mac, a, b, braw, za, zb, ranges,
+                                                         threads)
+    if path == "int_dot":
+        return fastdot.run_steps(mac, a, b, braw, za, _zp_full(zb, n), ranges, stats, threads)
     return _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads)
 
 
@@ -561,7 +570,7 @@ def result_arrays(path: str, mac: MacUnit, vals: np.ndarray, shape):
         fmt = acc.out_fmt
         codes = vals.astype(fmt.code_dtype).reshape(shape)
         return codes, _decode(codes, fmt), fmt, 0, None
-    if path in ("int_wrap", "int_steps"):  # int32 register values (bits <= 32)
+    if path in ("int_wrap", "int_steps", "int_dot"):  # int32 register values (bits <= 32)
         w = acc.bits
         v32 = vals.astype(np.int32, copy=False)
         codes = v32.view(np.uint32) if w == 32 else \

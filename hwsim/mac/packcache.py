@@ -1,4 +1,5 @@
-"""The int_steps fast path's packed b operand, cached between calls.
+"""The integer fast paths' packed b operand (int_steps; int_dot / int_wrap's int8
+panels, hwsim.mac.fastdot), cached between calls.
 
 A network calls :func:`hwsim.mac.matmul` with the same weights layer after layer,
 image after image; packing them (int32 values in panels of 16 columns, zero points
@@ -25,8 +26,8 @@ def _ptr(ctype, arr):
     return ffi.NULL if arr is None else ffi.cast(ctype, ffi.from_buffer(arr))
 
 
-#: packed b operands of int_steps, reused while the same codes come back (weights):
-#: key -> (private copy of the codes, panels, l1); at most _PACK_LIMIT bytes of panels
+#: packed b operands, reused while the same codes come back (weights): key -> (private
+#: copy of the codes, panels, ...); at most _PACK_LIMIT bytes
 _PACK: dict = {}
 _PACK_LIMIT = 256 << 20
 _PACK_MIN = 1 << 12
@@ -54,26 +55,29 @@ def _pack_i32(b, lut, zbf):
     return bp, l1
 
 
-def packed_b(b, fmt, lut, zbf):
-    """:func:`_pack_i32` (``lut``: code -> int32 value of ``fmt``), cached: a layer's
-    weights come back call after call.  A hit needs the same address, shape, format and
-    zero points *and* the same bytes (compared with the private copy), so a changed
-    array is packed again."""
+def packed_b(b, fmt, lut, zbf, packer=None):
+    """:func:`_pack_i32` (``lut``: code -> int32 value of ``fmt``), or
+    ``packer(b, fmt, zbf)`` (a tuple of arrays, the first the panels; None: not
+    packable), cached: a layer's weights come back call after call.  A hit needs the
+    same packer, address, shape, format and zero points *and* the same bytes (compared
+    with the private copy), so a changed array is packed again."""
+    def pack():
+        return _pack_i32(b, lut, zbf) if packer is None else packer(b, fmt, zbf)
     if b.nbytes < _PACK_MIN:
-        return _pack_i32(b, lut, zbf)
-    key = (b.__array_interface__["data"][0], b.shape, b.dtype.str, fmt,
+        return pack()
+    key = (packer, b.__array_interface__["data"][0], b.shape, b.dtype.str, fmt,
            None if zbf is None else zbf.tobytes())
     with _PACK_LOCK:
         hit = _PACK.get(key)
     if hit is not None and same_codes(hit[0], b):
-        return hit[1], hit[2]
-    got = _pack_i32(b, lut, zbf)
+        return hit[1:]
+    got = pack()
     if got is None:
         return None
-    size = got[0].nbytes + b.nbytes
+    size = sum(x.nbytes for x in got) + b.nbytes
     if size <= _PACK_LIMIT:
         with _PACK_LOCK:
-            while _PACK and sum(v[1].nbytes + v[0].nbytes for v in _PACK.values()) + size > \
+            while _PACK and sum(sum(x.nbytes for x in v) for v in _PACK.values()) + size > \
                     _PACK_LIMIT:
                 _PACK.pop(next(iter(_PACK)))  # the oldest entry
             _PACK[key] = (b.copy(), *got)

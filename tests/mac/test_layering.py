@@ -8,7 +8,7 @@ import hwsim.mac
 PKG = Path(hwsim.mac.__file__).parent
 #: the package's modules, lowest first: a module may import only those before it
 ORDER = ["threads", "nan", "accumulators", "config", "results", "engine", "operands", "fastcheck",
-         "packcache", "fast", "trace", "api", "block"]
+         "packcache", "fastdot", "fast", "trace", "api", "block"]
 
 
 def _imports(name):
