@@ -28,7 +28,7 @@ from .engine import Strides
 from .operands import _as_mac, _bias_either, _check_codes, _operand, _zero_point
 from .results import MacStats, MatmulResult, _l1, _make_stats, _result_arrays
 
-__all__ = ["matmul", "dot"]
+__all__ = ["matmul", "dot", "matmul_summary"]
 
 
 def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=0,
@@ -87,6 +87,43 @@ def matmul(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_poi
         if res is not None:
             return res
     return _matmul_general(mac, p, stats, flags)
+
+
+def matmul_summary(a_codes, b_codes, mac: MacUnit, bias=None, a_zero_point=0, b_zero_point=0,
+                   threads=None) -> tuple[MatmulResult, dict]:
+    """:func:`matmul` with statistics, reduced to what a network layer reports.
+
+    Returns ``(result, summary)``: ``result`` as :func:`matmul` (``stats=True``) returns it
+    but with ``result.stats = None``, and ``summary`` = dict ``overflow_events_per_column``
+    (int64 [..., N]), ``max_abs_partial`` (float), ``bits_needed`` (int or None): the
+    values of the :class:`MacStats` fields of the same name.  On the fast paths the
+    per-output arrays are reduced as the kernel wrote them, without building MacStats
+    (no int64 copy of the widths, no A2Q bounds)."""
+    a_nd = np.ndim(getattr(a_codes, "codes", a_codes))
+    b_nd = np.ndim(getattr(b_codes, "codes", b_codes))
+    simple = a_nd == 2 and b_nd == 2 and (bias is None or np.ndim(bias) < 2) and \
+        np.ndim(b_zero_point) < 2
+    if simple:
+        mac = _as_mac(mac)
+        if mac.nan.is_default:
+            fast = _fast.plan(mac, True)
+            if fast is not None:
+                p = _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads)
+                got = _matmul_fast(fast, mac, p, True, summary=True)
+                if got is not None:  # its stats field holds the summary dict
+                    summary, got.stats = got.stats, None
+                    return got, summary
+                res = _matmul_general(mac, p, True)
+                return _summarised(res)
+    return _summarised(matmul(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads))
+
+
+def _summarised(res: MatmulResult) -> tuple[MatmulResult, dict]:
+    st = res.stats
+    summary = dict(overflow_events_per_column=st.overflow_events_per_column,
+                   max_abs_partial=st.max_abs_partial, bits_needed=st.bits_needed)
+    res.stats = None
+    return res, summary
 
 
 class _Problem(NamedTuple):
@@ -251,8 +288,10 @@ def _per_batch(a_codes, b_codes, mac, bias, a_zp, b_zp, threads, stats, path, fl
                         stack(lambda p_: p_.flags) if flags else None)
 
 
-def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool):
-    """A fast kernel over every batch; None when it declines (general path)."""
+def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool, summary: bool = False):
+    """A fast kernel over every batch; None when it declines (general path).
+    ``summary``: the result's ``stats`` is :func:`matmul_summary`'s dict instead of a
+    MacStats (taken off by matmul_summary)."""
     m, n = p.m, p.n
     za_rows = None if p.za is None else (np.tile(p.za, p.nb) if p.za.size > 1 else p.za)
     if p.shared_b:
@@ -278,6 +317,8 @@ def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool):
         _redo_rows(mac, p, np.nonzero(bail.any(axis=1))[0], vals, st, stats)
     shape = p.batch + (m, n)
     codes, values, fmt, frac, width = _fast.result_arrays(fast, mac, vals, shape)
+    if summary:
+        return MatmulResult(codes, values, _summary(mac, st, shape), fmt, frac, width, fast)
     mst = None
     if stats:
         l1 = None
@@ -291,6 +332,20 @@ def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool):
             l1 = l1 if p.shared_b else np.broadcast_to(l1, p.batch + (n,))
         mst = _make_stats(mac, st, shape, l1, p.k)
     return MatmulResult(codes, values, mst, fmt, frac, width, fast)
+
+
+def _summary(mac: MacUnit, st: dict, shape) -> dict:
+    """The MacStats totals of :func:`matmul_summary` from a fast path's flat per-output
+    arrays (the same reductions as MacStats' properties, on the arrays before their
+    dtype conversions: integer sums and maxima do not depend on the width)."""
+    ev = st["acc_events"].reshape(shape)
+    mx = st["max_abs"]
+    bits = None
+    if mac.has_integer_register:
+        wd = st["width_needed"]
+        bits = int(wd.max()) if wd.size else 1
+    return dict(overflow_events_per_column=ev.sum(axis=-2) if ev.ndim >= 2 else ev,
+                max_abs_partial=float(mx.max()) if mx.size else 0.0, bits_needed=bits)
 
 
 def _redo_rows(mac: MacUnit, p: _Problem, rows, vals, st, stats: bool) -> None:

@@ -143,13 +143,25 @@ def _code_ints(name, v, fmt) -> np.ndarray:
     return af.astype(np.int64)
 
 
+def _max_abs(acc):
+    """max |acc| (0 for an empty array): int64 accumulators from their min and max
+    (no |acc| array), others as ``np.abs(acc).max()``."""
+    if not acc.size:
+        return 0
+    if acc.dtype == np.int64:
+        lo, hi = int(acc.min()), int(acc.max())
+        if lo > -(1 << 63):
+            return max(hi, -lo)
+    return _num(np.abs(acc).max())
+
+
 def _layer_stats(n, rec) -> dict:
     st = dict(op=n.op)
     if rec is not None:
         st.update(overflow_events=int(rec.stats["overflow_events"]),
                   overflow_per_channel=np.asarray(rec.stats["overflow_per_col"]).tolist(),
                   max_abs_partial=_num(rec.stats["max_abs_partial"]),
-                  max_abs_acc=_num(np.abs(rec.acc).max()) if rec.acc.size else 0)
+                  max_abs_acc=_max_abs(rec.acc))
         # layers run by an accelerator design (hwsim.designs): its costs and event counts
         st.update({k: _num(v) for k, v in rec.stats.items()
                    if k.startswith(("cost.", "design_"))})

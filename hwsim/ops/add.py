@@ -21,7 +21,7 @@ from ..tensors import QTensor, ints_to_codes
 from .batchnorm import fold_constant_operand
 from .chanaffine import constant_affine
 from .elementwise import binary_reference, binary_vector
-from .ort_numerics import qlinear_add
+from .ort_numerics import qlinear_add, qlinear_add_codes
 from .quant import QuantSpec, is_block, quantize_to
 from .registry import OpSpec, register, register_onnx
 from .requant import Requant, _k_tflite, quantize_multiplier
@@ -35,7 +35,7 @@ def _tflite_mul(x, m, shift):
     out = np.empty((x.size, 1), np.int64)
     _k_tflite(np.ascontiguousarray(x.reshape(-1, 1), dtype=np.int64),
               np.array([m], np.int64), np.array([shift], np.int64), np.int64(0),
-              np.int64(-(1 << 62)), np.int64(1 << 62), out)
+              np.int64(-(1 << 62)), np.int64(1 << 62), np.int64(-1), out)
     return out.reshape(x.shape)
 
 
@@ -45,6 +45,14 @@ def add(a: QTensor, b: QTensor, *, out_fmt, out_scale=1.0, out_zp=0, style="onnx
     if a.fmt.kind == "int" and b.fmt.kind == "int" and out_fmt.kind == "int":
         if a.axis is not None or b.axis is not None:
             raise ValueError("integer Add needs per-tensor quantized inputs")
+        if style == "onnx":  # same shapes: codes to codes in one pass
+            codes = qlinear_add_codes(a.codes, a.fmt, float(np.asarray(a.scale)),
+                                      int(np.asarray(a.zero_point)), b.codes, b.fmt,
+                                      float(np.asarray(b.scale)), int(np.asarray(b.zero_point)),
+                                      float(out_scale), int(out_zp), out_fmt)
+            if codes is not None:
+                return QTensor(codes, out_fmt, scale=out_scale, zero_point=out_zp,
+                               layout=a.layout)
         qa = a.ints() - int(np.asarray(a.zero_point))
         qb = b.ints() - int(np.asarray(b.zero_point))
         qa, qb = np.broadcast_arrays(qa, qb)

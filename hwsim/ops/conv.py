@@ -17,6 +17,7 @@ output in exactly that order.
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 
 import numpy as np
 from numba import prange
@@ -51,32 +52,64 @@ def reduction_index(cin_g, kh, kw, order="cin,kh,kw"):
     return got["cin"], got["kh"], got["kw"]
 
 
+@lru_cache(maxsize=512)
+def _reduction_index(cin_g, kh, kw, order):
+    """:func:`reduction_index`, cached (read-only arrays: a layer asks once per call)."""
+    got = reduction_index(cin_g, kh, kw, order)
+    for g in got:
+        g.flags.writeable = False
+    return got
+
+
 def _im2col_py(x, nhwc, G, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
     if nhwc:
         N, H, W, C = x.shape
     else:
         N, C, H, W = x.shape
     K = kc.shape[0]
+    hw = Ho * Wo
     for g in range(G):
-        for n in prange(N):
-            for oy in range(Ho):
-                for ox in range(Wo):
-                    row = (n * Ho + oy) * Wo + ox
-                    for k in range(K):
-                        c = g * cin_g + kc[k]
-                        iy = oy * sh - pt + ki[k] * dh
-                        ix = ox * sw - pl + kj[k] * dw
-                        if iy < 0 or iy >= H or ix < 0 or ix >= W:
-                            out[g, row, k] = pad
-                        elif nhwc:
-                            out[g, row, k] = x[n, iy, ix, c]
-                        else:
-                            out[g, row, k] = x[n, c, iy, ix]
+        for row in prange(N * hw):  # rows, not images: one image fills both cores
+            n = row // hw
+            oy = (row - n * hw) // Wo
+            ox = row - n * hw - oy * Wo
+            for k in range(K):
+                c = g * cin_g + kc[k]
+                iy = oy * sh - pt + ki[k] * dh
+                ix = ox * sw - pl + kj[k] * dw
+                if iy < 0 or iy >= H or ix < 0 or ix >= W:
+                    out[g, row, k] = pad
+                elif nhwc:
+                    out[g, row, k] = x[n, iy, ix, c]
+                else:
+                    out[g, row, k] = x[n, c, iy, ix]
 
 
+def _im2col_nhwc_py(x, G, cin_g, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out):
+    """The default order ``cin,kh,kw`` from an NHWC array: column ``(c * kh + i) * kw + j``,
+    read channel by channel from one pixel (contiguous reads)."""
+    N, H, W, C = x.shape
+    hw = Ho * Wo
+    for g in range(G):
+        for row in prange(N * hw):
+            n = row // hw
+            oy = (row - n * hw) // Wo
+            ox = row - n * hw - oy * Wo
+            for i in range(kh):
+                iy = oy * sh - pt + i * dh
+                for j in range(kw):
+                    ix = ox * sw - pl + j * dw
+                    k0 = i * kw + j
+                    if iy < 0 or iy >= H or ix < 0 or ix >= W:
+                        for c in range(cin_g):
+                            out[g, row, c * kh * kw + k0] = pad
+                    else:
+                        for c in range(cin_g):
+                            out[g, row, c * kh * kw + k0] = x[n, iy, ix, g * cin_g + c]
 
 
-_im2col = _dual(_im2col_py)
+_im2col = _dual(_im2col_py, weight=4)
+_im2col_nhwc = _dual(_im2col_nhwc_py, weight=4)
 
 
 def _pair(v, name):
@@ -106,7 +139,24 @@ def im2col(x_codes, kernel, *, stride=1, padding=0, dilation=1, groups=1, layout
 
     Column ``k`` holds the term named by ``reduction_index(...)[:, k]``.
     """
-    x = np.ascontiguousarray(x_codes)
+    return _columns(x_codes, kernel, stride, padding, dilation, groups, layout, order, pad_code)
+
+
+def _channels_last(x):
+    """An NCHW-shaped view whose memory is NHWC (a channel-last layer output seen as NCHW):
+    the NHWC array (no copy), else None."""
+    if x.ndim == 4 and not x.flags.c_contiguous:
+        t = x.transpose(0, 2, 3, 1)
+        if t.flags.c_contiguous:
+            return t
+    return None
+
+
+def _columns(x_codes, kernel, stride, padding, dilation, groups, layout, order, pad_code,
+             view=False):
+    """:func:`im2col`; ``view``: a 1x1, stride-1, unpadded, ungrouped convolution of
+    channel-last memory returns the input itself as the columns (a read-only view)."""
+    x = np.asarray(x_codes)
     if x.ndim != 4:
         raise ValueError(f"x must be 4-D ({layout}), got shape {x.shape}")
     if layout not in ("NCHW", "NHWC"):
@@ -126,9 +176,25 @@ def im2col(x_codes, kernel, *, stride=1, padding=0, dilation=1, groups=1, layout
     if Ho < 1 or Wo < 1:
         raise ValueError(f"empty output ({Ho}x{Wo}) for input {H}x{W}, kernel {kh}x{kw}")
     cin_g = C // groups
-    kc, ki, kj = reduction_index(cin_g, kh, kw, order)
+    nhwc = layout == "NHWC"
+    cl = _channels_last(x) if layout == "NCHW" else None
+    if cl is not None:
+        x, nhwc = cl, True
+    else:
+        x = np.ascontiguousarray(x)
+    if view and nhwc and (kh, kw, sh, sw, groups) == (1, 1, 1, 1, 1) and \
+            (pt, pl, pb, pr) == (0, 0, 0, 0):
+        cols = x.reshape(1, N * H * W, C)
+        cols.flags.writeable = False
+        return cols, (N, Ho, Wo)
+    pad = x.dtype.type(pad_code)
+    if nhwc and order == "cin,kh,kw":
+        out = np.empty((groups, N * Ho * Wo, cin_g * kh * kw), dtype=x.dtype)
+        _im2col_nhwc(x, groups, cin_g, kh, kw, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out)
+        return out, (N, Ho, Wo)
+    kc, ki, kj = _reduction_index(cin_g, kh, kw, order)
     out = np.empty((groups, N * Ho * Wo, kc.shape[0]), dtype=x.dtype)
-    _im2col(x, layout == "NHWC", groups, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, x.dtype.type(pad_code), out)
+    _im2col(x, nhwc, groups, cin_g, kc, ki, kj, sh, sw, pt, pl, dh, dw, Ho, Wo, pad, out)
     return out, (N, Ho, Wo)
 
 
@@ -138,7 +204,7 @@ def weight_matrix(w_codes, groups, order="cin,kh,kw"):
     cout, cin_g, kh, kw = w.shape
     if cout % groups:
         raise ValueError(f"groups ({groups}) must divide the {cout} output channels")
-    kc, ki, kj = reduction_index(cin_g, kh, kw, order)
+    kc, ki, kj = _reduction_index(cin_g, kh, kw, order)
     cg = cout // groups
     wk = w[:, kc, ki, kj]  # [Cout, K]
     return np.ascontiguousarray(wk.reshape(groups, cg, -1).transpose(0, 2, 1))
@@ -199,9 +265,8 @@ def conv2d(x_codes, w_codes, mac, *, bias=None, x_zp=0, w_zp=0, stride=1, paddin
         raise ValueError(f"weights expect {cin_g * groups} input channels (groups={groups}), input has {C}")
     if pad_code is None:
         pad_code = int(x_zp) & ((1 << mac.a_fmt.bits) - 1) if mac.a_fmt.kind == "int" else 0
-    cols, (N, Ho, Wo) = im2col(x_codes, (kh, kw), stride=stride, padding=padding,
-                               dilation=dilation, groups=groups, layout=layout, order=order,
-                               pad_code=pad_code)
+    cols, (N, Ho, Wo) = _columns(x_codes, (kh, kw), stride, padding, dilation, groups, layout,
+                                 order, pad_code, view=True)
     wm = _weight_matrix_cached(w, groups, order)
     cg = cout // groups
     b = None if bias is None else np.asarray(bias).reshape(groups, cg)

@@ -58,8 +58,7 @@ def _requantize(acc, lp, ch_axis):
     """(output QTensor, requant description) of the accumulators."""
     out_q = lp.out_q
     if lp.requant is not None:
-        y = lp.requant.apply(acc, axis=ch_axis)
-        codes = ints_to_codes(y, out_q.fmt.bits, out_q.fmt.code_dtype)
+        codes = lp.requant.apply_codes(acc, out_q.fmt.bits, out_q.fmt.code_dtype, axis=ch_axis)
         return QTensor(codes, out_q.fmt, out_q.scale, out_q.zero_point), lp.requant.to_dict()
     v = scale_float(acc, lp.scale32, axis=ch_axis)
     rqd = dict(style="float32_scale", scale32=[float(s) for s in lp.scale32])

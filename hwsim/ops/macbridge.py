@@ -16,6 +16,7 @@ from .. import mac as _mac
 from ..codec import decode, encode
 from ..formats import FixedFormat, IntFormat
 from ..formats import format as parse_format
+from ..mac.api import matmul_summary
 from ..mac.block import block_dot_unit, scalar_format, to_scalar
 
 __all__ = ["mac_matmul", "acc_kind", "acc_is_int", "acc_format", "bias_register",
@@ -205,8 +206,12 @@ def mac_matmul(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0, stats=True):
     for g in range(B):
         bg = None if bias is None else np.asarray(bias).reshape(B, N)[g]
         zg = bz if bz.ndim == 0 else bz.reshape(B, N)[g]
-        r = _mac.matmul(np.ascontiguousarray(a_codes[g]), np.ascontiguousarray(b_codes[g]), mac,
-                        bias=bg, a_zero_point=a_zp, b_zero_point=zg, stats=stats)
+        ag, bgc = np.ascontiguousarray(a_codes[g]), np.ascontiguousarray(b_codes[g])
+        if stats:  # the layer reports totals: the per-output arrays reduced in place
+            r, summ = matmul_summary(ag, bgc, mac, bias=bg, a_zero_point=a_zp, b_zero_point=zg)
+        else:
+            r = _mac.matmul(ag, bgc, mac, bias=bg, a_zero_point=a_zp, b_zero_point=zg,
+                            stats=False)
         if kind == "int":
             v = np.asarray(r.values)
             vals.append(v.astype(np.int64, copy=False) if v.dtype != object else v)
@@ -214,19 +219,24 @@ def mac_matmul(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0, stats=True):
             vals.append(np.asarray(r.real_values(), np.float64))
         codes.append(np.asarray(r.codes))
         if stats:
-            st = r.stats
-            ev.append(np.asarray(st.overflow_events_per_column, np.int64).reshape(N))
-            mx.append(st.max_abs_partial)
-            bits.append(st.bits_needed)
-    values = np.stack(vals) if B else np.zeros((0, M, N))
+            ev.append(np.asarray(summ["overflow_events_per_column"], np.int64).reshape(N))
+            mx.append(summ["max_abs_partial"])
+            bits.append(summ["bits_needed"])
     st = dict(overflow_events=0, overflow_per_col=np.zeros((B, N), np.int64),
               max_abs_partial=0.0, bits_needed=None)
     if stats and B:
-        per = np.stack(ev)
+        per = _stack(ev)
         st.update(overflow_events=int(per.sum()), overflow_per_col=per,
                   max_abs_partial=float(max(mx)),
                   bits_needed=None if bits[0] is None else int(max(bits)))
-    return values, np.stack(codes) if B else np.zeros((0, M, N), np.uint64), st
+    if not B:
+        return np.zeros((0, M, N)), np.zeros((0, M, N), np.uint64), st
+    return _stack(vals), _stack(codes), st
+
+
+def _stack(parts):
+    """np.stack of the batches; one batch as a view (no copy of a layer's outputs)."""
+    return parts[0][None] if len(parts) == 1 else np.stack(parts)
 
 
 def mac_trace(a_codes, b_codes, mac, bias=None, a_zp=0, b_zp=0) -> list:

@@ -11,11 +11,10 @@ Python's correctly rounded ``decimal`` exp / ln.
 """
 from __future__ import annotations
 
-import math
 from decimal import Context, Decimal
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .kernels import dual
 
@@ -29,22 +28,29 @@ _LOGISTIC = dict(lo=-18.0, hi=18.0, a9=4.37031012579801e-11, a7=1.15627324459942
                  b4=1.70198817374094e-03, b2=1.16817656904453e-01, b0=9.93151921023180e-01)
 
 
+@njit(cache=True, nogil=True)
+def _fma32_one(x, y, z):
+    """fl32(x * y + z), one rounding, for float32 scalars (see :func:`fma32`)."""
+    p = np.float64(x) * np.float64(y)  # exact: 24 + 24 bits
+    zz = np.float64(z)
+    s = p + zz
+    bp = s - zz
+    err = (p - bp) + (zz - (s - bp))  # TwoSum: p + z = s + err exactly
+    if err != 0.0 and np.isfinite(s):
+        # s is normal here (p is 0 or >= 2^-298 in magnitude).  Round to odd: an even last
+        # significand bit moves to the float64 neighbour on err's side, one step of the
+        # sign-magnitude bit pattern (up in magnitude when err has s's sign; down from a
+        # power of two that is the half-ulp neighbour)
+        bits = np.float64(s).view(np.int64)
+        if bits & 1 == 0:
+            bits = bits + 1 if (err > 0) == (s > 0) else bits - 1
+            s = np.int64(bits).view(np.float64)
+    return np.float32(s)
+
+
 def _fma32_py(x, y, z, out):
     for i in prange(x.size):
-        p = np.float64(x[i]) * np.float64(y[i])  # exact: 24 + 24 bits
-        zz = np.float64(z[i])
-        s = p + zz
-        bp = s - zz
-        err = (p - bp) + (zz - (s - bp))  # TwoSum: p + z = s + err exactly
-        if err != 0.0 and np.isfinite(s):
-            m, e = math.frexp(s)  # s is normal here (p is 0 or >= 2^-298 in magnitude)
-            if int(math.ldexp(abs(m), 53)) % 2 == 0:
-                # round to odd: move to the float64 neighbour on err's side (odd last bit)
-                ulp = math.ldexp(1.0, e - 53)
-                if (err > 0) != (s > 0) and abs(m) == 0.5:
-                    ulp *= 0.5  # towards zero from a power of two: half the ulp
-                s = s + ulp if err > 0 else s - ulp
-        out[i] = np.float32(s)
+        out[i] = _fma32_one(x[i], y[i], z[i])
 
 
 _fma32_k = dual(_fma32_py, 0)
@@ -176,6 +182,61 @@ def qlinear_add(qa, sa, za, qb, sb, zb, sc, zc, fmt):
     else:
         v = _add_kernel(A, ra, za, B, rb, zb, zc, False)
     return _cvt_int32(v, fmt)
+
+
+def _qladd_codes_py(ca, cb, sha, shb, ra, rb, fixed, lo, hi, mask, out):
+    for i in prange(ca.size):
+        a = np.int64(ca[i])
+        b = np.int64(cb[i])
+        if sha > 0:  # two's complement of a signed format (sha = 2^bits), else unsigned
+            a = a - sha if a >= sha >> 1 else a
+        if shb > 0:
+            b = b - shb if b >= shb >> 1 else b
+        vb = _fma32_one(np.float32(b), rb, fixed)
+        v = np.float64(_fma32_one(np.float32(a), ra, vb))
+        r = np.int64(-2147483648)
+        if abs(v) < 2147483648.0:  # cvtps2dq: out of range (or NaN) gives INT32_MIN
+            r = np.int64(np.rint(v))
+        r = lo if r < lo else (hi if r > hi else r)
+        out[i] = r & mask
+
+
+_qladd_codes_k = dual(_qladd_codes_py, 0, weight=8)
+
+
+def qlinear_add_codes(ca, fa, sa, za, cb, fb, sb, zb, sc, zc, fmt):
+    """:func:`qlinear_add` of two same-shaped code arrays of integer formats (at most 16
+    bits) straight to the output codes of ``fmt`` in one numba pass (the arithmetic of
+    the element-wise span, element by element: the thread count changes nothing);
+    None where that does not apply (broadcast operands, one-element outputs, which take
+    the IsScalarA kernel, wider formats)."""
+    ca, cb = np.asarray(ca), np.asarray(cb)
+    if ca.shape != cb.shape or ca.size <= 1 or max(fa.bits, fb.bits, fmt.bits) > 16 or \
+            np.dtype(fmt.code_dtype).kind != "u" or ca.dtype.kind != "u" or cb.dtype.kind != "u":
+        return None
+    order = _common_order(ca, cb)
+    ta, tb = (ca.transpose(order), cb.transpose(order)) if order else (ca, cb)
+    ta, tb = np.ascontiguousarray(ta), np.ascontiguousarray(tb)
+    ra, rb = F32(F32(sa) / F32(sc)), F32(F32(sb) / F32(sc))
+    fixed = _fixed(ra, za, rb, zb, zc)  # spans of equal length: kernel A = A
+    out = np.empty(ta.shape, fmt.code_dtype)
+    _qladd_codes_k(ta.reshape(-1), tb.reshape(-1), np.int64(1 << fa.bits if fa.signed else 0),
+                   np.int64(1 << fb.bits if fb.signed else 0), F32(ra), F32(rb), F32(fixed),
+                   np.int64(fmt.min_int), np.int64(fmt.max_int), np.int64((1 << fmt.bits) - 1),
+                   out.reshape(-1))
+    return out.transpose(np.argsort(order)) if order else out
+
+
+def _common_order(a, b):
+    """An axis order in which both arrays are C-contiguous (a channel-last layer output seen
+    as NCHW: (0, 2, 3, 1)), so the kernel reads them flat without a copy; None otherwise."""
+    if a.flags.c_contiguous and b.flags.c_contiguous:
+        return None
+    if a.ndim == 4:
+        order = (0, 2, 3, 1)
+        if a.transpose(order).flags.c_contiguous and b.transpose(order).flags.c_contiguous:
+            return order
+    return None
 
 
 def _cvt_int32(v, fmt):

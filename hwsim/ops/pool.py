@@ -103,7 +103,7 @@ def _sumpool_py(x, kh, kw, sh, sw, pt, pl, H_pad, W_pad, Ho, Wo, out, cnt_in, cn
                 cnt_all[oy, ox] = ca
 
 
-_maxpool = _dual(_maxpool_py, arg=11)
+_maxpool = _dual(_maxpool_py, arg=11, weight=16)
 _sumpool = _dual(_sumpool_py, arg=11)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..modes import NEAREST_AND_DIRECTED
+from ..tensors import ints_to_codes
 from .kernels import dual
 
 __all__ = ["quantize_multiplier", "onnx_multiplier", "Requant", "STYLES", "SHIFT_ROUNDINGS",
@@ -113,7 +114,7 @@ def rdbpot(x, exponent):
     return (x >> exponent) + (1 if rem > thr else 0)
 
 
-def _k_tflite_py(acc, mult, shift, zp, qmin, qmax, out):
+def _k_tflite_py(acc, mult, shift, zp, qmin, qmax, mask, out):
     R, N = acc.shape
     for r in prange(R):
         for n in range(N):
@@ -123,10 +124,10 @@ def _k_tflite_py(acc, mult, shift, zp, qmin, qmax, out):
             right = -sh if sh < 0 else 0
             xl = _wrap32(x << left)
             y = rdbpot(srdhm(xl, mult[n]), right) + zp
-            out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
+            out[r, n] = (qmin if y < qmin else (qmax if y > qmax else y)) & mask
 
 
-def _k_tflite_single_py(acc, mult, shift, zp, qmin, qmax, out):
+def _k_tflite_single_py(acc, mult, shift, zp, qmin, qmax, mask, out):
     R, N = acc.shape
     for r in prange(R):
         for n in range(N):
@@ -134,16 +135,16 @@ def _k_tflite_single_py(acc, mult, shift, zp, qmin, qmax, out):
             ts = 31 - shift[n]
             y = (x * mult[n] + (1 << (ts - 1))) >> ts
             y = _sat32(y) + zp
-            out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
+            out[r, n] = (qmin if y < qmin else (qmax if y > qmax else y)) & mask
 
 
-def _k_onnx_py(acc, scale32, zp, qmin, qmax, out):
+def _k_onnx_py(acc, scale32, zp, qmin, qmax, mask, out):
     R, N = acc.shape
     for r in prange(R):
         for n in range(N):
             f = np.float32(acc[r, n]) * scale32[n]
             y = np.int64(np.rint(f)) + zp  # rint: half to even, exact for float32
-            out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
+            out[r, n] = (qmin if y < qmin else (qmax if y > qmax else y)) & mask
 
 
 def _k_onnx_f_py(acc, scale32, out):
@@ -153,7 +154,7 @@ def _k_onnx_f_py(acc, scale32, out):
             out[r, n] = np.float64(np.float32(acc[r, n]) * scale32[n])
 
 
-def _k_shift_py(acc, shift, mode, zp, qmin, qmax, out):
+def _k_shift_py(acc, shift, mode, zp, qmin, qmax, mask, out):
     # mode: 0 rne, 1 rna, 2 rtz, 3 rup, 4 rdn
     R, N = acc.shape
     for r in prange(R):
@@ -181,7 +182,7 @@ def _k_shift_py(acc, shift, mode, zp, qmin, qmax, out):
                         inc = 1
                 y = q + inc
             y = y + zp
-            out[r, n] = qmin if y < qmin else (qmax if y > qmax else y)
+            out[r, n] = (qmin if y < qmin else (qmax if y > qmax else y)) & mask
 
 
 _k_tflite = dual(_k_tflite_py, 0)
@@ -258,25 +259,38 @@ class Requant:
 
     def apply(self, acc, axis=-1) -> np.ndarray:
         """Integers (int64) of the output, same shape as ``acc``; ``axis`` = channels."""
+        return self._run(acc, axis, np.int64, -1)
+
+    def apply_codes(self, acc, bits: int, code_dtype, axis=-1) -> np.ndarray:
+        """``ints_to_codes(apply(acc, axis), bits, code_dtype)`` in the same pass: the
+        output integers' low ``bits`` bits as codes of the unsigned ``code_dtype``."""
+        dt = np.dtype(code_dtype)
+        if dt.kind != "u" or not 0 < bits <= min(8 * dt.itemsize, 63):
+            return ints_to_codes(self.apply(acc, axis), bits, code_dtype)
+        return self._run(acc, axis, dt, (1 << bits) - 1)
+
+    def _run(self, acc, axis, out_dtype, mask) -> np.ndarray:
         acc = np.asarray(acc)
         if acc.dtype.kind not in "iu":
             raise TypeError(f"acc must be an integer array for style {self.style!r}, got {acc.dtype}")
         if acc.ndim > 1 and axis not in (-1, acc.ndim - 1):
-            return np.moveaxis(self.apply(np.moveaxis(acc, axis, -1)), -1, axis)
+            return np.moveaxis(self._run(np.moveaxis(acc, axis, -1), -1, out_dtype, mask), -1,
+                               axis)
         shape = acc.shape
         n = shape[-1] if acc.ndim else 1
         a2 = np.ascontiguousarray(acc.astype(np.int64, copy=False)).reshape(-1, n)
-        out = np.empty(a2.shape, dtype=np.int64)
+        out = np.empty(a2.shape, dtype=out_dtype)
         zp, lo, hi = np.int64(self.zero_point), np.int64(self.qmin), np.int64(self.qmax)
+        m = np.int64(mask)
         if self.style in ("tflite", "tflite_single"):
             k = _k_tflite if self.style == "tflite" else _k_tflite_single
             k(a2, _per_col(self.multiplier, n, np.int64, "multiplier"),
-              _per_col(self.shift, n, np.int64, "shift"), zp, lo, hi, out)
+              _per_col(self.shift, n, np.int64, "shift"), zp, lo, hi, m, out)
         elif self.style == "onnx":
-            _k_onnx(a2, _per_col(self.scale32, n, np.float32, "scale32"), zp, lo, hi, out)
+            _k_onnx(a2, _per_col(self.scale32, n, np.float32, "scale32"), zp, lo, hi, m, out)
         else:
             _k_shift(a2, _per_col(self.shift, n, np.int64, "shift"),
-                     np.int64(SHIFT_ROUNDINGS.index(self.rounding)), zp, lo, hi, out)
+                     np.int64(SHIFT_ROUNDINGS.index(self.rounding)), zp, lo, hi, m, out)
         return out.reshape(shape)
 
     def to_dict(self) -> dict:

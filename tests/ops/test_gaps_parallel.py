@@ -9,13 +9,14 @@ also called directly through ``.serial`` / ``.parallel``.
 import numpy as np
 import pytest
 
-from hwsim.ops import conv, kernels, pool, requant
+from hwsim.ops import conv, kernels, ort_numerics, pool, requant
 from hwsim.ops.conv import im2col
 from hwsim.ops.pool import maxpool2d, sumpool2d
 from hwsim.ops.requant import Requant, scale_float
 
 KERNELS = [requant._k_tflite, requant._k_tflite_single, requant._k_onnx, requant._k_onnx_f,
-           requant._k_shift, conv._im2col, pool._maxpool, pool._sumpool]
+           requant._k_shift, conv._im2col, conv._im2col_nhwc, pool._maxpool, pool._sumpool,
+           ort_numerics._qladd_codes_k, ort_numerics._fma32_k]
 
 
 def _same_bytes(a, b):
