@@ -368,4 +368,50 @@ int hwi_i32_steps_vnni(const int32_t *a, const int32_t *bp, const int32_t *init,
                        int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
                        uint8_t *bad);
 
+
+/* ---- a stepped integer register with statistics ----------------------------
+ * One add of the exact value x into a register of `bits` bits (2..32) that wraps
+ * or saturates, with the statistics of docs/semantics.md "MAC statistics": the
+ * adds that overflowed, max |exact sum before the overflow policy|, and the
+ * prefix sums of the widened run (every value the register would hold were it
+ * wide enough) for bits needed.  Shared by the portable loops of the int_steps
+ * (hw_mac_fast_int.c) and int_dot (hw_mac_dot.c) kernels. */
+typedef struct {
+    int64_t acc, pre, pmax, pmin, mx;
+    int32_t ev;
+} hwi_istep;
+
+static inline void hwi_istep_init(hwi_istep *s, int64_t v)
+{
+    s->acc = s->pre = s->pmax = s->pmin = v;
+    s->mx = v < 0 ? -v : v;
+    s->ev = 0;
+}
+
+static inline void hwi_istep_add(hwi_istep *s, int64_t x, int32_t bits, int sat)
+{
+    const int64_t hi = ((int64_t)1 << (bits - 1)) - 1, lo = -hi - 1;
+    const int64_t e = s->acc + x;
+    int64_t v;
+    if (sat) v = e < lo ? lo : (e > hi ? hi : e);
+    else {
+        uint64_t u = (uint64_t)e & (((uint64_t)1 << bits) - 1);
+        v = (u >> (bits - 1)) ? (int64_t)(u | ~((((uint64_t)1) << bits) - 1)) : (int64_t)u;
+    }
+    s->ev += v != e;
+    if ((e < 0 ? -e : e) > s->mx) s->mx = e < 0 ? -e : e;
+    s->pre += x;
+    if (s->pre > s->pmax) s->pmax = s->pre;
+    if (s->pre < s->pmin) s->pmin = s->pre;
+    s->acc = v;
+}
+
+/* the signed width of the widened run's largest and smallest prefix sums */
+static inline int32_t hwi_istep_width(const hwi_istep *s)
+{
+    int64_t t1 = s->pmax < 0 ? ~s->pmax : s->pmax, t2 = s->pmin < 0 ? ~s->pmin : s->pmin;
+    int64_t t = t1 > t2 ? t1 : t2;
+    return t ? 65 - __builtin_clzll((uint64_t)t) : 1;
+}
+
 #endif

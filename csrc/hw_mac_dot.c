@@ -76,41 +76,21 @@ typedef struct {
 
 static void dot_step_one(const dot_args *d, int64_t i, int64_t j)
 {
-    const int64_t hi = ((int64_t)1 << (d->bits - 1)) - 1, lo = -hi - 1, kp = 4 * d->kc;
-    int64_t acc = d->init ? d->init[j] : 0, pre = acc, pmax = acc, pmin = acc;
-    int64_t mx = acc < 0 ? -acc : acc, k0, kk;
-    int32_t ev = 0;
-    for (k0 = 0; k0 <= d->k; k0 += d->gsize) {
-        int64_t x = 0, s_, v;
-        if (k0 == d->k) {
-            if (!d->fin) break;
-            x = d->fin[j];
-        } else {
-            for (kk = k0; kk < k0 + d->gsize && kk < d->k; kk++)
-                x += (int64_t)((int32_t)d->a[i * kp + kk] - d->off) * bval(d->bp, d->kc, j, kk);
-        }
-        s_ = acc + x;
-        if (d->sat) v = s_ < lo ? lo : (s_ > hi ? hi : s_);
-        else {
-            uint64_t u = (uint64_t)s_ & (((uint64_t)1 << d->bits) - 1);
-            v = (u >> (d->bits - 1)) ? (int64_t)(u | ~((((uint64_t)1) << d->bits) - 1)) : (int64_t)u;
-        }
-        ev += v != s_;
-        if ((s_ < 0 ? -s_ : s_) > mx) mx = s_ < 0 ? -s_ : s_;
-        pre += x;
-        if (pre > pmax) pmax = pre;
-        if (pre < pmin) pmin = pre;
-        acc = v;
-        if (k0 + d->gsize > d->k && k0 < d->k) k0 = d->k - d->gsize; /* next: fin */
+    const int64_t kp = 4 * d->kc;
+    hwi_istep s;
+    int64_t k0, kk;
+    hwi_istep_init(&s, d->init ? d->init[j] : 0);
+    for (k0 = 0; k0 < d->k; k0 += d->gsize) {
+        int64_t x = 0;
+        for (kk = k0; kk < k0 + d->gsize && kk < d->k; kk++)
+            x += (int64_t)((int32_t)d->a[i * kp + kk] - d->off) * bval(d->bp, d->kc, j, kk);
+        hwi_istep_add(&s, x, d->bits, d->sat);
     }
-    d->out[i * d->n + j] = (int32_t)acc;
-    if (d->events) d->events[i * d->n + j] = ev;
-    if (d->max_abs) d->max_abs[i * d->n + j] = (double)mx;
-    if (d->width) {
-        int64_t t1 = pmax < 0 ? ~pmax : pmax, t2 = pmin < 0 ? ~pmin : pmin;
-        int64_t t = t1 > t2 ? t1 : t2;
-        d->width[i * d->n + j] = t ? 65 - __builtin_clzll((uint64_t)t) : 1;
-    }
+    if (d->fin) hwi_istep_add(&s, d->fin[j], d->bits, d->sat);
+    d->out[i * d->n + j] = (int32_t)s.acc;
+    if (d->events) d->events[i * d->n + j] = s.ev;
+    if (d->max_abs) d->max_abs[i * d->n + j] = (double)s.mx;
+    if (d->width) d->width[i * d->n + j] = hwi_istep_width(&s);
 }
 
 static void dsteps_portable(const dot_args *d)

@@ -117,38 +117,18 @@ static void steps_portable(const int32_t *a, const int32_t *bp, const int32_t *i
                            const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
                            int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits, int sat)
 {
-    const int64_t hi = ((int64_t)1 << (bits - 1)) - 1, lo = -hi - 1;
     int64_t i, j, kk;
     for (i = 0; i < m; i++)
         for (j = 0; j < n; j++) {
             const int32_t *bc = bp + (j / PW) * k * PW + (j % PW);
-            int64_t acc = init ? init[j] : 0, pre = acc, pmax = acc, pmin = acc, mx = acc < 0 ? -acc : acc;
-            int32_t ev = 0;
-            for (kk = 0; kk <= k; kk++) {
-                int64_t x, s_, v;
-                if (kk == k && !fin) break;
-                x = kk < k ? (int64_t)a[i * k + kk] * bc[kk * PW] : fin[j];
-                s_ = acc + x;
-                if (sat) v = s_ < lo ? lo : (s_ > hi ? hi : s_);
-                else {
-                    uint64_t u = (uint64_t)s_ & (((uint64_t)1 << bits) - 1);
-                    v = (u >> (bits - 1)) ? (int64_t)(u | ~((((uint64_t)1) << bits) - 1)) : (int64_t)u;
-                }
-                ev += v != s_;
-                if ((s_ < 0 ? -s_ : s_) > mx) mx = s_ < 0 ? -s_ : s_;
-                pre += x;
-                if (pre > pmax) pmax = pre;
-                if (pre < pmin) pmin = pre;
-                acc = v;
-            }
-            out[i * n + j] = (int32_t)acc;
-            if (events) events[i * n + j] = ev;
-            if (max_abs) max_abs[i * n + j] = mx;
-            if (width) {
-                int64_t t1 = pmax < 0 ? ~pmax : pmax, t2 = pmin < 0 ? ~pmin : pmin;
-                int64_t t = t1 > t2 ? t1 : t2;
-                width[i * n + j] = t ? 65 - __builtin_clzll((uint64_t)t) : 1;
-            }
+            hwi_istep s;
+            hwi_istep_init(&s, init ? init[j] : 0);
+            for (kk = 0; kk < k; kk++) hwi_istep_add(&s, (int64_t)a[i * k + kk] * bc[kk * PW], bits, sat);
+            if (fin) hwi_istep_add(&s, fin[j], bits, sat);
+            out[i * n + j] = (int32_t)s.acc;
+            if (events) events[i * n + j] = s.ev;
+            if (max_abs) max_abs[i * n + j] = s.mx;
+            if (width) width[i * n + j] = hwi_istep_width(&s);
         }
 }
 

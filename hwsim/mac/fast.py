@@ -459,12 +459,7 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
         return None
     bp, l1 = packed
     zaf = _zp_full(za, m)
-    b32b = None
-    if braw is not None:
-        b32b = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)  # 32-column groups
-        b32b[:n] = braw
-    init = b32b if mac.bias == "init" else None
-    fin = b32b if mac.bias == "final" else None
+    init, fin = fastdot.bias_vectors(mac, braw, n)
     out = np.empty((m, n), dtype=np.int32)
     ev = np.empty((m, n), np.int32) if stats else None
     mx = np.empty((m, n), np.int64) if stats else None

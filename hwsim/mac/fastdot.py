@@ -162,6 +162,17 @@ def _operands(mac, a, b, za, zbf, ranges):
     return got[0], got[1], packed
 
 
+def bias_vectors(mac, braw, n):
+    """(init, fin): the bias as int32 padded to groups of 32 columns, given to
+    the stepped kernels as the register's first (bias="init") or last
+    (bias="final") value; None where it does not apply."""
+    if braw is None:
+        return None, None
+    b32 = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)
+    b32[:n] = braw
+    return (b32, None) if mac.bias == "init" else (None, b32)
+
+
 def run_wrap(mac, a, b, braw, za, zbf, ranges, threads):
     """int_wrap with vpdpbusd: (out values, None, None) or None (declined)."""
     got = _operands(mac, a, b, za, zbf, ranges)
@@ -197,12 +208,7 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
     m, k = a.shape
     n = b.shape[1]
     cor = _group_cor_cached(csum, off, acc.fan_in) if off else None
-    b32 = None
-    if braw is not None:
-        b32 = np.zeros(-(-n // (2 * PW)) * 2 * PW, dtype=np.int32)  # 32-column groups
-        b32[:n] = braw
-    init = b32 if mac.bias == "init" else None
-    fin = b32 if mac.bias == "final" else None
+    init, fin = bias_vectors(mac, braw, n)
     out = np.empty((m, n), dtype=np.int32)
     ev = np.empty((m, n), np.int64) if stats else None   # the dtypes of MacStats:
     mx = np.empty((m, n), np.float64) if stats else None  # no conversion pass
