@@ -10,6 +10,8 @@ pool and numba's, with every numba kernel forced onto its parallel compilation).
 import numba
 import numpy as np
 import pytest
+import onnx
+import onnxruntime.quantization as ort_q
 from onnx import TensorProto, helper, numpy_helper
 
 from hwsim.mac import api as mac_api
@@ -17,9 +19,6 @@ from hwsim.ops import add as add_op
 from hwsim.ops import conv, kernels, macbridge
 from hwsim.ops.requant import Requant
 from hwsim.tensors import ints_to_codes
-
-onnx = pytest.importorskip("onnx")
-ort_q = pytest.importorskip("onnxruntime.quantization")
 
 
 def _float_model(path, rng):
