@@ -229,6 +229,22 @@ def _mx_saturated(negative: bool, fmt: MXFormat) -> int:
     return top | fmt.elem.sign_bit if negative else top
 
 
+def _element_codes(vals, blk, idxs, mode, sr_bits, seed, saturated, encode) -> list:
+    """The element codes of one block with a known scale: ``encode(value, input,
+    random bits)`` for every element; ``saturated(negative)`` for an element
+    without an exact value (Inf, only with caller scales); NaN there is an error."""
+    crow = []
+    for v, xf, idx in zip(vals, blk, idxs):
+        rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
+        if v is None:
+            if math.isnan(xf):
+                raise ValueError("NaN element in a block with a non-NaN scale")
+            crow.append(saturated(xf < 0))
+        else:
+            crow.append(encode(v, xf, rnd))
+    return crow
+
+
 def mx_quantize(x, fmt: MXFormat, axis=-1, rounding="rne", sr_bits=None, seed=0, index0=0,
                 scales=None):
     """OCP MX reference: (element codes, E8M0 scale codes).  ``scales``: the
@@ -248,16 +264,10 @@ def mx_quantize(x, fmt: MXFormat, axis=-1, rounding="rne", sr_bits=None, seed=0,
             se = None if se > 127 else max(se, -127)
         if se is None:
             return 0xFF, [0] * len(blk)
-        crow = []
-        for j, (v, xf) in enumerate(zip(vals, blk)):
-            idx = index0 + first + j
-            rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
-            if v is None:  # only with caller scales
-                if math.isnan(xf):
-                    raise ValueError("NaN element in a block with a non-NaN scale")
-                crow.append(_mx_saturated(xf < 0, fmt))
-                continue
-            crow.append(_mx_elem(v / _pow2(se), _neg(xf), fmt, mode, rnd, sr_bits or 0))
+        crow = _element_codes(
+            vals, blk, [index0 + first + j for j in range(len(blk))], mode, sr_bits, seed,
+            lambda neg: _mx_saturated(neg, fmt),
+            lambda v, xf, rnd: _mx_elem(v / _pow2(se), _neg(xf), fmt, mode, rnd, sr_bits or 0))
         return se + 127, crow
 
     return _quantize_blocks(x, axis, fmt.block_size, block, fmt.code_dtype, np.uint8)
@@ -361,23 +371,18 @@ def nvfp4_quantize(x, fmt, axis=-1, rounding="rne", tensor_scale=None, arithmeti
                 s = round_to_float(q, E4M3, "rne")
         if s is None:
             return 0x7F, [0] * len(blk)
-        crow = []
-        for j, (v, xf) in enumerate(zip(vals, blk)):
-            idx = index0 + first + j
-            rnd = splitmix_rand(seed, idx, sr_bits) if mode == "sr" else 0
-            if v is None:  # only with caller scales: Inf (or float32 overflow) saturates
-                if math.isnan(xf):
-                    raise ValueError("NaN element in a block with a non-NaN scale")
-                crow.append(0xF if xf < 0 else 0x7)
-                continue
+        def elem(v, xf, rnd):
             if f32:
                 e = _fl32(v / _fl32(s * ts))
                 if not isinstance(e, Fraction):  # float32 overflow: saturate
                     e = Fraction(6) if e > 0 else Fraction(-6)
             else:
                 e = v / (s * ts)
-            r = round_to_float(e, E2M1, mode, rnd, sr_bits or 0)
-            crow.append(float_code(r, _neg(xf), E2M1))
+            return float_code(round_to_float(e, E2M1, mode, rnd, sr_bits or 0), _neg(xf), E2M1)
+
+        # None elements (caller scales only): Inf or a float32 overflow saturates
+        crow = _element_codes(vals, blk, [index0 + first + j for j in range(len(blk))], mode,
+                              sr_bits, seed, lambda neg: 0xF if neg else 0x7, elem)
         return float_code(s, False, E4M3), crow
 
     codes, scale_codes = _quantize_blocks(x, axis, fmt.block_size, block, np.uint8, np.uint8)
