@@ -340,21 +340,7 @@ def _run_float(path, mac, a, b, bias, stats, threads, blocks=(None, None)):
 
 def _int_values(codes, fmt, zp, axis_len, per_row: bool):
     """Integer operand values (code two's complement, minus the zero point) as int32."""
-    c = np.asarray(codes)
-    if fmt.signed and fmt.bits in (8, 16, 32) and c.dtype.itemsize * 8 == fmt.bits:
-        v = c.view({8: np.int8, 16: np.int16, 32: np.int32}[fmt.bits]).astype(np.int32)
-    elif fmt.signed:
-        sh = 32 - fmt.bits
-        v = (c.astype(np.uint32) << np.uint32(sh)).view(np.int32) >> sh
-    else:
-        v = c.astype(np.int32)
-    if zp is not None:
-        z = zp.reshape(-1).astype(np.int32)
-        if z.size > 1:
-            v = v - (z[:, None] if per_row else z[None, :])
-        else:
-            v = v - z[0]
-    return v
+    return fastdot.int_values(codes, fmt, zp, per_row)
 
 
 def _value_range(fmt, zp):

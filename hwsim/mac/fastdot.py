@@ -42,17 +42,20 @@ def vnni() -> bool:
     return bool(lib.hw_mac_dot_vnni())
 
 
-def _values(codes, fmt, zp, per_row: bool) -> np.ndarray:
-    """Operand values (code two's complement minus zero point) as int32."""
+def int_values(codes, fmt, zp, per_row: bool) -> np.ndarray:
+    """Integer operand values (code two's complement, minus the zero point: one
+    per row of a when ``per_row``, else one per column of b) as int32."""
     c = np.asarray(codes)
-    if fmt.signed:
+    if fmt.signed and fmt.bits in (8, 16, 32) and c.dtype.itemsize * 8 == fmt.bits:
+        v = c.view({8: np.int8, 16: np.int16, 32: np.int32}[fmt.bits]).astype(np.int32)
+    elif fmt.signed:
         sh = 32 - fmt.bits
         v = (c.astype(np.uint32) << np.uint32(sh)).view(np.int32) >> sh
     else:
         v = c.astype(np.int32)
     if zp is not None:
         z = np.asarray(zp).reshape(-1).astype(np.int32)
-        v = v - (z[:, None] if per_row and z.size > 1 else z[None, :] if z.size > 1 else z[0])
+        v = v - (z[0] if z.size == 1 else z[:, None] if per_row else z[None, :])
     return v
 
 
@@ -70,7 +73,7 @@ def _pack_dot(b, fmt, zbf):
     """(int8 panels, sum_k b per column (int64), sum_k |b| per column (int64), the sums
     of each 4-deep chunk of the panels [ceil(N/16), ceil(K/4), 16] (int32)) or None (a
     value beyond int8)."""
-    bv = _values(b, fmt, zbf, False)
+    bv = int_values(b, fmt, zbf, False)
     if bv.size and (int(bv.min()) < -128 or int(bv.max()) > 127):
         return None
     bp = pack_s8(bv)
@@ -123,7 +126,7 @@ def a_offset_bytes(a, fmt, za, lo_hi):
     off = -lo if lo < 0 else 0
     m, k = a.shape
     if hi + off > 255:
-        v = _values(a, fmt, None if za is None else np.asarray(za).reshape(-1), True)
+        v = int_values(a, fmt, None if za is None else np.asarray(za).reshape(-1), True)
         lo, hi = int(v.min()), int(v.max())
         off = -lo if lo < 0 else 0
         if hi + off > 255:
@@ -140,7 +143,7 @@ def a_offset_bytes(a, fmt, za, lo_hi):
         if fmt.signed and off == 128 + zs:  # int8 codes + 128: the sign bit flipped
             return np.ascontiguousarray(a).view(np.uint8) ^ np.uint8(0x80), off
     out = np.zeros((m, kp), dtype=np.uint8)
-    out[:, :k] = _values(a, fmt, z, True) + off
+    out[:, :k] = int_values(a, fmt, z, True) + off
     return out, off
 
 
