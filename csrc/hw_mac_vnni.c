@@ -3,7 +3,9 @@
  *
  * Speculation: the kernel steps the exact partial sums S = init + a*b + ...
  * (+ fin) in int32 lanes, one product per step (vpdpwssd with the high int16
- * half of b zeroed: one fused multiply-add per product and lane), and tracks
+ * half of a zeroed -- a copy of a when both a and b have negative values, else
+ * one of the two has it zero already: one fused multiply-add per product and
+ * lane), and tracks
  * their maximum and minimum.  An output whose partial sums all lie in the
  * register's range [-2^(bits-1), 2^(bits-1) - 1] had no overflow event, so
  * its register held exactly those sums: result = the last sum, events = 0,
@@ -15,6 +17,7 @@
  * Preconditions checked here (else nothing is written and 0 returned):
  * every a and b value in int16 range, and |init| + k * max|a| * max|b| +
  * |fin| <= 2^31 - 1 (no int32 partial sum can overflow). */
+#include <stdlib.h>
 #include "hw_internal.h"
 
 #define PW 16
@@ -23,75 +26,121 @@
 #ifdef HWI_SIMD
 #include <immintrin.h>
 
+#define HWI_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512cd,avx512vnni")))
+
 static int have_vnni512(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vnni");
+           __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni");
 }
 
-static int64_t max_abs_i32(const int32_t *x, int64_t len, int64_t *lo, int64_t *hi)
+/* lo / hi: the least and the greatest of x[0..len), 0 included */
+HWI_VNNI_TARGET
+static void range_i32(const int32_t *x, int64_t len, int64_t *lo, int64_t *hi)
 {
-    int64_t mx = 0, i, l = 0, h = 0;
-    for (i = 0; i < len; i++) {
-        int64_t v = x[i];
-        if (v < l) l = v;
-        if (v > h) h = v;
+    __m512i l = _mm512_setzero_si512(), h = l;
+    int64_t i;
+    for (i = 0; i + PW <= len; i += PW) {
+        const __m512i v = _mm512_loadu_si512(x + i);
+        l = _mm512_min_epi32(l, v);
+        h = _mm512_max_epi32(h, v);
     }
-    mx = -l > h ? -l : h;
-    if (lo) *lo = l;
-    if (hi) *hi = h;
-    return mx;
+    if (i < len) {
+        const __mmask16 t = (__mmask16)((1u << (len - i)) - 1);
+        const __m512i v = _mm512_maskz_loadu_epi32(t, x + i);
+        l = _mm512_min_epi32(l, v);
+        h = _mm512_max_epi32(h, v);
+    }
+    *lo = _mm512_reduce_min_epi32(l);
+    *hi = _mm512_reduce_max_epi32(h);
 }
 
-/* the kernel's preconditions on this call's data */
+/* the kernel's preconditions on this call's data; *neg: a and b both have a
+ * negative value (the kernel then needs a with its high int16 half zeroed) */
 static int spec_applies(const int32_t *a, const int32_t *bp, const int32_t *init,
-                        const int32_t *fin, int64_t m, int64_t n, int64_t k)
+                        const int32_t *fin, int64_t m, int64_t n, int64_t k, int *neg)
 {
-    int64_t alo, ahi, blo, bhi, amax, bmax, room;
+    int64_t alo, ahi, blo, bhi, lo, hi, amax, bmax, room;
     const int64_t npan = (n + PW - 1) / PW;
-    amax = max_abs_i32(a, m * k, &alo, &ahi);
-    bmax = max_abs_i32(bp, npan * k * PW, &blo, &bhi);
+    range_i32(a, m * k, &alo, &ahi);
+    range_i32(bp, npan * k * PW, &blo, &bhi);
     if (alo < -32768 || ahi > 32767 || blo < -32768 || bhi > 32767) return 0;
+    amax = -alo > ahi ? -alo : ahi;
+    bmax = -blo > bhi ? -blo : bhi;
+    *neg = alo < 0 && blo < 0;
     room = INT32_MAX;
-    if (init) room -= max_abs_i32(init, n, NULL, NULL);
-    if (fin) room -= max_abs_i32(fin, n, NULL, NULL);
+    if (init) {
+        range_i32(init, n, &lo, &hi);
+        room -= -lo > hi ? -lo : hi;
+    }
+    if (fin) {
+        range_i32(fin, n, &lo, &hi);
+        room -= -lo > hi ? -lo : hi;
+    }
     if (room < 0) return 0;
     return amax * bmax == 0 || k <= room / (amax * bmax);
 }
 
-static inline int32_t width32(int32_t v)
+/* lo16[i] = a[i] & 0xFFFF (a[i] in int16 range): with a's high int16 half zero
+ * vpdpwssd's pair product is a * b whatever b's high half holds */
+HWI_VNNI_TARGET
+static void low_halves(const int32_t *a, int64_t len, int32_t *lo16)
 {
-    uint32_t t = (uint32_t)(v < 0 ? ~v : v);
-    return t ? 33 - __builtin_clz(t) : 1;
+    const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+    int64_t i;
+    for (i = 0; i + PW <= len; i += PW)
+        _mm512_storeu_si512(lo16 + i, _mm512_and_si512(_mm512_loadu_si512(a + i), low16));
+    for (; i < len; i++) lo16[i] = a[i] & 0xFFFF;
 }
 
-/* write one vector's outputs (cols of them) of row o0 (an output index);
- * returns 1 when one of them left the register's range */
-static int emit(const int32_t *t_c, const int32_t *t_h, const int32_t *t_l, int cols,
-                int64_t o0, int32_t *out, int32_t *events, int64_t *max_abs, int32_t *width,
-                int32_t rlo, int32_t rhi)
+/* the signed width of every lane: 33 - clz(v < 0 ? ~v : v), 1 for 0 and -1 */
+HWI_VNNI_TARGET
+static inline __m512i width_v(__m512i v)
 {
-    int q, bad = 0;
-    for (q = 0; q < cols; q++) {
-        int64_t h = t_h[q], l = t_l[q];
-        int32_t w1 = width32(t_h[q]), w2 = width32(t_l[q]);
-        out[o0 + q] = t_c[q];
-        if (events) events[o0 + q] = 0;
-        if (max_abs) max_abs[o0 + q] = h > -l ? h : -l;
-        if (width) width[o0 + q] = w1 > w2 ? w1 : w2;
-        bad |= h > rhi || l < rlo;
-    }
-    return bad;
+    const __m512i t = _mm512_xor_si512(v, _mm512_srai_epi32(v, 31));
+    return _mm512_sub_epi32(_mm512_set1_epi32(33), _mm512_lzcnt_epi32(t));
 }
+
+/* write one vector's outputs (lanes `t`) from output index o0: the result c,
+ * no events, max |sum| = max(hi, -lo), the width of hi / lo; returns 1 when one
+ * of them left the register's range [vlo, vhi] */
+HWI_VNNI_TARGET
+static int emit(__m512i c, __m512i h, __m512i l, __mmask16 t, int64_t o0, int32_t *out,
+                int32_t *events, int64_t *max_abs, int32_t *width, __m512i vlo, __m512i vhi)
+{
+    if (!t) return 0;
+    _mm512_mask_storeu_epi32(out + o0, t, c);
+    if (events) _mm512_mask_storeu_epi32(events + o0, t, _mm512_setzero_si512());
+    if (max_abs) { /* |sums| <= 2^31 - 1 (spec_applies): -l does not overflow */
+        const __m512i mx = _mm512_max_epi32(h, _mm512_sub_epi32(_mm512_setzero_si512(), l));
+        _mm512_mask_storeu_epi64(max_abs + o0, (__mmask8)t,
+                                 _mm512_cvtepi32_epi64(_mm512_castsi512_si256(mx)));
+        _mm512_mask_storeu_epi64(max_abs + o0 + 8, (__mmask8)(t >> 8),
+                                 _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(mx, 1)));
+    }
+    if (width) _mm512_mask_storeu_epi32(width + o0, t, _mm512_max_epi32(width_v(h), width_v(l)));
+    return (_mm512_mask_cmpgt_epi32_mask(t, h, vhi) | _mm512_mask_cmplt_epi32_mask(t, l, vlo)) != 0;
+}
+
+/* c += a * b per int32 lane (a's high int16 half zero, or b's): one vpdpwssd.
+ * An asm statement rather than the intrinsic: GCC 12 copies the accumulator
+ * in and out of a scratch register around every intrinsic (2 vmovdqa per
+ * product step); "+v" keeps it in place. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DPW(c, av, b) __asm__("vpdpwssd %2, %1, %0" : "+v"(c) : "v"(av), "v"(b))
+#else
+#define DPW(c, av, b) ((c) = _mm512_dpwssd_epi32((c), (av), (b)))
+#endif
 
 #define VDECL(r)                                                                             \
     __m512i c##r##0 = ci0, c##r##1 = ci1, h##r##0 = ci0, h##r##1 = ci1, l##r##0 = ci0,       \
             l##r##1 = ci1
 #define VSTEP(r, av)                                                                         \
     do {                                                                                     \
-        c##r##0 = _mm512_dpwssd_epi32(c##r##0, av, b0);                                       \
-        c##r##1 = _mm512_dpwssd_epi32(c##r##1, av, b1);                                       \
+        const __m512i av_ = (av);                                                            \
+        DPW(c##r##0, av_, b0);                                                               \
+        DPW(c##r##1, av_, b1);                                                               \
         h##r##0 = _mm512_max_epi32(h##r##0, c##r##0);                                         \
         h##r##1 = _mm512_max_epi32(h##r##1, c##r##1);                                         \
         l##r##0 = _mm512_min_epi32(l##r##0, c##r##0);                                         \
@@ -109,17 +158,16 @@ static int emit(const int32_t *t_c, const int32_t *t_h, const int32_t *t_l, int 
 #define VEMIT(r)                                                                             \
     do {                                                                                     \
         if (r < rows) {                                                                      \
-            int64_t o_ = (i0 + r) * n + cb;                                                  \
-            int bad_ = 0;                                                                    \
-            _mm512_storeu_si512(t_c, c##r##0); _mm512_storeu_si512(t_c + PW, c##r##1);       \
-            _mm512_storeu_si512(t_h, h##r##0); _mm512_storeu_si512(t_h + PW, h##r##1);       \
-            _mm512_storeu_si512(t_l, l##r##0); _mm512_storeu_si512(t_l + PW, l##r##1);       \
-            bad_ = emit(t_c, t_h, t_l, cols, o_, out, events, max_abs, width, rlo, rhi);     \
-            bad[(i0 + r) * npair + p / 2] = (uint8_t)bad_;                                \
+            const int64_t o_ = (i0 + r) * n + cb;                                            \
+            const int bad_ = emit(c##r##0, h##r##0, l##r##0, t0, o_, out, events, max_abs,   \
+                                  width, vlo, vhi) |                                         \
+                             emit(c##r##1, h##r##1, l##r##1, t1, o_ + PW, out, events,       \
+                                  max_abs, width, vlo, vhi);                                 \
+            bad[(i0 + r) * npair + p / 2] = (uint8_t)bad_;                                   \
         }                                                                                    \
     } while (0)
 
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+HWI_VNNI_TARGET
 static void spec_kernel(const int32_t *a, const int32_t *bp, const int32_t *init,
                         const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
                         int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
@@ -127,8 +175,6 @@ static void spec_kernel(const int32_t *a, const int32_t *bp, const int32_t *init
 {
     const int32_t rhi = (int32_t)((1u << (bits - 1)) - 1), rlo = -rhi - 1;
     const int64_t npan = (n + PW - 1) / PW, npair = (npan + 1) / 2;
-    const __m512i low16 = _mm512_set1_epi32(0xFFFF);
-    int32_t t_c[2 * PW], t_h[2 * PW], t_l[2 * PW];
     int64_t i0, p, kk;
     for (i0 = 0; i0 < m; i0 += RB) {
         const int rows = (int)(m - i0 < RB ? m - i0 : RB);
@@ -141,11 +187,12 @@ static void spec_kernel(const int32_t *a, const int32_t *bp, const int32_t *init
             /* init / fin are padded to groups of 32 columns */
             const __m512i ci0 = init ? _mm512_loadu_si512(init + cb) : _mm512_setzero_si512();
             const __m512i ci1 = init ? _mm512_loadu_si512(init + cb + PW) : _mm512_setzero_si512();
+            __mmask16 t0, t1;
+            __m512i vlo, vhi;
             VDECL(0); VDECL(1); VDECL(2); VDECL(3);
             for (kk = 0; kk < k; kk++) {
-                /* b's high int16 half zeroed: the pair product is a * b alone */
-                const __m512i b0 = _mm512_and_si512(_mm512_loadu_si512(q0 + kk * PW), low16);
-                const __m512i b1 = _mm512_and_si512(_mm512_loadu_si512(q1 + kk * PW), low16);
+                const __m512i b0 = _mm512_loadu_si512(q0 + kk * PW);
+                const __m512i b1 = _mm512_loadu_si512(q1 + kk * PW);
                 VSTEP(0, _mm512_set1_epi32(a0[kk]));
                 VSTEP(1, _mm512_set1_epi32(a1[kk]));
                 VSTEP(2, _mm512_set1_epi32(a2[kk]));
@@ -156,6 +203,11 @@ static void spec_kernel(const int32_t *a, const int32_t *bp, const int32_t *init
                 const __m512i f1 = _mm512_loadu_si512(fin + cb + PW);
                 VFIN(0); VFIN(1); VFIN(2); VFIN(3);
             }
+            /* constants set after the loop: fewer live registers in it */
+            t0 = (__mmask16)(cols >= PW ? 0xFFFFu : (1u << cols) - 1);
+            t1 = (__mmask16)(cols >= 2 * PW ? 0xFFFFu : cols > PW ? (1u << (cols - PW)) - 1 : 0);
+            vlo = _mm512_set1_epi32(rlo);
+            vhi = _mm512_set1_epi32(rhi);
             VEMIT(0); VEMIT(1); VEMIT(2); VEMIT(3);
         }
     }
@@ -169,8 +221,17 @@ int hwi_i32_steps_vnni(const int32_t *a, const int32_t *bp, const int32_t *init,
 {
 #ifdef HWI_SIMD
     if (m <= 0 || n <= 0 || k <= 0 || bits < 2 || bits > 32 || !have_vnni512()) return 0;
-    if (!spec_applies(a, bp, init, fin, m, n, k)) return 0;
-    spec_kernel(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits, bad);
+    int neg = 0;
+    int32_t *lo16 = NULL;
+    if (!spec_applies(a, bp, init, fin, m, n, k, &neg)) return 0;
+    if (neg) { /* a * b needs one of the two with its high int16 half zero */
+        lo16 = (int32_t *)malloc((size_t)(m * k) * sizeof(int32_t));
+        if (!lo16) return 0;
+        low_halves(a, m * k, lo16);
+    }
+    spec_kernel(lo16 ? lo16 : a, bp, init, fin, out, events, max_abs, width, m, n, k, bits,
+                bad);
+    free(lo16);
     return 1;
 #else
     (void)a; (void)bp; (void)init; (void)fin; (void)out; (void)events; (void)max_abs;
