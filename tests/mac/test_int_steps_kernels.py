@@ -130,3 +130,27 @@ def test_matmul_stats_equal_the_general_engine(acc):
         assert np.array_equal(getattr(fast.stats, name), getattr(gen.stats, name)), name
     if acc.bits < 32:
         assert gen.stats.overflow_events > 0
+
+
+@pytest.mark.parametrize("signs", ["u_s", "s_u", "u_u", "s_s", "int16_s"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 2, 15), (6, 17, 17), (7, 31, 47),
+                                   (5, 3, 65), (2, 64, 16)], ids=str)
+def test_simd_equals_portable_operand_signs_and_tails(signs, shape):
+    # the VNNI kernel zeroes a's high int16 half only when a and b both hold a
+    # negative value (else one of them has it zero already): every sign mix, full
+    # int16 a values, rows not a multiple of 4, odd k, columns not a multiple of 32
+    # (masked epilogue), statistics on and off
+    m, k, n = shape
+    rng = np.random.default_rng(sum(map(ord, signs)) + 7 * m + k + n)
+    lo = {"u": (0, 256), "s": (-128, 128), "int16": (-32768, 32768)}
+    sa, sb = signs.split("_")
+    av = rng.integers(*lo[sa], (m, k))
+    bv = rng.integers(*lo[sb], (k, n))
+    if sa == "int16":
+        av.flat[:2] = (-32768, 32767)
+        bv = np.clip(bv, -3, 3)
+    init = rng.integers(-1000, 1000, n)
+    for bits, sat in ((32, False), (20, True), (16, False)):
+        for ini, fi in ((None, None), (init, None), (None, init)):
+            _compare(av, bv, ini, fi, bits, sat)
+            _compare(av, bv, ini, fi, bits, sat, stats=False)
