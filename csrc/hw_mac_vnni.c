@@ -3,8 +3,8 @@
  *
  * Speculation: the kernel steps the exact partial sums S = init + a*b + ...
  * (+ fin) in int32 lanes, one product per step (vpdpwssd with the high int16
- * half of a zeroed -- a copy of a when both a and b have negative values, else
- * one of the two has it zero already: one fused multiply-add per product and
+ * half of a zeroed -- a copy of the block's 4 rows of a when both a and b
+ * have negative values, else one of the two has it zero already: one fused multiply-add per product and
  * lane), and tracks
  * their maximum and minimum.  An output whose partial sums all lie in the
  * register's range [-2^(bits-1), 2^(bits-1) - 1] had no overflow event, so
@@ -171,15 +171,18 @@ HWI_VNNI_TARGET
 static void spec_kernel(const int32_t *a, const int32_t *bp, const int32_t *init,
                         const int32_t *fin, int32_t *out, int32_t *events, int64_t *max_abs,
                         int32_t *width, int64_t m, int64_t n, int64_t k, int32_t bits,
-                        uint8_t *bad)
+                        uint8_t *bad, int32_t *lo16)
 {
     const int32_t rhi = (int32_t)((1u << (bits - 1)) - 1), rlo = -rhi - 1;
     const int64_t npan = (n + PW - 1) / PW, npair = (npan + 1) / 2;
     int64_t i0, p, kk;
     for (i0 = 0; i0 < m; i0 += RB) {
         const int rows = (int)(m - i0 < RB ? m - i0 : RB);
-        const int32_t *a0 = a + i0 * k, *a1 = a + (i0 + (rows > 1)) * k;
-        const int32_t *a2 = a + (i0 + (rows > 2) * 2) * k, *a3 = a + (i0 + (rows > 3) * 3) * k;
+        /* lo16 (RB rows of k): this block's rows of a with their high halves zeroed */
+        const int32_t *ar = lo16 ? lo16 : a + i0 * k;
+        const int32_t *a0 = ar, *a1 = ar + (rows > 1) * k;
+        const int32_t *a2 = ar + (rows > 2) * 2 * k, *a3 = ar + (rows > 3) * 3 * k;
+        if (lo16) low_halves(a + i0 * k, rows * k, lo16);
         for (p = 0; p < npan; p += 2) {
             const int64_t cb = p * PW;
             const int32_t *q0 = bp + p * k * PW, *q1 = bp + (p + 1 < npan ? p + 1 : p) * k * PW;
@@ -225,12 +228,10 @@ int hwi_i32_steps_vnni(const int32_t *a, const int32_t *bp, const int32_t *init,
     int32_t *lo16 = NULL;
     if (!spec_applies(a, bp, init, fin, m, n, k, &neg)) return 0;
     if (neg) { /* a * b needs one of the two with its high int16 half zero */
-        lo16 = (int32_t *)malloc((size_t)(m * k) * sizeof(int32_t));
+        lo16 = (int32_t *)malloc((size_t)(RB * k) * sizeof(int32_t));
         if (!lo16) return 0;
-        low_halves(a, m * k, lo16);
     }
-    spec_kernel(lo16 ? lo16 : a, bp, init, fin, out, events, max_abs, width, m, n, k, bits,
-                bad);
+    spec_kernel(a, bp, init, fin, out, events, max_abs, width, m, n, k, bits, bad, lo16);
     free(lo16);
     return 1;
 #else
