@@ -20,6 +20,7 @@ the row split (each output is computed by one call, in one thread).
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,6 +36,12 @@ PW = 16
 
 def _ptr(ctype, arr):
     return ffi.NULL if arr is None else ffi.cast(ctype, ffi.from_buffer(arr))
+
+
+@lru_cache(maxsize=256)
+def product_frac(mac) -> int:
+    """``mac.product_frac_bits``, cached (the property builds a format per call)."""
+    return mac.product_frac_bits
 
 
 def vnni() -> bool:
@@ -229,10 +236,10 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
         return None
     st = None
     if stats:
-        frac = mac.product_frac_bits
+        frac = product_frac(mac)
         mxf = mx.reshape(-1)
         st = dict(acc_events=ev.reshape(-1),
                   psum_events=np.zeros(m * n, np.int64),
                   max_abs=np.ldexp(mxf, -frac) if frac else mxf,
-                  width_needed=wd.reshape(-1), l1=l1.copy())
+                  width_needed=wd.reshape(-1), l1=l1)  # read-only, cached with the pack
     return out, st, None

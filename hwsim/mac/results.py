@@ -1,6 +1,7 @@
 """Results of MAC-unit runs: statistics, analytic bounds, result arrays."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -73,6 +74,30 @@ def _a2q_l1_array(l1_cols, n_bits: int, x_signed: bool) -> np.ndarray:
         return np.where(v > 0, 1 + e + bl, 1).astype(np.int64)
     return np.array([a2q_l1_bits(int(x), n_bits, x_signed) for x in v.reshape(-1)],
                     dtype=np.int64).reshape(v.shape)
+
+
+#: _a2q_l1_array of read-only l1 arrays (the fast paths' sums of |b|, cached with the
+#: packed weights, the same array while the same weights come back):
+#: (id, n_bits, x_signed) -> (l1, bounds)
+_A2Q: dict = {}
+_A2Q_LOCK = threading.Lock()
+
+
+def _a2q_l1_cached(l1_cols, n_bits: int, x_signed: bool) -> np.ndarray:
+    """:func:`_a2q_l1_array`, reused for a read-only ndarray that comes back (the
+    caller gets its own copy)."""
+    if not isinstance(l1_cols, np.ndarray) or l1_cols.flags.writeable:
+        return _a2q_l1_array(l1_cols, n_bits, x_signed)
+    key = (id(l1_cols), n_bits, x_signed)
+    with _A2Q_LOCK:
+        hit = _A2Q.get(key)
+    if hit is None or hit[0] is not l1_cols:
+        hit = (l1_cols, _a2q_l1_array(l1_cols, n_bits, x_signed))
+        with _A2Q_LOCK:
+            while len(_A2Q) >= 16:
+                _A2Q.pop(next(iter(_A2Q)))
+            _A2Q[key] = hit
+    return hit[1].copy()
 
 
 # ---------------------------------------------------------------------------
@@ -271,7 +296,7 @@ def _make_stats(mac, st, shape, l1_cols, k):
     ints = is_int(a) and is_int(b)
     l1 = None
     if ints and l1_cols is not None:
-        l1 = _a2q_l1_array(l1_cols, a.bits, a.signed)
+        l1 = _a2q_l1_cached(l1_cols, a.bits, a.signed)
     return MacStats(
         overflow_events_per_output=st["acc_events"].reshape(shape),
         psum_overflow_events_per_output=st["psum_events"].reshape(shape),
