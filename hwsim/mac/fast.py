@@ -474,12 +474,10 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
         return None
     st = None
     if stats:
-        frac = fastdot.product_frac(mac)
-        mxf = mx.astype(np.float64).reshape(-1)
-        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
-                  psum_events=np.zeros(m * n, np.int64),
-                  max_abs=np.ldexp(mxf, -frac) if frac else mxf,
-                  width_needed=wd.reshape(-1),
+        # as the kernel wrote them: results._make_stats widens them to MacStats' dtypes
+        # (and scales max_abs by 2^-frac) when they are read; psum_events None: all zero
+        st = dict(acc_events=ev.reshape(-1), psum_events=None, max_abs=mx.reshape(-1),
+                  max_abs_frac=fastdot.product_frac(mac), width_needed=wd.reshape(-1),
                   # sum_k |b[k, j]| (zero points subtracted) from the packed panels
                   # (read-only, cached with them): A2Q's per-channel bound
                   # (results.MacStats.a2q_l1_bits, cached per l1 array)

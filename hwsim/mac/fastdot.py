@@ -239,7 +239,7 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
         frac = product_frac(mac)
         mxf = mx.reshape(-1)
         st = dict(acc_events=ev.reshape(-1),
-                  psum_events=np.zeros(m * n, np.int64),
+                  psum_events=None,  # all zero (results._make_stats, when read)
                   max_abs=np.ldexp(mxf, -frac) if frac else mxf,
                   width_needed=wd.reshape(-1), l1=l1)  # read-only, cached with the pack
     return out, st, None

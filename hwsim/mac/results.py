@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -167,6 +168,29 @@ class MacStats:
                     psum_overflow_events=self.psum_overflow_events,
                     max_abs_partial=self.max_abs_partial, bits_needed=self.bits_needed)
 
+    @classmethod
+    def _deferred(cls, lazy: dict, fields: dict) -> MacStats:
+        """A MacStats whose fields named in ``lazy`` (name -> function of no argument) are
+        computed on first read (a dtype widening of the kernel's array nobody may read)."""
+        obj = cls.__new__(cls)
+        obj.__dict__.update(fields)
+        obj.__dict__["_lazy"] = lazy
+        return obj
+
+    def __getattr__(self, name):  # only for attributes not set: the deferred fields
+        lazy = self.__dict__.get("_lazy")
+        fn = None if lazy is None else lazy.get(name)
+        if fn is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = self.__dict__.setdefault(name, fn())
+        lazy.pop(name, None)
+        return value
+
+    def __getstate__(self) -> dict:  # pickle / copy: every field computed
+        for name in list(self.__dict__.get("_lazy", ())):
+            getattr(self, name)
+        return {k: v for k, v in self.__dict__.items() if k != "_lazy"}
+
     @property
     def overflow_events(self) -> int:
         return int(self.overflow_events_per_output.sum())
@@ -297,15 +321,51 @@ def _make_stats(mac, st, shape, l1_cols, k):
     l1 = None
     if ints and l1_cols is not None:
         l1 = _a2q_l1_cached(l1_cols, a.bits, a.signed)
-    return MacStats(
-        overflow_events_per_output=st["acc_events"].reshape(shape),
-        psum_overflow_events_per_output=st["psum_events"].reshape(shape),
-        max_abs_partial_per_output=st["max_abs"].reshape(shape),
-        bits_needed_per_output=(st["width_needed"].reshape(shape).astype(np.int64, copy=False)
-                                if mac.has_integer_register else None),
-        worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
-        a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
-        a2q_l1_bits=l1)
+    fields = dict(worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
+                  a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
+                  a2q_l1_bits=l1)
+    lazy = {}
+    for name, key, dtype in _PER_OUTPUT:
+        if key == "width_needed" and not mac.has_integer_register:
+            fields[name] = None
+            continue
+        arr = st[key]
+        frac = st.get("max_abs_frac", 0) if key == "max_abs" else 0
+        if arr is not None and arr.dtype == dtype and not frac:
+            fields[name] = arr.reshape(shape)
+        else:  # converted when read
+            lazy[name] = partial(_widened, arr, dtype, frac, shape)
+    return MacStats._deferred(lazy, fields) if lazy else MacStats(**fields)
+
+
+#: (MacStats field, key of the kernels' stats dict, the field's dtype)
+_PER_OUTPUT = (("overflow_events_per_output", "acc_events", np.int64),
+               ("psum_overflow_events_per_output", "psum_events", np.int64),
+               ("max_abs_partial_per_output", "max_abs", np.float64),
+               ("bits_needed_per_output", "width_needed", np.int64))
+
+
+def _widened(arr, dtype, frac: int, shape) -> np.ndarray:
+    """A kernel's per-output statistic in its MacStats dtype (arr None: all zero;
+    ``frac``: arr holds raw integers, the value is raw * 2^-frac)."""
+    if arr is None:
+        return np.zeros(shape, dtype)
+    out = arr.astype(dtype)
+    if frac:
+        out = np.ldexp(out, -frac)
+    return out.reshape(shape)
+
+
+def eager_stats(st: dict) -> dict:
+    """A kernel's stats dict with every entry an array in its MacStats dtype (to be
+    written into: psum_events None -> zeros, raw max_abs scaled)."""
+    out = dict(st)
+    for _, key, dtype in _PER_OUTPUT:
+        arr, frac = st[key], st.get("max_abs_frac", 0) if key == "max_abs" else 0
+        if arr is None or frac or (key != "width_needed" and arr.dtype != dtype):
+            out[key] = _widened(arr, dtype, frac, (len(st["acc_events"]),))
+    out.pop("max_abs_frac", None)
+    return out
 
 
 def _l1(bx: np.ndarray, batch: int, n: int, kdim: int) -> np.ndarray:
