@@ -181,7 +181,7 @@ def _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads,
     if b_kind == "codes":
         _check_codes(b, mac.b_fmt, "b_codes")
     try:
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        batch = () if a.ndim == b.ndim == 2 else np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"batch dimensions of a_codes {a.shape[:-2]} and b_codes "
                          f"{b.shape[:-2]} do not broadcast") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -308,6 +308,7 @@ def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
     return codes.reshape(shape), vals.reshape(shape), None, frac, width
 
 
+@lru_cache(maxsize=None)
 def register_code_dtype(width: int) -> np.dtype:
     """The unsigned dtype holding the codes of a ``width``-bit register (<= 64)."""
     return IntFormat(width).code_dtype
