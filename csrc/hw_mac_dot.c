@@ -323,6 +323,18 @@ static void dot_redo(const dot_args *d, const int32_t *cor, int64_t gch, int64_t
         }                                                                                    \
     } while (0)
 #define T_ALL(X) X(0); X(1); X(2); X(3)
+#define T_STEP1(c)                                                                           \
+    do {                                                                                     \
+        const __m512i b0 = _mm512_loadu_si512(q0 + (c) * CH);                                 \
+        const __m512i b1 = _mm512_loadu_si512(q1 + (c) * CH);                                 \
+        T_DP(0, c); T_DP(1, c); T_DP(2, c); T_DP(3, c);                                      \
+        if (HASCOR) {                                                                        \
+            const __m512i x0 = _mm512_loadu_si512(k0 + (c) * PW);                             \
+            const __m512i x1 = _mm512_loadu_si512(k1 + (c) * PW);                             \
+            T_ADD(0, x0, x1); T_ADD(1, x0, x1); T_ADD(2, x0, x1); T_ADD(3, x0, x1);          \
+        }                                                                                    \
+        T_ALL(T_MM);                                                                         \
+    } while (0)
 
 /* cor: [npan][ng][16] group corrections -off * sum b (HASCOR) */
 __attribute__((target(TGT), always_inline))
@@ -342,28 +354,31 @@ static inline void dsteps_tile(const dot_args *d, const int32_t *cor, const int 
     const __m512i ci0 = d->init ? _mm512_loadu_si512(d->init + cb) : _mm512_setzero_si512();
     const __m512i ci1 = d->init ? _mm512_loadu_si512(d->init + cb + PW) : _mm512_setzero_si512();
     const int32_t rhi = (int32_t)(((uint32_t)1 << (d->bits - 1)) - 1);
-    const __m512i vhi = _mm512_set1_epi32(rhi), vlo = _mm512_set1_epi32(-rhi - 1);
+    __m512i vhi, vlo;
     int64_t c, g0, gi;
     T_DECL(0); T_DECL(1); T_DECL(2); T_DECL(3);
-    for (g0 = 0, gi = 0; g0 < kc; g0 += GCH, gi++) {
-        if (GCH == 1) {
-            const __m512i b0 = _mm512_loadu_si512(q0 + g0 * CH);
-            const __m512i b1 = _mm512_loadu_si512(q1 + g0 * CH);
-            T_DP(0, g0); T_DP(1, g0); T_DP(2, g0); T_DP(3, g0);
-        } else {
+    if (GCH == 1) { /* one chunk per group; two per iteration: GCC then keeps the 24
+                      * registers in place instead of copying them around vpdpbusd */
+        for (c = 0; c + 2 <= kc; c += 2) {
+            T_STEP1(c);
+            T_STEP1(c + 1);
+        }
+        if (c < kc) T_STEP1(c);
+    } else {
+        for (g0 = 0, gi = 0; g0 < kc; g0 += GCH, gi++) {
             const int64_t ge = g0 + GCH < kc ? g0 + GCH : kc;
             for (c = g0; c < ge; c++) {
                 const __m512i b0 = _mm512_loadu_si512(q0 + c * CH);
                 const __m512i b1 = _mm512_loadu_si512(q1 + c * CH);
                 T_DP(0, c); T_DP(1, c); T_DP(2, c); T_DP(3, c);
             }
+            if (HASCOR) {
+                const __m512i x0 = _mm512_loadu_si512(k0 + gi * PW);
+                const __m512i x1 = _mm512_loadu_si512(k1 + gi * PW);
+                T_ADD(0, x0, x1); T_ADD(1, x0, x1); T_ADD(2, x0, x1); T_ADD(3, x0, x1);
+            }
+            T_ALL(T_MM);
         }
-        if (HASCOR) {
-            const __m512i x0 = _mm512_loadu_si512(k0 + gi * PW);
-            const __m512i x1 = _mm512_loadu_si512(k1 + gi * PW);
-            T_ADD(0, x0, x1); T_ADD(1, x0, x1); T_ADD(2, x0, x1); T_ADD(3, x0, x1);
-        }
-        T_ALL(T_MM);
     }
     if (d->fin) {
         const __m512i f0 = _mm512_loadu_si512(d->fin + cb);
@@ -371,6 +386,8 @@ static inline void dsteps_tile(const dot_args *d, const int32_t *cor, const int 
         T_ADD(0, f0, f1); T_ADD(1, f0, f1); T_ADD(2, f0, f1); T_ADD(3, f0, f1);
         T_ALL(T_MM);
     }
+    vhi = _mm512_set1_epi32(rhi); /* set here: not live (2 registers) across the loop */
+    vlo = _mm512_set1_epi32(-rhi - 1);
     T_ALL(T_OUT);
 }
 
