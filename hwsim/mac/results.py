@@ -138,6 +138,9 @@ class MacStats:
         ceil(log2 K) and the A2Q data-type bound (x = the a operand).
     a2q_l1_bits : int [..., N] for integer operands: A2Q's per-channel l1
         bound with ||w||_1 of each column of b (zero points subtracted).
+
+    A fast path may leave a per-output array to be made on its first read (a
+    widening of what its kernel wrote); it then has the dtype and values above.
     """
 
     overflow_events_per_output: np.ndarray
@@ -229,7 +232,7 @@ class MatmulResult:
     ``values``: int64 raw integers in LSB units (value = raw * 2^-frac_bits)
     for int / fixed result registers (Python ints in an object array when
     wider than 64 bits); float64 exact values for float / multi-term ones
-    (computed from the codes on first access).
+    (both computed on first access on the fast paths).
     ``codes``: the register's bit patterns (two's complement of ``width``
     bits for int / fixed).  ``fmt``: the result FloatFormat, or None.
     ``path``: which kernel ran ("general" or a fast path's name).

@@ -172,3 +172,21 @@ def test_matmul_reports_a_negative_code_in_a_signed_array():
     b64[63, 19] = 256
     with pytest.raises(ValueError, match=r"b_codes\[63, 19\] = 256 is not a code of int8"):
         matmul(a, b64, mac, stats=False)
+
+
+@pytest.mark.parametrize("a_fmt", ["int8", "uint8"])
+def test_int_wrap_cached_corrections_follow_weights_changed_in_place(a_fmt):
+    a, b = _operands(7, m=9, k=300, n=40)
+    mac = MacUnit(a_fmt, "int8", accumulator=IntAccumulator(24, "wrap", 4))
+    bias = np.arange(40, dtype=np.int64) * 1000 - 20000
+    for _ in range(2):  # the second call reuses the pack and its corrections
+        for bi in (None, bias):
+            got = matmul(a, b, mac, bias=bi, stats=False, threads=1)
+            assert got.path == "int_wrap"
+            assert np.array_equal(got.values, matmul(a, b, mac, bias=bi, stats=False,
+                                                     path="general").values)
+    b[::3, 11] ^= 0x7F  # column 11's sum of b changes
+    for bi in (None, bias):
+        got = matmul(a, b, mac, bias=bi, stats=False, threads=1)
+        assert np.array_equal(got.values, matmul(a, b, mac, bias=bi, stats=False,
+                                                 path="general").values)
