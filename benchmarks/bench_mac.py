@@ -81,7 +81,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="3 rounds instead of --repeat")
     ap.add_argument("--repeat", type=int, default=9, help="rounds per median (default 9)")
     ap.add_argument("--fan-in16", action="store_true",
-                    help="also int8 x int8 -> int32 with IntAccumulator(32, fan_in=16)")
+                    help="also int8 / uint8 x int8 -> int32 with IntAccumulator(32, "
+                         "fan_in=8) and (32, fan_in=16)")
     ap.add_argument("--only", default="", help="comma-separated substrings: run only the "
                     "configurations whose name contains one (e.g. 'fp32 rne,float16')")
     args = ap.parse_args()
@@ -136,9 +137,12 @@ def main() -> None:
     for fa in ("int8", "uint8"):  # dot-product register (VNNI): one add per 4 products
         bench(f"{fa} x int8 -> int32 wrap, fan_in=4",
               MacUnit(fa, "int8", accumulator=IntAccumulator(32, "wrap", 4)), ai, bi)
-    if args.fan_in16:
-        bench("int8 x int8 -> int32 wrap, fan_in=16",
-              MacUnit("int8", "int8", accumulator=IntAccumulator(32, "wrap", 16)), ai, bi)
+    if args.fan_in16:  # wider dot-product groups: one register state per 8 / 16 products
+        for fan_in in (8, 16):
+            for fa in ("int8", "uint8"):
+                bench(f"{fa} x int8 -> int32 wrap, fan_in={fan_in}",
+                      MacUnit(fa, "int8", accumulator=IntAccumulator(32, "wrap", fan_in)),
+                      ai, bi)
     bench("int8 x int8 -> int20 saturate, fan_in=4",
           MacUnit("int8", "int8", accumulator=IntAccumulator(20, "saturate", 4)), ai, bi)
     bench("int8 x int8 -> int20 saturate",

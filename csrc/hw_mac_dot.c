@@ -403,6 +403,10 @@ static inline void dsteps_tile(const dot_args *d, const int32_t *cor, const int 
     }
 DSTEPS_FN(dsteps_v1, 0, 1)
 DSTEPS_FN(dsteps_v1c, 1, 1)
+DSTEPS_FN(dsteps_v2, 0, 2) /* fan_in 8 and 16: the group loop unrolled at compile time */
+DSTEPS_FN(dsteps_v2c, 1, 2)
+DSTEPS_FN(dsteps_v4, 0, 4)
+DSTEPS_FN(dsteps_v4c, 1, 4)
 DSTEPS_FN(dsteps_vg, 0, gch)
 DSTEPS_FN(dsteps_vgc, 1, gch)
 
@@ -478,6 +482,8 @@ static int dsteps_checked(const dot_args *d, int portable)
             if (!own) return HW_E_NOMEM;
         }
         if (gch == 1) (cor ? dsteps_v1c : dsteps_v1)(d, cor, 1);
+        else if (gch == 2) (cor ? dsteps_v2c : dsteps_v2)(d, cor, 2);
+        else if (gch == 4) (cor ? dsteps_v4c : dsteps_v4)(d, cor, 4);
         else (cor ? dsteps_vgc : dsteps_vg)(d, cor, gch);
         free(own);
         return HW_OK;
