@@ -15,6 +15,7 @@ the general C engine (:mod:`hwsim.mac.engine`).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,7 +27,7 @@ from .accumulators import is_int
 from .config import MacUnit
 from .engine import Strides
 from .operands import _as_mac, _bias_either, _check_codes, _operand, _zero_point
-from .results import MacStats, MatmulResult, _l1, _make_stats, _result_arrays
+from .results import MacStats, MatmulResult, _l1, _make_stats, _result_arrays, eager_stats
 
 __all__ = ["matmul", "dot", "matmul_summary"]
 
@@ -180,7 +181,7 @@ def _problem(a_codes, b_codes, mac, bias, a_zero_point, b_zero_point, threads,
     if b_kind == "codes":
         _check_codes(b, mac.b_fmt, "b_codes")
     try:
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        batch = () if a.ndim == b.ndim == 2 else np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(f"batch dimensions of a_codes {a.shape[:-2]} and b_codes "
                          f"{b.shape[:-2]} do not broadcast") from None
@@ -310,10 +311,11 @@ def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool, summary: boo
     st = None
     if stats:
         st = parts[0][1] if len(parts) == 1 else \
-            {key: np.concatenate([p_[1][key] for p_ in parts]) for key in parts[0][1]}
+            {key: _joined([p_[1][key] for p_ in parts]) for key in parts[0][1]}
     bails = [p_[2] for p_ in parts]
     if any(bl is not None and bl.any() for bl in bails):
         bail = np.concatenate([bl.reshape(-1, n) for bl in bails])
+        st = eager_stats(st) if stats else st
         _redo_rows(mac, p, np.nonzero(bail.any(axis=1))[0], vals, st, stats)
     shape = p.batch + (m, n)
     codes, values, fmt, frac, width = _fast.result_arrays(fast, mac, vals, shape)
@@ -334,18 +336,28 @@ def _matmul_fast(fast: str, mac: MacUnit, p: _Problem, stats: bool, summary: boo
     return MatmulResult(codes, values, mst, fmt, frac, width, fast)
 
 
+def _joined(vals):
+    """One stats entry of several batches: arrays concatenated; None (all zero) and
+    ``max_abs_frac`` (the same for every batch) kept."""
+    if vals[0] is None or not isinstance(vals[0], np.ndarray):
+        return vals[0]
+    return np.concatenate(vals)
+
+
 def _summary(mac: MacUnit, st: dict, shape) -> dict:
     """The MacStats totals of :func:`matmul_summary` from a fast path's flat per-output
     arrays (the same reductions as MacStats' properties, on the arrays before their
     dtype conversions: integer sums and maxima do not depend on the width)."""
     ev = st["acc_events"].reshape(shape)
-    mx = st["max_abs"]
+    mx = st["max_abs"]  # raw integers when max_abs_frac is given: scaled after the max
+    mxa = float(mx.max()) if mx.size else 0.0
     bits = None
     if mac.has_integer_register:
         wd = st["width_needed"]
         bits = int(wd.max()) if wd.size else 1
-    return dict(overflow_events_per_column=ev.sum(axis=-2) if ev.ndim >= 2 else ev,
-                max_abs_partial=float(mx.max()) if mx.size else 0.0, bits_needed=bits)
+    return dict(overflow_events_per_column=ev.sum(axis=-2, dtype=np.int64) if ev.ndim >= 2
+                else ev.astype(np.int64, copy=False),
+                max_abs_partial=math.ldexp(mxa, -st.get("max_abs_frac", 0)), bits_needed=bits)
 
 
 def _redo_rows(mac: MacUnit, p: _Problem, rows, vals, st, stats: bool) -> None:

@@ -136,8 +136,7 @@ def run(path: str, mac: MacUnit, a: np.ndarray, b: np.ndarray, bias, za, zb, sta
     n = b.shape[1]
     if k == 0 or m == 0 or n == 0:
         return None
-    if a.dtype.kind == "i" and (int(a.min()) < 0 or int(b.min(initial=0)) < 0):
-        return None  # the engine reports the bad code
+    # code operands come checked (api._problem: _check_codes raises on a bad code)
     if (a.dtype.kind == "f") != (b.dtype.kind == "f"):  # one block operand, one scalar
         return None
     if path in ("f32_seq", "narrow_seq"):
@@ -345,8 +344,16 @@ def _int_values(codes, fmt, zp, axis_len, per_row: bool):
 
 def _value_range(fmt, zp):
     """(min, max) of operand values (code value minus zero point)."""
-    z = np.zeros(1, np.int64) if zp is None else zp.reshape(-1).astype(np.int64)
+    if zp is None:
+        return _fmt_range(fmt)
+    z = zp.reshape(-1).astype(np.int64)
     return fmt.min_int - int(z.max()), fmt.max_int - int(z.min())
+
+
+@lru_cache(maxsize=64)
+def _fmt_range(fmt):
+    return fmt.min_int, fmt.max_int
+
 
 
 def _zp_full(zp, length):
@@ -467,15 +474,14 @@ def _run_int_steps(mac, a, b, braw, za, zb, ranges, stats, threads):
         return None
     st = None
     if stats:
-        frac = mac.product_frac_bits
-        mxf = mx.astype(np.float64).reshape(-1)
-        st = dict(acc_events=ev.astype(np.int64).reshape(-1),
-                  psum_events=np.zeros(m * n, np.int64),
-                  max_abs=np.ldexp(mxf, -frac) if frac else mxf,
-                  width_needed=wd.reshape(-1),
-                  # sum_k |b[k, j]| (zero points subtracted) from the packed panels:
-                  # A2Q's per-channel bound (results.MacStats.a2q_l1_bits)
-                  l1=l1.copy())
+        # as the kernel wrote them: results._make_stats widens them to MacStats' dtypes
+        # (and scales max_abs by 2^-frac) when they are read; psum_events None: all zero
+        st = dict(acc_events=ev.reshape(-1), psum_events=None, max_abs=mx.reshape(-1),
+                  max_abs_frac=fastdot.product_frac(mac), width_needed=wd.reshape(-1),
+                  # sum_k |b[k, j]| (zero points subtracted) from the packed panels
+                  # (read-only, cached with them): A2Q's per-channel bound
+                  # (results.MacStats.a2q_l1_bits, cached per l1 array)
+                  l1=l1)
     return out, st, None
 
 
@@ -554,10 +560,16 @@ def result_arrays(path: str, mac: MacUnit, vals: np.ndarray, shape):
     if path in ("int_wrap", "int_steps", "int_dot"):  # int32 register values (bits <= 32)
         w = acc.bits
         v32 = vals.astype(np.int32, copy=False)
-        codes = v32.view(np.uint32) if w == 32 else \
-            (v32 & np.int32((1 << w) - 1)).astype(register_code_dtype(w))
-        return codes.reshape(shape), v32.astype(np.int64).reshape(shape), None, \
-            mac.product_frac_bits, w
+        if w == 32:
+            codes = v32.view(np.uint32)
+        else:
+            codes = v32 & np.int32((1 << w) - 1)  # >= 0: the uint32 view has the same numbers
+            cdt = register_code_dtype(w)
+            codes = codes.view(np.uint32) if cdt == np.uint32 else codes.astype(cdt)
+
+        def ivalues():  # int64 on first access (a widening copy of every output)
+            return v32.astype(np.int64).reshape(shape)
+        return codes.reshape(shape), ivalues, None, fastdot.product_frac(mac), w
     fmt = acc.fmt
     v32 = vals if vals.dtype == np.float32 else vals.astype(np.float32)
     if fmt.bits == 32:

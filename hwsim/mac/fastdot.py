@@ -20,6 +20,7 @@ the row split (each output is computed by one call, in one thread).
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,6 +36,12 @@ PW = 16
 
 def _ptr(ctype, arr):
     return ffi.NULL if arr is None else ffi.cast(ctype, ffi.from_buffer(arr))
+
+
+@lru_cache(maxsize=256)
+def product_frac(mac) -> int:
+    """``mac.product_frac_bits``, cached (the property builds a format per call)."""
+    return mac.product_frac_bits
 
 
 def vnni() -> bool:
@@ -85,25 +92,36 @@ def _pack_dot(b, fmt, zbf):
     return bp, colsum, l1, csum
 
 
-#: _group_cor results of recent (chunk sums, off, fan_in): the chunk sums come from the
-#: pack cache (the same array while the same weights come back); id -> (csum, cor)
+#: read-only arrays derived from arrays of the pack cache (the same array while the same
+#: weights come back): (id(source), what) -> (source, derived)
 _COR: dict = {}
 _COR_LOCK = threading.Lock()
 
 
-def _group_cor_cached(csum, off, fan_in):
-    key = (id(csum), off, fan_in)
+def _derived(src, what, make):
+    """make() (a new array, made read-only), reused while ``src`` (a cached, read-only
+    array of the pack) comes back with the same ``what``."""
+    key = (id(src), what)
     with _COR_LOCK:
         hit = _COR.get(key)
-    if hit is not None and hit[0] is csum:
+    if hit is not None and hit[0] is src:
         return hit[1]
-    cor = _group_cor(csum, off, fan_in)
-    cor.flags.writeable = False
+    got = make()
+    got.flags.writeable = False
     with _COR_LOCK:
-        while len(_COR) >= 16:
+        while len(_COR) >= 32:
             _COR.pop(next(iter(_COR)))
-        _COR[key] = (csum, cor)
-    return cor
+        _COR[key] = (src, got)
+    return got
+
+
+def _group_cor_cached(csum, off, fan_in):
+    return _derived(csum, ("cor", off, fan_in), lambda: _group_cor(csum, off, fan_in))
+
+
+def _i32(x):
+    """int64 values modulo 2^32 as int32 (two's complement)."""
+    return np.ascontiguousarray(((x + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32))
 
 
 def _group_cor(csum, off, fan_in):
@@ -115,7 +133,7 @@ def _group_cor(csum, off, fan_in):
     g = np.zeros((npan, ng * gch, PW), np.int64)
     g[:, :kc] = csum
     cor = -off * g.reshape(npan, ng, gch, PW).sum(axis=2)
-    return np.ascontiguousarray(((cor + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32))
+    return _i32(cor)
 
 
 def a_offset_bytes(a, fmt, za, lo_hi):
@@ -184,10 +202,10 @@ def run_wrap(mac, a, b, braw, za, zbf, ranges, threads):
     ap, off, (bp, colsum, _, _) = got
     m, k = a.shape
     n = b.shape[1]
-    cadd = -off * colsum
-    if braw is not None:
-        cadd = cadd + braw  # init or final: one more term of the modular sum
-    cadd = np.ascontiguousarray(((cadd + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32))
+    if braw is None:  # -off * sum_k b per column, reused with the packed weights
+        cadd = _derived(colsum, ("cadd", off), lambda: _i32(-off * colsum))
+    else:  # init or final: one more term of the modular sum
+        cadd = _i32(-off * colsum + braw)
     out = np.empty((m, n), dtype=np.int32)
     bits = mac.accumulator.bits
 
@@ -229,10 +247,10 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
         return None
     st = None
     if stats:
-        frac = mac.product_frac_bits
+        frac = product_frac(mac)
         mxf = mx.reshape(-1)
         st = dict(acc_events=ev.reshape(-1),
-                  psum_events=np.zeros(m * n, np.int64),
+                  psum_events=None,  # all zero (results._make_stats, when read)
                   max_abs=np.ldexp(mxf, -frac) if frac else mxf,
-                  width_needed=wd.reshape(-1), l1=l1.copy())
+                  width_needed=wd.reshape(-1), l1=l1)  # read-only, cached with the pack
     return out, st, None

@@ -52,8 +52,12 @@ def _check_codes(codes: np.ndarray, fmt, name: str) -> None:
     if not codes.size:
         return
     if codes.dtype.kind == "i":
-        if int(codes.min()) >= 0 and int(codes.max()) >> min(fmt.bits, 63) == 0:
-            return  # two reductions, no temporaries (im2col operands are large)
+        # one reduction, no temporaries (im2col operands are large): viewed as unsigned, a
+        # negative code has its top bit set, so it is >= 2^(itemsize*8 - 1) like a code
+        # beyond fmt's range (fmt.bits < itemsize*8 - 1) or a sign (fmt.bits larger)
+        if int(codes.view(codes.dtype.str.replace("i", "u")).max()) >> \
+                min(fmt.bits, codes.dtype.itemsize * 8 - 1) == 0:
+            return
         bad = (codes < 0) | ((codes >> min(fmt.bits, 63)) != 0)
     elif fmt.bits >= codes.dtype.itemsize * 8 or int(codes.max()) >> fmt.bits == 0:
         return
@@ -66,7 +70,9 @@ def _check_codes(codes: np.ndarray, fmt, name: str) -> None:
 
 def _zero_point(zp, fmt, n: int, name: str, fmt_name: str):
     """None (all zero) or an int64 array of length 1 or n."""
-    z = np.asarray(0 if zp is None else zp)
+    if zp is None or (type(zp) is int and zp == 0):
+        return None  # the default: what the checks below give for 0
+    z = np.asarray(zp)
     if z.dtype.kind not in "iub":
         raise TypeError(f"{name} must be an integer scalar or array, got dtype {z.dtype}")
     z = z.astype(np.int64)

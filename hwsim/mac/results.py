@@ -1,8 +1,10 @@
 """Results of MAC-unit runs: statistics, analytic bounds, result arrays."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -75,6 +77,30 @@ def _a2q_l1_array(l1_cols, n_bits: int, x_signed: bool) -> np.ndarray:
                     dtype=np.int64).reshape(v.shape)
 
 
+#: _a2q_l1_array of read-only l1 arrays (the fast paths' sums of |b|, cached with the
+#: packed weights, the same array while the same weights come back):
+#: (id, n_bits, x_signed) -> (l1, bounds)
+_A2Q: dict = {}
+_A2Q_LOCK = threading.Lock()
+
+
+def _a2q_l1_cached(l1_cols, n_bits: int, x_signed: bool) -> np.ndarray:
+    """:func:`_a2q_l1_array`, reused for a read-only ndarray that comes back (the
+    caller gets its own copy)."""
+    if not isinstance(l1_cols, np.ndarray) or l1_cols.flags.writeable:
+        return _a2q_l1_array(l1_cols, n_bits, x_signed)
+    key = (id(l1_cols), n_bits, x_signed)
+    with _A2Q_LOCK:
+        hit = _A2Q.get(key)
+    if hit is None or hit[0] is not l1_cols:
+        hit = (l1_cols, _a2q_l1_array(l1_cols, n_bits, x_signed))
+        with _A2Q_LOCK:
+            while len(_A2Q) >= 16:
+                _A2Q.pop(next(iter(_A2Q)))
+            _A2Q[key] = hit
+    return hit[1].copy()
+
+
 # ---------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------
@@ -112,6 +138,9 @@ class MacStats:
         ceil(log2 K) and the A2Q data-type bound (x = the a operand).
     a2q_l1_bits : int [..., N] for integer operands: A2Q's per-channel l1
         bound with ||w||_1 of each column of b (zero points subtracted).
+
+    A fast path may leave a per-output array to be made on its first read (a
+    widening of what its kernel wrote); it then has the dtype and values above.
     """
 
     overflow_events_per_output: np.ndarray
@@ -141,6 +170,29 @@ class MacStats:
                     overflow_events_per_column=self.overflow_events_per_column,
                     psum_overflow_events=self.psum_overflow_events,
                     max_abs_partial=self.max_abs_partial, bits_needed=self.bits_needed)
+
+    @classmethod
+    def _deferred(cls, lazy: dict, fields: dict) -> MacStats:
+        """A MacStats whose fields named in ``lazy`` (name -> function of no argument) are
+        computed on first read (a dtype widening of the kernel's array nobody may read)."""
+        obj = cls.__new__(cls)
+        obj.__dict__.update(fields)
+        obj.__dict__["_lazy"] = lazy
+        return obj
+
+    def __getattr__(self, name):  # only for attributes not set: the deferred fields
+        lazy = self.__dict__.get("_lazy")
+        fn = None if lazy is None else lazy.get(name)
+        if fn is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = self.__dict__.setdefault(name, fn())
+        lazy.pop(name, None)
+        return value
+
+    def __getstate__(self) -> dict:  # pickle / copy: every field computed
+        for name in list(self.__dict__.get("_lazy", ())):
+            getattr(self, name)
+        return {k: v for k, v in self.__dict__.items() if k != "_lazy"}
 
     @property
     def overflow_events(self) -> int:
@@ -180,7 +232,7 @@ class MatmulResult:
     ``values``: int64 raw integers in LSB units (value = raw * 2^-frac_bits)
     for int / fixed result registers (Python ints in an object array when
     wider than 64 bits); float64 exact values for float / multi-term ones
-    (computed from the codes on first access).
+    (both computed on first access on the fast paths).
     ``codes``: the register's bit patterns (two's complement of ``width``
     bits for int / fixed).  ``fmt``: the result FloatFormat, or None.
     ``path``: which kernel ran ("general" or a fast path's name).
@@ -259,6 +311,7 @@ def _result_arrays(mac: MacUnit, out: np.ndarray, nlo: int, shape):
     return codes.reshape(shape), vals.reshape(shape), None, frac, width
 
 
+@lru_cache(maxsize=None)
 def register_code_dtype(width: int) -> np.dtype:
     """The unsigned dtype holding the codes of a ``width``-bit register (<= 64)."""
     return IntFormat(width).code_dtype
@@ -271,16 +324,52 @@ def _make_stats(mac, st, shape, l1_cols, k):
     ints = is_int(a) and is_int(b)
     l1 = None
     if ints and l1_cols is not None:
-        l1 = _a2q_l1_array(l1_cols, a.bits, a.signed)
-    return MacStats(
-        overflow_events_per_output=st["acc_events"].reshape(shape),
-        psum_overflow_events_per_output=st["psum_events"].reshape(shape),
-        max_abs_partial_per_output=st["max_abs"].reshape(shape),
-        bits_needed_per_output=(st["width_needed"].reshape(shape).astype(np.int64, copy=False)
-                                if mac.has_integer_register else None),
-        worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
-        a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
-        a2q_l1_bits=l1)
+        l1 = _a2q_l1_cached(l1_cols, a.bits, a.signed)
+    fields = dict(worst_case_bits=worst_case_bits(a.bits, b.bits, k) if ints else None,
+                  a2q_bits=a2q_bits(a.bits, b.bits, k, a.signed) if ints else None,
+                  a2q_l1_bits=l1)
+    lazy = {}
+    for name, key, dtype in _PER_OUTPUT:
+        if key == "width_needed" and not mac.has_integer_register:
+            fields[name] = None
+            continue
+        arr = st[key]
+        frac = st.get("max_abs_frac", 0) if key == "max_abs" else 0
+        if arr is not None and arr.dtype == dtype and not frac:
+            fields[name] = arr.reshape(shape)
+        else:  # converted when read
+            lazy[name] = partial(_widened, arr, dtype, frac, shape)
+    return MacStats._deferred(lazy, fields) if lazy else MacStats(**fields)
+
+
+#: (MacStats field, key of the kernels' stats dict, the field's dtype)
+_PER_OUTPUT = (("overflow_events_per_output", "acc_events", np.int64),
+               ("psum_overflow_events_per_output", "psum_events", np.int64),
+               ("max_abs_partial_per_output", "max_abs", np.float64),
+               ("bits_needed_per_output", "width_needed", np.int64))
+
+
+def _widened(arr, dtype, frac: int, shape) -> np.ndarray:
+    """A kernel's per-output statistic in its MacStats dtype (arr None: all zero;
+    ``frac``: arr holds raw integers, the value is raw * 2^-frac)."""
+    if arr is None:
+        return np.zeros(shape, dtype)
+    out = arr.astype(dtype)
+    if frac:
+        out = np.ldexp(out, -frac)
+    return out.reshape(shape)
+
+
+def eager_stats(st: dict) -> dict:
+    """A kernel's stats dict with every entry an array in its MacStats dtype (to be
+    written into: psum_events None -> zeros, raw max_abs scaled)."""
+    out = dict(st)
+    for _, key, dtype in _PER_OUTPUT:
+        arr, frac = st[key], st.get("max_abs_frac", 0) if key == "max_abs" else 0
+        if arr is None or frac or (key != "width_needed" and arr.dtype != dtype):
+            out[key] = _widened(arr, dtype, frac, (len(st["acc_events"]),))
+    out.pop("max_abs_frac", None)
+    return out
 
 
 def _l1(bx: np.ndarray, batch: int, n: int, kdim: int) -> np.ndarray:
