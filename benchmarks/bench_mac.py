@@ -5,15 +5,18 @@ Not a test: prints a table.  M = N = 256, K = 1024 (67 M multiply-adds per
 matmul).  Each configuration is timed with ``stats=False`` and ``stats=True``
 (``hwsim.mac.matmul``'s default) interleaved: the two are called in turn, and
 each number is the *median* of ``--repeat`` rounds (default 9) after a 50 ms
-warm-up, so that both see the same machine conditions.  Columns: wall-clock
+warm-up, so that both see the same machine conditions; each round times a batch
+of calls lasting at least 10 ms.  Columns: wall-clock
 MAC/s with hwsim's default threads (2 on the reference machine), ``on / off``
 (goal >= 0.8), the stats-on rate over numpy's ``a32 @ b32`` and over
 onnxruntime's MatMulInteger (uint8 x int8 -> int32, the same exact int32 sums,
-2 intra-op threads), each timed the same way at the start and at the end of
-the run (the faster median is the baseline), and ``path`` (the fast kernel that
-ran, stats off / on).  The ``1T cpu`` columns: the per-core rate from the CPU
-time of ``threads=1`` calls (robust when other processes share the cores),
-against onnxruntime on 1 intra-op thread timed the same way.  Run: ``PYTHONPATH=. python benchmarks/bench_mac.py
+2 intra-op threads), each timed the same way at the start and at the end of the
+run (the faster median is the baseline), and ``path`` (the fast kernel that ran,
+stats off / on).  The ``1T cpu`` columns: the per-core rate from the CPU time of
+``threads=1`` calls (robust when other processes share the cores), against
+onnxruntime on 1 intra-op thread timed the same way *in the same rounds as the
+row* (the machine's speed drifts over seconds; the header gives its rate at the
+start of the run).  Run: ``PYTHONPATH=. python benchmarks/bench_mac.py
 [--quick] [--repeat N]``.
 """
 from __future__ import annotations
@@ -32,23 +35,31 @@ M = N = 256
 K = 1024
 
 
-def _warm(fn) -> None:
-    t0 = time.perf_counter()  # warm up (tables, threads, page faults, idle cores
-    fn()                      # clocking up) for at least 50 ms
+def _warm(fn) -> int:
+    """Warm up (tables, threads, page faults, idle cores clocking up) for at least
+    50 ms; returns how many calls make one timed sample of at least 10 ms."""
+    t0 = time.perf_counter()
+    fn()
+    n = 1
     while time.perf_counter() - t0 < 0.05:
         fn()
+        n += 1
+    per_call = (time.perf_counter() - t0) / n
+    return max(1, int(0.01 / per_call + 0.999))
 
 
 def medians(fns, repeat: int, clock=time.perf_counter) -> list[float]:
-    """Median time (clock) of each fn over `repeat` rounds; the fns run in turn."""
-    for fn in fns:
-        _warm(fn)
+    """Median time (clock) per call of each fn over `repeat` rounds; the fns run in
+    turn, each sample a batch of calls lasting at least 10 ms (a single sub-ms call
+    is at the mercy of a timer tick or a page fault)."""
+    batches = [_warm(fn) for fn in fns]
     ts = [[] for _ in fns]
     for _ in range(repeat):
-        for t, fn in zip(ts, fns):
+        for t, fn, nb in zip(ts, fns, batches):
             t0 = clock()
-            fn()
-            t.append(clock() - t0)
+            for _ in range(nb):
+                fn()
+            t.append((clock() - t0) / nb)
     return [float(np.median(t)) for t in ts]
 
 
@@ -119,11 +130,17 @@ def main() -> None:
                 if len(paths) < 2 and r.path not in paths:
                     paths.append(r.path)
             return fn
+        # onnxruntime on 1 thread in the same rounds as the row (the machine's speed
+        # drifts over seconds).  Not the 2-thread session: its idle threads spin for
+        # a while after each run, on the cores hwsim's next call needs
+        ow = []
+        oc = [ort_1t] if both and ort_1t else []
         t = medians([run(False), run(True)] if both else [run(False)], repeat)
-        c = medians([run(False, 1), run(True, 1)] if both else [run(False, 1)], repeat,
+        c = medians([run(False, 1), run(True, 1)] + oc if both else [run(False, 1)], repeat,
                     time.thread_time)  # per core: CPU time of one thread
         rows.append((name, "/".join(paths), macs / t[0], macs / t[1] if both else None,
-                     macs / c[0], macs / c[1] if both else None))
+                     macs / c[0], macs / c[1] if both else None,
+                     macs / t[2] if ow else None, macs / c[2] if oc else None))
 
     fp32 = MacUnit(e4m3, e4m3, accumulator=FloatAccumulator("float32", "rne"))
     bench("E4M3 x E4M3 -> fp32 rne, sequential", fp32, a8, b8)
@@ -181,10 +198,11 @@ def _table(rows, np_rate, ort_rate, ort_cpu) -> None:
            "on x ORT", "off 1T cpu", "on 1T cpu", "on/off 1T", "on x ORT 1T")
     print("| " + " | ".join(hdr) + " |")
     print("|" + "|".join("---" for _ in hdr) + "|")
-    for name, path, off, on, c_off, c_on in rows:
+    for name, path, off, on, c_off, c_on, o_row, oc_row in rows:
         g = [f"{v / 1e9:.2f} G" if v else "" for v in (off, on, c_off, c_on)]
         cells = [name, path, g[0], g[1], _ratio(on, off), _ratio(on, np_rate),
-                 _ratio(on, ort_rate), g[2], g[3], _ratio(c_on, c_off), _ratio(c_on, ort_cpu)]
+                 _ratio(on, o_row or ort_rate), g[2], g[3], _ratio(c_on, c_off),
+                 _ratio(c_on, oc_row or ort_cpu)]
         if on is None:
             cells = [x if x != "n/a" else "" for x in cells]
         print("| " + " | ".join(cells) + " |")
