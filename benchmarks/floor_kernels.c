@@ -30,490 +30,61 @@ static int vnni(void)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vnni");
 }
-/* vpdpbusd only */
-__attribute__((noinline, target("avx512f,avx512bw,avx512vnni"))) static void dp_(int64_t n, int32_t *sink)
-{
-    __asm__ volatile(
-        "vpbroadcastd %[one], %%zmm29\n\t"
-        "vpbroadcastd %[bb], %%zmm30\n\t"
-        "vpbroadcastd %[cc], %%zmm31\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-        "1:\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        "vpaddd %%zmm8, %%zmm0, %%zmm0\n\t"
-        "vpaddd %%zmm16, %%zmm0, %%zmm0\n\t"
-        "vmovdqu32 %%zmm0, (%[sink])\n\t"
-        "vzeroupper\n\t"
-        : [n] "+r"(n)
-        : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc");
-}
 
-/* vpdpbusd, max, min */
-__attribute__((noinline, target("avx512f,avx512bw,avx512vnni"))) static void dp_mm_(int64_t n, int32_t *sink)
-{
-    __asm__ volatile(
-        "vpbroadcastd %[one], %%zmm29\n\t"
-        "vpbroadcastd %[bb], %%zmm30\n\t"
-        "vpbroadcastd %[cc], %%zmm31\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-        "1:\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpmaxsd %%zmm0, %%zmm8, %%zmm8\n\t"
-        "vpminsd %%zmm0, %%zmm16, %%zmm16\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpmaxsd %%zmm1, %%zmm9, %%zmm9\n\t"
-        "vpminsd %%zmm1, %%zmm17, %%zmm17\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpmaxsd %%zmm2, %%zmm10, %%zmm10\n\t"
-        "vpminsd %%zmm2, %%zmm18, %%zmm18\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpmaxsd %%zmm3, %%zmm11, %%zmm11\n\t"
-        "vpminsd %%zmm3, %%zmm19, %%zmm19\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpmaxsd %%zmm4, %%zmm12, %%zmm12\n\t"
-        "vpminsd %%zmm4, %%zmm20, %%zmm20\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpmaxsd %%zmm5, %%zmm13, %%zmm13\n\t"
-        "vpminsd %%zmm5, %%zmm21, %%zmm21\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpmaxsd %%zmm6, %%zmm14, %%zmm14\n\t"
-        "vpminsd %%zmm6, %%zmm22, %%zmm22\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpmaxsd %%zmm7, %%zmm15, %%zmm15\n\t"
-        "vpminsd %%zmm7, %%zmm23, %%zmm23\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        "vpaddd %%zmm8, %%zmm0, %%zmm0\n\t"
-        "vpaddd %%zmm16, %%zmm0, %%zmm0\n\t"
-        "vmovdqu32 %%zmm0, (%[sink])\n\t"
-        "vzeroupper\n\t"
-        : [n] "+r"(n)
-        : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc");
-}
+/* Registers: S_i = zmm i (i = 0..7), its max zmm 8+i, its min zmm 16+i; a = zmm29 (bytes 1),
+ * b = zmm30 (bytes -3, 2, -2, 1: each vpdpbusd adds -2 per lane), c = zmm31 (-3). */
+#define Z(i) "%%zmm" #i
+#define DP(i) "vpdpbusd " Z(30) ", " Z(29) ", " Z(i) "\n\t"
+#define AD(i) "vpaddd " Z(31) ", " Z(i) ", " Z(i) "\n\t"
+#define MX(i, h) "vpmaxsd " Z(i) ", " Z(h) ", " Z(h) "\n\t"
+#define MN(i, l) "vpminsd " Z(i) ", " Z(l) ", " Z(l) "\n\t"
+#define MM(i, h, l) MX(i, h) MN(i, l)
+#define ZERO(i) "vpxord " Z(i) ", " Z(i) ", " Z(i) "\n\t"
+#define ALL_DP DP(0) DP(1) DP(2) DP(3) DP(4) DP(5) DP(6) DP(7)
+#define ALL_AD AD(0) AD(1) AD(2) AD(3) AD(4) AD(5) AD(6) AD(7)
+#define ALL_MM MM(0, 8, 16) MM(1, 9, 17) MM(2, 10, 18) MM(3, 11, 19) \
+               MM(4, 12, 20) MM(5, 13, 21) MM(6, 14, 22) MM(7, 15, 23)
+#define STEP_MM(i, h, l) DP(i) MM(i, h, l)
+#define INTERLEAVED STEP_MM(0, 8, 16) STEP_MM(1, 9, 17) STEP_MM(2, 10, 18) STEP_MM(3, 11, 19) \
+                    STEP_MM(4, 12, 20) STEP_MM(5, 13, 21) STEP_MM(6, 14, 22) STEP_MM(7, 15, 23)
+#define STEP_AMM(i, h, l) DP(i) AD(i) MM(i, h, l)
+#define INTERLEAVED_A STEP_AMM(0, 8, 16) STEP_AMM(1, 9, 17) STEP_AMM(2, 10, 18)             \
+                      STEP_AMM(3, 11, 19) STEP_AMM(4, 12, 20) STEP_AMM(5, 13, 21)           \
+                      STEP_AMM(6, 14, 22) STEP_AMM(7, 15, 23)
 
-/* vpdpbusd x 8, then the 16 max / min */
-__attribute__((noinline, target("avx512f,avx512bw,avx512vnni"))) static void dp_mm_b(int64_t n, int32_t *sink)
-{
-    __asm__ volatile(
-        "vpbroadcastd %[one], %%zmm29\n\t"
-        "vpbroadcastd %[bb], %%zmm30\n\t"
-        "vpbroadcastd %[cc], %%zmm31\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-        "1:\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpmaxsd %%zmm0, %%zmm8, %%zmm8\n\t"
-        "vpminsd %%zmm0, %%zmm16, %%zmm16\n\t"
-        "vpmaxsd %%zmm1, %%zmm9, %%zmm9\n\t"
-        "vpminsd %%zmm1, %%zmm17, %%zmm17\n\t"
-        "vpmaxsd %%zmm2, %%zmm10, %%zmm10\n\t"
-        "vpminsd %%zmm2, %%zmm18, %%zmm18\n\t"
-        "vpmaxsd %%zmm3, %%zmm11, %%zmm11\n\t"
-        "vpminsd %%zmm3, %%zmm19, %%zmm19\n\t"
-        "vpmaxsd %%zmm4, %%zmm12, %%zmm12\n\t"
-        "vpminsd %%zmm4, %%zmm20, %%zmm20\n\t"
-        "vpmaxsd %%zmm5, %%zmm13, %%zmm13\n\t"
-        "vpminsd %%zmm5, %%zmm21, %%zmm21\n\t"
-        "vpmaxsd %%zmm6, %%zmm14, %%zmm14\n\t"
-        "vpminsd %%zmm6, %%zmm22, %%zmm22\n\t"
-        "vpmaxsd %%zmm7, %%zmm15, %%zmm15\n\t"
-        "vpminsd %%zmm7, %%zmm23, %%zmm23\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        "vpaddd %%zmm8, %%zmm0, %%zmm0\n\t"
-        "vpaddd %%zmm16, %%zmm0, %%zmm0\n\t"
-        "vmovdqu32 %%zmm0, (%[sink])\n\t"
-        "vzeroupper\n\t"
-        : [n] "+r"(n)
-        : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc");
-}
+/* one loop: n rounds of BODY, then lane 0.. of S_0 + max_0 + min_0 to sink */
+#define LOOP(name, BODY)                                                                    \
+    __attribute__((noinline, target("avx512f,avx512bw,avx512vnni")))                         \
+    static void name(int64_t n, int32_t *sink)                                               \
+    {                                                                                        \
+        __asm__ volatile(                                                                    \
+            "vpbroadcastd %[one], " Z(29) "\n\t"                                             \
+            "vpbroadcastd %[bb], " Z(30) "\n\t"                                              \
+            "vpbroadcastd %[cc], " Z(31) "\n\t"                                              \
+            ZERO(0) ZERO(1) ZERO(2) ZERO(3) ZERO(4) ZERO(5) ZERO(6) ZERO(7)                  \
+            ZERO(8) ZERO(9) ZERO(10) ZERO(11) ZERO(12) ZERO(13) ZERO(14) ZERO(15)            \
+            ZERO(16) ZERO(17) ZERO(18) ZERO(19) ZERO(20) ZERO(21) ZERO(22) ZERO(23)          \
+            "1:\n\t" BODY "dec %[n]\n\t"                                                     \
+            "jnz 1b\n\t"                                                                      \
+            "vpaddd " Z(8) ", " Z(0) ", " Z(0) "\n\t"                                           \
+            "vpaddd " Z(16) ", " Z(0) ", " Z(0) "\n\t"                                          \
+            "vmovdqu32 " Z(0) ", (%[sink])\n\t"                                                \
+            "vzeroupper\n\t"                                                                  \
+            : [n] "+r"(n)                                                                    \
+            : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)    \
+            : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",         \
+              "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16",          \
+              "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",         \
+              "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc"); \
+    }
 
-/* vpdpbusd, add, max, min */
-__attribute__((noinline, target("avx512f,avx512bw,avx512vnni"))) static void dp_amm_(int64_t n, int32_t *sink)
-{
-    __asm__ volatile(
-        "vpbroadcastd %[one], %%zmm29\n\t"
-        "vpbroadcastd %[bb], %%zmm30\n\t"
-        "vpbroadcastd %[cc], %%zmm31\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-        "1:\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpaddd %%zmm31, %%zmm0, %%zmm0\n\t"
-        "vpmaxsd %%zmm0, %%zmm8, %%zmm8\n\t"
-        "vpminsd %%zmm0, %%zmm16, %%zmm16\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpaddd %%zmm31, %%zmm1, %%zmm1\n\t"
-        "vpmaxsd %%zmm1, %%zmm9, %%zmm9\n\t"
-        "vpminsd %%zmm1, %%zmm17, %%zmm17\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpaddd %%zmm31, %%zmm2, %%zmm2\n\t"
-        "vpmaxsd %%zmm2, %%zmm10, %%zmm10\n\t"
-        "vpminsd %%zmm2, %%zmm18, %%zmm18\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpaddd %%zmm31, %%zmm3, %%zmm3\n\t"
-        "vpmaxsd %%zmm3, %%zmm11, %%zmm11\n\t"
-        "vpminsd %%zmm3, %%zmm19, %%zmm19\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpaddd %%zmm31, %%zmm4, %%zmm4\n\t"
-        "vpmaxsd %%zmm4, %%zmm12, %%zmm12\n\t"
-        "vpminsd %%zmm4, %%zmm20, %%zmm20\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpaddd %%zmm31, %%zmm5, %%zmm5\n\t"
-        "vpmaxsd %%zmm5, %%zmm13, %%zmm13\n\t"
-        "vpminsd %%zmm5, %%zmm21, %%zmm21\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpaddd %%zmm31, %%zmm6, %%zmm6\n\t"
-        "vpmaxsd %%zmm6, %%zmm14, %%zmm14\n\t"
-        "vpminsd %%zmm6, %%zmm22, %%zmm22\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpaddd %%zmm31, %%zmm7, %%zmm7\n\t"
-        "vpmaxsd %%zmm7, %%zmm15, %%zmm15\n\t"
-        "vpminsd %%zmm7, %%zmm23, %%zmm23\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        "vpaddd %%zmm8, %%zmm0, %%zmm0\n\t"
-        "vpaddd %%zmm16, %%zmm0, %%zmm0\n\t"
-        "vmovdqu32 %%zmm0, (%[sink])\n\t"
-        "vzeroupper\n\t"
-        : [n] "+r"(n)
-        : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc");
-}
-
-/* two vpdpbusd, max, min */
-__attribute__((noinline, target("avx512f,avx512bw,avx512vnni"))) static void dp2_mm_(int64_t n, int32_t *sink)
-{
-    __asm__ volatile(
-        "vpbroadcastd %[one], %%zmm29\n\t"
-        "vpbroadcastd %[bb], %%zmm30\n\t"
-        "vpbroadcastd %[cc], %%zmm31\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-        "1:\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpmaxsd %%zmm0, %%zmm8, %%zmm8\n\t"
-        "vpminsd %%zmm0, %%zmm16, %%zmm16\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpmaxsd %%zmm1, %%zmm9, %%zmm9\n\t"
-        "vpminsd %%zmm1, %%zmm17, %%zmm17\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpmaxsd %%zmm2, %%zmm10, %%zmm10\n\t"
-        "vpminsd %%zmm2, %%zmm18, %%zmm18\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpmaxsd %%zmm3, %%zmm11, %%zmm11\n\t"
-        "vpminsd %%zmm3, %%zmm19, %%zmm19\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpmaxsd %%zmm4, %%zmm12, %%zmm12\n\t"
-        "vpminsd %%zmm4, %%zmm20, %%zmm20\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpmaxsd %%zmm5, %%zmm13, %%zmm13\n\t"
-        "vpminsd %%zmm5, %%zmm21, %%zmm21\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpmaxsd %%zmm6, %%zmm14, %%zmm14\n\t"
-        "vpminsd %%zmm6, %%zmm22, %%zmm22\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpmaxsd %%zmm7, %%zmm15, %%zmm15\n\t"
-        "vpminsd %%zmm7, %%zmm23, %%zmm23\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        "vpaddd %%zmm8, %%zmm0, %%zmm0\n\t"
-        "vpaddd %%zmm16, %%zmm0, %%zmm0\n\t"
-        "vmovdqu32 %%zmm0, (%[sink])\n\t"
-        "vzeroupper\n\t"
-        : [n] "+r"(n)
-        : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc");
-}
-
-/* four vpdpbusd, max, min */
-__attribute__((noinline, target("avx512f,avx512bw,avx512vnni"))) static void dp4_mm_(int64_t n, int32_t *sink)
-{
-    __asm__ volatile(
-        "vpbroadcastd %[one], %%zmm29\n\t"
-        "vpbroadcastd %[bb], %%zmm30\n\t"
-        "vpbroadcastd %[cc], %%zmm31\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-        "1:\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
-        "vpmaxsd %%zmm0, %%zmm8, %%zmm8\n\t"
-        "vpminsd %%zmm0, %%zmm16, %%zmm16\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
-        "vpmaxsd %%zmm1, %%zmm9, %%zmm9\n\t"
-        "vpminsd %%zmm1, %%zmm17, %%zmm17\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
-        "vpmaxsd %%zmm2, %%zmm10, %%zmm10\n\t"
-        "vpminsd %%zmm2, %%zmm18, %%zmm18\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
-        "vpmaxsd %%zmm3, %%zmm11, %%zmm11\n\t"
-        "vpminsd %%zmm3, %%zmm19, %%zmm19\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
-        "vpmaxsd %%zmm4, %%zmm12, %%zmm12\n\t"
-        "vpminsd %%zmm4, %%zmm20, %%zmm20\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
-        "vpmaxsd %%zmm5, %%zmm13, %%zmm13\n\t"
-        "vpminsd %%zmm5, %%zmm21, %%zmm21\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
-        "vpmaxsd %%zmm6, %%zmm14, %%zmm14\n\t"
-        "vpminsd %%zmm6, %%zmm22, %%zmm22\n\t"
-        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
-        "vpmaxsd %%zmm7, %%zmm15, %%zmm15\n\t"
-        "vpminsd %%zmm7, %%zmm23, %%zmm23\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        "vpaddd %%zmm8, %%zmm0, %%zmm0\n\t"
-        "vpaddd %%zmm16, %%zmm0, %%zmm0\n\t"
-        "vmovdqu32 %%zmm0, (%[sink])\n\t"
-        "vzeroupper\n\t"
-        : [n] "+r"(n)
-        : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc");
-}
-/* max, min only */
-__attribute__((noinline, target("avx512f,avx512bw,avx512vnni"))) static void mm_(int64_t n, int32_t *sink)
-{
-    __asm__ volatile(
-        "vpbroadcastd %[one], %%zmm29\n\t"
-        "vpbroadcastd %[bb], %%zmm30\n\t"
-        "vpbroadcastd %[cc], %%zmm31\n\t"
-        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-        "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-        "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-        "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-        "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-        "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-        "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-        "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-        "1:\n\t"
-        "vpmaxsd %%zmm0, %%zmm8, %%zmm8\n\t"
-        "vpminsd %%zmm0, %%zmm16, %%zmm16\n\t"
-        "vpmaxsd %%zmm1, %%zmm9, %%zmm9\n\t"
-        "vpminsd %%zmm1, %%zmm17, %%zmm17\n\t"
-        "vpmaxsd %%zmm2, %%zmm10, %%zmm10\n\t"
-        "vpminsd %%zmm2, %%zmm18, %%zmm18\n\t"
-        "vpmaxsd %%zmm3, %%zmm11, %%zmm11\n\t"
-        "vpminsd %%zmm3, %%zmm19, %%zmm19\n\t"
-        "vpmaxsd %%zmm4, %%zmm12, %%zmm12\n\t"
-        "vpminsd %%zmm4, %%zmm20, %%zmm20\n\t"
-        "vpmaxsd %%zmm5, %%zmm13, %%zmm13\n\t"
-        "vpminsd %%zmm5, %%zmm21, %%zmm21\n\t"
-        "vpmaxsd %%zmm6, %%zmm14, %%zmm14\n\t"
-        "vpminsd %%zmm6, %%zmm22, %%zmm22\n\t"
-        "vpmaxsd %%zmm7, %%zmm15, %%zmm15\n\t"
-        "vpminsd %%zmm7, %%zmm23, %%zmm23\n\t"
-        "dec %[n]\n\t"
-        "jnz 1b\n\t"
-        "vpaddd %%zmm8, %%zmm0, %%zmm0\n\t"
-        "vpaddd %%zmm16, %%zmm0, %%zmm0\n\t"
-        "vmovdqu32 %%zmm0, (%[sink])\n\t"
-        "vzeroupper\n\t"
-        : [n] "+r"(n)
-        : [one] "r"(0x01010101), [bb] "r"(0x01fe02fd), [cc] "r"(-3), [sink] "r"(sink)
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory", "cc");
-}
-
+LOOP(dp_, ALL_DP)
+LOOP(dp_mm_, INTERLEAVED)
+LOOP(dp_mm_b, ALL_DP ALL_MM)
+LOOP(dp_amm_, INTERLEAVED_A)
+LOOP(dp2_mm_, ALL_DP INTERLEAVED)
+LOOP(dp4_mm_, ALL_DP ALL_DP ALL_DP INTERLEAVED)
+LOOP(mm_, ALL_MM)
 #endif
 
 int floor_loop(int which, int64_t n, int32_t *sink)
