@@ -207,6 +207,30 @@ int hw_mac_lut_f32(const void *codes, int code_size, int64_t rows, int64_t cols,
     return HW_OK;
 }
 
+/* 1: lut[i] = i (uint8 codes), 2: lut[i] = the int8 value of i, 0: another table */
+static int byte_lut_kind(const int32_t *lut)
+{
+    int i, u = 1, s = 1;
+    for (i = 0; i < 256; i++) {
+        u &= lut[i] == i;
+        s &= lut[i] == (i < 128 ? i : i - 256);
+    }
+    return u ? 1 : s ? 2 : 0;
+}
+
+/* value - z, modulo 2^32 as the table loop (loops GCC vectorises: byte widening) */
+static void widen_u8(const uint8_t *x, int32_t *o, int64_t n, uint32_t z)
+{
+    int64_t c;
+    for (c = 0; c < n; c++) o[c] = (int32_t)((uint32_t)x[c] - z);
+}
+
+static void widen_s8(const int8_t *x, int32_t *o, int64_t n, uint32_t z)
+{
+    int64_t c;
+    for (c = 0; c < n; c++) o[c] = (int32_t)((uint32_t)(int32_t)x[c] - z);
+}
+
 int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
                    const int32_t *lut, int64_t lut_n, const int32_t *zp, int32_t zp_per_row,
                    int32_t *out, int32_t pack)
@@ -217,6 +241,15 @@ int hw_mac_lut_i32(const void *codes, int code_size, int64_t rows, int64_t cols,
     if (pack) memset(out, 0, sizeof(int32_t) * (size_t)(((cols + PW - 1) / PW) * PW * rows));
     if (code_size == 1 && !pack && lut_n >= 256) { /* rows of byte codes: no code too large */
         const uint8_t *cc = (const uint8_t *)codes;
+        const int kind = byte_lut_kind(lut);
+        if (kind && !(zp && !zp_per_row)) { /* uint8 / int8 codes: a widening, no gather */
+            for (r = 0; r < rows; r++) {
+                const uint32_t z = (uint32_t)(zp ? zp[zp_per_row ? r : 0] : 0);
+                if (kind == 1) widen_u8(cc + r * cols, out + r * cols, cols, z);
+                else widen_s8((const int8_t *)(cc + r * cols), out + r * cols, cols, z);
+            }
+            return HW_OK;
+        }
         for (r = 0; r < rows; r++) {
             const uint32_t z = (uint32_t)(zp ? zp[zp_per_row ? r : 0] : 0);
             const uint8_t *row = cc + r * cols;

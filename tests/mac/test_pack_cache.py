@@ -129,3 +129,23 @@ def test_byte_code_loader_equals_general_loop(signed, zp_kind):
     z = 0 if zp is None else (zp[:, None] if per_row else zp[None, :])
     assert np.array_equal(got, want)
     assert np.array_equal(got, lut[codes] - z)
+
+
+@pytest.mark.parametrize("zp_kind", ["none", "row"])
+def test_byte_code_loader_other_tables(zp_kind):
+    # uint8 / int8 tables take a widening loop; any other 256-entry table the gather loop:
+    # a table one entry away from either must give its own values
+    rng = np.random.default_rng(31)
+    codes = rng.integers(0, 256, (9, 70))
+    codes[0, :3] = (0, 7, 200)
+    zp = None if zp_kind == "none" else rng.integers(-300, 300, 9).astype(np.int32)
+    z = 0 if zp is None else zp[:, None]
+    u8 = np.arange(256, dtype=np.int32)
+    for lut in (u8, u8 - 256 * (u8 >= 128)):
+        for bad in (0, 7, 200):
+            t = lut.astype(np.int32).copy()
+            t[bad] += 5
+            got = _lut_rows(codes, t, zp, int(zp is not None), 1)
+            assert np.array_equal(got, t[codes] - z)
+    perm = rng.permutation(256).astype(np.int32)
+    assert np.array_equal(_lut_rows(codes, perm, zp, int(zp is not None), 1), perm[codes] - z)
