@@ -171,7 +171,7 @@ def _split(m, threads, work, fn):
 
 
 def _operands(mac, a, b, za, zbf, ranges):
-    """(a', off, packed b) or None (declined)."""
+    """(a', off, packed b, (m, k, n)) or None (declined)."""
     if mac.a_fmt.bits > 8 or mac.b_fmt.bits > 8 or ranges[1][0] < -128 or ranges[1][1] > 127:
         return None
     got = a_offset_bytes(a, mac.a_fmt, za, ranges[0])
@@ -180,7 +180,7 @@ def _operands(mac, a, b, za, zbf, ranges):
     packed = packed_b(b, mac.b_fmt, None, zbf, packer=_pack_dot)
     if packed is None:
         return None
-    return got[0], got[1], packed
+    return got[0], got[1], packed, (a.shape[0], a.shape[1], b.shape[1])
 
 
 def bias_vectors(mac, braw, n):
@@ -199,9 +199,7 @@ def run_wrap(mac, a, b, braw, za, zbf, ranges, threads):
     got = _operands(mac, a, b, za, zbf, ranges)
     if got is None:
         return None
-    ap, off, (bp, colsum, _, _) = got
-    m, k = a.shape
-    n = b.shape[1]
+    ap, off, (bp, colsum, _, _), (m, k, n) = got
     if braw is None:  # -off * sum_k b per column, reused with the packed weights
         cadd = _derived(colsum, ("cadd", off), lambda: _i32(-off * colsum))
     else:  # init or final: one more term of the modular sum
@@ -225,9 +223,7 @@ def run_steps(mac, a, b, braw, za, zbf, ranges, stats, threads):
     got = _operands(mac, a, b, za, zbf, ranges)
     if got is None:
         return None
-    ap, off, (bp, _, l1, csum) = got
-    m, k = a.shape
-    n = b.shape[1]
+    ap, off, (bp, _, l1, csum), (m, k, n) = got
     cor = _group_cor_cached(csum, off, acc.fan_in) if off else None
     init, fin = bias_vectors(mac, braw, n)
     out = np.empty((m, n), dtype=np.int32)
