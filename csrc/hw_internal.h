@@ -15,6 +15,16 @@
 #define HWI_SIMD 1
 #endif
 
+/* The running max / min of the partial sums of one row's two 16-column panels (the
+ * speculative stepped kernels, hw_mac_dot.c and hw_mac_vnni.c; AVX-512 bodies only). */
+#define HWI_MAXMIN2(h0, h1, l0, l1, s0, s1)                                                  \
+    do {                                                                                     \
+        h0 = _mm512_max_epi32(h0, s0);                                                       \
+        h1 = _mm512_max_epi32(h1, s1);                                                       \
+        l0 = _mm512_min_epi32(l0, s0);                                                       \
+        l1 = _mm512_min_epi32(l1, s1);                                                       \
+    } while (0)
+
 /* internal flag bits above the public HW_FLAG_* ones */
 #define HWI_ERR_OVERFLOW 0x100u
 #define HWI_ERR_NAN 0x200u

@@ -304,12 +304,7 @@ static void dot_redo(const dot_args *d, const int32_t *cor, int64_t gch, int64_t
         s##r##1 = _mm512_add_epi32(s##r##1, x1);                                              \
     } while (0)
 #define T_MM(r)                                                                              \
-    do {                                                                                     \
-        h##r##0 = _mm512_max_epi32(h##r##0, s##r##0);                                         \
-        h##r##1 = _mm512_max_epi32(h##r##1, s##r##1);                                         \
-        l##r##0 = _mm512_min_epi32(l##r##0, s##r##0);                                         \
-        l##r##1 = _mm512_min_epi32(l##r##1, s##r##1);                                         \
-    } while (0)
+    HWI_MAXMIN2(h##r##0, h##r##1, l##r##0, l##r##1, s##r##0, s##r##1)
 #define T_OUT(r)                                                                             \
     do {                                                                                     \
         if (r < rows) {                                                                      \

@@ -141,19 +141,13 @@ static int emit(__m512i c, __m512i h, __m512i l, __mmask16 t, int64_t o0, int32_
         const __m512i av_ = (av);                                                            \
         DPW(c##r##0, av_, b0);                                                               \
         DPW(c##r##1, av_, b1);                                                               \
-        h##r##0 = _mm512_max_epi32(h##r##0, c##r##0);                                         \
-        h##r##1 = _mm512_max_epi32(h##r##1, c##r##1);                                         \
-        l##r##0 = _mm512_min_epi32(l##r##0, c##r##0);                                         \
-        l##r##1 = _mm512_min_epi32(l##r##1, c##r##1);                                         \
+        HWI_MAXMIN2(h##r##0, h##r##1, l##r##0, l##r##1, c##r##0, c##r##1);                  \
     } while (0)
 #define VFIN(r)                                                                              \
     do {                                                                                     \
         c##r##0 = _mm512_add_epi32(c##r##0, f0);                                              \
         c##r##1 = _mm512_add_epi32(c##r##1, f1);                                              \
-        h##r##0 = _mm512_max_epi32(h##r##0, c##r##0);                                         \
-        h##r##1 = _mm512_max_epi32(h##r##1, c##r##1);                                         \
-        l##r##0 = _mm512_min_epi32(l##r##0, c##r##0);                                         \
-        l##r##1 = _mm512_min_epi32(l##r##1, c##r##1);                                         \
+        HWI_MAXMIN2(h##r##0, h##r##1, l##r##0, l##r##1, c##r##0, c##r##1);                  \
     } while (0)
 #define VEMIT(r)                                                                             \
     do {                                                                                     \
