@@ -30,3 +30,17 @@ def randomize(net, rng):
         if n.op == "ChannelAffine":
             n.attrs["a"] = list(rng.uniform(0.5, 1.5, len(n.attrs["a"])))
             n.attrs["b"] = list(rng.normal(0.0, 0.1, len(n.attrs["b"])))
+
+
+def calibrated_run(name, size, defaults):
+    """(net, x, result): the light model `name` at `size` loaded with the precision defaults,
+    seeded random constants, calibrated on one N(0, 1) input and run on another (every
+    tensor kept); the generator is seeded 0."""
+    from hwsim.network import load_onnx
+    net = load_onnx(model(name, size), config={"defaults": defaults})
+    rng = np.random.default_rng(0)
+    randomize(net, rng)
+    shape = next(iter(net.inputs.values()))
+    net.calibrate([rng.normal(0, 1, shape).astype(np.float32)])
+    x = rng.normal(0, 1, shape).astype(np.float32)
+    return net, x, net.run(x, keep=True)

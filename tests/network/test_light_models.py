@@ -12,8 +12,8 @@ from onnx import numpy_helper
 from hwsim.network import load_onnx
 from hwsim.network.executor import sqnr
 from light_models import LIGHT_DIR as _DIR
+from light_models import calibrated_run
 from light_models import model as _model
-from light_models import randomize as _randomize
 
 _OPS = {"inception_v1": "LRN", "shufflenet": "Transpose", "densenet121": "ChannelAffine"}
 
@@ -44,14 +44,8 @@ _CFG = {"int8": dict(input="int8", weight="int8", bias="int32", output="int8", m
                                                   ("inception_v1", None, "fp8", 10.0),
                                                   ("shufflenet", None, "int8", 10.0)])
 def test_quantized_random_weights(name, size, cfg, min_db):
-    net = load_onnx(_model(name, size), config={"defaults": _CFG[cfg]})
-    rng = np.random.default_rng(0)
-    _randomize(net, rng)
-    shape = next(iter(net.inputs.values()))
-    assert size is None or shape[2:] == (size, size)
-    net.calibrate([rng.normal(0, 1, shape).astype(np.float32)])
-    x = rng.normal(0, 1, shape).astype(np.float32)
-    r = net.run(x, keep=True)
+    net, x, r = calibrated_run(name, size, _CFG[cfg])
+    assert size is None or x.shape[2:] == (size, size)
     last = next(n for n in net.nodes if net.outputs[0] in n.outputs)
     lg = last.inputs[0] if last.op == "Softmax" else net.outputs[0]
     s = sqnr(r.reference[lg], r.tensors[lg].values())

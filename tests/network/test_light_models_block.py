@@ -4,15 +4,12 @@ ChannelAffine, pools and Transpose write block outputs (docs/semantics.md, "Bloc
 outputs", "Block formats through data movement").  Every block-format tensor of the run is
 a real block encoding (its BlockTensor decodes to the tensor's values, blocked along the
 activation axis or where whole blocks moved), and the logits keep a quantized SQNR."""
-import numpy as np
 import pytest
 
-from hwsim.network import load_onnx
 from hwsim.network.executor import sqnr
 from hwsim.ops.quant import act_axis
 from hwsim.testing import assert_bits_equal
-from light_models import model as _model
-from light_models import randomize as _randomize
+from light_models import calibrated_run
 
 MX = {"mxfp8": dict(input="mxfp8_e4m3", weight="mxfp8_e4m3", bias="float32",
                     output="mxfp8_e4m3", mac="fp32"),
@@ -22,13 +19,7 @@ MX = {"mxfp8": dict(input="mxfp8_e4m3", weight="mxfp8_e4m3", bias="float32",
 @pytest.mark.parametrize("name,size,cfg,min_db", [("densenet121", 32, "mxfp4", 1.0),
                                                   ("shufflenet", None, "mxfp8", 5.0)])
 def test_light_model_block_activations(name, size, cfg, min_db):
-    net = load_onnx(_model(name, size), config={"defaults": MX[cfg]})
-    rng = np.random.default_rng(0)
-    _randomize(net, rng)
-    shape = next(iter(net.inputs.values()))
-    net.calibrate([rng.normal(0, 1, shape).astype(np.float32)])
-    x = rng.normal(0, 1, shape).astype(np.float32)
-    r = net.run(x, keep=True)
+    net, _, r = calibrated_run(name, size, MX[cfg])
     assert {"ChannelAffine" if name == "densenet121" else "Transpose"} <= {n.op for n in net.nodes}
     moved = 0
     for k, t in r.tensors.items():
