@@ -355,7 +355,6 @@ def _fmt_range(fmt):
     return fmt.min_int, fmt.max_int
 
 
-
 def _zp_full(zp, length):
     if zp is None:
         return None

@@ -6,7 +6,7 @@ defaults, arrays above the (dynamic) mmap threshold are mapped and unmapped per
 call, or the freed top of the heap is trimmed back to the kernel, so every call
 touches new pages: on the reference machine (a virtual machine) a page fault costs
 about 2 us, 0.9 ms for those four arrays against 0.07 ms to fill them when the
-pages stay mapped (benchmarks/README.md, "Page faults").  hwsim therefore asks
+pages stay mapped (benchmarks/README.md, "Session 7", page faults).  hwsim therefore asks
 glibc, once at import, to serve allocations below 64 MiB from the heap and to keep
 up to 256 MiB of freed heap mapped (``mallopt`` M_MMAP_THRESHOLD / M_TRIM_THRESHOLD):
 memory freed by the process is reused instead of returned, up to that bound.
